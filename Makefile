@@ -1,0 +1,30 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[all,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/chainrule train --out runs/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 -p no:cacheprovider
+
+# The machines this was built on force an old OpenBLAS kernel through these two variables; a
+# user's machine has neither, so the headline figures are taken with both unset.
+bench: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py --label "as a user's machine (OPENBLAS_CORETYPE/L2_SIZE unset)" --write benchmarks/results.md
+	$(PY) benchmarks/run.py --label "as set on this machine" --append benchmarks/results.md
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info runs

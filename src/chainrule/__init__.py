@@ -1,0 +1,49 @@
+"""chainrule: a deep-learning library built on NumPy, from the chain rule up.
+
+A Tensor records the ops applied to it; ``loss.backward()`` applies the chain rule backwards over
+that graph to give every parameter its gradient in one pass.
+"""
+from . import backend, errors
+from .backend import float32, float64, get_default_dtype, int64, manual_seed, set_default_dtype
+from .function import Function, enable_grad, is_grad_enabled, no_grad
+from .gradcheck import gradcheck, numerical_grad
+from .ops import *  # noqa: F401,F403
+from .ops import __all__ as _ops_all
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(backend.xp.zeros(shape), requires_grad=requires_grad, dtype=backend.resolve_dtype(dtype))
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(backend.xp.ones(shape), requires_grad=requires_grad, dtype=backend.resolve_dtype(dtype))
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the generator that ``manual_seed`` seeds."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    data = backend.default_generator().standard_normal(shape).astype(backend.resolve_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad, dtype=backend.resolve_dtype(dtype))
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    data = backend.default_generator().random(shape).astype(backend.resolve_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad, dtype=backend.resolve_dtype(dtype))
+
+
+def from_numpy(array) -> Tensor:
+    """Wrap an ndarray without copying or converting it (float64 stays float64)."""
+    return Tensor._wrap(backend.xp.asarray(array), False)
+
+
+__all__ = [
+    "Function", "Tensor", "backend", "enable_grad", "errors", "float32", "float64", "from_numpy",
+    "get_default_dtype", "gradcheck", "int64", "is_grad_enabled", "manual_seed", "no_grad",
+    "numerical_grad", "ones", "rand", "randn", "set_default_dtype", "tensor", "zeros",
+] + _ops_all

@@ -1,0 +1,138 @@
+"""Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, gelu.
+
+Each saves what its derivative needs (the output where the derivative is a function of it, as
+for sigmoid y(1 - y) and tanh 1 - y^2) and multiplies it into the output gradient.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor, as_tensor
+
+
+class ReLU(Function):
+    def forward(self, x):
+        self.y = np.maximum(x, 0)
+        return self.y
+
+    def backward(self, grad_output):
+        # d relu(x)/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)
+        return grad_output * (self.y > 0)
+
+
+class LeakyReLU(Function):
+    def forward(self, x, negative_slope):
+        self.x, self.slope = x, negative_slope
+        return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+    def backward(self, grad_output):
+        return grad_output * np.where(self.x > 0, 1, self.slope).astype(grad_output.dtype)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        # sigmoid(x) = (1 + tanh(x/2)) / 2: the same function, with no overflow for large |x|
+        self.y = np.tanh(x * 0.5)
+        self.y += 1
+        self.y *= 0.5
+        return self.y
+
+    def backward(self, grad_output):
+        y = self.y
+        return grad_output * (y * (1 - y))  # d sigmoid/dx = y (1 - y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self.y * self.y)  # d tanh/dx = 1 - y^2
+
+
+class Softmax(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        shifted = x - x.max(axis=axis, keepdims=True)  # exp(x - max) never overflows
+        y = np.exp(shifted, out=shifted)
+        y /= y.sum(axis=axis, keepdims=True)
+        self.y = y
+        return y
+
+    def backward(self, grad_output):
+        # dx_i = y_i (g_i - sum_j g_j y_j): the Jacobian diag(y) - y y^T applied to g
+        y = self.y
+        return y * (grad_output - (grad_output * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        shifted = x - x.max(axis=axis, keepdims=True)
+        self.y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        return self.y
+
+    def backward(self, grad_output):
+        # d log_softmax: dx = g - softmax(x) * sum(g)
+        return grad_output - np.exp(self.y) * grad_output.sum(axis=self.axis, keepdims=True)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Function):
+    def forward(self, x, approximate):
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+            self.t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).astype(x.dtype, copy=False)
+            return 0.5 * x * (1 + self.t)
+        # x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2 (exact, as PyTorch's default)
+        self.cdf = (0.5 * (1.0 + _erf(x / math.sqrt(2.0)).astype(x.dtype))).astype(x.dtype, copy=False)
+        return x * self.cdf
+
+    def backward(self, grad_output):
+        x = self.x
+        if self.approximate == "tanh":
+            t = self.t
+            inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return grad_output * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
+        # d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad_output * (self.cdf + x * pdf).astype(x.dtype, copy=False)
+
+
+def relu(x) -> Tensor:
+    return ReLU.apply(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(as_tensor(x), negative_slope=float(negative_slope))
+
+
+def sigmoid(x) -> Tensor:
+    return Sigmoid.apply(as_tensor(x))
+
+
+def tanh(x) -> Tensor:
+    return Tanh.apply(as_tensor(x))
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    return Softmax.apply(as_tensor(x), axis=axis)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    return LogSoftmax.apply(as_tensor(x), axis=axis)
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit; ``approximate='tanh'`` is the faster tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(as_tensor(x), approximate=approximate)

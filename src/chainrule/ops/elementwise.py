@@ -1,0 +1,287 @@
+"""Element-wise ops: arithmetic, exp/log/sqrt/abs, clip, maximum/minimum, where, casts.
+
+Each backward multiplies the output gradient by the local derivative and sums it back to the
+input's shape where the forward broadcast (``sum_to``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor, as_tensor
+from .broadcast import operands, sum_to
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, grad_output):
+        sa, sb = self.shapes
+        return sum_to(grad_output, sa), sum_to(grad_output, sb)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, grad_output):
+        sa, sb = self.shapes
+        return sum_to(grad_output, sa), sum_to(-grad_output, sb) if self.needs_input_grad[1] else None
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad_output):
+        # d(ab)/da = b, d(ab)/db = a
+        a, b = self.a, self.b
+        grad_a = sum_to(grad_output * b, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(grad_output * a, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad_output):
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        a, b = self.a, self.b
+        grad_a = grad_output / b
+        grad_b = sum_to(-grad_a * a / b, b.shape) if self.needs_input_grad[1] else None
+        return sum_to(grad_a, a.shape) if self.needs_input_grad[0] else None, grad_b
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad_output):
+        return -grad_output
+
+
+class PowScalar(Function):
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        return x**exponent
+
+    def backward(self, grad_output):
+        # d(x^p)/dx = p x^(p-1)
+        p = self.exponent
+        if p == 2:
+            return grad_output * (2 * self.x)
+        return grad_output * (p * self.x ** (p - 1))
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a**b
+        return self.y
+
+    def backward(self, grad_output):
+        # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a
+        a, b = self.a, self.b
+        grad_a = sum_to(grad_output * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
+        grad_b = None
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_b = sum_to(grad_output * self.y * np.log(a), b.shape)
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * self.y  # d(e^x)/dx = e^x
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, grad_output):
+        return grad_output / self.x  # d(ln x)/dx = 1/x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = np.sqrt(x)
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output / (2 * self.y)  # d(sqrt x)/dx = 1 / (2 sqrt x)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, grad_output):
+        return grad_output * np.sign(self.x)  # sign(0) = 0, as in PyTorch
+
+
+class Clip(Function):
+    def forward(self, x, low, high):
+        self.x, self.low, self.high = x, low, high
+        return np.clip(x, low, high)
+
+    def backward(self, grad_output):
+        # The gradient passes where low <= x <= high (PyTorch's clamp convention at the edges).
+        mask = np.ones(self.x.shape, dtype=bool)
+        if self.low is not None:
+            mask &= self.x >= self.low
+        if self.high is not None:
+            mask &= self.x <= self.high
+        return grad_output * mask
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, grad_output):
+        return _select_backward(grad_output, self.a, self.b, self.a > self.b, self.needs_input_grad)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, grad_output):
+        return _select_backward(grad_output, self.a, self.b, self.a < self.b, self.needs_input_grad)
+
+
+def _select_backward(grad_output, a, b, a_wins, needs):
+    # The winner takes the gradient; a tie splits it in half (PyTorch's convention).
+    tie = a == b
+    share_a = np.where(a_wins, 1.0, np.where(tie, 0.5, 0.0)).astype(grad_output.dtype)
+    grad_a = sum_to(grad_output * share_a, a.shape) if needs[0] else None
+    grad_b = sum_to(grad_output * (1 - share_a), b.shape) if needs[1] else None
+    return grad_a, grad_b
+
+
+class Where(Function):
+    def forward(self, a, b, condition):
+        self.shapes, self.condition = (a.shape, b.shape), condition
+        return np.where(condition, a, b)
+
+    def backward(self, grad_output):
+        zero = np.zeros((), dtype=grad_output.dtype)
+        sa, sb = self.shapes
+        grad_a = sum_to(np.where(self.condition, grad_output, zero), sa) if self.needs_input_grad[0] else None
+        grad_b = sum_to(np.where(self.condition, zero, grad_output), sb) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Cast(Function):
+    def forward(self, x, dtype):
+        self.source = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad_output):
+        return grad_output.astype(self.source)
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+# ------------------------------------------------------------------ public functions
+def add(a, b) -> Tensor:
+    return Add.apply(*operands(a, b, "add"))
+
+
+def sub(a, b) -> Tensor:
+    return Sub.apply(*operands(a, b, "sub"))
+
+
+def mul(a, b) -> Tensor:
+    return Mul.apply(*operands(a, b, "mul"))
+
+
+def div(a, b) -> Tensor:
+    return Div.apply(*operands(a, b, "div"))
+
+
+def neg(x) -> Tensor:
+    return Neg.apply(as_tensor(x))
+
+
+def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
+    """x ** exponent; a Python number exponent is a constant, a Tensor exponent gets a gradient too."""
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool) and isinstance(x, Tensor):
+        return PowScalar.apply(x, exponent=exponent)
+    return Pow.apply(*operands(x, exponent, "pow"))
+
+
+def exp(x) -> Tensor:
+    return Exp.apply(as_tensor(x))
+
+
+def log(x) -> Tensor:
+    return Log.apply(as_tensor(x))
+
+
+def sqrt(x) -> Tensor:
+    return Sqrt.apply(as_tensor(x))
+
+
+def abs(x) -> Tensor:  # noqa: A001 - PyTorch's name
+    return Abs.apply(as_tensor(x))
+
+
+def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Limit x to [min, max]; the gradient is zero where x was clipped."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply(as_tensor(x), low=min, high=max)
+
+
+clamp = clip
+
+
+def maximum(a, b) -> Tensor:
+    return Maximum.apply(*operands(a, b, "maximum"))
+
+
+def minimum(a, b) -> Tensor:
+    return Minimum.apply(*operands(a, b, "minimum"))
+
+
+def where(condition, a, b) -> Tensor:
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (gradients flow to the chosen one)."""
+    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if condition.dtype != np.bool_:
+        raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
+    a, b = operands(a, b, "where")
+    return Where.apply(a, b, condition=condition)
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    if x.dtype == dtype:
+        return x
+    if not x.requires_grad:
+        return Tensor._wrap(x.data.astype(dtype), False)
+    return Cast.apply(x, dtype=dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)

@@ -1,0 +1,86 @@
+"""Matrix products: matmul (2-D, batched, vectors) and the fused affine layer linear(x, W, b)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..function import Function
+from ..tensor import Tensor
+from .broadcast import operands, sum_to
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.matmul(a, b)
+
+    def backward(self, grad_output):
+        # Y = A B  =>  dA = dY B^T,  dB = A^T dY (summed over broadcast batch axes).
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        # Vectors act as a (1, n) row or an (n, 1) column; give the gradient those axes back.
+        grad = grad_output.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = sum_to(np.matmul(grad, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            grad_b = sum_to(np.matmul(np.swapaxes(a2, -1, -2), grad), b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """y = x W^T + b with W of shape (out, in): the affine layer, fused into one node."""
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        out = x2 @ weight.T  # a transposed view: BLAS takes it as it is, no copy
+        if bias is not None:
+            out += bias
+        return out.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else out
+
+    def backward(self, grad_output):
+        # dx = dy W,  dW = dy^T x,  db = sum over the batch of dy
+        x, weight = self.x, self.weight
+        grad2 = grad_output.reshape(-1, grad_output.shape[-1]) if grad_output.ndim != 2 else grad_output
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        needs = self.needs_input_grad
+        grad_x = (grad2 @ weight).reshape(x.shape) if needs[0] else None
+        grad_w = grad2.T @ x2 if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_w
+        grad_b = grad2.sum(axis=0) if needs[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def matmul(a, b) -> Tensor:
+    a, b = operands(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if inner_a != inner_b:
+        raise ShapeError(
+            f"matmul: shapes {a.shape} and {b.shape} do not align: the first has {inner_a} columns, "
+            f"the second {inner_b} rows"
+        )
+    return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """y = x W^T + b, with ``weight`` of shape (out_features, in_features) as in ``nn.Linear``."""
+    x, weight = operands(x, weight, "linear")
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, but the weight "
+            f"of shape {weight.shape} expects {weight.shape[1]}"
+        )
+    if bias is None:
+        return Linear.apply(x, weight)
+    x, bias = operands(x, bias, "linear")
+    if bias.shape != (weight.shape[0],):
+        raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,229 @@
+"""Loss functions, each one fused node with a numerically stable forward and a one-step backward.
+
+softmax_cross_entropy: forward by log-sum-exp, backward (softmax - onehot) / N, the fused
+"Softmax-with-Loss" layer of Deep Learning from Scratch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, DTypeError, ShapeError
+from ..function import Function
+from ..tensor import Tensor, as_tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(losses.mean(dtype=losses.dtype))
+    if reduction == "sum":
+        return np.asarray(losses.sum(dtype=losses.dtype))
+    return losses
+
+
+def _grad_scale(grad_output: np.ndarray, reduction: str, count: int, ndim: int):
+    """The factor dL/d(loss_i) that each element's local gradient is multiplied by."""
+    if reduction == "mean":
+        return grad_output / count
+    if reduction == "sum":
+        return grad_output
+    return grad_output.reshape(grad_output.shape + (1,) * (ndim - grad_output.ndim))
+
+
+class SoftmaxCrossEntropy(Function):
+    def forward(self, logits, target, reduction, label_smoothing):
+        n, classes = logits.shape
+        self.reduction, self.target = reduction, target
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        log_total = np.log(total)
+        if target.ndim == 1:  # class indices
+            # -log softmax(x)_t = log sum_j exp(x_j - m) - (x_t - m)
+            losses = log_total[:, 0] - shifted[np.arange(n), target]
+            if label_smoothing:
+                mean_log_prob = (shifted - log_total).mean(axis=1)
+                losses = (1 - label_smoothing) * losses - label_smoothing * mean_log_prob
+        else:  # probabilities
+            dist = target if not label_smoothing else (1 - label_smoothing) * target + label_smoothing / classes
+            losses = -(dist * (shifted - log_total)).sum(axis=1)
+        self.label_smoothing = label_smoothing
+        exp /= total
+        self.probs = exp
+        return _reduce(losses.astype(logits.dtype, copy=False), reduction)
+
+    def backward(self, grad_output):
+        probs, target, smoothing = self.probs, self.target, self.label_smoothing
+        n, classes = probs.shape
+        grad = probs.copy()
+        if target.ndim == 1:
+            # d/dx CE = softmax(x) - onehot(t); label smoothing mixes the onehot with 1/C
+            if smoothing:
+                grad -= smoothing / classes
+            grad[np.arange(n), target] -= 1 - smoothing
+        else:
+            dist = target if not smoothing else (1 - smoothing) * target + smoothing / classes
+            # sum_j p_j = 1 only if the target rows sum to 1; the general form is p * sum(t) - t
+            grad *= dist.sum(axis=1, keepdims=True)
+            grad -= dist
+        grad *= _grad_scale(grad_output, self.reduction, n, 2)
+        return grad
+
+
+class NLLLoss(Function):
+    def forward(self, log_probs, target, reduction):
+        n = log_probs.shape[0]
+        self.shape, self.target, self.reduction = log_probs.shape, target, reduction
+        return _reduce(-log_probs[np.arange(n), target], reduction)
+
+    def backward(self, grad_output):
+        grad = np.zeros(self.shape, dtype=grad_output.dtype)
+        scale = _grad_scale(grad_output, self.reduction, self.shape[0], 1)
+        grad[np.arange(self.shape[0]), self.target] = -scale
+        return grad
+
+
+class MSELoss(Function):
+    def forward(self, prediction, target, reduction):
+        self.diff = prediction - target
+        self.reduction = reduction
+        return _reduce(self.diff * self.diff, reduction)
+
+    def backward(self, grad_output):
+        # d/dy mean((y - t)^2) = 2 (y - t) / N
+        grad = self.diff * _grad_scale(grad_output * 2, self.reduction, self.diff.size, 0)
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+
+class L1Loss(Function):
+    def forward(self, prediction, target, reduction):
+        self.diff = prediction - target
+        self.reduction = reduction
+        return _reduce(np.abs(self.diff), reduction)
+
+    def backward(self, grad_output):
+        grad = np.sign(self.diff) * _grad_scale(grad_output, self.reduction, self.diff.size, 0)
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+
+class BinaryCrossEntropy(Function):
+    def forward(self, p, target, reduction):
+        self.p, self.target, self.reduction = p, target, reduction
+        # PyTorch clamps each log at -100 so p = 0 or 1 gives a finite loss
+        log_p = np.maximum(np.log(p), -100)
+        log_q = np.maximum(np.log1p(-p), -100)
+        return _reduce(-(target * log_p + (1 - target) * log_q), reduction)
+
+    def backward(self, grad_output):
+        p, t = self.p, self.target
+        # dL/dp = (p - t) / (p (1 - p)), the denominator kept away from 0 (PyTorch's eps 1e-12)
+        grad = (p - t) / np.maximum(p * (1 - p), p.dtype.type(1e-12))
+        return grad * _grad_scale(grad_output, self.reduction, p.size, 0)
+
+
+class BCEWithLogits(Function):
+    def forward(self, logits, target, reduction):
+        self.logits, self.target, self.reduction = logits, target, reduction
+        # -(t log s(x) + (1-t) log(1 - s(x))) = max(x, 0) - x t + log(1 + exp(-|x|)), stable for any x
+        return _reduce(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))), reduction)
+
+    def backward(self, grad_output):
+        x = self.logits
+        sigmoid = 0.5 * np.tanh(0.5 * x) + 0.5
+        return (sigmoid - self.target) * _grad_scale(grad_output, self.reduction, x.size, 0)
+
+
+# ------------------------------------------------------------------ validation and public functions
+def _class_targets(logits: Tensor, target, op: str) -> np.ndarray:
+    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if logits.ndim != 2:
+        raise ShapeError(f"{op}: expected logits of shape (batch, classes), got {logits.shape}")
+    n, classes = logits.shape
+    if target.ndim != 1 or target.shape[0] != n:
+        raise ShapeError(f"{op}: expected class-index targets of shape ({n},), got {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{op}: class-index targets must be integers, got dtype {target.dtype} "
+            "(for class probabilities pass a float target of the logits' shape)"
+        )
+    if n and (target.min() < 0 or target.max() >= classes):
+        bad = target[(target < 0) | (target >= classes)][0]
+        raise DataError(f"{op}: target class {bad} is out of range for {classes} classes [0, {classes})")
+    return target
+
+
+def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax then negative log-likelihood, fused; ``target`` is class indices (N,) or probabilities (N, C)."""
+    _check_reduction(reduction, "cross_entropy")
+    logits = as_tensor(logits)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if target_data.dtype.kind == "f" and target_data.ndim == 2:
+        if target_data.shape != logits.shape:
+            raise ShapeError(f"cross_entropy: probability targets must have the logits' shape {logits.shape}, got {target_data.shape}")
+        target_data = target_data.astype(logits.dtype, copy=False)
+    else:
+        target_data = _class_targets(logits, target_data, "cross_entropy")
+    return SoftmaxCrossEntropy.apply(logits, target=target_data, reduction=reduction, label_smoothing=label_smoothing)
+
+
+def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities (e.g. from log_softmax)."""
+    _check_reduction(reduction, "nll_loss")
+    log_probs = as_tensor(log_probs)
+    return NLLLoss.apply(log_probs, target=_class_targets(log_probs, target, "nll_loss"), reduction=reduction)
+
+
+def _same_shape(prediction, target, op: str):
+    prediction = as_tensor(prediction)
+    target = as_tensor(target, like=prediction, where=op)
+    if prediction.shape != target.shape:
+        raise ShapeError(
+            f"{op}: prediction shape {prediction.shape} and target shape {target.shape} differ; chainrule does "
+            "not broadcast losses (an (n, 1) against (n,) would silently become (n, n)). Reshape one of them."
+        )
+    if prediction.dtype != target.dtype:
+        if target.dtype.kind == "f" and prediction.dtype.kind == "f":
+            raise DTypeError(f"{op}: prediction is {prediction.dtype} but target is {target.dtype}; convert one")
+        target = Tensor._wrap(target.data.astype(prediction.dtype), False)
+    return prediction, target
+
+
+def mse_loss(prediction, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error. The textbook E = 1/2 sum (y - t)^2 is ``0.5 * mse_loss(y, t, reduction='sum')``."""
+    _check_reduction(reduction, "mse_loss")
+    return MSELoss.apply(*_same_shape(prediction, target, "mse_loss"), reduction=reduction)
+
+
+def l1_loss(prediction, target, reduction: str = "mean") -> Tensor:
+    _check_reduction(reduction, "l1_loss")
+    return L1Loss.apply(*_same_shape(prediction, target, "l1_loss"), reduction=reduction)
+
+
+def binary_cross_entropy(probabilities, target, reduction: str = "mean") -> Tensor:
+    """BCE of probabilities in [0, 1] (after a sigmoid); prefer the ``_with_logits`` form for stability."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    probabilities, target = _same_shape(probabilities, target, "binary_cross_entropy")
+    p, t = probabilities.data, target.data
+    if p.size and (p.min() < 0 or p.max() > 1 or np.isnan(p).any()):
+        raise DataError("binary_cross_entropy: input must be probabilities in [0, 1]; apply sigmoid first or use binary_cross_entropy_with_logits")
+    if t.size and (t.min() < 0 or t.max() > 1):
+        raise DataError(f"binary_cross_entropy: targets must lie in [0, 1], got values from {t.min()} to {t.max()}")
+    return BinaryCrossEntropy.apply(probabilities, target=t, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+    """sigmoid + BCE fused: finite for any logit, gradient sigmoid(x) - t."""
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    logits, target = _same_shape(logits, target, "binary_cross_entropy_with_logits")
+    t = target.data
+    if t.size and (t.min() < 0 or t.max() > 1):
+        raise DataError(f"binary_cross_entropy_with_logits: targets must lie in [0, 1], got values from {t.min()} to {t.max()}")
+    return BCEWithLogits.apply(logits, target=t, reduction=reduction)

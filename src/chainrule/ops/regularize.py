@@ -1,0 +1,106 @@
+"""Dropout and batch normalisation: the ops whose behaviour differs between training and evaluation."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..errors import ShapeError
+from ..function import Function
+from ..tensor import Tensor, as_tensor
+
+
+class Dropout(Function):
+    def forward(self, x, p, generator):
+        # Inverted dropout: keep each unit with probability 1-p and scale it by 1/(1-p), so the
+        # expected activation is unchanged and evaluation needs no rescaling.
+        self.mask = (generator.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= p)
+        self.scale = x.dtype.type(1.0 / (1.0 - p))
+        return x * self.mask * self.scale
+
+    def backward(self, grad_output):
+        return grad_output * self.mask * self.scale
+
+
+class BatchNormTrain(Function):
+    def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5):
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)  # biased, as used to normalise
+        self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
+        self.x_hat = centered * self.inv_std
+        self.axes, self.weight = axes, weight
+        self.batch_mean, self.batch_var = mean, var
+        shape = self.x_hat.shape
+        self.param_shape = [1 if i in axes else s for i, s in enumerate(shape)]
+        out = self.x_hat
+        if weight is not None:
+            out = out * weight.reshape(self.param_shape) + bias.reshape(self.param_shape)
+        return out
+
+    def backward(self, grad_output):
+        x_hat, axes = self.x_hat, self.axes
+        count = x_hat.size // int(np.prod([s for i, s in enumerate(x_hat.shape) if i not in axes]))
+        grad_weight = grad_bias = None
+        if self.weight is not None:
+            grad_weight = (grad_output * x_hat).sum(axis=axes)
+            grad_bias = grad_output.sum(axis=axes)
+            grad_xhat = grad_output * self.weight.reshape(self.param_shape)
+        else:
+            grad_xhat = grad_output
+        # dx = (1/sigma) (g - mean(g) - x_hat * mean(g * x_hat)), g the gradient w.r.t. x_hat
+        grad_x = None
+        if self.needs_input_grad[0]:
+            mean_g = grad_xhat.sum(axis=axes, keepdims=True) / count
+            mean_gx = (grad_xhat * x_hat).sum(axis=axes, keepdims=True) / count
+            grad_x = (grad_xhat - mean_g - x_hat * mean_gx) * self.inv_std
+        if self.weight is None:
+            return grad_x
+        return grad_x, grad_weight, grad_bias
+
+
+def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Zero each element with probability ``p`` during training (scaled by 1/(1-p)); identity in eval."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    x = as_tensor(x)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return Dropout.apply(x, p=p, generator=generator or backend.default_generator())
+
+
+def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training: bool = True,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise over the batch (and spatial) axes per channel (axis 1).
+
+    In training it uses the batch's statistics and updates ``running_mean``/``running_var`` in place
+    (r = (1 - momentum) r + momentum * batch, with the unbiased variance, as PyTorch); in
+    evaluation it uses the running statistics.
+    """
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expected input of shape (batch, channels, ...), got {x.shape}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = [1 if i in axes else s for i, s in enumerate(x.shape)]
+    if training:
+        count = x.data.size // x.shape[1]
+        if count < 2:
+            raise ShapeError(f"batch_norm: training needs more than one value per channel, got input shape {x.shape}")
+        affine = (weight, bias) if weight is not None else ()
+        out = BatchNormTrain.apply(x, *affine, axes=axes, eps=eps)
+        if running_mean is not None:
+            fn_mean = x.data.mean(axis=axes)
+            unbiased = x.data.var(axis=axes) * (count / (count - 1))
+            running_mean *= 1 - momentum
+            running_mean += momentum * fn_mean
+            running_var *= 1 - momentum
+            running_var += momentum * unbiased
+        return out
+    if running_mean is None:
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    inv_std = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
+    out = (x - Tensor._wrap(running_mean.astype(x.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(inv_std, False)
+    if weight is not None:
+        out = out * weight.reshape(shape) + bias.reshape(shape)
+    return out

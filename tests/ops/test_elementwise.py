@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import chainrule as cr
+from chainrule.errors import DTypeError, ShapeError
+from chainrule.ops.broadcast import sum_to
+from tests.oracle import check_op
+
+rng = np.random.default_rng(0)
+
+
+def r(*shape, low=-2.0, high=2.0):
+    return rng.uniform(low, high, size=shape)
+
+
+BROADCAST_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((1, 4), (3, 1)), ((3, 4), ())]
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS)
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda a, b: a + b, lambda a, b: a + b),
+        (lambda a, b: a - b, lambda a, b: a - b),
+        (lambda a, b: a * b, lambda a, b: a * b),
+        (cr.maximum, torch.maximum),
+        (cr.minimum, torch.minimum),
+    ],
+)
+def test_binary_ops_with_broadcasting(ours, theirs, shapes):
+    check_op(ours, theirs, r(*shapes[0]), r(*shapes[1]))
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS)
+def test_division(shapes):
+    check_op(lambda a, b: a / b, lambda a, b: a / b, r(*shapes[0]), r(*shapes[1], low=0.5, high=2.0))
+
+
+def test_power_with_tensor_exponent():
+    check_op(lambda a, b: a**b, lambda a, b: a**b, r(3, 4, low=0.5, high=2), r(4))
+
+
+@pytest.mark.parametrize("exponent", [2, 3, 0.5, -1.5])
+def test_power_with_number_exponent(exponent):
+    check_op(lambda a: a**exponent, lambda a: a**exponent, r(3, 4, low=0.5, high=2))
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, low, high",
+    [
+        (cr.exp, torch.exp, -2, 2),
+        (cr.log, torch.log, 0.1, 3),
+        (cr.sqrt, torch.sqrt, 0.1, 3),
+        (cr.abs, torch.abs, -2, 2),
+        (lambda x: -x, lambda x: -x, -2, 2),
+        (lambda x: cr.clip(x, -0.5, 0.7), lambda x: torch.clamp(x, -0.5, 0.7), -2, 2),
+        (lambda x: cr.clip(x, min=0.0), lambda x: torch.clamp(x, min=0.0), -2, 2),
+        (lambda x: 3.0 - x, lambda x: 3.0 - x, -2, 2),
+        (lambda x: 2.0 / x, lambda x: 2.0 / x, 0.5, 2),
+        (lambda x: 2.0**x, lambda x: 2.0**x, -1, 1),
+    ],
+)
+def test_unary_ops(ours, theirs, low, high):
+    check_op(ours, theirs, r(3, 5, low=low, high=high))
+
+
+def test_where_routes_gradients():
+    cond = r(3, 4) > 0
+    check_op(lambda a, b: cr.where(cond, a, b), lambda a, b: torch.where(torch.tensor(cond), a, b), r(3, 4), r(4))
+
+
+def test_ties_split_the_gradient_like_pytorch():
+    a = np.array([1.0, 2.0, 3.0])
+    b = np.array([1.0, 5.0, 3.0])
+    check_op(cr.maximum, torch.maximum, a, b, gradcheck=False)
+    check_op(cr.minimum, torch.minimum, a, b, gradcheck=False)
+
+
+def test_abs_and_clip_edges_follow_pytorch():
+    x = np.array([-1.0, 0.0, 0.5, 1.0])
+    check_op(cr.abs, torch.abs, x, gradcheck=False)
+    check_op(lambda t: cr.clip(t, 0.0, 0.5), lambda t: torch.clamp(t, 0.0, 0.5), x, gradcheck=False)
+
+
+def test_value_used_twice_accumulates():
+    a = cr.tensor(3.0, requires_grad=True)
+    (a + a).backward()
+    assert a.grad == 2.0
+    b = cr.tensor(3.0, requires_grad=True)
+    (b * b * b).backward()
+    assert b.grad == pytest.approx(27.0)
+
+
+def test_broadcast_mismatch_names_op_and_shapes():
+    with pytest.raises(ShapeError, match=r"add.*\(2, 3\).*\(4,\)"):
+        cr.ones(2, 3) + cr.ones(4)
+    with pytest.raises(ValueError):  # ShapeError is a ValueError
+        cr.ones(2, 3) * cr.ones(3, 2)
+
+
+def test_mixing_float32_and_float64_is_an_error_not_an_upcast():
+    with pytest.raises(DTypeError, match="float32 and float64"):
+        cr.ones(2) + cr.ones(2, dtype=cr.float64)
+    with pytest.raises(TypeError):  # DTypeError is a TypeError
+        cr.ones(2) * cr.ones(2, dtype=cr.float64)
+
+
+def test_python_numbers_and_integer_tensors_keep_the_float_dtype():
+    x = cr.ones(3)
+    assert (x * 2.5).dtype == np.float32
+    assert (2.5 + x).dtype == np.float32
+    assert (x + cr.tensor([1, 2, 3])).dtype == np.float32
+    assert (cr.ones(3, dtype="float64") + np.ones(3, dtype=np.float32)).dtype == np.float64
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4), st.sampled_from(["add", "mul", "sub", "div"]))
+def test_broadcasting_gradients_match_pytorch(shapes, op):
+    a = rng.uniform(0.5, 2.0, size=shapes.input_shapes[0])
+    b = rng.uniform(0.5, 2.0, size=shapes.input_shapes[1])
+    fn = {"add": lambda x, y: x + y, "mul": lambda x, y: x * y, "sub": lambda x, y: x - y, "div": lambda x, y: x / y}[op]
+    check_op(fn, fn, a, b, gradcheck=False)
+
+
+@settings(max_examples=30, deadline=None)
+@given(hnp.array_shapes(min_dims=0, max_dims=4, max_side=4), st.data())
+def test_sum_to_inverts_broadcast(shape, data):
+    extra = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    target = tuple(extra) + tuple(shape)
+    x = rng.standard_normal(shape)
+    grad = rng.standard_normal(np.broadcast_shapes(target, shape))
+    np.testing.assert_allclose(sum_to(grad, x.shape).reshape(x.shape).sum(), grad.sum())
+    assert sum_to(grad, x.shape).shape == x.shape

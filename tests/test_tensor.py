@@ -1,0 +1,146 @@
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.errors import DTypeError, GraphError, ShapeError
+
+
+def test_float_data_becomes_float32_and_float64_on_request():
+    assert cr.tensor([1.0, 2.0]).dtype == np.float32
+    assert cr.tensor(np.ones(3)).dtype == np.float32
+    assert cr.tensor([1.0], dtype="float64").dtype == np.float64
+    assert cr.tensor([1.0], dtype=cr.float64).dtype == np.float64
+    assert cr.tensor([1, 2]).dtype == np.int64
+    assert cr.from_numpy(np.ones(2)).dtype == np.float64
+
+
+def test_basic_attributes_and_repr():
+    t = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert t.shape == (2, 2) and t.ndim == 2 and t.grad is None and t.requires_grad and t.is_leaf
+    assert "requires_grad=True" in repr(t)
+    y = (t * 2).sum()
+    assert "grad_fn=<Sum>" in repr(y)
+    assert y.item() == 20.0 and isinstance(y.item(), float)
+    assert isinstance(t.numpy(), np.ndarray)
+    d = t.detach()
+    assert not d.requires_grad and d.data is t.data
+
+
+def test_requires_grad_on_integers_is_an_error():
+    with pytest.raises(DTypeError, match="floating-point"):
+        cr.tensor([1, 2], requires_grad=True)
+
+
+def test_backward_accumulates_and_zero_grad_resets():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, [4.0, 8.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_backward_on_non_scalar_needs_a_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    with pytest.raises(GraphError, match="one-element"):
+        y.backward()
+    y.backward(np.array([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad, [3.0, 30.0])
+    with pytest.raises(ShapeError):
+        (x * 3).backward(np.ones(3))
+
+
+def test_backward_without_graph_is_a_clear_error():
+    with pytest.raises(GraphError, match="does not require grad"):
+        cr.tensor([1.0]).sum().backward()
+
+
+def test_second_backward_through_freed_graph_raises_and_retain_graph_allows_it():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x.exp() * x).sum()
+    loss.backward()
+    with pytest.raises(GraphError, match="second time"):
+        loss.backward()
+    x.grad = None
+    loss = (x.exp() * x).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * first)
+
+
+def test_saved_arrays_are_freed_after_backward():
+    x = cr.tensor(np.ones(4), requires_grad=True)
+    y = x.exp()
+    fn = y.grad_fn
+    y.sum().backward()
+    assert fn.freed and not hasattr(fn, "y")
+
+
+def test_a_chain_of_100000_ops_has_no_recursion_limit():
+    x = cr.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_graph_has_no_reference_cycles():
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    gc.disable()
+    try:
+        y = (x * 2).relu().sum()
+        ref = weakref.ref(y.grad_fn)
+        del y
+        assert ref() is None, "the graph should be freed by reference counting alone"
+    finally:
+        gc.enable()
+
+
+def test_no_grad_context_and_decorator():
+    x = cr.tensor([1.0], requires_grad=True)
+    with cr.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+
+    @cr.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+    assert cr.is_grad_enabled()
+
+
+def test_retain_grad_keeps_intermediate_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = (x * 3).retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad, 2 * h.data)
+
+
+def test_grad_is_not_shared_between_leaves():
+    a = cr.tensor([1.0], requires_grad=True)
+    b = cr.tensor([1.0], requires_grad=True)
+    (a + b).sum().backward()
+    a.grad += 5
+    assert b.grad[0] == 1.0
+
+
+def test_comparisons_give_boolean_tensors():
+    t = cr.tensor([1.0, 3.0])
+    assert (t > 2).data.tolist() == [False, True]
+    assert (t == 1.0).dtype == np.bool_
+
+
+def test_to_and_float_double_casts_are_differentiable():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x.double()
+    assert y.dtype == np.float64
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, [2.0, 4.0])
