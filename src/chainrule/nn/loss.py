@@ -1,0 +1,66 @@
+"""Loss modules: MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss.
+
+The textbook's squared error E = 1/2 sum (y - t)^2 is ``0.5 * MSELoss(reduction='sum')(y, t)``.
+"""
+from __future__ import annotations
+
+from .. import functional as F
+from ..ops.loss import REDUCTIONS
+from .module import Module
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Mean squared error; shapes must match exactly (no silent broadcasting)."""
+
+    def forward(self, prediction, target):
+        return F.mse_loss(prediction, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    def forward(self, prediction, target):
+        return F.l1_loss(prediction, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax + negative log-likelihood, fused: logits (N, C) and class indices (N,) or probabilities (N, C)."""
+
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
+        super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits, target):
+        return F.cross_entropy(logits, target, self.reduction, self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (after LogSoftmax)."""
+
+    def forward(self, log_probs, target):
+        return F.nll_loss(log_probs, target, self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities in [0, 1]."""
+
+    def forward(self, probabilities, target):
+        return F.binary_cross_entropy(probabilities, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy, fused and stable for any logit."""
+
+    def forward(self, logits, target):
+        return F.binary_cross_entropy_with_logits(logits, target, self.reduction)

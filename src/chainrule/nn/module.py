@@ -1,0 +1,230 @@
+"""Module: the base class of layers and networks (parameters, children, train/eval, state_dict)."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import StateDictError
+from ..function import no_grad
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+class Module:
+    """Subclass it, create layers and Parameters in ``__init__``, and compute in ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", [])
+
+    # ------------------------------------------------------------ registration
+    def __setattr__(self, name: str, value) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        for registry in (self._parameters, self._modules, self._buffers):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._modules, self._buffers):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """A non-learnable array saved in the state_dict (e.g. BatchNorm's running mean)."""
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
+
+    def register_forward_hook(self, hook) -> None:
+        """Call ``hook(module, inputs, output)`` after every forward (used by GradientMonitor)."""
+        self._forward_hooks.append(hook)
+
+    def remove_forward_hook(self, hook) -> None:
+        self._forward_hooks.remove(hook)
+
+    # ------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        output = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks:
+            hook(self, args, output)
+        return output
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            yield name, module
+            for child_name, child in reversed(module._modules.items()):
+                stack.append((f"{name}.{child_name}" if name else child_name, child))
+
+    def modules(self) -> Iterator["Module"]:
+        for _, module in self.named_modules():
+            yield module
+
+    def children(self) -> Iterator["Module"]:
+        yield from self._modules.values()
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        yield from self._modules.items()
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        seen = set()
+        for prefix, module in self.named_modules():
+            for name, param in module._parameters.items():
+                if param is not None and id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{prefix}.{name}" if prefix else name), param
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, param in self.named_parameters():
+            yield param
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for prefix, module in self.named_modules():
+            for name, buffer in module._buffers.items():
+                yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    # ------------------------------------------------------------ modes and gradients
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode: Dropout drops and BatchNorm uses batch statistics."""
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: Dropout is off and BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.grad = None
+
+    def to(self, dtype=None, device=None) -> "Module":
+        """Cast every parameter and buffer to ``dtype`` in place (float32 or float64)."""
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"{type(self).__name__}.to(): only device 'cpu' is available, got {device!r}")
+        if dtype is not None:
+            from ..backend import resolve_dtype
+
+            dtype = resolve_dtype(dtype)
+            for module in self.modules():
+                for param in module._parameters.values():
+                    param.data = param.data.astype(dtype)
+                    param.grad = None
+                for name, buffer in list(module._buffers.items()):
+                    if buffer.dtype.kind == "f":
+                        module.register_buffer(name, buffer.astype(dtype))
+        return self
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    def num_parameters(self) -> int:
+        return int(sum(p.data.size for p in self.parameters()))
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Every parameter and buffer by dotted name, as copies of the arrays."""
+        state = OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        state.update((name, b.copy()) for name, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> tuple[list, list]:
+        """Copy arrays into parameters and buffers; with ``strict`` any key problem is an error.
+
+        All missing, unexpected and wrongly shaped keys are reported together, by name.
+        Returns (missing, unexpected) when not strict.
+        """
+        own = dict(self.named_parameters())
+        buffers = {name: (module, key) for prefix, module in self.named_modules() for key in module._buffers
+                   for name in [f"{prefix}.{key}" if prefix else key]}
+        expected = set(own) | set(buffers)
+        given = {k: (v.data if isinstance(v, Tensor) else np.asarray(v)) for k, v in state_dict.items()}
+        missing = sorted(expected - set(given))
+        unexpected = sorted(set(given) - expected)
+        mismatched = []
+        for name in sorted(expected & set(given)):
+            target = own[name].data if name in own else buffers[name][0]._buffers[buffers[name][1]]
+            if target.shape != given[name].shape:
+                mismatched.append(f"{name}: checkpoint {given[name].shape}, model {target.shape}")
+        problems = []
+        if mismatched:
+            problems.append("shape mismatch for " + "; ".join(mismatched))
+        if strict and missing:
+            problems.append("missing keys " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys " + ", ".join(unexpected))
+        if problems:
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: " + " | ".join(problems))
+        with no_grad():
+            for name, array in given.items():
+                if name in own:
+                    param = own[name]
+                    param.data = array.astype(param.data.dtype, copy=True)
+                elif name in buffers:
+                    module, key = buffers[name]
+                    module.register_buffer(key, array.astype(module._buffers[key].dtype, copy=True))
+        return missing, unexpected
+
+    # ------------------------------------------------------------ display
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + (")" if not lines else "\n" + "\n".join(lines) + "\n)")
+
+    def summary(self, input_shape: tuple | None = None, dtype=None) -> str:
+        """A table of layers with output shapes (when ``input_shape`` is given) and parameter counts."""
+        from ..backend import resolve_dtype
+
+        shapes = {}
+        hooks = []
+        if input_shape is not None:
+            for name, module in self.named_modules():
+                def hook(mod, inputs, output, name=name):
+                    shapes[name] = tuple(output.shape) if isinstance(output, Tensor) else "?"
+                module.register_forward_hook(hook)
+                hooks.append((module, hook))
+            was_training = self.training
+            self.eval()
+            try:
+                with no_grad():
+                    self(Tensor(np.zeros((1,) + tuple(input_shape[1:] if len(input_shape) > 1 else input_shape)), dtype=resolve_dtype(dtype)))
+            finally:
+                for module, hook in hooks:
+                    module.remove_forward_hook(hook)
+                self.train(was_training)
+        rows = [("layer", "type", "output shape", "params")]
+        for name, module in self.named_modules():
+            if not name:
+                continue
+            count = sum(p.data.size for p in module._parameters.values())
+            out = shapes.get(name, "")
+            rows.append((name, type(module).__name__, "(N" + "".join(f", {d}" for d in out[1:]) + ")" if out and out != "?" else str(out), f"{count:,}"))
+        total = self.num_parameters()
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        out_lines = [fmt.format(*rows[0]), "-" * (sum(widths) + 6)] + [fmt.format(*r) for r in rows[1:]]
+        out_lines.append(f"total parameters: {total:,}")
+        return "\n".join(out_lines)

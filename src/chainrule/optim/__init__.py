@@ -1,0 +1,7 @@
+"""Optimizers (SGD, Adagrad, RMSprop, Adam, AdamW) and learning-rate schedulers, as torch.optim."""
+from . import lr_scheduler
+from .adaptive import Adagrad, Adam, AdamW, RMSprop
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -1,0 +1,139 @@
+"""Adaptive-rate optimizers: Adagrad, RMSprop, Adam and AdamW (PyTorch's update rules)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, check_range, scratch, with_weight_decay
+
+
+def _zeros_like_state(state: dict, key: str, like: np.ndarray, value: float = 0.0) -> np.ndarray:
+    array = state.get(key)
+    if array is None:
+        array = state[key] = np.full_like(like, value)
+    return array
+
+
+class Adagrad(Optimizer):
+    """Per-parameter rate lr / sqrt(sum of squared gradients): frequent features learn slower."""
+
+    def __init__(self, params, lr: float = 0.01, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+    def validate(self, group):
+        super().validate(group)
+        for key in ("lr_decay", "weight_decay", "initial_accumulator_value"):
+            check_range("Adagrad", key, group[key], 0.0, float("inf"))
+        check_range("Adagrad", "eps", group["eps"], 0.0, float("inf"))
+
+    def update(self, param, grad, state, group):
+        step = state["step"] = state.get("step", 0) + 1
+        total = _zeros_like_state(state, "sum", param, group["initial_accumulator_value"])
+        grad = with_weight_decay(param, grad, state, group["weight_decay"])
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        total += grad * grad
+        work = scratch(state, param, "_scratch2")
+        np.sqrt(total, out=work)
+        work += group["eps"]
+        np.divide(grad, work, out=work)
+        work *= -clr
+        param += work
+
+
+class RMSprop(Optimizer):
+    """Divide the gradient by a running root-mean-square of recent gradients (Hinton's RMSprop)."""
+
+    def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered))
+
+    def validate(self, group):
+        super().validate(group)
+        check_range("RMSprop", "alpha", group["alpha"], 0.0, 1.0, high_open=False)
+        check_range("RMSprop", "momentum", group["momentum"], 0.0, 1.0, high_open=False)
+        check_range("RMSprop", "weight_decay", group["weight_decay"], 0.0, float("inf"))
+
+    def update(self, param, grad, state, group):
+        alpha, eps = group["alpha"], group["eps"]
+        state["step"] = state.get("step", 0) + 1
+        grad = with_weight_decay(param, grad, state, group["weight_decay"])
+        square_avg = _zeros_like_state(state, "square_avg", param)
+        # v <- alpha v + (1 - alpha) g^2
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        avg = np.sqrt(square_avg)
+        if group["centered"]:
+            grad_avg = _zeros_like_state(state, "grad_avg", param)
+            grad_avg += (grad - grad_avg) * (1 - alpha)
+            avg = np.sqrt(square_avg - grad_avg * grad_avg)
+        avg += eps
+        if group["momentum"] > 0:
+            buf = _zeros_like_state(state, "momentum_buffer", param)
+            buf *= group["momentum"]
+            buf += grad / avg
+            param -= group["lr"] * buf
+        else:
+            param -= group["lr"] * (grad / avg)
+
+
+class Adam(Optimizer):
+    """Momentum (first moment m) and RMSprop (second moment v) with bias correction (Kingma & Ba).
+
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+    p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    """
+
+    decoupled = False
+
+    def __init__(self, params, lr: float = 0.001, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def validate(self, group):
+        super().validate(group)
+        name = type(self).__name__
+        betas = group["betas"]
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        check_range(name, "beta1", betas[0], 0.0, 1.0)
+        check_range(name, "beta2", betas[1], 0.0, 1.0)
+        check_range(name, "eps", group["eps"], 0.0, float("inf"))
+        check_range(name, "weight_decay", group["weight_decay"], 0.0, float("inf"))
+
+    def update(self, param, grad, state, group):
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        step = state["step"] = state.get("step", 0) + 1
+        if self.decoupled:
+            param *= 1 - lr * wd  # AdamW: decay the weights directly, not through the gradient
+        else:
+            grad = with_weight_decay(param, grad, state, wd)
+        m = _zeros_like_state(state, "exp_avg", param)
+        v = _zeros_like_state(state, "exp_avg_sq", param)
+        work = scratch(state, param, "_scratch2")
+        # m += (1 - b1)(g - m)  (PyTorch's lerp form of m = b1 m + (1 - b1) g)
+        np.subtract(grad, m, out=work)
+        work *= 1 - beta1
+        m += work
+        v *= beta2
+        np.multiply(grad, grad, out=work)
+        work *= 1 - beta2
+        v += work
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+        np.sqrt(v, out=work)
+        work /= bias_correction2_sqrt
+        work += eps
+        np.divide(m, work, out=work)
+        work *= -lr / bias_correction1
+        param += work
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p <- p (1 - lr wd) before the Adam step."""
+
+    decoupled = True
+
+    def __init__(self, params, lr: float = 0.001, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)

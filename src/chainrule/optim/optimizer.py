@@ -1,0 +1,134 @@
+"""Optimizer: the base of every update rule; parameter groups, state, zero_grad and state_dict.
+
+Updates happen in place on the parameters' arrays (and on preallocated state arrays), so a
+step allocates nothing new once the state exists.
+"""
+from __future__ import annotations
+
+import math
+import numpy as np
+
+from ..errors import ConfigError
+from ..tensor import Tensor
+
+
+def check_lr(owner: str, lr) -> float:
+    if not isinstance(lr, (int, float, np.floating)) or isinstance(lr, bool) or math.isnan(lr) or lr <= 0 or math.isinf(lr):
+        raise ConfigError(f"{owner}: lr (learning rate) must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def check_range(owner: str, name: str, value, low: float, high: float, high_open: bool = True) -> float:
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and low <= value and (value < high if high_open else value <= high)
+    if not ok:
+        bracket = ")" if high_open else "]"
+        raise ConfigError(f"{owner}: {name} must be in [{low}, {high}{bracket}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Holds parameter groups (each a dict of 'params' and hyperparameters) and per-parameter state."""
+
+    def __init__(self, params, defaults: dict):
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params should be an iterable of Parameters (e.g. model.parameters()), got a single Tensor")
+        params = list(params)
+        if not params:
+            raise ConfigError(f"{name}: got an empty parameter list; did the model register its layers as attributes?")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.defaults = defaults
+        self.param_groups: list[dict] = []
+        self.state: dict = {}
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict) -> None:
+        name = type(self).__name__
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise ConfigError(f"{name}: every parameter must be a Tensor that requires grad, got {type(p).__name__}")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self.validate(group)
+        self.param_groups.append(group)
+
+    def validate(self, group: dict) -> None:
+        check_lr(type(self).__name__, group["lr"])
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients before the next backward (they would otherwise add up)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad[...] = 0
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(id(p), {})
+                self.update(p.data, p.grad, state, group)
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ state
+    def _all_params(self) -> list:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self) -> dict:
+        """{'state': {index: {name: array or number}}, 'param_groups': [hyperparameters, 'params': indices]}."""
+        index = {id(p): i for i, p in enumerate(self._all_params())}
+        state = {}
+        for key, value in self.state.items():
+            state[index[key]] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in value.items() if not k.startswith("_")}
+        groups = []
+        for group in self.param_groups:
+            saved = {k: v for k, v in group.items() if k != "params"}
+            saved["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(saved)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(len(g["params"]) != len(o["params"]) for g, o in zip(groups, self.param_groups)):
+            raise ConfigError(f"{type(self).__name__}.load_state_dict: the saved parameter groups do not match this optimizer's")
+        params = self._all_params()
+        for group, saved in zip(self.param_groups, groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for key, value in state_dict["state"].items():
+            p = params[int(key)]
+            self.state[id(p)] = {k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v) for k, v in value.items()}
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"  group {i}: " + ", ".join(f"{k}={v}" for k, v in group.items() if k != "params"))
+        return "\n".join(lines + [")"])
+
+
+def scratch(state: dict, like: np.ndarray, key: str = "_scratch") -> np.ndarray:
+    """A per-parameter work array, allocated once (keys starting with _ are not saved in state_dict)."""
+    buffer = state.get(key)
+    if buffer is None:
+        buffer = state[key] = np.empty_like(like)
+    return buffer
+
+
+def with_weight_decay(param: np.ndarray, grad: np.ndarray, state: dict, weight_decay: float) -> np.ndarray:
+    """g + wd * p (L2 regularisation's gradient), written into the scratch array."""
+    if not weight_decay:
+        return grad
+    out = scratch(state, grad)
+    np.multiply(param, weight_decay, out=out)
+    out += grad
+    return out
+

@@ -1,0 +1,52 @@
+"""Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from .optimizer import Optimizer, check_range, scratch, with_weight_decay
+
+
+class SGD(Optimizer):
+    """p <- p - lr * d, where d is the gradient (plain SGD) or the velocity (momentum).
+
+    With momentum m: v <- m v + (1 - dampening) g, and d = v (or g + m v with Nesterov),
+    exactly as torch.optim.SGD.
+    """
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov))
+
+    def validate(self, group: dict) -> None:
+        super().validate(group)
+        check_range("SGD", "momentum", group["momentum"], 0.0, 1.0, high_open=False)
+        check_range("SGD", "dampening", group["dampening"], 0.0, 1.0, high_open=False)
+        check_range("SGD", "weight_decay", group["weight_decay"], 0.0, float("inf"))
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ConfigError("SGD: nesterov needs momentum > 0 and dampening = 0")
+
+    def update(self, param, grad, state, group):
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        work = scratch(state, param)
+        direction = with_weight_decay(param, grad, state, group["weight_decay"])  # may be `work`
+        if momentum:
+            velocity = state.get("momentum_buffer")
+            if velocity is None:
+                velocity = state["momentum_buffer"] = direction.copy()
+            else:
+                velocity *= momentum
+                if dampening:
+                    np.multiply(direction, 1 - dampening, out=work)
+                    velocity += work
+                else:
+                    velocity += direction
+            if group["nesterov"]:
+                ahead = scratch(state, param, "_scratch2")
+                np.multiply(velocity, momentum, out=ahead)  # d = g + m v
+                ahead += direction
+                direction = ahead
+            else:
+                direction = velocity
+        np.multiply(direction, lr, out=work)
+        param -= work
