@@ -14,6 +14,20 @@ from .tensor import Tensor, tensor
 __version__ = "0.1.0"
 
 
+def save(state_dict: dict, path: str, metadata: dict | None = None) -> None:
+    """Save a dict of arrays (e.g. ``model.state_dict()``) as a safetensors file, atomically; never pickle."""
+    from .train.checkpoint import save as _save
+
+    _save(state_dict, path, metadata)
+
+
+def load(path: str) -> dict:
+    """Load the arrays of a safetensors file written by ``save`` (data only: loading runs no code)."""
+    from .train.checkpoint import load as _load
+
+    return _load(path)
+
+
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     return Tensor(backend.xp.zeros(shape), requires_grad=requires_grad, dtype=backend.resolve_dtype(dtype))
@@ -45,5 +59,5 @@ def from_numpy(array) -> Tensor:
 __all__ = [
     "Function", "Tensor", "backend", "enable_grad", "errors", "float32", "float64", "from_numpy",
     "get_default_dtype", "gradcheck", "int64", "is_grad_enabled", "manual_seed", "no_grad",
-    "numerical_grad", "ones", "rand", "randn", "set_default_dtype", "tensor", "zeros",
+    "load", "numerical_grad", "ones", "save", "rand", "randn", "set_default_dtype", "tensor", "zeros",
 ] + _ops_all

@@ -1,0 +1,190 @@
+"""The ``chainrule`` command: train, evaluate, predict (and explain, compare: the learner's view).
+
+Every error a user can cause prints one line and exits with status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .errors import ChainruleError, TrainingDiverged
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse would print the usage too)
+        raise SystemExit(_fail(f"{self.prog}: {message} (see --help)"))
+
+
+def _fail(message: str) -> int:
+    print(f"chainrule: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _hidden(text: str) -> list:
+    try:
+        sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 128,64, got {text!r}") from None
+    if not sizes or any(s <= 0 for s in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def _batch(text: str):
+    if text == "full":
+        return "full"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"batch size must be at least 1 (or 'full' for the whole set), got {value}")
+    return value
+
+
+def _add_train(sub):
+    from .data.datasets import DATASETS
+    from .train.config import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS, TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train a network on a dataset and write a run folder",
+                       description="Train an MLP on a dataset. With no options: digits, 128-64 ReLU, Adam, early stopping; "
+                                   "writes summary.json, metrics.jsonl, model.safetensors, checkpoint.safetensors, curves.png "
+                                   "and confusion.png to the run folder.",
+                       argument_default=argparse.SUPPRESS)
+    p.add_argument("--data", help=f"dataset name ({', '.join(DATASETS)}) or a CSV file whose last column is the target (default {d.data})")
+    p.add_argument("--data-dir", dest="data_dir", help="folder holding MNIST/Fashion-MNIST idx files (gzipped or not)")
+    p.add_argument("--hidden", type=_hidden, help=f"hidden layer sizes, comma-separated (default {','.join(map(str, d.hidden))})")
+    p.add_argument("--activation", choices=ACTIVATIONS, help=f"hidden-layer activation (default {d.activation})")
+    p.add_argument("--dropout", type=float, help=f"dropout probability after each hidden layer (default {d.dropout})")
+    p.add_argument("--batchnorm", action="store_true", help="add BatchNorm1d after each hidden Linear layer")
+    p.add_argument("--loss", choices=LOSSES, help="loss function; auto: cross_entropy for classification, mse for regression")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"update rule; momentum and nesterov are SGD with --momentum (default {d.optimizer})")
+    p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g})")
+    p.add_argument("--momentum", type=float, help=f"momentum for the momentum/nesterov optimizers (default {d.momentum})")
+    p.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 weight decay (decoupled for adamw)")
+    p.add_argument("--batch-size", dest="batch_size", type=_batch, help=f"examples per step; 1 is SGD, 'full' is batch gradient descent (default {d.batch_size})")
+    p.add_argument("--epochs", type=int, help=f"maximum number of epochs (default {d.epochs})")
+    p.add_argument("--seed", type=int, help=f"random seed for splits, init, dropout and shuffling (default {d.seed})")
+    p.add_argument("--early-stopping", dest="early_stopping", type=int, help=f"patience in epochs without validation improvement; 0 turns it off (default {d.early_stopping})")
+    p.add_argument("--scheduler", choices=SCHEDULERS, help="learning-rate schedule (default none)")
+    p.add_argument("--label-smoothing", dest="label_smoothing", type=float, help="label smoothing for cross_entropy (default 0)")
+    p.add_argument("--dtype", choices=("float32", "float64"), help="floating-point precision (default float32)")
+    p.add_argument("--out", help="run folder to write (default runs/<dataset>)")
+    p.add_argument("--config", help="TOML file with the same keys (batch_size = 64, hidden = [128, 64]); options given here win")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _cmd_train(args) -> int:
+    from .train.config import TrainConfig, load_toml, resolve_config_paths
+    from .train.run import train_run
+
+    values = {}
+    if getattr(args, "config", None):
+        table, base = load_toml(args.config)
+        values.update(resolve_config_paths(table, base, args.config))
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "func")}
+    values.update(options)
+    config = TrainConfig.from_dict(values, where="options")
+    try:
+        train_run(config, resume=getattr(args, "resume", None))
+    except TrainingDiverged as exc:
+        checkpoint = os.path.join(config.out or "", "checkpoint.safetensors")
+        kept = f"; the last good checkpoint is {checkpoint}" if os.path.isfile(checkpoint) else ""
+        print(f"chainrule: {exc}{kept}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"chainrule: interrupted; resume with: chainrule train --resume {config.out}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="evaluate a run folder's model on its test split",
+                       description="Load RUN_DIR/model.safetensors, rebuild the dataset split from the run's config and print the test metrics as JSON.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train`")
+
+
+def _cmd_evaluate(args) -> int:
+    from .train.run import evaluate_run
+
+    print(json.dumps(evaluate_run(args.run_dir), indent=2))
+    return 0
+
+
+def _add_predict(sub):
+    p = sub.add_parser("predict", help="predict with a run folder's model for rows of a CSV file",
+                       description="Apply RUN_DIR's model (with its input standardisation) to every row of FILE.csv and print one prediction per line as CSV.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train`")
+    p.add_argument("--input", required=True, metavar="FILE.csv", help="numeric CSV, one example per row, the model's input columns only")
+    p.add_argument("--output", metavar="FILE.csv", help="write the predictions here instead of standard output")
+
+
+def _cmd_predict(args) -> int:
+    import numpy as np
+
+    from .train.metrics import predicted_classes
+    from .train.run import predict_run
+
+    output, meta = predict_run(args.run_dir, args.input)
+    lines = []
+    if meta["task"] == "classification":
+        names = meta.get("class_names") or []
+        classes = predicted_classes(output)
+        if output.shape[1] == 1:
+            probs = 1 / (1 + np.exp(-output[:, 0]))
+            lines.append("prediction,label,probability")
+            lines += [f"{c},{names[c] if c < len(names) else c},{p:.6f}" for c, p in zip(classes, probs)]
+        else:
+            shifted = np.exp(output - output.max(axis=1, keepdims=True))
+            probs = shifted / shifted.sum(axis=1, keepdims=True)
+            lines.append("prediction,label,probability")
+            lines += [f"{c},{names[c] if c < len(names) else c},{probs[i, c]:.6f}" for i, c in enumerate(classes)]
+    else:
+        lines.append(",".join(f"prediction{i}" for i in range(output.shape[1])) if output.shape[1] > 1 else "prediction")
+        lines += [",".join(f"{v:.6g}" for v in row) for row in output]
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        from .train.checkpoint import atomic_write
+
+        atomic_write(args.output, text.encode())
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS = {"train": (_add_train, _cmd_train), "evaluate": (_add_evaluate, _cmd_evaluate), "predict": (_add_predict, _cmd_predict)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="chainrule", description="chainrule: train, evaluate and explain neural networks built on NumPy.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command][1](args)
+    except ChainruleError as exc:
+        return _fail(str(exc))
+    except (OSError, ValueError) as exc:  # e.g. an unreadable file the user named
+        return _fail(f"{type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

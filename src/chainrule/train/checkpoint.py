@@ -1,0 +1,165 @@
+"""Checkpoints as safetensors files, written atomically; never pickle.
+
+A file holds arrays (model weights, optimizer state) and one JSON metadata entry (architecture,
+hyperparameters, epoch, random-generator state). Writing goes to a temporary file in the same
+folder, which is flushed, fsync'ed and renamed over the old one, so a crash mid-write leaves
+the previous checkpoint as it was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import CheckpointError
+from ..tensor import Tensor
+
+METADATA_KEY = "chainrule"
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy as st
+    except ImportError:
+        raise CheckpointError("checkpoints need the 'safetensors' package: pip install 'chainrule[checkpoints]'") from None
+    return st
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` always holds either the old or the new content."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"could not write {path}: {exc}; the previous file, if any, is unchanged") from exc
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def _arrays(state: dict) -> dict:
+    out = {}
+    for name, value in state.items():
+        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if array.dtype == object:
+            raise CheckpointError(f"save: {name!r} is not a numeric array")
+        out[name] = np.ascontiguousarray(array)
+    return out
+
+
+def save(state_dict: dict, path: str, metadata: dict | None = None) -> None:
+    """Save a dict of arrays (e.g. ``model.state_dict()``) as a safetensors file, atomically."""
+    st = _safetensors()
+    meta = {METADATA_KEY: json.dumps(metadata or {}, sort_keys=True)}
+    atomic_write(path, st.save(_arrays(state_dict), metadata=meta))
+
+
+def read_metadata(path: str) -> dict:
+    """The JSON metadata of a chainrule safetensors file, without reading the arrays."""
+    _check_file(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        size = int.from_bytes(head, "little")
+        if size <= 0 or size > os.path.getsize(path) - 8:
+            raise CheckpointError(f"{path}: not a safetensors file (bad header length)")
+        try:
+            header = json.loads(f.read(size))
+            return json.loads(header.get("__metadata__", {}).get(METADATA_KEY, "{}"))
+        except (ValueError, AttributeError) as exc:
+            raise CheckpointError(f"{path}: not a chainrule safetensors file ({exc})") from None
+
+
+def _check_file(path: str) -> None:
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint {path!r} does not exist")
+    if os.path.getsize(path) < 8:
+        raise CheckpointError(f"{path}: empty or truncated file ({os.path.getsize(path)} bytes), not a safetensors checkpoint")
+
+
+def load(path: str) -> "OrderedDict[str, np.ndarray]":
+    """Load the arrays of a safetensors file saved by ``save`` (no code runs: it is data only)."""
+    st = _safetensors()
+    _check_file(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        arrays = st.load(raw)
+    except Exception as exc:  # safetensors raises its own SafetensorError for every malformed file
+        raise CheckpointError(f"{path}: not a valid safetensors file, or truncated ({exc})") from None
+    return OrderedDict(sorted(arrays.items()))
+
+
+@dataclass
+class Checkpoint:
+    """What ``load_checkpoint`` returns: model weights, optimizer state, other arrays, and metadata."""
+
+    model_state: dict
+    optimizer_state: dict | None
+    extra_arrays: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def epoch(self) -> int:
+        return int(self.metadata.get("epoch", 0))
+
+
+def save_checkpoint(path: str, model, optimizer=None, metadata: dict | None = None, extra_arrays: dict | None = None) -> None:
+    """Model weights, optimizer state and metadata in one safetensors file, written atomically."""
+    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
+    meta = dict(metadata or {})
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        scalars = {}
+        for index, entries in state["state"].items():
+            for key, value in entries.items():
+                if isinstance(value, np.ndarray):
+                    arrays[f"optimizer.{index}.{key}"] = value
+                else:
+                    scalars.setdefault(str(index), {})[key] = value
+        meta["optimizer"] = {"type": type(optimizer).__name__, "param_groups": state["param_groups"], "scalars": scalars}
+    for key, value in (extra_arrays or {}).items():
+        arrays[f"extra.{key}"] = value
+    save(arrays, path, meta)
+
+
+def load_checkpoint(path: str) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint`` (see ``Checkpoint``)."""
+    arrays = load(path)
+    metadata = read_metadata(path)
+    model_state = OrderedDict((k[len("model."):], v) for k, v in arrays.items() if k.startswith("model."))
+    extra = {k[len("extra."):]: v for k, v in arrays.items() if k.startswith("extra.")}
+    optimizer_state = None
+    info = metadata.get("optimizer")
+    if info is not None:
+        state: dict = {}
+        for key, value in arrays.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                state.setdefault(int(index), {})[name] = value
+        for index, scalars in info.get("scalars", {}).items():
+            state.setdefault(int(index), {}).update(scalars)
+        optimizer_state = {"state": state, "param_groups": info["param_groups"]}
+    if not model_state:
+        raise CheckpointError(f"{path}: holds no model weights; is it a chainrule checkpoint?")
+    return Checkpoint(model_state, optimizer_state, extra, metadata)

@@ -1,0 +1,156 @@
+"""TrainConfig: every option of ``chainrule train``, with types, defaults and validation.
+
+The same keys work on the command line (``--batch-size 64``) and in a TOML file
+(``batch_size = 64``); the command line wins where both give one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "leaky_relu")
+SCHEDULERS = ("none", "step", "cosine", "plateau", "warmup")
+
+
+@dataclass
+class TrainConfig:
+    data: str = "digits"
+    data_dir: str | None = None
+    hidden: list = field(default_factory=lambda: [128, 64])
+    activation: str = "relu"
+    dropout: float = 0.0
+    batchnorm: bool = False
+    loss: str = "auto"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int | str = 32
+    epochs: int = 50
+    seed: int = 0
+    early_stopping: int = 10
+    scheduler: str = "none"
+    label_smoothing: float = 0.0
+    dtype: str = "float32"
+    out: str | None = None
+    quiet: bool = False
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError on the first option that makes no sense; returns self."""
+        def fail(key, expected):
+            raise ConfigError(f"option {key}: expected {expected}, got {getattr(self, key)!r}")
+
+        if not isinstance(self.hidden, list) or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden):
+            fail("hidden", "a list of positive integers such as 128,64")
+        for key, choices in (("activation", ACTIVATIONS), ("loss", LOSSES), ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS), ("dtype", ("float32", "float64"))):
+            if getattr(self, key) not in choices:
+                fail(key, f"one of {', '.join(choices)}")
+        if not _number(self.lr) or not self.lr > 0 or not math.isfinite(self.lr):
+            fail("lr", "a positive learning rate such as 0.001")
+        if not _number(self.dropout) or not 0 <= self.dropout < 1:
+            fail("dropout", "a probability in [0, 1)")
+        if not _number(self.momentum) or not 0 <= self.momentum <= 1:
+            fail("momentum", "a number in [0, 1]")
+        if not _number(self.weight_decay) or self.weight_decay < 0:
+            fail("weight_decay", "a non-negative number")
+        if not _number(self.label_smoothing) or not 0 <= self.label_smoothing <= 1:
+            fail("label_smoothing", "a number in [0, 1]")
+        if self.batch_size != "full" and (not _int(self.batch_size) or self.batch_size < 1):
+            fail("batch_size", "a positive integer, or 'full' for the whole training set per step")
+        if not _int(self.epochs) or self.epochs < 1:
+            fail("epochs", "a positive integer")
+        if not _int(self.seed) or self.seed < 0:
+            fail("seed", "a non-negative integer")
+        if not _int(self.early_stopping) or self.early_stopping < 0:
+            fail("early_stopping", "a patience in epochs (0 turns it off)")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def fields(cls) -> dict:
+        return {f.name: f for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "config") -> "TrainConfig":
+        known = cls.fields()
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; known keys: {', '.join(known)}")
+        config = cls()
+        for key, value in values.items():
+            setattr(config, key, _coerce(key, value, known[key], where))
+        return config.validate()
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _coerce(key, value, spec, where):
+    default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
+    kind = type(default)
+    wrong = ConfigError(f"{where}: key {key!r} should be {kind.__name__ if default is not None else 'a string'}, got {type(value).__name__} {value!r}")
+    if key == "batch_size":
+        if value == "full" or _int(value):
+            return value
+        raise ConfigError(f"{where}: key 'batch_size' should be a positive integer or 'full', got {value!r}")
+    if default is None:
+        if value is not None and not isinstance(value, str):
+            raise wrong
+        return value
+    if kind is float and _number(value):
+        return float(value)
+    if kind is list and isinstance(value, list):
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
+    if kind is int and _int(value):
+        return value
+    if kind is str and isinstance(value, str):
+        return value
+    raise wrong
+
+
+def load_toml(path: str) -> tuple[dict, str]:
+    """The table of a TOML config file, and the folder its relative paths are resolved against."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file {path!r} does not exist")
+    try:
+        with open(path, "rb") as f:
+            values = tomllib.load(f)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    values = values.get("train", values) if isinstance(values.get("train"), dict) else values
+    return values, os.path.dirname(os.path.abspath(path))
+
+
+def resolve_config_paths(values: dict, base: str, where: str) -> dict:
+    """Relative data_dir/out/data paths in a config file are relative to the file's folder, and may not
+    climb out of it with '..' (a config file from elsewhere must not reach into the rest of the disk)."""
+    values = dict(values)
+    for key in ("data_dir", "out", "data"):
+        value = values.get(key)
+        if not isinstance(value, str) or (key == "data" and not value.endswith(".csv")):
+            continue
+        if os.path.isabs(value):
+            raise ConfigError(f"{where}: {key} must be a path relative to the config file's folder, got the absolute path {value!r}; give it on the command line instead")
+        resolved = os.path.normpath(os.path.join(base, value))
+        if os.path.commonpath([resolved, base]) != base:
+            raise ConfigError(f"{where}: {key} {value!r} points outside the config file's folder")
+        values[key] = resolved
+    return values

@@ -1,0 +1,167 @@
+"""fit() and evaluate(): the training loop a user would otherwise write by hand, with its habits built in.
+
+fit zeroes the gradients itself each step, switches train()/eval() itself, and stops with a clear
+message when the loss diverges.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError, TrainingDiverged
+from ..function import no_grad
+from ..nn.module import Module
+from ..optim.lr_scheduler import ReduceLROnPlateau
+from .history import History
+from .metrics import accuracy, confusion_matrix, mean_absolute_error, predicted_classes, r2_score, true_classes
+
+
+@dataclass
+class FitContext:
+    """What callbacks see: the model, optimizer and scheduler, where training is, and a stop flag."""
+
+    model: Module
+    optimizer: object
+    scheduler: object
+    history: History
+    callbacks: list
+    epochs: int
+    start_epoch: int
+    steps_per_epoch: int
+    epoch: int = 0
+    stop: bool = False
+    stop_reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _is_classification(target: np.ndarray, output: np.ndarray) -> bool:
+    return target.dtype.kind in "iub" or (output.ndim == 2 and output.shape[1] == 1 and target.dtype.kind == "f" and ((target == 0) | (target == 1)).all())
+
+
+def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 10, callbacks=(),
+        scheduler=None, start_epoch: int = 0, history: History | None = None, divergence_factor: float | None = 100.0) -> History:
+    """Train ``model`` for ``epochs`` epochs and return the History.
+
+    Each step: zero_grad, forward, loss, backward, step. After each epoch the validation set
+    (if any) is evaluated and the scheduler stepped (ReduceLROnPlateau on the validation loss).
+    ``start_epoch`` and ``history`` continue a resumed run. The loss becoming NaN/infinite, or
+    rising above ``divergence_factor`` times its first value, raises TrainingDiverged.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"fit: epochs must be a positive integer, got {epochs!r}")
+    history = history if history is not None else History()
+    callbacks = list(callbacks)
+    ctx = FitContext(model, optimizer, scheduler, history, callbacks, epochs, start_epoch, len(train_loader))
+    for cb in callbacks:
+        cb.on_train_begin(ctx)
+    first_loss = history.epochs[0].get("first_loss") if history.epochs else None
+    try:
+        for epoch in range(start_epoch, epochs):
+            ctx.epoch = epoch
+            model.train()
+            if hasattr(train_loader, "set_epoch"):
+                train_loader.set_epoch(epoch)
+            for cb in callbacks:
+                cb.on_epoch_begin(ctx)
+            total_loss, total_correct, seen, classification = 0.0, 0, 0, None
+            for step, (x, y) in enumerate(train_loader, start=1):
+                optimizer.zero_grad()
+                output = model(x)
+                loss = loss_fn(output, y)
+                loss.backward()
+                loss_value = loss.item()
+                if not math.isfinite(loss_value) or (divergence_factor and first_loss and loss_value > divergence_factor * max(first_loss, 1e-3)):
+                    lr = optimizer.param_groups[0]["lr"]
+                    what = "became " + str(loss_value) if not math.isfinite(loss_value) else f"exploded to {loss_value:.4g} from {first_loss:.4g}"
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch + 1}, step {step}: the loss {what}; "
+                        f"try a smaller learning rate (now {lr:g}, e.g. {lr / 10:g})"
+                    )
+                if first_loss is None:
+                    first_loss = loss_value
+                optimizer.step()
+                n = len(y)
+                total_loss += loss_value * n
+                seen += n
+                if classification is None:
+                    classification = _is_classification(y.data, output.data)
+                if classification:
+                    total_correct += int((predicted_classes(output.data) == true_classes(y.data)).sum())
+                if callbacks:
+                    logs = {"step": step, "running_loss": total_loss / seen,
+                            "running_accuracy": total_correct / seen if classification else None}
+                    for cb in callbacks:
+                        cb.on_batch_end(ctx, logs)
+            record = {"epoch": epoch + 1, "loss": total_loss / seen, "lr": optimizer.param_groups[0]["lr"]}
+            if epoch == 0:
+                record["first_loss"] = first_loss
+            if classification:
+                record["accuracy"] = total_correct / seen
+            if val_loader is not None:
+                results = evaluate(model, val_loader, loss_fn)
+                record.update({f"val_{k}": v for k, v in results.items() if k != "confusion"})
+            if scheduler is not None:
+                if isinstance(scheduler, ReduceLROnPlateau):
+                    scheduler.step(record.get("val_loss", record["loss"]))
+                else:
+                    scheduler.step()
+            history.append(record)
+            for cb in callbacks:
+                cb.on_epoch_end(ctx, record)
+            if ctx.stop:
+                break
+    finally:
+        model.train()
+    for cb in callbacks:
+        cb.on_train_end(ctx)
+    history.stop_reason = ctx.stop_reason
+    return history
+
+
+def predict(model: Module, loader_or_inputs) -> np.ndarray:
+    """The model's outputs in evaluation mode, as one array (from a loader or an array/Tensor)."""
+    from ..tensor import Tensor
+
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            if isinstance(loader_or_inputs, (np.ndarray, Tensor)):
+                x = loader_or_inputs if isinstance(loader_or_inputs, Tensor) else Tensor(loader_or_inputs)
+                return model(x).data
+            return np.concatenate([model(x).data for x, *_ in loader_or_inputs])
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model: Module, loader, loss_fn, num_classes: int | None = None) -> dict:
+    """Loss and metrics over a whole loader, in evaluation mode and without recording a graph.
+
+    Classification: loss, accuracy and confusion (matrix); regression: loss, r2 and mae.
+    """
+    was_training = model.training
+    model.eval()
+    outputs, targets, total_loss, seen = [], [], 0.0, 0
+    try:
+        with no_grad():
+            for x, y in loader:
+                output = model(x)
+                total_loss += loss_fn(output, y).item() * len(y)
+                seen += len(y)
+                outputs.append(output.data)
+                targets.append(y.data)
+    finally:
+        model.train(was_training)
+    output, target = np.concatenate(outputs), np.concatenate(targets)
+    results = {"loss": total_loss / seen}
+    if _is_classification(target, output):
+        predicted, actual = predicted_classes(output), true_classes(target)
+        classes = num_classes or max(output.shape[1] if output.shape[1] > 1 else 2, int(actual.max()) + 1)
+        results["accuracy"] = accuracy(output, target)
+        results["confusion"] = confusion_matrix(predicted, actual, classes)
+    else:
+        results["r2"] = r2_score(output, target)
+        results["mae"] = mean_absolute_error(output, target)
+    return results

@@ -1,0 +1,83 @@
+"""Plots written to the run folder: learning curves (where overfitting shows) and the confusion matrix.
+
+matplotlib is an optional extra; without it ``plots_available()`` is False and nothing is drawn.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def plots_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str) -> None:
+    tmp = path + ".partial.png"
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)
+
+
+def plot_curves(history: list[dict], path: str, best_epoch: int | None = None, title: str = "") -> None:
+    """Train and validation loss (and accuracy, where there is one) by epoch.
+
+    A validation loss that turns upward while the training loss keeps falling is overfitting.
+    """
+    plt = _pyplot()
+    epochs = [r["epoch"] for r in history]
+    has_acc = any(r.get("accuracy") is not None for r in history)
+    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 4))
+    axes = np.atleast_1d(axes)
+    panels = [("loss", "loss")] + ([("accuracy", "accuracy")] if has_acc else [])
+    for ax, (key, label) in zip(axes, panels):
+        ax.plot(epochs, [r.get(key) for r in history], label=f"train {label}", color="tab:blue")
+        if any(r.get(f"val_{key}") is not None for r in history):
+            ax.plot(epochs, [r.get(f"val_{key}") for r in history], label=f"validation {label}", color="tab:orange")
+        if best_epoch:
+            ax.axvline(best_epoch, color="gray", linestyle="--", linewidth=1, label=f"best epoch ({best_epoch})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        if key == "loss" and all((r.get("loss") or 0) > 0 for r in history):
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_confusion(matrix: np.ndarray, path: str, class_names=None, title: str = "confusion matrix (test set)") -> None:
+    """Counts of true class (rows) against predicted class (columns)."""
+    plt = _pyplot()
+    n = matrix.shape[0]
+    names = list(class_names) if class_names and len(class_names) == n else [str(i) for i in range(n)]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(n), names, rotation=45, ha="right")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    peak = matrix.max() if matrix.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color="white" if matrix[i, j] > peak / 2 else "black", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

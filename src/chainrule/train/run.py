@@ -1,0 +1,282 @@
+"""A whole training run, as ``chainrule train`` does it: data, model, loop, checkpoints, summary, plots.
+
+Everything a run produces goes into its run folder:
+  summary.json       test metrics, epochs run, best epoch, seed and the full config
+  metrics.jsonl      one line per epoch
+  model.safetensors  the final (best) weights with architecture and preprocessing
+  checkpoint.safetensors  the last epoch's resumable state (weights, optimizer, RNG, history)
+  curves.png, confusion.png
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from .. import backend, nn, optim
+from ..data import DataLoader, TensorDataset, load_dataset
+from ..data.datasets import DataSplits, check_finite
+from ..data.split import Standardize
+from ..errors import CheckpointError, ConfigError, DataError
+from ..optim import lr_scheduler
+from .callbacks import EarlyStopping, JSONLinesLogger, ModelCheckpoint, ProgressBar
+from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .history import History
+from .loop import evaluate, fit, predict
+from .plots import plot_confusion, plot_curves, plots_available
+
+CHECKPOINT, MODEL, SUMMARY, METRICS = "checkpoint.safetensors", "model.safetensors", "summary.json", "metrics.jsonl"
+
+
+def default_out(config: TrainConfig) -> str:
+    return os.path.join("runs", os.path.splitext(os.path.basename(config.data))[0])
+
+
+def choose_loss(config: TrainConfig, data: DataSplits) -> str:
+    if config.loss == "auto":
+        return "cross_entropy" if data.task == "classification" else "mse"
+    if data.task == "classification" and config.loss not in ("cross_entropy", "bce"):
+        raise ConfigError(f"option loss: {config.loss!r} is a regression loss but {data.name!r} is a classification dataset; use cross_entropy or bce")
+    if data.task == "regression" and config.loss not in ("mse", "l1"):
+        raise ConfigError(f"option loss: {config.loss!r} is a classification loss but {data.name!r} is a regression dataset; use mse or l1")
+    if config.loss == "bce" and data.num_classes != 2:
+        raise ConfigError(f"option loss: bce needs two classes, {data.name!r} has {data.num_classes}; use cross_entropy")
+    return config.loss
+
+
+def make_loss(name: str, label_smoothing: float = 0.0):
+    return {"cross_entropy": lambda: nn.CrossEntropyLoss(label_smoothing=label_smoothing), "bce": nn.BCEWithLogitsLoss,
+            "mse": nn.MSELoss, "l1": nn.L1Loss}[name]()
+
+
+def prepare_targets(y: np.ndarray, loss: str, dtype) -> np.ndarray:
+    """BCE wants float targets of shape (n, 1); the others take the labels as they are."""
+    if loss == "bce":
+        return y.astype(dtype).reshape(-1, 1)
+    return y.astype(dtype) if y.dtype.kind == "f" else y
+
+
+def make_optimizer(config: TrainConfig, params):
+    name, lr = config.optimizer, config.lr
+    wd = config.weight_decay
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=wd)
+    if name in ("momentum", "nesterov"):
+        return optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=name == "nesterov", weight_decay=wd)
+    return {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam, "adamw": optim.AdamW}[name](params, lr=lr, weight_decay=wd)
+
+
+def make_scheduler(config: TrainConfig, optimizer):
+    return {
+        "none": lambda: None,
+        "step": lambda: lr_scheduler.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1),
+        "cosine": lambda: lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs),
+        "plateau": lambda: lr_scheduler.ReduceLROnPlateau(optimizer, patience=max(1, config.early_stopping // 2 or 5), factor=0.5),
+        "warmup": lambda: lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=min(5, config.epochs)),
+    }[config.scheduler]()
+
+
+class Run:
+    """The pieces of one run, built from a config (and, for --resume, its checkpoint)."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config.validate()
+        self.dtype = backend.resolve_dtype(config.dtype)
+        backend.manual_seed(config.seed)
+        self.data = load_dataset(config.data, config.data_dir, seed=config.seed)
+        self.loss_name = choose_loss(config, self.data)
+        self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
+        outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
+        self.model = nn.MLP(self.data.num_features, config.hidden, outputs, config.activation, config.dropout, config.batchnorm, dtype=self.dtype)
+        self.optimizer = make_optimizer(config, self.model.parameters())
+        self.scheduler = make_scheduler(config, self.optimizer)
+        batch = None if config.batch_size == "full" else config.batch_size
+        d = self.data
+        self.train_loader = DataLoader(self._dataset(d.X_train, d.y_train), batch_size=batch, shuffle=True, seed=config.seed, dtype=self.dtype)
+        self.val_loader = DataLoader(self._dataset(d.X_val, d.y_val), batch_size=1024, dtype=self.dtype) if len(d.X_val) else None
+        self.test_loader = DataLoader(self._dataset(d.X_test, d.y_test), batch_size=1024, dtype=self.dtype) if len(d.X_test) else None
+
+    def _dataset(self, X, y):
+        return TensorDataset(X.astype(self.dtype), prepare_targets(y, self.loss_name, self.dtype))
+
+    def metadata(self, ctx=None) -> dict:
+        d = self.data
+        return {"architecture": self.model.config, "config": self.config.to_dict(), "task": d.task, "loss": self.loss_name,
+                "class_names": d.class_names, "num_classes": d.num_classes, "dataset": d.name}
+
+    def preprocessing_arrays(self) -> dict:
+        arrays = {}
+        for prefix, scaler in (("input_scaler", self.data.input_scaler), ("target_scaler", self.data.target_scaler)):
+            if scaler is not None:
+                arrays[f"{prefix}.mean"], arrays[f"{prefix}.std"] = scaler.mean, scaler.std
+        return arrays
+
+
+def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra_callbacks=()) -> dict:
+    """Run ``config`` end to end (or continue the run in folder ``resume``) and return the summary."""
+    stream = stream or sys.stderr
+    start_epoch, history, checkpoint = 0, History(), None
+    if resume:
+        checkpoint, config = _resume_config(resume, config)
+    out = config.out or default_out(config)
+    config.out = out
+    run = Run(config)
+    os.makedirs(out, exist_ok=True)
+    early = EarlyStopping(patience=config.early_stopping, restore_best=True) if config.early_stopping and run.val_loader else None
+    callbacks = [ProgressBar(quiet=config.quiet, stream=stream), JSONLinesLogger(os.path.join(out, METRICS))]
+    if early:
+        callbacks.append(early)
+    callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT), metadata_fn=run.metadata))
+    callbacks.extend(extra_callbacks)
+    if checkpoint is not None:
+        start_epoch, history = _restore(run, checkpoint, callbacks)
+    if not config.quiet:
+        print(f"chainrule train: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / {run.data.sizes()['val']} val / "
+              f"{run.data.sizes()['test']} test), MLP {run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
+              f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {run.model.num_parameters():,} parameters"
+              + (f", resuming at epoch {start_epoch + 1}" if checkpoint else ""), file=stream, flush=True)
+    started = time.perf_counter()
+    if start_epoch < config.epochs:
+        history = fit(run.model, run.loss_fn, run.optimizer, run.train_loader, run.val_loader, epochs=config.epochs,
+                      callbacks=callbacks, scheduler=run.scheduler, start_epoch=start_epoch, history=history)
+    seconds = time.perf_counter() - started
+    return finish_run(run, history, early, out, seconds, stream)
+
+
+def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
+    path = os.path.join(resume, CHECKPOINT)
+    if not os.path.isdir(resume):
+        raise CheckpointError(f"--resume: run folder {resume!r} does not exist")
+    checkpoint = load_checkpoint(path)
+    saved = checkpoint.metadata.get("config")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: has no run config; it was not written by `chainrule train`")
+    config = TrainConfig.from_dict(saved, where=path)
+    config.out = resume
+    config.quiet = overrides.quiet
+    if overrides.epochs != TrainConfig().epochs:
+        config.epochs = overrides.epochs  # the one option a resume may change: train for longer
+    return checkpoint, config
+
+
+def _restore(run: Run, checkpoint, callbacks) -> tuple[int, History]:
+    meta = checkpoint.metadata
+    if meta.get("architecture") != run.model.config:
+        raise CheckpointError(f"checkpoint architecture {meta.get('architecture')} does not match the run's {run.model.config}")
+    run.model.load_state_dict(checkpoint.model_state)
+    if checkpoint.optimizer_state is not None:
+        run.optimizer.load_state_dict(checkpoint.optimizer_state)
+    if run.scheduler is not None and meta.get("scheduler"):
+        run.scheduler.load_state_dict(meta["scheduler"])
+    backend.set_rng_state(meta["rng_state"])
+    states = meta.get("callbacks", {})
+    for cb in callbacks:
+        if type(cb).__name__ in states:
+            cb.load_state_dict(states[type(cb).__name__])
+        if isinstance(cb, EarlyStopping):
+            best = {k[len("best."):]: v for k, v in checkpoint.extra_arrays.items() if k.startswith("best.")}
+            cb.best_weights = best or None
+    return checkpoint.epoch, History(meta.get("history", []))
+
+
+def finish_run(run: Run, history: History, early, out: str, seconds: float, stream=None) -> dict:
+    """Evaluate on the test set, save the model, and write summary.json and the plots."""
+    config, data, stream = run.config, run.data, stream or sys.stderr
+    best_epoch = early.best_epoch if early is not None and early.best_epoch else (history.last.get("epoch") if len(history) else None)
+    save_checkpoint(os.path.join(out, MODEL), run.model, None, run.metadata(), run.preprocessing_arrays())
+    summary = {"dataset": data.name, "task": data.task, "loss_function": run.loss_name, "epochs_run": len(history),
+               "best_epoch": best_epoch, "seed": config.seed, "num_parameters": run.model.num_parameters(),
+               "sizes": data.sizes(), "train_seconds": round(seconds, 3), "stop_reason": getattr(history, "stop_reason", ""),
+               "config": config.to_dict()}
+    confusion = None
+    if run.test_loader is not None:
+        results = evaluate(run.model, run.test_loader, run.loss_fn, num_classes=data.num_classes)
+        summary["test_loss"] = results["loss"]
+        if data.task == "classification":
+            summary["test_accuracy"] = results["accuracy"]
+            confusion = results["confusion"]
+            summary["confusion_matrix"] = confusion.tolist()
+        else:
+            summary.update(_regression_summary(run, results))
+    atomic_write(os.path.join(out, SUMMARY), (json.dumps(summary, indent=2) + "\n").encode())
+    if plots_available():
+        plot_curves(history.to_list(), os.path.join(out, "curves.png"), best_epoch, title=f"{data.name}: learning curves")
+        if confusion is not None:
+            plot_confusion(confusion, os.path.join(out, "confusion.png"), data.class_names)
+    if not config.quiet:
+        line = f"test accuracy {summary['test_accuracy']:.2%}" if "test_accuracy" in summary else f"test R^2 {summary.get('test_r2', float('nan')):.4f}, MAE {summary.get('test_mae', float('nan')):.4g}"
+        print(f"done: {line}, test loss {summary.get('test_loss', float('nan')):.4f}, {len(history)} epochs (best {best_epoch}) in {seconds:.1f} s -> {out}", file=stream, flush=True)
+    return summary
+
+
+def _regression_summary(run: Run, results: dict) -> dict:
+    """R^2, and MAE in the target's own units next to the MAE of always predicting the training mean."""
+    d = run.data
+    prediction = predict(run.model, run.test_loader)
+    target, train_target = d.y_test, d.y_train
+    if d.target_scaler is not None:
+        prediction, target, train_target = (d.target_scaler.inverse_transform(a) for a in (prediction, target, train_target))
+    baseline = np.abs(target - train_target.mean(axis=0)).mean()
+    return {"test_r2": results["r2"], "test_mae": float(np.abs(target - prediction).mean()), "baseline_mae": float(baseline)}
+
+
+# ---------------------------------------------------------------------- reusing a run
+def load_run(run_dir: str):
+    """(model, metadata, extra arrays) from a run folder's model.safetensors."""
+    path = os.path.join(run_dir, MODEL)
+    if not os.path.isdir(run_dir):
+        raise CheckpointError(f"run folder {run_dir!r} does not exist")
+    checkpoint = load_checkpoint(path)
+    meta = checkpoint.metadata
+    if "architecture" not in meta:
+        raise CheckpointError(f"{path}: has no architecture metadata; it was not written by `chainrule train`")
+    dtype = meta.get("config", {}).get("dtype", "float32")
+    model = nn.build_model(meta["architecture"], dtype=dtype)
+    model.load_state_dict(checkpoint.model_state)
+    model.eval()
+    return model, meta, checkpoint.extra_arrays
+
+
+def evaluate_run(run_dir: str) -> dict:
+    """Re-evaluate a saved run's model on its dataset's test split."""
+    model, meta, _ = load_run(run_dir)
+    config = TrainConfig.from_dict(meta["config"], where=os.path.join(run_dir, MODEL))
+    run = Run(config)
+    run.model = model
+    results = evaluate(model, run.test_loader, run.loss_fn, num_classes=run.data.num_classes)
+    out = {"test_loss": results["loss"]}
+    if "accuracy" in results:
+        out["test_accuracy"] = results["accuracy"]
+        out["confusion_matrix"] = results["confusion"].tolist()
+    else:
+        out.update(_regression_summary(run, results))
+    return out
+
+
+def predict_run(run_dir: str, input_csv: str) -> tuple[np.ndarray, dict]:
+    """Predictions of a saved run for the rows of a CSV file of inputs (no target column)."""
+    model, meta, extra = load_run(run_dir)
+    try:
+        X = np.genfromtxt(input_csv, delimiter=",", dtype=np.float64, ndmin=2) if os.path.isfile(input_csv) else None
+    except ValueError as exc:
+        raise DataError(f"{input_csv}: not a numeric CSV file ({exc})") from None
+    if X is None:
+        raise DataError(f"input file {input_csv!r} does not exist")
+    if np.isnan(X[0]).all():  # a header row
+        X = X[1:]
+    features = meta["architecture"]["in_features"]
+    if X.ndim != 2 or X.shape[1] != features:
+        raise DataError(f"{input_csv}: expected {features} numeric columns per row (the model's inputs), got shape {X.shape}")
+    check_finite(X, input_csv)
+    if "input_scaler.mean" in extra:
+        scaler = Standardize()
+        scaler.load_state_dict({"mean": extra["input_scaler.mean"], "std": extra["input_scaler.std"]})
+        X = scaler.transform(X)
+    output = predict(model, X.astype(meta.get("config", {}).get("dtype", "float32")))
+    if meta["task"] == "regression" and "target_scaler.mean" in extra:
+        output = output * extra["target_scaler.std"] + extra["target_scaler.mean"]
+    return output, meta

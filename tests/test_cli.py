@@ -1,0 +1,95 @@
+"""The `chainrule` command: outputs exist and parse; bad input gives one line and exit code 2."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule.cli import main
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_train_evaluate_predict_round_trip(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("train", "--data", "iris", "--hidden", "16", "--epochs", "30", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["hidden"] == [16] and summary["epochs_run"] <= 30
+    assert all(json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines())
+    evaluated = run_cli("evaluate", str(out))
+    assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    rows = tmp_path / "rows.csv"
+    np.savetxt(rows, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]], delimiter=",")
+    predicted = run_cli("predict", str(out), "--input", str(rows))
+    assert predicted.returncode == 0, predicted.stderr
+    lines = predicted.stdout.strip().splitlines()
+    assert lines[0] == "prediction,label,probability" and lines[1].split(",")[1] == "setosa" and lines[2].split(",")[1] == "virginica"
+
+
+def test_config_file_and_option_override(tmp_path):
+    config = tmp_path / "exp.toml"
+    config.write_text('data = "wine"\nhidden = [8]\nepochs = 3\nout = "runs/wine"\n')
+    assert main(["train", "--config", str(config), "--epochs", "2", "--quiet"]) == 0
+    summary = json.loads((tmp_path / "runs" / "wine" / "summary.json").read_text())
+    assert summary["config"]["epochs"] == 2 and summary["config"]["hidden"] == [8] and summary["dataset"] == "wine"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "nope"], "unknown dataset"),
+    (["train", "--batch-size", "0"], "batch size must be at least 1"),
+    (["train", "--batch-size", "-4"], "batch size"),
+    (["train", "--lr", "0"], "option lr"),
+    (["train", "--lr", "nan"], "option lr"),
+    (["train", "--hidden", "12,x"], "layer sizes"),
+    (["train", "--unknown-option"], "unrecognized arguments"),
+    (["train", "--data", "mnist-t10k", "--data-dir", "/nonexistent/folder"], "does not exist"),
+    (["train", "--data", "digits", "--loss", "mse"], "regression loss"),
+    (["evaluate", "/nonexistent/run"], "does not exist"),
+    (["nosuchcommand"], "invalid choice"),
+])
+def test_bad_input_prints_one_line_and_exits_2(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        code = main(args)
+        raise SystemExit(code)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+
+
+def test_config_file_errors(tmp_path, capsys):
+    bad_key = tmp_path / "a.toml"
+    bad_key.write_text("learning_rate = 0.1\n")
+    assert main(["train", "--config", str(bad_key)]) == 2
+    assert "unknown key learning_rate" in capsys.readouterr().err
+    bad_type = tmp_path / "b.toml"
+    bad_type.write_text('epochs = "ten"\n')
+    assert main(["train", "--config", str(bad_type)]) == 2
+    assert "epochs" in capsys.readouterr().err
+    escape = tmp_path / "c.toml"
+    escape.write_text('data_dir = "../../etc"\n')
+    assert main(["train", "--config", str(escape)]) == 2
+    assert "outside the config file's folder" in capsys.readouterr().err
+
+
+def test_help_explains_every_option():
+    result = run_cli("train", "--help")
+    assert result.returncode == 0
+    for option in ("--data", "--data-dir", "--hidden", "--activation", "--dropout", "--batchnorm", "--loss", "--optimizer",
+                   "--lr", "--batch-size", "--epochs", "--seed", "--early-stopping", "--out", "--config", "--resume", "--quiet"):
+        assert option in result.stdout
+    for command in ("evaluate", "predict"):
+        assert run_cli(command, "--help").returncode == 0
+
+
+def test_divergence_is_reported_and_checkpoint_kept(tmp_path):
+    out = tmp_path / "div"
+    result = run_cli("train", "--data", "sine", "--optimizer", "sgd", "--lr", "50", "--epochs", "20", "--out", str(out), "--quiet")
+    assert result.returncode == 1
+    assert "diverged at epoch" in result.stderr and "smaller learning rate" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
