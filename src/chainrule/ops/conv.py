@@ -1,13 +1,12 @@
 """Convolution and pooling over (N, C, H, W) images, by im2col and one matrix product.
 
-im2col gathers every kernel-sized window into a row (a strided view, then one copy), so the
-convolution becomes cols @ W^T. Backward scatters the windows' gradients back by looping over the
-kh*kw kernel offsets (each a strided slice of the whole batch), never over pixels.
+im2col gathers, for each of the kh*kw kernel offsets, one strided slice of the whole batch, so the
+convolution becomes a single product W cols. Backward (col2im) and pooling loop over the same
+kernel offsets, never over pixels, and never call np.add.at.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import ShapeError
 from ..function import Function
@@ -25,95 +24,130 @@ def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _windows(x: np.ndarray, kernel, stride, padding, fill=0.0) -> np.ndarray:
-    """A (N, C, Ho, Wo, kh, kw) view of every window of the padded input (no copy yet)."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+# The ops below work in "channel-major" axis order (C, N, H, W): every per-channel array then is one
+# block of memory, the im2col matrix needs no transpose, and a convolution's output comes out of
+# the matrix product as (O, N, Ho, Wo), handed on as an (N, O, Ho, Wo) view without a copy.
+def _channel_major(x: np.ndarray, padding, fill=0.0) -> np.ndarray:
+    """x (N, C, H, W) as a (C, N, H+2ph, W+2pw) array (a view when there is no padding)."""
+    (ph, pw), xt = padding, x.transpose(1, 0, 2, 3)
+    if not (ph or pw):
+        return xt
+    c, n, h, w = xt.shape
+    padded = np.full((c, n, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    padded[:, :, ph : ph + h, pw : pw + w] = xt
+    return padded
 
 
-def _scatter_windows(grad_windows, input_shape, kernel, stride, padding, dtype) -> np.ndarray:
-    """col2im: add each window's gradient (N, C, Ho, Wo, kh, kw) back onto the input's pixels."""
-    n, c, h, w = input_shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = grad_windows.shape[2:4]
-    grad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
-    for i in range(kh):
-        for j in range(kw):
-            grad[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += grad_windows[:, :, :, :, i, j]
-    return grad[:, :, ph : ph + h, pw : pw + w] if (ph or pw) else grad
+def _offset(a: np.ndarray, i: int, j: int, stride, out_hw) -> np.ndarray:
+    """The strided view of ``a`` that kernel offset (i, j) reads for every output pixel."""
+    (sh, sw), (ho, wo) = stride, out_hw
+    return a[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
+
+
+def _unpad(grad: np.ndarray, padding, hw) -> np.ndarray:
+    """Crop the padding off a (C, N, Hp, Wp) gradient and hand it back as (N, C, H, W)."""
+    (ph, pw), (h, w) = padding, hw
+    return grad[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)
 
 
 class Conv2d(Function):
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
-        out_channels, _, kh, kw = weight.shape
-        self.x_shape, self.weight, self.geometry = x.shape, weight, ((kh, kw), stride, padding)
-        windows = _windows(x, (kh, kw), stride, padding)
-        n, c, ho, wo = windows.shape[:4]
-        # rows: one per output pixel (n, ho, wo); columns: (c, kh, kw), matching weight's layout
-        self.cols = np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5)).reshape(n * ho * wo, c * kh * kw)
-        out = self.cols @ weight.reshape(out_channels, -1).T
+        out_channels, channels, kh, kw = weight.shape
+        n, _, h, w = x.shape
+        ho, wo = _out_size(h, kh, stride[0], padding[0]), _out_size(w, kw, stride[1], padding[1])
+        padded = _channel_major(x, padding)
+        # im2col: row (i, j, c) holds input channel c at kernel offset (i, j) for every output pixel
+        cols = np.empty((kh, kw, channels, n, ho, wo), dtype=x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                cols[i, j] = _offset(padded, i, j, stride, (ho, wo))
+        self.cols = cols.reshape(kh * kw * channels, n * ho * wo)
+        self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)  # (O, kh*kw*C)
+        self.geometry = (x.shape, weight.shape, stride, padding, (ho, wo))
+        out = self.weight_matrix @ self.cols  # one product: (O, kh*kw*C) x (kh*kw*C, N*Ho*Wo)
         if bias is not None:
-            out += bias
-        return out.reshape(n, ho, wo, out_channels).transpose(0, 3, 1, 2)
+            out += bias[:, None]
+        return out.reshape(out_channels, n, ho, wo).transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
-        weight, cols = self.weight, self.cols
-        n, out_channels, ho, wo = grad_output.shape
-        grad2 = grad_output.transpose(0, 2, 3, 1).reshape(-1, out_channels)
+        x_shape, w_shape, stride, padding, out_hw = self.geometry
+        out_channels, channels, kh, kw = w_shape
+        n, _, h, w = x_shape
+        grad = grad_output.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (O, N*Ho*Wo)
         needs = self.needs_input_grad
         grad_x = grad_w = grad_b = None
         if needs[1]:
-            grad_w = (grad2.T @ cols).reshape(weight.shape)
+            # dW = dY cols^T, back in the weight's (O, C, kh, kw) layout
+            grad_w = np.ascontiguousarray((grad @ self.cols.T).reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
         if len(needs) > 2 and needs[2]:
-            grad_b = grad2.sum(axis=0)
+            grad_b = grad.sum(axis=1)
         if needs[0]:
-            kernel, stride, padding = self.geometry
-            c = self.x_shape[1]
-            grad_cols = (grad2 @ weight.reshape(out_channels, -1)).reshape(n, ho, wo, c, *kernel)
-            grad_x = _scatter_windows(grad_cols.transpose(0, 3, 1, 2, 4, 5), self.x_shape, kernel, stride, padding, grad_output.dtype)
+            # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
+            grad_cols = (self.weight_matrix.T @ grad).reshape(kh, kw, channels, n, *out_hw)
+            grad_padded = np.zeros((channels, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    _offset(grad_padded, i, j, stride, out_hw)[...] += grad_cols[i, j]
+            grad_x = _unpad(grad_padded, padding, (h, w))
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
 
 class MaxPool2d(Function):
     def forward(self, x, kernel, stride, padding):
-        self.x_shape, self.geometry = x.shape, (kernel, stride, padding)
         n, c, h, w = x.shape
-        (kh, kw), (sh, sw) = kernel, stride
-        if (kh, kw) == (sh, sw) and padding == (0, 0) and h % kh == 0 and w % kw == 0:
-            # The windows tile the image: a reshape exposes them with no copy.
-            tiles = x.reshape(n, c, h // kh, kh, w // kw, kw).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // kh, w // kw, kh * kw)
-        else:
-            tiles = _windows(x, kernel, stride, padding, fill=-np.inf).reshape(n, c, *self._out(h, w), kh * kw)
-        self.argmax = tiles.argmax(axis=-1)  # the first maximum wins, as in PyTorch
-        return np.take_along_axis(tiles, self.argmax[..., None], axis=-1)[..., 0]
-
-    def _out(self, h, w):
-        (kh, kw), (sh, sw), (ph, pw) = self.geometry
-        return _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+        out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
+        padded = _channel_major(x, padding, fill=-np.inf)
+        # Running maximum over the kernel offsets, remembering which offset first held it (the
+        # element PyTorch sends the gradient to); a strictly greater value takes over.
+        out = _offset(padded, 0, 0, stride, out_hw).copy()
+        self.argmax = np.zeros(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int32)
+        for t in range(1, kernel[0] * kernel[1]):
+            window = _offset(padded, t // kernel[1], t % kernel[1], stride, out_hw)
+            greater = window > out
+            # argmax = t where greater, else unchanged (arithmetic: far faster than copyto(where=))
+            self.argmax *= ~greater
+            self.argmax += greater * self.argmax.dtype.type(t)
+            np.maximum(out, window, out=out)
+        self.geometry = (x.shape, kernel, stride, padding, out_hw)
+        return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
-        kernel, stride, padding = self.geometry
-        kh, kw = kernel
-        # Each window's gradient goes to its maximal element only.
-        grad_windows = np.zeros(grad_output.shape + (kh * kw,), dtype=grad_output.dtype)
-        np.put_along_axis(grad_windows, self.argmax[..., None], grad_output[..., None], axis=-1)
-        grad_windows = grad_windows.reshape(grad_output.shape + (kh, kw))
-        return _scatter_windows(grad_windows, self.x_shape, kernel, stride, padding, grad_output.dtype)
+        (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
+        grad = grad_output.transpose(1, 0, 2, 3)
+        grad_padded = np.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+        tiles = stride == kernel  # each input pixel in at most one window: assign instead of add
+        for t in range(kernel[0] * kernel[1]):
+            target = _offset(grad_padded, t // kernel[1], t % kernel[1], stride, out_hw)
+            chosen = self.argmax == t
+            if tiles:
+                np.multiply(grad, chosen, out=target)
+            else:
+                target += grad * chosen
+        return _unpad(grad_padded, padding, (h, w))
 
 
 class AvgPool2d(Function):
     def forward(self, x, kernel, stride, padding):
-        self.x_shape, self.geometry = x.shape, (kernel, stride, padding)
+        n, c, h, w = x.shape
+        out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
+        padded = _channel_major(x, padding)
+        total = np.zeros((c, n, *out_hw), dtype=x.dtype)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                total += _offset(padded, i, j, stride, out_hw)
+        self.geometry = (x.shape, kernel, stride, padding, out_hw)
         # Padding counts as zeros in the average (PyTorch's count_include_pad=True default).
-        return _windows(x, kernel, stride, padding).mean(axis=(-2, -1))
+        total /= kernel[0] * kernel[1]
+        return total.transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
-        kernel, stride, padding = self.geometry
-        share = grad_output / (kernel[0] * kernel[1])
-        grad_windows = np.broadcast_to(share[..., None, None], grad_output.shape + kernel)
-        return _scatter_windows(grad_windows, self.x_shape, kernel, stride, padding, grad_output.dtype)
+        (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
+        share = grad_output.transpose(1, 0, 2, 3) / (kernel[0] * kernel[1])
+        grad_padded = np.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                _offset(grad_padded, i, j, stride, out_hw)[...] += share
+        return _unpad(grad_padded, padding, (h, w))
 
 
 def _check_image(x: Tensor, op: str) -> None:

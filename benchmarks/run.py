@@ -1,0 +1,259 @@
+"""chainrule against PyTorch (CPU) in one process: MLP epochs, the matrix-product floor, a small CNN,
+per-op overhead and memory. Prints medians and ratios; --write/--append put the table in a Markdown file.
+
+    python benchmarks/run.py [--quick] [--label TEXT] [--write FILE | --append FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+
+import chainrule as cr  # noqa: E402
+from chainrule import nn, optim  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # the benchmark still reports chainrule's own figures
+    torch = None
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    infos = threadpool_info()
+    return "; ".join(f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture')} ({i.get('num_threads')} threads, {os.path.basename(i.get('filepath', ''))})" for i in infos) or "none found"
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ------------------------------------------------------------------ 1. MLP epoch
+def data(n=60000, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def chainrule_mlp_epoch(X, y, batch):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch():
+        for i in range(0, len(X), batch):
+            opt.zero_grad()
+            loss = loss_fn(model(cr.from_numpy(X[i : i + batch])), cr.from_numpy(y[i : i + batch]))
+            loss.backward()
+            opt.step()
+
+    return epoch
+
+
+def torch_mlp_epoch(X, y, batch):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def epoch():
+        for i in range(0, len(X), batch):
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[i : i + batch]), yt[i : i + batch])
+            loss.backward()
+            opt.step()
+
+    return epoch
+
+
+def floor_epoch(X, batch):
+    """The same step's matrix products alone: 3 forward, 3 weight-gradient, 2 input-gradient."""
+    rng = np.random.default_rng(0)
+    W = [rng.standard_normal(s).astype(np.float32) for s in ((256, 784), (256, 256), (10, 256))]
+    h = [np.empty((batch, 256), np.float32), np.empty((batch, 256), np.float32)]
+    g = np.ones((batch, 10), np.float32)
+    g2 = np.empty((batch, 256), np.float32)
+
+    def epoch():
+        for i in range(0, len(X), batch):
+            x = X[i : i + batch]
+            n = len(x)
+            a1 = np.matmul(x, W[0].T, out=h[0][:n])
+            a2 = np.matmul(a1, W[1].T, out=h[1][:n])
+            np.matmul(a2, W[2].T)
+            np.matmul(g[:n].T, a2)
+            d2 = np.matmul(g[:n], W[2], out=g2[:n])
+            np.matmul(d2.T, a1)
+            d1 = np.matmul(d2, W[1])
+            np.matmul(d1.T, x)
+
+    return epoch
+
+
+# ------------------------------------------------------------------ 3. CNN step
+def chainrule_cnn_step(batch=128):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 10))
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = cr.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32))
+    y = cr.from_numpy(np.random.default_rng(1).integers(0, 10, batch))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def torch_cnn_step(batch=128):
+    torch.manual_seed(0)
+    T = torch.nn
+    model = T.Sequential(T.Conv2d(1, 16, 3, padding=1), T.ReLU(), T.MaxPool2d(2), T.Conv2d(16, 32, 3, padding=1), T.ReLU(),
+                         T.MaxPool2d(2), T.Flatten(), T.Linear(1568, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32))
+    y = torch.from_numpy(np.random.default_rng(1).integers(0, 10, batch))
+    loss_fn = T.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+# ------------------------------------------------------------------ 4. per-op overhead
+def chainrule_chain(n=1000):
+    def run():
+        x = cr.tensor(np.ones(4, dtype=np.float32), requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * 1.0001
+        y.sum().backward()
+
+    return run
+
+
+def torch_chain(n=1000):
+    def run():
+        x = torch.ones(4, requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * 1.0001
+        y.sum().backward()
+
+    return run
+
+
+# ------------------------------------------------------------------ 5. memory
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_check(X, y, steps=10000, batch=128):
+    """Resident memory after 1,000 and after `steps` MLP steps (flat means nothing is kept alive)."""
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    n = len(X) // batch
+    marks = {}
+    for step in range(1, steps + 1):
+        i = (step % n) * batch
+        opt.zero_grad()
+        loss_fn(model(cr.from_numpy(X[i : i + batch])), cr.from_numpy(y[i : i + batch])).backward()
+        opt.step()
+        if step in (1000, steps):
+            marks[step] = rss_mb()
+    return marks, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and samples (a smoke run)")
+    parser.add_argument("--label", default="", help="what this run's environment is (printed in the table)")
+    parser.add_argument("--write", help="write the Markdown table to this file")
+    parser.add_argument("--append", help="append the Markdown table to this file")
+    args = parser.parse_args()
+    repeats = 2 if args.quick else 5
+    n = 6000 if args.quick else 60000
+    threads = len(os.sched_getaffinity(0))
+    if torch is not None:
+        torch.set_num_threads(threads)
+    X, y = data(n)
+    scale = 60000 / n
+    rows = []
+
+    def row(name, ours, theirs=None, floor=None, unit="s", note=""):
+        rows.append((name, ours, theirs, floor, unit, note))
+        ratio = f"{ours / theirs:.2f}x PyTorch" if theirs else ""
+        floor_ratio = f"{ours / floor:.2f}x floor" if floor else ""
+        print(f"{name:<36} chainrule {ours:9.4f} {unit}  " + (f"PyTorch {theirs:9.4f} {unit}  " if theirs else "") + f"{ratio}  {floor_ratio} {note}", flush=True)
+
+    print(f"chainrule benchmark {args.label}\nBLAS: {blas_info()}\nthreads: {threads}, numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}", flush=True)
+    for batch in (32, 128, 1024):
+        ours = median_time(chainrule_mlp_epoch(X, y, batch), repeats) * scale
+        theirs = median_time(torch_mlp_epoch(X, y, batch), repeats) * scale if torch else None
+        floor = median_time(floor_epoch(X, batch), repeats) * scale
+        row(f"MLP 784-256-256-10 epoch, batch {batch}", ours, theirs, floor)
+    cnn = chainrule_cnn_step()
+    cnn()
+    ours = median_time(cnn, repeats * 4)
+    theirs = None
+    if torch:
+        tcnn = torch_cnn_step()
+        tcnn()
+        theirs = median_time(tcnn, repeats * 4)
+    row("CNN step, batch 128", ours * 1e3, theirs * 1e3 if theirs else None, unit="ms")
+    ours = median_time(chainrule_chain(), repeats * 4) / 1000 * 1e6
+    theirs = median_time(torch_chain(), repeats * 4) / 1000 * 1e6 if torch else None
+    row("per op (1,000-op chain, fwd+bwd)", ours, theirs, unit="us")
+    steps = 2000 if args.quick else 10000
+    marks, peak = memory_check(X, y, steps=steps)
+    growth = marks[steps] - marks[1000]
+    row(f"RSS growth, step 1,000 to {steps:,}", growth, unit="MB", note=f"(RSS {marks[1000]:.0f} -> {marks[steps]:.0f} MB; peak {peak:.0f} MB)")
+
+    if args.write or args.append:
+        lines = [f"\n### {args.label or 'run'}\n", f"{datetime.date.today()}, {platform.machine()}, {threads} threads, Python {platform.python_version()}, "
+                 f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}  ", f"BLAS: {blas_info()}\n",
+                 "| benchmark | chainrule | PyTorch | ratio | vs floor |", "|---|---|---|---|---|"]
+        for name, ours, theirs, floor, unit, note in rows:
+            lines.append(f"| {name} | {ours:.4g} {unit} | {f'{theirs:.4g} {unit}' if theirs else ''} | {f'{ours / theirs:.2f}' if theirs else ''} | "
+                         f"{f'{ours / floor:.2f} (floor {floor:.4g} s)' if floor else ''} {note} |")
+        text = "\n".join(lines) + "\n"
+        if args.write:
+            header = "# Benchmarks\n\nWritten by `make bench` (benchmarks/run.py): medians of repeated runs, chainrule and PyTorch in the same process, float32, the same thread count. MLP figures are seconds per epoch of 60,000 samples; the floor is the same step's matrix products alone in NumPy.\n"
+            with open(args.write, "w") as f:
+                f.write(header + text)
+        else:
+            with open(args.append, "a") as f:
+                f.write(text)
+
+
+if __name__ == "__main__":
+    main()
