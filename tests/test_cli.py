@@ -1,6 +1,5 @@
 """The `chainrule` command: outputs exist and parse; bad input gives one line and exit code 2."""
 import json
-import os
 import subprocess
 import sys
 
@@ -93,3 +92,36 @@ def test_divergence_is_reported_and_checkpoint_kept(tmp_path):
     assert result.returncode == 1
     assert "diverged at epoch" in result.stderr and "smaller learning rate" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_explain_command(tmp_path):
+    result = run_cli("explain")
+    assert result.returncode == 0 and "E_total = 0.298371109" in result.stdout
+    as_json = run_cli("explain", "--format", "json", "--steps", "3")
+    assert len(json.loads(as_json.stdout)["losses"]) == 4
+    network = tmp_path / "net.json"
+    network.write_text(json.dumps({"inputs": [[1, 0]], "targets": [[1]], "layers": [{"weight": [[0.5, -0.5]], "bias": [0.1], "activation": "tanh"}], "loss": "mse", "lr": 0.1}))
+    custom = run_cli("explain", str(network), "--format", "markdown", "--digits", "5", "--output", str(tmp_path / "out.md"))
+    assert custom.returncode == 0 and "# One step of backpropagation" in (tmp_path / "out.md").read_text()
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    bad = run_cli("explain", str(broken))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "not valid JSON" in bad.stderr
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="Graphviz's dot is not installed")
+def test_explain_draws_the_graph(tmp_path):
+    result = run_cli("explain", "--graph", str(tmp_path / "graph.svg"))
+    assert result.returncode == 0 and (tmp_path / "graph.svg").stat().st_size > 1000
+
+
+def test_compare_command(tmp_path):
+    result = run_cli("compare", "optimizers", "--epochs", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Adam" in result.stdout and (tmp_path / "compare-optimizers.png").exists()
+
+
+def test_monitor_gradients_option(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--data", "iris", "--epochs", "2", "--monitor-gradients", "--out", str(out), "--quiet"]) == 0
+    assert (out / "gradients.png").exists() and (out / "gradients.json").exists()

@@ -77,12 +77,14 @@ def _add_train(sub):
     p.add_argument("--out", help="run folder to write (default runs/<dataset>)")
     p.add_argument("--config", help="TOML file with the same keys (batch_size = 64, hidden = [128, 64]); options given here win")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument("--monitor-gradients", dest="monitor_gradients", action="store_true",
+                   help="record per-layer gradient norms each epoch (gradients.json, gradients.png) and warn when they vanish or explode")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
 def _cmd_train(args) -> int:
     from .train.config import TrainConfig, load_toml, resolve_config_paths
-    from .train.run import train_run
+    from .train.run import default_out, train_run
 
     values = {}
     if getattr(args, "config", None):
@@ -91,8 +93,15 @@ def _cmd_train(args) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "func")}
     values.update(options)
     config = TrainConfig.from_dict(values, where="options")
+    resume = getattr(args, "resume", None)
+    config.out = resume or config.out or default_out(config)
+    extra = []
+    if config.monitor_gradients:
+        from .explain.diagnostics import GradientMonitor
+
+        extra.append(GradientMonitor(out_dir=config.out, quiet=config.quiet))
     try:
-        train_run(config, resume=getattr(args, "resume", None))
+        train_run(config, resume=resume, extra_callbacks=extra)
     except TrainingDiverged as exc:
         checkpoint = os.path.join(config.out or "", "checkpoint.safetensors")
         kept = f"; the last good checkpoint is {checkpoint}" if os.path.isfile(checkpoint) else ""
@@ -158,7 +167,86 @@ def _cmd_predict(args) -> int:
     return 0
 
 
-COMMANDS = {"train": (_add_train, _cmd_train), "evaluate": (_add_evaluate, _cmd_evaluate), "predict": (_add_predict, _cmd_predict)}
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _add_explain(sub):
+    from .explain.formats import FORMATS
+
+    p = sub.add_parser("explain", help="show one step of backpropagation with every number, by the chain rule",
+                       description="Run one training step of a small fully connected network on chainrule's engine and write out "
+                                   "every weighted sum, activation, error, chain-rule factor, gradient and updated weight. Without "
+                                   "NETWORK.json it uses the classic 2-2-2 sigmoid example with squared error.")
+    p.add_argument("network", nargs="?", metavar="NETWORK.json",
+                   help='{"inputs": [[...]], "targets": [[...]], "layers": [{"weight": [[...]], "bias": [...] or a number, '
+                        '"activation": "sigmoid|tanh|relu|identity|softmax"}], "loss": "half_sse|mse|cross_entropy|bce", "lr": 0.5}')
+    p.add_argument("--format", choices=FORMATS, default="text", help="text (default), markdown, latex, html, or json (every value, full precision)")
+    p.add_argument("--digits", type=_positive_int, default=9, help="significant digits in the text formats (default 9; json always has full precision)")
+    p.add_argument("--steps", type=_positive_int, default=1, help="run this many updates and add a table of the loss after each (default 1)")
+    p.add_argument("--graph", metavar="FILE.svg", help="also draw the network's computational graph with Graphviz (.svg, .png or .pdf)")
+    p.add_argument("--output", metavar="FILE", help="write the explanation here instead of standard output")
+
+
+def _cmd_explain(args) -> int:
+    from .explain import load_network, render_step, trace_step
+
+    spec = load_network(args.network)
+    text = render_step(trace_step(spec, steps=args.steps), args.format, args.digits)
+    if args.graph:
+        from .explain.graph import render
+        from .explain.trace import build_graph
+        from .tensor import Tensor
+
+        params = [(Tensor(layer.weight, requires_grad=True, dtype="float64"), Tensor(layer.bias, requires_grad=True, dtype="float64")) for layer in spec.layers]
+        for index, (weight, bias) in enumerate(params, start=1):
+            weight.name, bias.name = f"W{index}", f"b{index}"
+        loss, _ = build_graph(spec, params)
+        loss.backward()
+        render(loss, args.graph)
+    if args.output:
+        from .train.checkpoint import atomic_write
+
+        atomic_write(args.output, text.encode())
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _add_compare(sub):
+    from .explain.compare import EXPERIMENTS
+
+    p = sub.add_parser("compare", help="experiments: optimizers, batching, learning rates, depth",
+                       description="Train the same network several ways and print a table and write a PNG plot: "
+                                   "optimizers (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam); batching (batch, stochastic and "
+                                   "mini-batch gradient descent, loss against epochs and seconds); lr (a sweep in which too large a rate "
+                                   "diverges); depth (a deep sigmoid network against ReLU with He init and against BatchNorm: the first "
+                                   "layer's gradient norm shows the vanishing gradient).")
+    p.add_argument("experiment", choices=EXPERIMENTS, help="which comparison to run")
+    p.add_argument("--data", default="digits", help="dataset name (default digits)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs per run (default: the experiment's own)")
+    p.add_argument("--seed", type=int, default=0, help="random seed shared by every run (default 0)")
+    p.add_argument("--out", help="folder for the plot (default runs/compare-<experiment>)")
+
+
+def _cmd_compare(args) -> int:
+    from .explain.compare import run_comparison
+
+    text, _, path = run_comparison(args.experiment, data=args.data, epochs=args.epochs, seed=args.seed, out=args.out)
+    sys.stdout.write(text)
+    if path:
+        print(f"plot: {path}")
+    return 0
+
+
+COMMANDS = {"train": (_add_train, _cmd_train), "evaluate": (_add_evaluate, _cmd_evaluate), "predict": (_add_predict, _cmd_predict),
+            "explain": (_add_explain, _cmd_explain), "compare": (_add_compare, _cmd_compare)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -95,10 +95,13 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
+    # The name users know the op by, where snake_case of the class name would not give it.
+    op: str | None = None
+
     @classmethod
     def op_name(cls) -> str:
-        """The name users know the op by, e.g. ``matmul`` for MatMul."""
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+        """The op's public name: ``matmul`` for MatMul, ``log_softmax`` for LogSoftmax."""
+        return cls.__dict__.get("op") or re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     def release(self) -> None:
         """Drop the arrays saved for backward, keeping only the graph's structure."""

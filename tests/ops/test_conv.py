@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as TF
 
+import chainrule as cr
 import chainrule.functional as F
 from chainrule.errors import ShapeError
-import chainrule as cr
 from tests.oracle import check_op
 
 rng = np.random.default_rng(6)

@@ -14,6 +14,8 @@ from ..tensor import Tensor, as_tensor
 
 
 class ReLU(Function):
+    op = "relu"
+
     def forward(self, x):
         self.y = np.maximum(x, 0)
         return self.y
@@ -24,6 +26,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    op = "leaky_relu"
+
     def forward(self, x, negative_slope):
         self.x, self.slope = x, negative_slope
         return np.where(x > 0, x, x * x.dtype.type(negative_slope))
@@ -86,6 +90,8 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 class GELU(Function):
+    op = "gelu"
+
     def forward(self, x, approximate):
         self.x, self.approximate = x, approximate
         if approximate == "tanh":

@@ -51,6 +51,8 @@ def _unpad(grad: np.ndarray, padding, hw) -> np.ndarray:
 
 
 class Conv2d(Function):
+    op = "conv2d"
+
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         out_channels, channels, kh, kw = weight.shape
         n, _, h, w = x.shape
@@ -93,6 +95,8 @@ class Conv2d(Function):
 
 
 class MaxPool2d(Function):
+    op = "max_pool2d"
+
     def forward(self, x, kernel, stride, padding):
         n, c, h, w = x.shape
         out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
@@ -127,6 +131,8 @@ class MaxPool2d(Function):
 
 
 class AvgPool2d(Function):
+    op = "avg_pool2d"
+
     def forward(self, x, kernel, stride, padding):
         n, c, h, w = x.shape
         out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])

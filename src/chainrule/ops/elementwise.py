@@ -67,6 +67,8 @@ class Neg(Function):
 
 
 class PowScalar(Function):
+    op = "pow"
+
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
         return x**exponent

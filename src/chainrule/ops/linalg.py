@@ -10,6 +10,8 @@ from .broadcast import operands, sum_to
 
 
 class MatMul(Function):
+    op = "matmul"
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return np.matmul(a, b)

@@ -37,6 +37,8 @@ def _grad_scale(grad_output: np.ndarray, reduction: str, count: int, ndim: int):
 
 
 class SoftmaxCrossEntropy(Function):
+    op = "cross_entropy"
+
     def forward(self, logits, target, reduction, label_smoothing):
         n, classes = logits.shape
         self.reduction, self.target = reduction, target
@@ -77,6 +79,8 @@ class SoftmaxCrossEntropy(Function):
 
 
 class NLLLoss(Function):
+    op = "nll_loss"
+
     def forward(self, log_probs, target, reduction):
         n = log_probs.shape[0]
         self.shape, self.target, self.reduction = log_probs.shape, target, reduction
@@ -90,6 +94,8 @@ class NLLLoss(Function):
 
 
 class MSELoss(Function):
+    op = "mse_loss"
+
     def forward(self, prediction, target, reduction):
         self.diff = prediction - target
         self.reduction = reduction
@@ -102,6 +108,8 @@ class MSELoss(Function):
 
 
 class L1Loss(Function):
+    op = "l1_loss"
+
     def forward(self, prediction, target, reduction):
         self.diff = prediction - target
         self.reduction = reduction
@@ -128,6 +136,8 @@ class BinaryCrossEntropy(Function):
 
 
 class BCEWithLogits(Function):
+    op = "binary_cross_entropy_with_logits"
+
     def forward(self, logits, target, reduction):
         self.logits, self.target, self.reduction = logits, target, reduction
         # -(t log s(x) + (1-t) log(1 - s(x))) = max(x, 0) - x t + log(1 + exp(-|x|)), stable for any x

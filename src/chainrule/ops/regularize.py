@@ -22,6 +22,8 @@ class Dropout(Function):
 
 
 class BatchNormTrain(Function):
+    op = "batch_norm"
+
     def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5):
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean

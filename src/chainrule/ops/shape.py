@@ -33,6 +33,8 @@ class Permute(Function):
 
 
 class GetItem(Function):
+    op = "getitem"
+
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
         try:

@@ -6,6 +6,7 @@ step allocates nothing new once the state exists.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from ..errors import ConfigError

@@ -40,6 +40,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     dtype: str = "float32"
     out: str | None = None
+    monitor_gradients: bool = False
     quiet: bool = False
 
     def validate(self) -> "TrainConfig":

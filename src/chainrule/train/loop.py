@@ -75,10 +75,12 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
                 if not math.isfinite(loss_value) or (divergence_factor and first_loss and loss_value > divergence_factor * max(first_loss, 1e-3)):
                     lr = optimizer.param_groups[0]["lr"]
                     what = "became " + str(loss_value) if not math.isfinite(loss_value) else f"exploded to {loss_value:.4g} from {first_loss:.4g}"
-                    raise TrainingDiverged(
+                    error = TrainingDiverged(
                         f"training diverged at epoch {epoch + 1}, step {step}: the loss {what}; "
                         f"try a smaller learning rate (now {lr:g}, e.g. {lr / 10:g})"
                     )
+                    error.epoch, error.step, error.loss, error.history = epoch + 1, step, loss_value, history.to_list()
+                    raise error
                 if first_loss is None:
                     first_loss = loss_value
                 optimizer.step()

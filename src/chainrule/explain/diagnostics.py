@@ -1,0 +1,112 @@
+"""GradientMonitor: per-layer gradient norms and activation statistics by epoch, with warnings
+when gradients vanish or explode, saved as gradients.json and drawn as gradients.png."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+from ..nn.layers import Conv2d, Linear
+from ..train.callbacks import Callback
+from ..train.checkpoint import atomic_write
+
+
+class GradientMonitor(Callback):
+    """Watch every Linear/Conv2d layer: the mean L2 norm of its weight gradient per epoch, and the
+    mean, standard deviation and fraction of zeros of its output.
+
+    A norm below ``vanishing`` or above ``exploding`` adds a warning (printed unless ``quiet``).
+    """
+
+    def __init__(self, out_dir: str | None = None, vanishing: float = 1e-5, exploding: float = 1e3, quiet: bool = False, stream=None):
+        self.out_dir, self.vanishing, self.exploding, self.quiet = out_dir, vanishing, exploding, quiet
+        self.stream = stream or sys.stderr
+        self.records: list[dict] = []
+        self.warnings: list[str] = []
+        self._hooks = []
+
+    def on_train_begin(self, ctx) -> None:
+        self.layers = [(name, module) for name, module in ctx.model.named_modules() if isinstance(module, (Linear, Conv2d))]
+        for name, module in self.layers:
+            def hook(mod, inputs, output, name=name):
+                if mod.training:
+                    data = output.data
+                    stats = self._activations.setdefault(name, [0.0, 0.0, 0.0, 0])
+                    stats[0] += float(data.mean())
+                    stats[1] += float(data.std())
+                    stats[2] += float((data == 0).mean())
+                    stats[3] += 1
+            module.register_forward_hook(hook)
+            self._hooks.append((module, hook))
+        self._reset()
+
+    def _reset(self) -> None:
+        self._norms = {name: [0.0, 0] for name, _ in self.layers}
+        self._activations = {}
+
+    def on_batch_end(self, ctx, logs) -> None:
+        for name, module in self.layers:
+            grad = module.weight.grad
+            if grad is not None:
+                entry = self._norms[name]
+                entry[0] += float(np.sqrt(np.sum(grad.astype(np.float64) ** 2)))
+                entry[1] += 1
+
+    def on_epoch_end(self, ctx, logs) -> None:
+        record = {"epoch": logs["epoch"], "layers": {}}
+        for name, _ in self.layers:
+            total, count = self._norms[name]
+            norm = total / count if count else float("nan")
+            act = self._activations.get(name)
+            record["layers"][name] = {"grad_norm": norm, **({"act_mean": act[0] / act[3], "act_std": act[1] / act[3]} if act else {})}
+            if count and (norm < self.vanishing or not math.isfinite(norm) or norm > self.exploding):
+                kind = "vanishing" if norm < self.vanishing else "exploding"
+                remedy = ("deep sigmoid/tanh stacks shrink gradients layer by layer; try ReLU with He (kaiming) init, or BatchNorm"
+                          if kind == "vanishing" else "try a smaller learning rate, or normalise the inputs")
+                message = f"epoch {logs['epoch']}: layer {name} gradient norm {norm:.3g} ({kind} gradient): {remedy}"
+                self.warnings.append(message)
+                if not self.quiet:
+                    print(f"warning: {message}", file=self.stream)
+        self.records.append(record)
+        self._reset()
+
+    def on_train_end(self, ctx) -> None:
+        for module, hook in self._hooks:
+            module.remove_forward_hook(hook)
+        self._hooks = []
+        if self.out_dir:
+            self.save(self.out_dir)
+
+    def first_layer_norms(self) -> list[float]:
+        first = self.layers[0][0]
+        return [r["layers"][first]["grad_norm"] for r in self.records]
+
+    def save(self, out_dir: str) -> None:
+        os.makedirs(out_dir, exist_ok=True)
+        atomic_write(os.path.join(out_dir, "gradients.json"), json.dumps({"epochs": self.records, "warnings": self.warnings}, indent=1).encode())
+        from ..train.plots import plots_available
+
+        if plots_available() and self.records:
+            plot_gradient_norms(self.records, os.path.join(out_dir, "gradients.png"))
+
+
+def plot_gradient_norms(records: list[dict], path: str, title: str = "gradient norm per layer") -> None:
+    from ..train.plots import _pyplot, _save
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    names = list(records[0]["layers"])
+    for name in names:
+        ax.plot([r["epoch"] for r in records], [r["layers"][name]["grad_norm"] for r in records], marker="o", markersize=3, label=f"layer {name}")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean ‖∂E/∂W‖ per step")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,393 @@
+"""The chain rule written out with numbers, in text, Markdown, LaTeX, HTML or JSON.
+
+The walk through a StepTrace builds one document of blocks (headings, equations, tables); each
+equation carries a Unicode form (text, Markdown, HTML) and a LaTeX form, built together by the
+small ``M`` fragments below, so the formats never disagree.
+"""
+from __future__ import annotations
+
+import html
+import json
+
+import numpy as np
+
+from .trace import LayerTrace, StepTrace
+
+FORMATS = ("text", "markdown", "latex", "html", "json")
+
+
+class M:
+    """A math fragment in two notations: Unicode (u) and LaTeX (t)."""
+
+    def __init__(self, u: str, t: str | None = None):
+        self.u, self.t = u, u if t is None else t
+
+    def __add__(self, other):
+        other = other if isinstance(other, M) else M(other)
+        return M(self.u + other.u, self.t + other.t)
+
+    def __radd__(self, other):
+        return M(other) + self
+
+
+def join(parts, u_sep: str, t_sep: str) -> M:
+    parts = [p if isinstance(p, M) else M(p) for p in parts]
+    return M(u_sep.join(p.u for p in parts), t_sep.join(p.t for p in parts))
+
+
+def times(*parts) -> M:
+    return join(parts, " · ", r" \cdot ")
+
+
+def plus(*parts) -> M:
+    return join(parts, " + ", " + ")
+
+
+def eq(*parts) -> M:
+    return join(parts, " = ", " = ")
+
+
+def paren(m: M) -> M:
+    return M("(" + m.u + ")", r"\left(" + m.t + r"\right)")
+
+
+def partial(f: M, x: M) -> M:
+    return M(f"∂{f.u}/∂{x.u}", r"\frac{\partial " + f.t + r"}{\partial " + x.t + "}")
+
+
+class Names:
+    """Symbols of the network's quantities: x1, h1 (or h2.1 in deeper nets), o1, w2[1,1], b2[1]."""
+
+    def __init__(self, layers: int):
+        self.layers = layers
+
+    def neuron(self, layer: int, i: int) -> M:
+        if layer == self.layers:
+            return M(f"o{i + 1}", f"o_{{{i + 1}}}")
+        if self.layers == 2:
+            return M(f"h{i + 1}", f"h_{{{i + 1}}}")
+        return M(f"h{layer}.{i + 1}", f"h^{{({layer})}}_{{{i + 1}}}")
+
+    def input(self, layer: int, j: int) -> M:
+        """What feeds input j of ``layer``: x_j for the first layer, else the previous layer's out."""
+        if layer == 1:
+            return M(f"x{j + 1}", f"x_{{{j + 1}}}")
+        return self.out(layer - 1, j)
+
+    def net(self, layer: int, i: int) -> M:
+        n = self.neuron(layer, i)
+        return M(f"net_{n.u}", r"\mathrm{net}_{" + n.t + "}")
+
+    def out(self, layer: int, i: int) -> M:
+        n = self.neuron(layer, i)
+        return M(f"out_{n.u}", r"\mathrm{out}_{" + n.t + "}")
+
+    def target(self, i: int) -> M:
+        return M(f"t{i + 1}", f"t_{{{i + 1}}}")
+
+    @staticmethod
+    def weight(layer: int, i: int, j: int) -> M:
+        return M(f"w{layer}[{i + 1},{j + 1}]", f"w^{{({layer})}}_{{{i + 1},{j + 1}}}")
+
+    @staticmethod
+    def bias(layer: int, i: int | None) -> M:
+        if i is None:
+            return M(f"b{layer}", f"b^{{({layer})}}")
+        return M(f"b{layer}[{i + 1}]", f"b^{{({layer})}}_{{{i + 1}}}")
+
+
+E = M("E")
+
+
+class Document:
+    """Blocks: ('h', level, text), ('p', text), ('eq', M), ('table', header, rows)."""
+
+    def __init__(self, digits: int):
+        self.blocks: list = []
+        self.digits = digits
+
+    def num(self, x: float) -> M:
+        text = f"{float(x) + 0.0:.{self.digits}g}"  # + 0.0 turns -0.0 into 0.0
+        return M(text if not text.startswith("-") else "−" + text[1:], text)
+
+    def signed(self, x: float) -> M:
+        """A number that may follow an operator: negative ones in parentheses."""
+        return paren(self.num(x)) if x < 0 else self.num(x)
+
+    def heading(self, text: str, level: int = 2):
+        self.blocks.append(("h", level, text))
+
+    def para(self, text: str):
+        self.blocks.append(("p", text))
+
+    def equation(self, m: M):
+        self.blocks.append(("eq", m))
+
+    def table(self, header: list, rows: list):
+        self.blocks.append(("table", header, rows))
+
+
+_ACTIVATION_TEXT = {
+    "sigmoid": ("sigmoid", r"\sigma"), "tanh": ("tanh", r"\tanh"), "relu": ("relu", r"\mathrm{relu}"),
+    "identity": ("", ""), "softmax": ("softmax", r"\mathrm{softmax}"),
+}
+_LOCAL_FORMULA = {
+    "sigmoid": lambda o: M(f"{o.u}(1 − {o.u})", o.t + r"\left(1 - " + o.t + r"\right)"),
+    "tanh": lambda o: M(f"1 − {o.u}²", "1 - " + o.t + "^2"),
+}
+_LOSS_TEXT = {
+    "half_sse": M("E = ½ Σ (target − out)²", r"E = \tfrac{1}{2} \sum (t - \mathrm{out})^2"),
+    "mse": M("E = mean over rows and outputs of (target − out)²", r"E = \frac{1}{NK} \sum (t - \mathrm{out})^2"),
+    "bce": M("E = mean of −(t log out + (1 − t) log(1 − out))", r"E = -\frac{1}{NK} \sum t \log \mathrm{out} + (1 - t) \log(1 - \mathrm{out})"),
+    "cross_entropy": M("E = mean over rows of −Σ t log softmax(net)", r"E = -\frac{1}{N} \sum_n \sum_k t_k \log \mathrm{softmax}(\mathrm{net})_k"),
+}
+
+
+def build_document(trace: StepTrace, digits: int = 9) -> Document:
+    spec, doc, names = trace.spec, Document(digits), Names(len(trace.layers))
+    num = doc.num
+    rows = spec.rows
+    doc.heading("One step of backpropagation", 1)
+    doc.para(f"{len(trace.layers)} layers, {rows} input row{'s' if rows > 1 else ''}, loss {spec.loss}, learning rate η = {spec.lr:g}. "
+             "Every number comes from chainrule's own graph: forward values, gradients left by backward(), "
+             "each activation's local derivative from its node, and the update from an SGD step.")
+    doc.heading("Forward pass")
+    for layer in trace.layers:
+        doc.heading(f"Layer {layer.index} ({'output' if layer.is_output else 'hidden'}, {layer.activation})", 3)
+        for n in range(rows):
+            if rows > 1:
+                doc.para(f"row {n + 1}")
+            for i in range(layer.net.shape[1]):
+                bias = layer.bias if layer.bias.ndim == 0 else layer.bias[i]
+                symbols = [times(names.weight(layer.index, i, j), names.input(layer.index, j)) for j in range(layer.weight.shape[1])]
+                symbols.append(names.bias(layer.index, None if layer.bias.ndim == 0 else i))
+                values = [times(num(layer.weight[i, j]), doc.signed(layer.inputs[n, j])) for j in range(layer.weight.shape[1])]
+                values.append(doc.signed(bias))
+                doc.equation(eq(names.net(layer.index, i), plus(*symbols), plus(*values), num(layer.net[n, i])))
+                fn_u, fn_t = _ACTIVATION_TEXT[layer.activation]
+                if layer.activation != "softmax":
+                    applied = M(f"{fn_u}({num(layer.net[n, i]).u})", fn_t + r"\left(" + num(layer.net[n, i]).t + r"\right)") if fn_u else num(layer.net[n, i])
+                    doc.equation(eq(names.out(layer.index, i), applied, num(layer.out[n, i])))
+            if layer.activation == "softmax":
+                for i in range(layer.net.shape[1]):
+                    doc.equation(eq(names.out(layer.index, i), M(f"exp(net_{names.neuron(layer.index, i).u}) / Σ_k exp(net_k)",
+                                                                r"\frac{e^{\mathrm{net}_{" + names.neuron(layer.index, i).t + r"}}}{\sum_k e^{\mathrm{net}_k}}"),
+                                    num(layer.out[n, i])))
+    _error_section(doc, trace, names)
+    doc.heading("Backward pass")
+    doc.para("For every weight: ∂E/∂w = ∂E/∂out · ∂out/∂net · ∂net/∂w, summed over the rows; then w ← w − η · ∂E/∂w.")
+    for position in range(len(trace.layers) - 1, -1, -1):
+        layer = trace.layers[position]
+        following = trace.layers[position + 1] if position + 1 < len(trace.layers) else None
+        doc.heading(f"Layer {layer.index} ({'output' if layer.is_output else 'hidden'}, {layer.activation})", 3)
+        _delta_equations(doc, trace, layer, following, names)
+        _parameter_equations(doc, trace, layer, names)
+    if len(trace.losses) > 2:
+        doc.heading("Loss after each update")
+        doc.table(["update", "loss"], [[str(k), num(v).u] for k, v in enumerate(trace.losses)])
+    return doc
+
+
+def _error_section(doc: Document, trace: StepTrace, names: Names) -> None:
+    spec, num = trace.spec, doc.num
+    doc.heading("Error")
+    doc.equation(_LOSS_TEXT[spec.loss])
+    last = trace.layers[-1]
+    if spec.loss == "cross_entropy":
+        for n in range(spec.rows):
+            doc.equation(eq(M(f"E_row{n + 1}"), num(trace.errors[n])))
+    else:
+        for n in range(spec.rows):
+            for k in range(last.out.shape[1]):
+                t, o = spec.targets[n, k], last.out[n, k]
+                tu, ou, tt, ot = num(t).u, num(o).u, num(t).t, num(o).t
+                if spec.loss == "half_sse":
+                    expr = M(f"½ ({tu} − {ou})²", rf"\tfrac{{1}}{{2}}({tt} - {ot})^2")
+                elif spec.loss == "mse":
+                    expr = M(f"({tu} − {ou})²", rf"({tt} - {ot})^2")
+                else:
+                    expr = M(f"−({tu} · log {ou} + (1 − {tu}) · log(1 − {ou}))", rf"-({tt} \log {ot} + (1 - {tt}) \log(1 - {ot}))")
+                label = M(f"E_{names.neuron(last.index, k).u}" + (f"[row {n + 1}]" if spec.rows > 1 else ""), "E_{" + names.neuron(last.index, k).t + "}")
+                doc.equation(eq(label, expr, num(trace.errors[n, k])))
+    doc.equation(eq(M("E_total"), num(trace.loss)))
+
+
+def _delta_equations(doc: Document, trace: StepTrace, layer: LayerTrace, following: LayerTrace | None, names: Names) -> None:
+    """dE/dout (from the loss, or summed over the paths through the next layer) and dE/dnet."""
+    num, spec = doc.num, trace.spec
+    for n in range(spec.rows):
+        if spec.rows > 1:
+            doc.para(f"row {n + 1}")
+        for i in range(layer.net.shape[1]):
+            net, out = names.net(layer.index, i), names.out(layer.index, i)
+            if layer.activation == "softmax":
+                t = spec.targets[n, i] if spec.targets.ndim == 2 else float(spec.targets[n] == i)
+                scale = f" / {spec.rows}" if spec.rows > 1 else ""
+                doc.equation(eq(partial(E, net), M(f"(out − t){scale}  (softmax and cross-entropy fused)", r"\frac{\mathrm{out} - t}{N}"),
+                                M(f"({num(layer.out[n, i]).u} − {num(t).u}){scale}", f"({num(layer.out[n, i]).t} - {num(t).t})" + (f"/{spec.rows}" if spec.rows > 1 else "")),
+                                num(layer.grad_net[n, i])))
+                continue
+            if following is None:
+                doc.equation(eq(partial(E, out), _loss_derivative(doc, spec, layer, n, i), num(layer.grad_out[n, i])))
+            else:
+                # The multivariable chain rule: out_i feeds every neuron k of the next layer.
+                terms_u = [times(partial(E, names.net(following.index, k)), names.weight(following.index, k, i)) for k in range(following.net.shape[1])]
+                terms_v = [times(doc.signed(following.grad_net[n, k]), doc.signed(following.weight[k, i])) for k in range(following.net.shape[1])]
+                doc.equation(eq(partial(E, out), plus(*terms_u), plus(*terms_v), num(layer.grad_out[n, i])))
+            formula = _LOCAL_FORMULA.get(layer.activation)
+            local_value = num(layer.local[n, i])
+            if formula is not None:
+                o = num(layer.out[n, i])
+                doc.equation(eq(partial(out, net), formula(out), formula(o), local_value))
+            else:
+                note = {"relu": M("1 if net > 0 else 0"), "identity": M("1")}[layer.activation]
+                doc.equation(eq(partial(out, net), note, local_value))
+            doc.equation(eq(partial(E, net), times(partial(E, out), partial(out, net)),
+                            times(doc.signed(layer.grad_out[n, i]), local_value), num(layer.grad_net[n, i])))
+
+
+def _loss_derivative(doc: Document, spec, layer: LayerTrace, n: int, i: int) -> M:
+    num = doc.num
+    t, o = num(spec.targets[n, i]), num(layer.out[n, i])
+    count = spec.targets.size
+    if spec.loss == "half_sse":
+        return M(f"−(t − out) = {o.u} − {t.u}", rf"-(t - \mathrm{{out}}) = {o.t} - {t.t}")
+    if spec.loss == "mse":
+        return M(f"2 (out − t) / {count} = 2 ({o.u} − {t.u}) / {count}", rf"\frac{{2(\mathrm{{out}} - t)}}{{{count}}}")
+    return M(f"(out − t) / (out (1 − out)) / {count}", rf"\frac{{\mathrm{{out}} - t}}{{\mathrm{{out}}(1 - \mathrm{{out}}) \cdot {count}}}")
+
+
+def _parameter_equations(doc: Document, trace: StepTrace, layer: LayerTrace, names: Names) -> None:
+    num, rows, lr = doc.num, trace.spec.rows, trace.spec.lr
+    for i in range(layer.weight.shape[0]):
+        net = names.net(layer.index, i)
+        for j in range(layer.weight.shape[1]):
+            w = names.weight(layer.index, i, j)
+            if layer.activation == "softmax":
+                symbolic = times(partial(E, net), partial(net, w))
+                per_row = [times(doc.signed(layer.grad_net[n, i]), doc.signed(layer.inputs[n, j])) for n in range(rows)]
+            else:
+                out = names.out(layer.index, i)
+                symbolic = times(partial(E, out), partial(out, net), partial(net, w))
+                per_row = [times(doc.signed(layer.grad_out[n, i]), doc.signed(layer.local[n, i]), doc.signed(layer.inputs[n, j])) for n in range(rows)]
+            sum_prefix = M("Σ_rows ", r"\sum_{n} ") if rows > 1 else M("")
+            doc.equation(eq(partial(E, w), sum_prefix + symbolic, plus(*[paren(p) if rows > 1 else p for p in per_row]), num(layer.grad_weight[i, j])))
+            doc.equation(eq(M(f"{w.u} ← {w.u} − η · ∂E/∂{w.u}", w.t + r" \leftarrow " + w.t + r" - \eta \frac{\partial E}{\partial " + w.t + "}"),
+                            M(f"{num(layer.weight[i, j]).u} − {lr:g} · {doc.signed(layer.grad_weight[i, j]).u}",
+                              f"{num(layer.weight[i, j]).t} - {lr:g} \\cdot {doc.signed(layer.grad_weight[i, j]).t}"),
+                            num(layer.new_weight[i, j])))
+    shared = layer.bias.ndim == 0
+    for i in ([None] if shared else range(layer.weight.shape[0])):
+        b = names.bias(layer.index, i)
+        columns = range(layer.net.shape[1]) if shared else [i]
+        terms = [doc.signed(layer.grad_net[n, k]) for n in range(rows) for k in columns]
+        symbolic = M("Σ ∂E/∂net · 1 (the bias feeds " + ("every neuron of the layer" if shared else "one neuron") + ")",
+                     r"\sum \frac{\partial E}{\partial \mathrm{net}} \cdot 1")
+        grad = layer.grad_bias if shared else layer.grad_bias[i]
+        old = layer.bias if shared else layer.bias[i]
+        new = layer.new_bias if shared else layer.new_bias[i]
+        doc.equation(eq(partial(E, b), symbolic, plus(*terms), num(grad)))
+        doc.equation(eq(M(f"{b.u} ← {b.u} − η · ∂E/∂{b.u}", b.t + r" \leftarrow " + b.t + r" - \eta \frac{\partial E}{\partial " + b.t + "}"),
+                        M(f"{num(old).u} − {lr:g} · {doc.signed(grad).u}", f"{num(old).t} - {lr:g} \\cdot {doc.signed(grad).t}"),
+                        num(new)))
+
+
+# ---------------------------------------------------------------------- the formats
+def render(trace: StepTrace, fmt: str = "text", digits: int = 9) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"explain: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "json":
+        return to_json(trace)
+    doc = build_document(trace, digits)
+    return {"text": _text, "markdown": _markdown, "latex": _latex, "html": _html}[fmt](doc)
+
+
+def _text(doc: Document) -> str:
+    lines = []
+    for block in doc.blocks:
+        if block[0] == "h":
+            title = block[2]
+            lines += ["", title, ("=" if block[1] == 1 else "-" if block[1] == 2 else "·") * len(title)]
+        elif block[0] == "p":
+            lines.append(block[1])
+        elif block[0] == "eq":
+            lines.append("  " + block[1].u)
+        else:
+            header, rows = block[1], block[2]
+            widths = [max(len(str(r[c])) for r in [header] + rows) for c in range(len(header))]
+            lines += ["  " + "  ".join(str(v).rjust(w) for v, w in zip(r, widths)) for r in [header] + rows]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _markdown(doc: Document) -> str:
+    lines = []
+    for block in doc.blocks:
+        if block[0] == "h":
+            lines += ["", "#" * block[1] + " " + block[2], ""]
+        elif block[0] == "p":
+            lines += [block[1], ""]
+        elif block[0] == "eq":
+            lines.append("    " + block[1].u)
+        else:
+            header, rows = block[1], block[2]
+            lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _latex(doc: Document) -> str:
+    sections = {1: "section*", 2: "subsection*", 3: "subsubsection*"}
+    lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage[margin=2cm]{geometry}", r"\begin{document}"]
+    for block in doc.blocks:
+        if block[0] == "h":
+            lines.append(f"\\{sections[block[1]]}{{{block[2]}}}")
+        elif block[0] == "p":
+            text = block[1].replace("η", r"$\eta$").replace("∂", r"$\partial$").replace("·", r"$\cdot$").replace("←", r"$\leftarrow$").replace("−", "-")
+            lines.append(text.replace("_", r"\_") + "\n")
+        elif block[0] == "eq":
+            lines.append(r"\[ " + block[1].t + r" \]")
+        else:
+            header, rows = block[1], block[2]
+            lines += [r"\begin{tabular}{" + "r" * len(header) + "}", " & ".join(header) + r" \\ \hline"]
+            lines += [" & ".join(r).replace("−", "-") + r" \\" for r in rows] + [r"\end{tabular}"]
+    lines.append(r"\end{document}")
+    return "\n".join(lines) + "\n"
+
+
+def _html(doc: Document) -> str:
+    body = []
+    for block in doc.blocks:
+        if block[0] == "h":
+            body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+        elif block[0] == "p":
+            body.append(f"<p>{html.escape(block[1])}</p>")
+        elif block[0] == "eq":
+            body.append(f'<div class="eq">{html.escape(block[1].u)}</div>')
+        else:
+            header, rows = block[1], block[2]
+            body.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
+                        + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}.eq{font-family:monospace;margin:.2em 0 .2em 1.5em;white-space:pre}td,th{padding:0 1em;text-align:right}"
+    return f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>chainrule explain</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+
+
+def to_json(trace: StepTrace) -> str:
+    """Every intermediate value, the loss, every gradient and every updated parameter (full precision)."""
+    spec = trace.spec
+
+    def arr(a):
+        return None if a is None else np.asarray(a, dtype=np.float64).tolist()
+
+    data = {
+        "inputs": arr(spec.inputs),
+        "targets": spec.targets.tolist(),
+        "loss": {"name": spec.loss, "value": float(trace.loss), "terms": arr(trace.errors)},
+        "lr": spec.lr,
+        "layers": [{
+            "index": layer.index, "activation": layer.activation, "input": arr(layer.inputs), "weight": arr(layer.weight),
+            "bias": arr(layer.bias), "net": arr(layer.net), "out": arr(layer.out), "dE_dout": arr(layer.grad_out),
+            "dout_dnet": arr(layer.local), "dE_dnet": arr(layer.grad_net), "grad_weight": arr(layer.grad_weight),
+            "grad_bias": arr(layer.grad_bias), "updated_weight": arr(layer.new_weight), "updated_bias": arr(layer.new_bias),
+        } for layer in trace.layers],
+        "losses": [float(v) for v in trace.losses],
+    }
+    return json.dumps(data, indent=2) + "\n"
