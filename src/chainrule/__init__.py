@@ -4,6 +4,7 @@ A Tensor records the ops applied to it; ``loss.backward()`` applies the chain ru
 that graph to give every parameter its gradient in one pass.
 """
 from . import backend, errors
+from .anomaly import detect_anomaly
 from .backend import float32, float64, get_default_dtype, int64, manual_seed, set_default_dtype
 from .function import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import gradcheck, numerical_grad
@@ -57,7 +58,7 @@ def from_numpy(array) -> Tensor:
 
 
 __all__ = [
-    "Function", "Tensor", "backend", "enable_grad", "errors", "float32", "float64", "from_numpy",
+    "Function", "Tensor", "backend", "detect_anomaly", "enable_grad", "errors", "float32", "float64", "from_numpy",
     "get_default_dtype", "gradcheck", "int64", "is_grad_enabled", "manual_seed", "no_grad",
     "load", "numerical_grad", "ones", "save", "rand", "randn", "set_default_dtype", "tensor", "zeros",
 ] + _ops_all

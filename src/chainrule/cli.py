@@ -9,14 +9,15 @@ import json
 import os
 import sys
 
-from .errors import ChainruleError, TrainingDiverged
+from .errors import ChainruleError, TrainingDiverged, TrainingInterrupted
 
 EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse would print the usage too)
-        raise SystemExit(_fail(f"{self.prog}: {message} (see --help)"))
+        where = "" if self.prog == "chainrule" else f"{self.prog.removeprefix('chainrule ')}: "
+        raise SystemExit(_fail(f"{where}{message} (see --help)"))
 
 
 def _fail(message: str) -> int:
@@ -107,9 +108,9 @@ def _cmd_train(args) -> int:
         kept = f"; the last good checkpoint is {checkpoint}" if os.path.isfile(checkpoint) else ""
         print(f"chainrule: {exc}{kept}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"chainrule: interrupted; resume with: chainrule train --resume {config.out}", file=sys.stderr)
-        return 130
+    except TrainingInterrupted as exc:
+        print(f"chainrule: {exc}; checkpoint saved, resume with: chainrule train --resume {config.out}", file=sys.stderr)
+        return 128 + exc.signal_number
     return 0
 
 

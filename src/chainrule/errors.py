@@ -49,3 +49,11 @@ class StateDictError(ChainruleError, KeyError):
 
 class TrainingDiverged(ChainruleError, RuntimeError):
     """The loss became NaN/infinite or exploded; the message names epoch, step and a remedy."""
+
+
+class TrainingInterrupted(ChainruleError, KeyboardInterrupt):
+    """SIGINT/SIGTERM stopped training after a step; a checkpoint was saved to resume from."""
+
+    def __init__(self, signal_number: int, epoch: int, step: int):
+        super().__init__(f"interrupted by signal {signal_number} at epoch {epoch}, step {step}")
+        self.signal_number, self.epoch, self.step = signal_number, epoch, step

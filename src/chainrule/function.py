@@ -10,8 +10,6 @@ import contextlib
 import re
 import threading
 
-import numpy as np
-
 from .errors import ChainruleError, ShapeError
 
 _state = threading.local()
@@ -72,7 +70,12 @@ class Function:
         except ValueError as exc:
             # NumPy's message alone ("operands could not be broadcast ...") does not say which op.
             shapes = " and ".join(str(t.data.shape) for t in inputs)
+            if "broadcast" in str(exc):
+                raise ShapeError(f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
+                                 "(from the right, each pair of sizes must be equal or one of them 1)") from None
             raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
+        if _anomaly_hook is not None:
+            _anomaly_hook(fn, output, inputs)
         if is_grad_enabled():
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
@@ -80,8 +83,6 @@ class Function:
                 fn.needs_input_grad = needs
                 out = Tensor._wrap(output, True)
                 out._creator = fn
-                if _anomaly_hook is not None:
-                    _anomaly_hook(fn, out)
                 return out
         return Tensor._wrap(output, False)
 
@@ -105,9 +106,11 @@ class Function:
 
     def release(self) -> None:
         """Drop the arrays saved for backward, keeping only the graph's structure."""
-        inputs, needs = self.inputs, self.needs_input_grad
+        inputs, needs, site = self.inputs, self.needs_input_grad, self.__dict__.get("site")
         self.__dict__.clear()
         self.inputs, self.needs_input_grad, self.freed = inputs, needs, True
+        if site is not None:
+            self.site = site
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -122,5 +125,5 @@ def set_anomaly_hook(hook) -> None:
     _anomaly_hook = hook
 
 
-def _check_finite(array) -> bool:
-    return bool(np.isfinite(array).all())
+def anomaly_enabled() -> bool:
+    return _anomaly_hook is not None

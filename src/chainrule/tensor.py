@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from . import backend
+from . import backend, function
 from .errors import DTypeError, GraphError, ShapeError
 from .function import Function
 
@@ -268,7 +268,7 @@ def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
             continue
         if fn.freed:
             raise GraphError(
-                f"backward(): trying to go through the graph a second time (at op {fn.name}); its saved "
+                f"backward(): trying to go through the graph a second time (at op {fn.op_name()}); its saved "
                 "values were freed by the first backward(). Pass retain_graph=True to the first call "
                 "if you need to backward twice."
             )
@@ -276,6 +276,10 @@ def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
         if retained is not None and (out := retained()) is not None:
             _accumulate_leaf(out, grad_output, grad_output)
         input_grads = fn.backward(grad_output)
+        if function._anomaly_hook is not None:
+            from .anomaly import check_backward
+
+            check_backward(fn, input_grads)
         if not retain_graph:
             fn.release()
         if len(fn.inputs) == 1:

@@ -42,3 +42,8 @@ def test_large_inputs_stay_finite():
         y.sum().backward()
         assert np.isfinite(x.grad).all()
         x.grad = None
+
+
+def test_gelu_of_a_zero_dimensional_tensor():
+    # found by the differential test: erf through np.frompyfunc returns a float for 0-d input
+    check_op(lambda x: F.gelu(x.sum()), lambda x: torch.nn.functional.gelu(x.sum()), np.array([0.41088506]))

@@ -27,6 +27,10 @@ class TensorDataset(Dataset):
         lengths = {len(a) for a in self.arrays}
         if len(lengths) != 1:
             raise ShapeError(f"TensorDataset: arrays have different lengths {[len(a) for a in self.arrays]}")
+        for index, array in enumerate(self.arrays):
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                row = int(np.argwhere(~np.isfinite(array))[0][0])
+                raise DataError(f"TensorDataset: array {index} contains NaN or infinite values (first at row {row}); clean or impute the data first")
 
     def __len__(self) -> int:
         return len(self.arrays[0])

@@ -31,10 +31,12 @@ class DataLoader:
         self.batch_size = len(dataset) if batch_size is None else int(batch_size)
         self.seed = int(default_generator().integers(2**31)) if seed is None else int(seed)
         self.epoch = 0
+        self.skip = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose which epoch's shuffle the next iteration uses (fit calls this)."""
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """Choose which epoch's shuffle the next iteration uses, and how many of its batches to skip
+        (fit calls this; skipping resumes an epoch that was interrupted)."""
+        self.epoch, self.skip = epoch, skip
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -52,7 +54,8 @@ class DataLoader:
         n, size = len(order), self.batch_size
         stop = n - n % size if self.drop_last else n
         arrays = _flat_arrays(self.dataset)
-        for start in range(0, stop, size):
+        first, self.skip = self.skip * size, 0
+        for start in range(first, stop, size):
             index = order[start : start + size]
             if arrays is not None:
                 batch = [a[index] for a in arrays]

@@ -99,7 +99,8 @@ class GELU(Function):
             self.t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).astype(x.dtype, copy=False)
             return 0.5 * x * (1 + self.t)
         # x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2 (exact, as PyTorch's default)
-        self.cdf = (0.5 * (1.0 + _erf(x / math.sqrt(2.0)).astype(x.dtype))).astype(x.dtype, copy=False)
+        erf = np.asarray(_erf(x / math.sqrt(2.0)), dtype=x.dtype)  # frompyfunc gives objects (a float for 0-d)
+        self.cdf = 0.5 * (1.0 + erf)
         return x * self.cdf
 
     def backward(self, grad_output):

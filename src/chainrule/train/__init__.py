@@ -1,12 +1,20 @@
 """Training: fit/evaluate, callbacks, metrics, checkpoints and plots."""
-from .callbacks import Callback, CSVLogger, EarlyStopping, JSONLinesLogger, ModelCheckpoint, ProgressBar
+from .callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    GracefulInterrupt,
+    JSONLinesLogger,
+    ModelCheckpoint,
+    ProgressBar,
+)
 from .checkpoint import Checkpoint, load, load_checkpoint, read_metadata, save, save_checkpoint
 from .history import History
 from .loop import FitContext, evaluate, fit, predict
 from .metrics import accuracy, confusion_matrix, mean_absolute_error, r2_score
 
 __all__ = [
-    "CSVLogger", "Callback", "Checkpoint", "EarlyStopping", "FitContext", "History", "JSONLinesLogger",
+    "CSVLogger", "Callback", "Checkpoint", "EarlyStopping", "FitContext", "GracefulInterrupt", "History", "JSONLinesLogger",
     "ModelCheckpoint", "ProgressBar", "accuracy", "confusion_matrix", "evaluate", "fit", "load",
     "load_checkpoint", "mean_absolute_error", "predict", "r2_score", "read_metadata", "save", "save_checkpoint",
 ]

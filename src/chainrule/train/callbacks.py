@@ -24,6 +24,7 @@ class Callback:
     def on_batch_end(self, ctx, logs: dict) -> None: ...
     def on_epoch_end(self, ctx, logs: dict) -> None: ...
     def on_train_end(self, ctx) -> None: ...
+    def on_interrupt(self, ctx) -> None: ...
 
     def state_dict(self) -> dict:
         return {}
@@ -138,12 +139,19 @@ class ModelCheckpoint(Callback):
         if (ctx.epoch + 1) % self.every == 0 or ctx.stop:
             self.save(ctx)
 
-    def save(self, ctx) -> None:
+    def on_interrupt(self, ctx) -> None:
+        self.save(ctx, mid_epoch=True)
+
+    def save(self, ctx, mid_epoch: bool = False) -> None:
+        """Everything a resume needs; mid-epoch, also the step reached and the epoch's running totals."""
         from ..backend import get_rng_state
 
-        meta = {"epoch": ctx.epoch + 1, "rng_state": get_rng_state(), "history": ctx.history.to_list(),
+        meta = {"epoch": ctx.epoch if mid_epoch else ctx.epoch + 1, "rng_state": get_rng_state(), "history": ctx.history.to_list(),
                 "callbacks": {type(cb).__name__: cb.state_dict() for cb in ctx.callbacks},
                 "scheduler": ctx.scheduler.state_dict() if ctx.scheduler is not None else None}
+        if mid_epoch:
+            meta["step"] = ctx.step
+            meta["partial"] = {"totals": ctx.totals, "first_loss": ctx.first_loss}
         if self.metadata_fn is not None:
             meta.update(self.metadata_fn(ctx))
         extra = {}
@@ -192,3 +200,42 @@ def _plain(value):
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
     return value
+
+
+class GracefulInterrupt(Callback):
+    """On SIGINT or SIGTERM, finish the current step, let the other callbacks save (on_interrupt)
+    and stop with TrainingInterrupted, instead of dying mid-update. Handlers are restored after."""
+
+    def __init__(self, signals=None):
+        import signal
+
+        self.signals = signals if signals is not None else (signal.SIGINT, signal.SIGTERM)
+        self.previous = {}
+
+    def on_train_begin(self, ctx) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum, frame):
+            if ctx.interrupt:  # a second signal: stop at once
+                raise KeyboardInterrupt
+            ctx.interrupt = signum
+
+        for sig in self.signals:
+            self.previous[sig] = signal.signal(sig, handler)
+
+    def on_train_end(self, ctx) -> None:
+        self.restore()
+
+    def on_interrupt(self, ctx) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        import signal
+
+        for sig, previous in self.previous.items():
+            signal.signal(sig, previous)
+        self.previous = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConfigError, TrainingDiverged
+from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..function import no_grad
 from ..nn.module import Module
 from ..optim.lr_scheduler import ReduceLROnPlateau
@@ -31,9 +31,12 @@ class FitContext:
     start_epoch: int
     steps_per_epoch: int
     epoch: int = 0
+    step: int = 0  # steps done in the current epoch
+    totals: list = field(default_factory=lambda: [0.0, 0, 0, None])  # loss sum, correct, seen, classification?
+    first_loss: float | None = None
     stop: bool = False
     stop_reason: str = ""
-    extra: dict = field(default_factory=dict)
+    interrupt: int = 0  # a signal number, set by GracefulInterrupt: stop after the current step
 
 
 def _is_classification(target: np.ndarray, output: np.ndarray) -> bool:
@@ -41,13 +44,17 @@ def _is_classification(target: np.ndarray, output: np.ndarray) -> bool:
 
 
 def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 10, callbacks=(),
-        scheduler=None, start_epoch: int = 0, history: History | None = None, divergence_factor: float | None = 100.0) -> History:
+        scheduler=None, start_epoch: int = 0, history: History | None = None, divergence_factor: float | None = 100.0,
+        start_step: int = 0, partial: dict | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and return the History.
 
     Each step: zero_grad, forward, loss, backward, step. After each epoch the validation set
     (if any) is evaluated and the scheduler stepped (ReduceLROnPlateau on the validation loss).
-    ``start_epoch`` and ``history`` continue a resumed run. The loss becoming NaN/infinite, or
-    rising above ``divergence_factor`` times its first value, raises TrainingDiverged.
+    ``start_epoch``, ``history``, ``start_step`` and ``partial`` (the epoch's running totals)
+    continue a resumed run, mid-epoch if need be. The loss becoming NaN/infinite, or rising above
+    ``divergence_factor`` times its first value, raises TrainingDiverged. A callback that sets
+    ``ctx.interrupt`` (GracefulInterrupt) stops after the current step: callbacks' on_interrupt
+    runs (ModelCheckpoint saves) and TrainingInterrupted is raised.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"fit: epochs must be a positive integer, got {epochs!r}")
@@ -56,17 +63,23 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
     ctx = FitContext(model, optimizer, scheduler, history, callbacks, epochs, start_epoch, len(train_loader))
     for cb in callbacks:
         cb.on_train_begin(ctx)
-    first_loss = history.epochs[0].get("first_loss") if history.epochs else None
+    first_loss = history.epochs[0].get("first_loss") if history.epochs else (partial or {}).get("first_loss")
     try:
         for epoch in range(start_epoch, epochs):
             ctx.epoch = epoch
             model.train()
+            skip = start_step if epoch == start_epoch else 0
             if hasattr(train_loader, "set_epoch"):
-                train_loader.set_epoch(epoch)
+                train_loader.set_epoch(epoch, skip=skip)
+            elif skip:
+                raise ConfigError("fit: resuming mid-epoch needs a DataLoader (it must be able to skip batches)")
             for cb in callbacks:
                 cb.on_epoch_begin(ctx)
-            total_loss, total_correct, seen, classification = 0.0, 0, 0, None
-            for step, (x, y) in enumerate(train_loader, start=1):
+            if skip and partial:
+                total_loss, total_correct, seen, classification = partial["totals"]
+            else:
+                total_loss, total_correct, seen, classification = 0.0, 0, 0, None
+            for step, (x, y) in enumerate(train_loader, start=skip + 1):
                 optimizer.zero_grad()
                 output = model(x)
                 loss = loss_fn(output, y)
@@ -91,11 +104,17 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
                     classification = _is_classification(y.data, output.data)
                 if classification:
                     total_correct += int((predicted_classes(output.data) == true_classes(y.data)).sum())
+                ctx.step, ctx.totals, ctx.first_loss = step, [total_loss, total_correct, seen, classification], first_loss
                 if callbacks:
                     logs = {"step": step, "running_loss": total_loss / seen,
                             "running_accuracy": total_correct / seen if classification else None}
                     for cb in callbacks:
                         cb.on_batch_end(ctx, logs)
+                if ctx.interrupt:
+                    for cb in callbacks:
+                        cb.on_interrupt(ctx)
+                    raise TrainingInterrupted(ctx.interrupt, epoch + 1, step)
+            ctx.step = 0
             record = {"epoch": epoch + 1, "loss": total_loss / seen, "lr": optimizer.param_groups[0]["lr"]}
             if epoch == 0:
                 record["first_loss"] = first_loss

@@ -22,7 +22,7 @@ from ..data.datasets import DataSplits, check_finite
 from ..data.split import Standardize
 from ..errors import CheckpointError, ConfigError, DataError
 from ..optim import lr_scheduler
-from .callbacks import EarlyStopping, JSONLinesLogger, ModelCheckpoint, ProgressBar
+from .callbacks import EarlyStopping, GracefulInterrupt, JSONLinesLogger, ModelCheckpoint, ProgressBar
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .history import History
@@ -132,8 +132,12 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
         callbacks.append(early)
     callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT), metadata_fn=run.metadata))
     callbacks.extend(extra_callbacks)
+    interrupt = GracefulInterrupt()
+    callbacks.append(interrupt)
+    _remove_stale_temporaries(out)
+    start_step, partial = 0, None
     if checkpoint is not None:
-        start_epoch, history = _restore(run, checkpoint, callbacks)
+        start_epoch, history, start_step, partial = _restore(run, checkpoint, callbacks)
     if not config.quiet:
         print(f"chainrule train: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / {run.data.sizes()['val']} val / "
               f"{run.data.sizes()['test']} test), MLP {run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
@@ -141,8 +145,12 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
               + (f", resuming at epoch {start_epoch + 1}" if checkpoint else ""), file=stream, flush=True)
     started = time.perf_counter()
     if start_epoch < config.epochs:
-        history = fit(run.model, run.loss_fn, run.optimizer, run.train_loader, run.val_loader, epochs=config.epochs,
-                      callbacks=callbacks, scheduler=run.scheduler, start_epoch=start_epoch, history=history)
+        try:
+            history = fit(run.model, run.loss_fn, run.optimizer, run.train_loader, run.val_loader, epochs=config.epochs,
+                          callbacks=callbacks, scheduler=run.scheduler, start_epoch=start_epoch, history=history,
+                          start_step=start_step, partial=partial)
+        finally:
+            interrupt.restore()
     seconds = time.perf_counter() - started
     return finish_run(run, history, early, out, seconds, stream)
 
@@ -180,7 +188,17 @@ def _restore(run: Run, checkpoint, callbacks) -> tuple[int, History]:
         if isinstance(cb, EarlyStopping):
             best = {k[len("best."):]: v for k, v in checkpoint.extra_arrays.items() if k.startswith("best.")}
             cb.best_weights = best or None
-    return checkpoint.epoch, History(meta.get("history", []))
+    return checkpoint.epoch, History(meta.get("history", [])), int(meta.get("step", 0)), meta.get("partial")
+
+
+def _remove_stale_temporaries(out: str) -> None:
+    """Temporary files a killed process left mid-write (the checkpoints themselves are intact)."""
+    for name in os.listdir(out):
+        if name.startswith(".tmp-") and name.endswith(".partial"):
+            try:
+                os.unlink(os.path.join(out, name))
+            except OSError:
+                pass
 
 
 def finish_run(run: Run, history: History, early, out: str, seconds: float, stream=None) -> dict:
