@@ -47,6 +47,21 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def paired_medians(fns, repeats: int) -> list:
+    """Median time of each function, the runs interleaved (a, b, c, a, b, c, ...) so that a slow
+    spell of a noisy machine hits all of them alike."""
+    for fn in fns:
+        fn()  # warm up: first-touch allocations, BLAS thread start
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, record in zip(fns, times):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
 # ------------------------------------------------------------------ 1. MLP epoch
 def data(n=60000, seed=0):
     rng = np.random.default_rng(seed)
@@ -217,22 +232,15 @@ def main() -> None:
 
     print(f"chainrule benchmark {args.label}\nBLAS: {blas_info()}\nthreads: {threads}, numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}", flush=True)
     for batch in (32, 128, 1024):
-        ours = median_time(chainrule_mlp_epoch(X, y, batch), repeats) * scale
-        theirs = median_time(torch_mlp_epoch(X, y, batch), repeats) * scale if torch else None
-        floor = median_time(floor_epoch(X, batch), repeats) * scale
-        row(f"MLP 784-256-256-10 epoch, batch {batch}", ours, theirs, floor)
-    cnn = chainrule_cnn_step()
-    cnn()
-    ours = median_time(cnn, repeats * 4)
-    theirs = None
-    if torch:
-        tcnn = torch_cnn_step()
-        tcnn()
-        theirs = median_time(tcnn, repeats * 4)
-    row("CNN step, batch 128", ours * 1e3, theirs * 1e3 if theirs else None, unit="ms")
-    ours = median_time(chainrule_chain(), repeats * 4) / 1000 * 1e6
-    theirs = median_time(torch_chain(), repeats * 4) / 1000 * 1e6 if torch else None
-    row("per op (1,000-op chain, fwd+bwd)", ours, theirs, unit="us")
+        fns = [chainrule_mlp_epoch(X, y, batch), floor_epoch(X, batch)] + ([torch_mlp_epoch(X, y, batch)] if torch else [])
+        ours, floor, *theirs = (t * scale for t in paired_medians(fns, repeats))
+        row(f"MLP 784-256-256-10 epoch, batch {batch}", ours, theirs[0] if theirs else None, floor)
+    fns = [chainrule_cnn_step()] + ([torch_cnn_step()] if torch else [])
+    ours, *theirs = paired_medians(fns, repeats * 6)
+    row("CNN step, batch 128", ours * 1e3, theirs[0] * 1e3 if theirs else None, unit="ms")
+    fns = [chainrule_chain()] + ([torch_chain()] if torch else [])
+    ours, *theirs = (t / 1000 * 1e6 for t in paired_medians(fns, repeats * 6))
+    row("per op (1,000-op chain, fwd+bwd)", ours, theirs[0] if theirs else None, unit="us")
     steps = 2000 if args.quick else 10000
     marks, peak = memory_check(X, y, steps=steps)
     growth = marks[steps] - marks[1000]

@@ -60,8 +60,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the forward on the inputs' arrays and, when grad is on, record the node."""
-        from .tensor import Tensor
-
         fn = cls()
         try:
             output = fn.forward(*[t.data for t in inputs], **params)
@@ -76,7 +74,8 @@ class Function:
             raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
         if _anomaly_hook is not None:
             _anomaly_hook(fn, output, inputs)
-        if is_grad_enabled():
+        Tensor = _tensor_class
+        if getattr(_state, "grad_enabled", True):
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
                 fn.inputs = inputs
@@ -115,6 +114,9 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
+
+# Set by tensor.py once Tensor exists (tensor.py imports this module, so it cannot import back).
+_tensor_class = None
 
 # Installed by detect_anomaly(); None when off, so the normal path costs one comparison.
 _anomaly_hook = None

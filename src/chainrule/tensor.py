@@ -295,5 +295,7 @@ def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
                 grads[creator] = grad if previous is None else previous + grad
 
 
+function._tensor_class = Tensor
+
 # Operators and methods live with their ops; attach them here, after Tensor exists.
 from .ops import _tensor_methods  # noqa: E402,F401

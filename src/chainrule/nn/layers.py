@@ -12,6 +12,7 @@ import numpy as np
 from .. import functional as F
 from ..backend import resolve_dtype
 from ..errors import ShapeError
+from ..ops.linalg import Linear as LinearFunction
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -50,6 +51,8 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}): expected input with {self.in_features} "
                 f"features in the last dimension, got shape {tuple(x.shape)} ({x.shape[-1] if x.ndim else 0} features)"
             )
+        if isinstance(x, Tensor) and x.dtype == self.weight.dtype:  # the hot path: F.linear's checks are done
+            return LinearFunction.apply(x, self.weight, self.bias) if self.bias is not None else LinearFunction.apply(x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -57,25 +57,46 @@ class Conv2d(Function):
         out_channels, channels, kh, kw = weight.shape
         n, _, h, w = x.shape
         ho, wo = _out_size(h, kh, stride[0], padding[0]), _out_size(w, kw, stride[1], padding[1])
-        padded = _channel_major(x, padding)
-        # im2col: row (i, j, c) holds input channel c at kernel offset (i, j) for every output pixel
-        cols = np.empty((kh, kw, channels, n, ho, wo), dtype=x.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                cols[i, j] = _offset(padded, i, j, stride, (ho, wo))
-        self.cols = cols.reshape(kh * kw * channels, n * ho * wo)
+        self.wide = stride == (1, 1)
+        if self.wide:
+            # Stride 1: lay each padded image out flat, rows of width Wp. Kernel offset (i, j) then
+            # reads one contiguous run, starting at i*Wp + j, for a whole "wide" output of Ho rows of
+            # Wp columns; the Wp - Wo extra columns per row are computed and dropped. Long contiguous
+            # copies instead of short strided ones, for ~Wp/Wo more arithmetic.
+            hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+            flat = np.zeros((channels, n, hp * wp + kw - 1), dtype=x.dtype)
+            flat[:, :, : hp * wp].reshape(channels, n, hp, wp)[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x.transpose(1, 0, 2, 3)
+            cols = np.empty((kh, kw, channels, n, ho * wp), dtype=x.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    cols[i, j] = flat[:, :, i * wp + j : i * wp + j + ho * wp]
+            out_w = wp
+        else:
+            padded = _channel_major(x, padding)
+            # im2col: row (i, j, c) holds input channel c at kernel offset (i, j) for every output pixel
+            cols = np.empty((kh, kw, channels, n, ho, wo), dtype=x.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    cols[i, j] = _offset(padded, i, j, stride, (ho, wo))
+            out_w = wo
+        self.cols = cols.reshape(kh * kw * channels, -1)
         self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)  # (O, kh*kw*C)
-        self.geometry = (x.shape, weight.shape, stride, padding, (ho, wo))
-        out = self.weight_matrix @ self.cols  # one product: (O, kh*kw*C) x (kh*kw*C, N*Ho*Wo)
+        self.geometry = (x.shape, weight.shape, stride, padding, (ho, wo), out_w)
+        out = self.weight_matrix @ self.cols  # one product: (O, kh*kw*C) x (kh*kw*C, N*Ho*W')
         if bias is not None:
             out += bias[:, None]
-        return out.reshape(out_channels, n, ho, wo).transpose(1, 0, 2, 3)
+        return out.reshape(out_channels, n, ho, out_w)[..., :wo].transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
-        x_shape, w_shape, stride, padding, out_hw = self.geometry
+        x_shape, w_shape, stride, padding, (ho, wo), out_w = self.geometry
         out_channels, channels, kh, kw = w_shape
         n, _, h, w = x_shape
-        grad = grad_output.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (O, N*Ho*Wo)
+        if out_w != wo:  # the wide layout: zero gradient for the dropped columns
+            wide = np.zeros((out_channels, n, ho, out_w), dtype=grad_output.dtype)
+            wide[..., :wo] = grad_output.transpose(1, 0, 2, 3)
+            grad = wide.reshape(out_channels, -1)
+        else:
+            grad = grad_output.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (O, N*Ho*Wo)
         needs = self.needs_input_grad
         grad_x = grad_w = grad_b = None
         if needs[1]:
@@ -85,12 +106,22 @@ class Conv2d(Function):
             grad_b = grad.sum(axis=1)
         if needs[0]:
             # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
-            grad_cols = (self.weight_matrix.T @ grad).reshape(kh, kw, channels, n, *out_hw)
-            grad_padded = np.zeros((channels, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    _offset(grad_padded, i, j, stride, out_hw)[...] += grad_cols[i, j]
-            grad_x = _unpad(grad_padded, padding, (h, w))
+            grad_cols = self.weight_matrix.T @ grad
+            if self.wide:
+                hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+                grad_cols = grad_cols.reshape(kh, kw, channels, n, ho * wp)
+                flat = np.zeros((channels, n, hp * wp + kw - 1), dtype=grad_output.dtype)
+                for i in range(kh):
+                    for j in range(kw):
+                        flat[:, :, i * wp + j : i * wp + j + ho * wp] += grad_cols[i, j]
+                grad_x = _unpad(flat[:, :, : hp * wp].reshape(channels, n, hp, wp), padding, (h, w))
+            else:
+                grad_cols = grad_cols.reshape(kh, kw, channels, n, ho, wo)
+                grad_padded = np.zeros((channels, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+                for i in range(kh):
+                    for j in range(kw):
+                        _offset(grad_padded, i, j, stride, (ho, wo))[...] += grad_cols[i, j]
+                grad_x = _unpad(grad_padded, padding, (h, w))
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
 
