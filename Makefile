@@ -11,17 +11,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
+# Graphviz and Open MPI where they can be installed, then mpi4py (it compiles against MPI).
+$(VENV)/.system: $(STAMP) scripts/system-deps.sh
+	bash scripts/system-deps.sh
+	if command -v mpicc >/dev/null 2>&1; then $(PY) -m pip install --quiet -e '.[distributed]' || echo "mpi4py did not install; the distributed tests will skip"; fi
+	touch $(VENV)/.system
+
 demo: $(STAMP)
 	$(VENV)/bin/chainrule train --out runs/demo
 
-test: $(STAMP)
+test: $(STAMP) $(VENV)/.system
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
 
 # The machines this was built on force an old OpenBLAS kernel through these two variables; a
 # user's machine has neither, so the headline figures are taken with both unset.
-bench: $(STAMP)
+bench: $(STAMP) $(VENV)/.system
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py --label "as a user's machine (OPENBLAS_CORETYPE/L2_SIZE unset)" --write benchmarks/results.md
 	$(PY) benchmarks/run.py --label "as set on this machine" --append benchmarks/results.md
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/distributed.py --label "1 and 2 ranks on this machine" --append benchmarks/results.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -80,6 +80,9 @@ def _add_train(sub):
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument("--monitor-gradients", dest="monitor_gradients", action="store_true",
                    help="record per-layer gradient norms each epoch (gradients.json, gradients.png) and warn when they vanish or explode")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over MPI: run under `mpirun -n N`; each rank trains on a shard, "
+                        "gradients are averaged, rank 0 writes the run folder (--batch-size is per rank)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -96,8 +99,14 @@ def _cmd_train(args) -> int:
     config = TrainConfig.from_dict(values, where="options")
     resume = getattr(args, "resume", None)
     config.out = resume or config.out or default_out(config)
-    extra = []
-    if config.monitor_gradients:
+    extra, main = [], True
+    if config.distributed:
+        from . import distributed
+
+        distributed.init()
+        main = distributed.is_main()
+        config.quiet = config.quiet or not main  # only rank 0 prints
+    if config.monitor_gradients and main:
         from .explain.diagnostics import GradientMonitor
 
         extra.append(GradientMonitor(out_dir=config.out, quiet=config.quiet))

@@ -22,7 +22,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 32, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None, dtype=None):
+                 drop_last: bool = False, seed: int | None = None, dtype=None, sampler=None):
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ConfigError(f"DataLoader: batch_size must be a positive integer or None (the whole set), got {batch_size!r}")
         if len(dataset) == 0:
@@ -30,6 +30,9 @@ class DataLoader:
         self.dataset, self.shuffle, self.drop_last, self.dtype = dataset, shuffle, drop_last, dtype
         self.batch_size = len(dataset) if batch_size is None else int(batch_size)
         self.seed = int(default_generator().integers(2**31)) if seed is None else int(seed)
+        self.sampler = sampler  # e.g. a DistributedSampler: its indices(epoch) replace the permutation
+        if sampler is not None and batch_size is None:
+            self.batch_size = len(sampler)
         self.epoch = 0
         self.skip = 0
 
@@ -39,10 +42,12 @@ class DataLoader:
         self.epoch, self.skip = epoch, skip
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return self.sampler.indices(self.epoch)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)

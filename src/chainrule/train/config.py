@@ -41,6 +41,7 @@ class TrainConfig:
     dtype: str = "float32"
     out: str | None = None
     monitor_gradients: bool = False
+    distributed: bool = False
     quiet: bool = False
 
     def validate(self) -> "TrainConfig":

@@ -6,6 +6,7 @@ message when the loss diverges.
 from __future__ import annotations
 
 import math
+import signal
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +46,7 @@ def _is_classification(target: np.ndarray, output: np.ndarray) -> bool:
 
 def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 10, callbacks=(),
         scheduler=None, start_epoch: int = 0, history: History | None = None, divergence_factor: float | None = 100.0,
-        start_step: int = 0, partial: dict | None = None) -> History:
+        start_step: int = 0, partial: dict | None = None, sum_over_ranks=None) -> History:
     """Train ``model`` for ``epochs`` epochs and return the History.
 
     Each step: zero_grad, forward, loss, backward, step. After each epoch the validation set
@@ -54,7 +55,9 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
     continue a resumed run, mid-epoch if need be. The loss becoming NaN/infinite, or rising above
     ``divergence_factor`` times its first value, raises TrainingDiverged. A callback that sets
     ``ctx.interrupt`` (GracefulInterrupt) stops after the current step: callbacks' on_interrupt
-    runs (ModelCheckpoint saves) and TrainingInterrupted is raised.
+    runs (ModelCheckpoint saves) and TrainingInterrupted is raised. ``sum_over_ranks`` (data-parallel
+    training) sums a list of numbers over all ranks: the epoch's totals, and each step's stop flag so
+    that every rank stops at the same step.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"fit: epochs must be a positive integer, got {epochs!r}")
@@ -110,11 +113,16 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
                             "running_accuracy": total_correct / seen if classification else None}
                     for cb in callbacks:
                         cb.on_batch_end(ctx, logs)
+                if sum_over_ranks is not None:  # if any rank was signalled, every rank stops at this step
+                    if sum_over_ranks([ctx.interrupt])[0] and not ctx.interrupt:
+                        ctx.interrupt = int(signal.SIGTERM)
                 if ctx.interrupt:
                     for cb in callbacks:
                         cb.on_interrupt(ctx)
                     raise TrainingInterrupted(ctx.interrupt, epoch + 1, step)
             ctx.step = 0
+            if sum_over_ranks is not None:
+                total_loss, total_correct, seen = sum_over_ranks([total_loss, total_correct, seen])
             record = {"epoch": epoch + 1, "loss": total_loss / seen, "lr": optimizer.param_groups[0]["lr"]}
             if epoch == 0:
                 record["first_loss"] = first_loss

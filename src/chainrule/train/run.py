@@ -92,11 +92,22 @@ class Run:
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
         self.model = nn.MLP(self.data.num_features, config.hidden, outputs, config.activation, config.dropout, config.batchnorm, dtype=self.dtype)
-        self.optimizer = make_optimizer(config, self.model.parameters())
-        self.scheduler = make_scheduler(config, self.optimizer)
+        optimizer = make_optimizer(config, self.model.parameters())
+        self.scheduler = make_scheduler(config, optimizer)
+        self.optimizer = optimizer
         batch = None if config.batch_size == "full" else config.batch_size
         d = self.data
-        self.train_loader = DataLoader(self._dataset(d.X_train, d.y_train), batch_size=batch, shuffle=True, seed=config.seed, dtype=self.dtype)
+        sampler = None
+        if config.distributed:
+            from .. import distributed
+
+            distributed.init()
+            distributed.broadcast_parameters(self.model)
+            self.optimizer = distributed.DistributedOptimizer(optimizer)
+            sampler = distributed.DistributedSampler(len(d.X_train), seed=config.seed)
+            backend.manual_seed(config.seed + distributed.get_rank())  # each rank its own dropout masks
+        self.train_loader = DataLoader(self._dataset(d.X_train, d.y_train), batch_size=batch, shuffle=True, seed=config.seed,
+                                       dtype=self.dtype, sampler=sampler)
         self.val_loader = DataLoader(self._dataset(d.X_val, d.y_val), batch_size=1024, dtype=self.dtype) if len(d.X_val) else None
         self.test_loader = DataLoader(self._dataset(d.X_test, d.y_test), batch_size=1024, dtype=self.dtype) if len(d.X_test) else None
 
@@ -125,21 +136,27 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     out = config.out or default_out(config)
     config.out = out
     run = Run(config)
-    os.makedirs(out, exist_ok=True)
+    if is_main_rank(config):
+        os.makedirs(out, exist_ok=True)
     early = EarlyStopping(patience=config.early_stopping, restore_best=True) if config.early_stopping and run.val_loader else None
-    callbacks = [ProgressBar(quiet=config.quiet, stream=stream), JSONLinesLogger(os.path.join(out, METRICS))]
+    main = is_main_rank(config)
+    # Only rank 0 writes files and prints; early stopping runs everywhere (validation is identical on every rank).
+    callbacks = [ProgressBar(quiet=config.quiet, stream=stream), JSONLinesLogger(os.path.join(out, METRICS))] if main else []
     if early:
         callbacks.append(early)
-    callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT), metadata_fn=run.metadata))
+    if main:
+        callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT), metadata_fn=run.metadata))
     callbacks.extend(extra_callbacks)
     interrupt = GracefulInterrupt()
     callbacks.append(interrupt)
-    _remove_stale_temporaries(out)
+    if main:
+        _remove_stale_temporaries(out)
     start_step, partial = 0, None
     if checkpoint is not None:
         start_epoch, history, start_step, partial = _restore(run, checkpoint, callbacks)
     if not config.quiet:
-        print(f"chainrule train: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / {run.data.sizes()['val']} val / "
+        ranks = f", {_world_size(config)} ranks" if config.distributed else ""
+        print(f"chainrule train{ranks}: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / {run.data.sizes()['val']} val / "
               f"{run.data.sizes()['test']} test), MLP {run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
               f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {run.model.num_parameters():,} parameters"
               + (f", resuming at epoch {start_epoch + 1}" if checkpoint else ""), file=stream, flush=True)
@@ -148,11 +165,35 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
         try:
             history = fit(run.model, run.loss_fn, run.optimizer, run.train_loader, run.val_loader, epochs=config.epochs,
                           callbacks=callbacks, scheduler=run.scheduler, start_epoch=start_epoch, history=history,
-                          start_step=start_step, partial=partial)
+                          start_step=start_step, partial=partial, sum_over_ranks=_sum_over_ranks(config))
         finally:
             interrupt.restore()
     seconds = time.perf_counter() - started
+    if not main:
+        return {}
     return finish_run(run, history, early, out, seconds, stream)
+
+
+def is_main_rank(config: TrainConfig) -> bool:
+    if not config.distributed:
+        return True
+    from .. import distributed
+
+    return distributed.is_main()
+
+
+def _world_size(config: TrainConfig) -> int:
+    from .. import distributed
+
+    return distributed.get_world_size()
+
+
+def _sum_over_ranks(config: TrainConfig):
+    if not config.distributed:
+        return None
+    from .. import distributed
+
+    return distributed.sum_values
 
 
 def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
