@@ -41,7 +41,7 @@ def test_config_file_and_option_override(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "nope"], "unknown dataset"),
-    (["train", "--batch-size", "0"], "batch size must be at least 1"),
+    (["train", "--batch-size", "0"], "batch size must be a positive integer"),
     (["train", "--batch-size", "-4"], "batch size"),
     (["train", "--lr", "0"], "option lr"),
     (["train", "--lr", "nan"], "option lr"),

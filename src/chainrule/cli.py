@@ -25,6 +25,16 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _positive_int(text: str, message: str = "expected a positive integer") -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{message}, got {text!r}")
+    return value
+
+
 def _hidden(text: str) -> list:
     try:
         sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
@@ -38,13 +48,7 @@ def _hidden(text: str) -> list:
 def _batch(text: str):
     if text == "full":
         return "full"
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"batch size must be at least 1 (or 'full' for the whole set), got {value}")
-    return value
+    return _positive_int(text, "batch size must be a positive integer (or 'full' for the whole set)")
 
 
 def _add_train(sub):
@@ -175,16 +179,6 @@ def _cmd_predict(args) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _add_explain(sub):
