@@ -161,6 +161,54 @@ def torch_cnn_step(batch=128):
     return step
 
 
+def cnn_breakdown(steps: int = 20) -> list:
+    """Where a chainrule CNN step spends its time: ms per step in each op's forward and backward."""
+    from chainrule.function import Function
+
+    totals: dict = {}
+
+    def timed(cls, name):
+        original = getattr(cls, name)
+
+        def wrapper(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                key = (cls.op_name(), name)
+                totals[key] = totals.get(key, 0.0) + time.perf_counter() - start
+
+        return original, wrapper
+
+    classes = set()
+    stack = list(Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        classes.add(cls)
+        stack.extend(cls.__subclasses__())
+    saved = []
+    for cls in classes:
+        for name in ("forward", "backward"):
+            if name in cls.__dict__:
+                original, wrapper = timed(cls, name)
+                saved.append((cls, name, original))
+                setattr(cls, name, wrapper)
+    try:
+        step = chainrule_cnn_step()
+        step()
+        totals.clear()
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        whole = (time.perf_counter() - start) / steps * 1e3
+    finally:
+        for cls, name, original in saved:
+            setattr(cls, name, original)
+    rows = sorted(((op, direction, t / steps * 1e3) for (op, direction), t in totals.items()), key=lambda r: -r[2])
+    rows.append(("(everything else: optimizer, graph, Python)", "", whole - sum(r[2] for r in rows)))
+    return rows
+
+
 # ------------------------------------------------------------------ 4. per-op overhead
 def chainrule_chain(n=1000):
     def run():
@@ -238,6 +286,12 @@ def main() -> None:
     fns = [chainrule_cnn_step()] + ([torch_cnn_step()] if torch else [])
     ours, *theirs = paired_medians(fns, repeats * 6)
     row("CNN step, batch 128", ours * 1e3, theirs[0] * 1e3 if theirs else None, unit="ms")
+    # The `chainrule` command tunes malloc for its process (backend.keep_freed_memory); so does this
+    # row, for both libraries alike, since they share the process.
+    if cr.backend.keep_freed_memory():
+        ours, *theirs = paired_medians(fns, repeats * 6)
+        row("CNN step, batch 128, malloc tuned", ours * 1e3, theirs[0] * 1e3 if theirs else None, unit="ms",
+            note="(keep_freed_memory(), as the chainrule command does)")
     fns = [chainrule_chain()] + ([torch_chain()] if torch else [])
     ours, *theirs = (t / 1000 * 1e6 for t in paired_medians(fns, repeats * 6))
     row("per op (1,000-op chain, fwd+bwd)", ours, theirs[0] if theirs else None, unit="us")
@@ -253,6 +307,9 @@ def main() -> None:
         for name, ours, theirs, floor, unit, note in rows:
             lines.append(f"| {name} | {ours:.4g} {unit} | {f'{theirs:.4g} {unit}' if theirs else ''} | {f'{ours / theirs:.2f}' if theirs else ''} | "
                          f"{f'{ours / floor:.2f} (floor {floor:.4g} s)' if floor else ''} {note} |")
+        breakdown = cnn_breakdown()
+        lines += ["", "Where chainrule's CNN step spends its time (ms per step, timed per op):", "", "| op | pass | ms |", "|---|---|---|"]
+        lines += [f"| {op} | {direction} | {ms:.2f} |" for op, direction, ms in breakdown]
         text = "\n".join(lines) + "\n"
         if args.write:
             header = "# Benchmarks\n\nWritten by `make bench` (benchmarks/run.py): medians of repeated runs, chainrule and PyTorch in the same process, float32, the same thread count. MLP figures are seconds per epoch of 60,000 samples; the floor is the same step's matrix products alone in NumPy.\n"

@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .backend import keep_freed_memory
+
+    keep_freed_memory()  # this process trains: let malloc reuse the same large arrays every step
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as TF
 
 import chainrule as cr
@@ -35,3 +36,28 @@ def test_conv_errors():
         F.conv2d(cr.ones(3, 8, 8), cr.ones(2, 3, 3, 3))
     with pytest.raises(ShapeError, match="channels"):
         F.conv2d(cr.ones(1, 2, 8, 8), cr.ones(2, 3, 3, 3))
+
+
+def test_two_live_graphs_do_not_share_im2col_buffers():
+    # im2col matrices come from a reusable workspace; graphs alive at once must each keep their own
+    x1, x2 = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 3, 6, 6))
+    w = cr.tensor(rng.standard_normal((4, 3, 3, 3)), dtype="float64", requires_grad=True)
+    loss1 = F.conv2d(cr.tensor(x1, dtype="float64"), w, padding=1).sum()
+    loss2 = (F.conv2d(cr.tensor(x2, dtype="float64"), w, padding=1) ** 2).sum()
+    loss1.backward()
+    grad1 = w.grad.copy()
+    w.grad = None
+    loss2.backward()
+    tw = torch.tensor(w.data, requires_grad=True)
+    TF.conv2d(torch.tensor(x1), tw, padding=1).sum().backward()
+    np.testing.assert_allclose(grad1, tw.grad.numpy(), rtol=1e-10)
+    tw.grad = None
+    (TF.conv2d(torch.tensor(x2), tw, padding=1) ** 2).sum().backward()
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-10)
+
+
+def test_keep_freed_memory_is_available_on_linux():
+    import sys
+
+    if sys.platform.startswith("linux"):
+        assert cr.backend.keep_freed_memory() is True

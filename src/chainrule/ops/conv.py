@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import workspace
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -66,7 +67,7 @@ class Conv2d(Function):
             hp, wp = h + 2 * padding[0], w + 2 * padding[1]
             flat = np.zeros((channels, n, hp * wp + kw - 1), dtype=x.dtype)
             flat[:, :, : hp * wp].reshape(channels, n, hp, wp)[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x.transpose(1, 0, 2, 3)
-            cols = np.empty((kh, kw, channels, n, ho * wp), dtype=x.dtype)
+            cols = workspace.take((kh, kw, channels, n, ho * wp), x.dtype)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = flat[:, :, i * wp + j : i * wp + j + ho * wp]
@@ -74,11 +75,12 @@ class Conv2d(Function):
         else:
             padded = _channel_major(x, padding)
             # im2col: row (i, j, c) holds input channel c at kernel offset (i, j) for every output pixel
-            cols = np.empty((kh, kw, channels, n, ho, wo), dtype=x.dtype)
+            cols = workspace.take((kh, kw, channels, n, ho, wo), x.dtype)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = _offset(padded, i, j, stride, (ho, wo))
             out_w = wo
+        self.cols_buffer = cols  # returned to the workspace when this node releases its saved values
         self.cols = cols.reshape(kh * kw * channels, -1)
         self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)  # (O, kh*kw*C)
         self.geometry = (x.shape, weight.shape, stride, padding, (ho, wo), out_w)
@@ -91,8 +93,10 @@ class Conv2d(Function):
         x_shape, w_shape, stride, padding, (ho, wo), out_w = self.geometry
         out_channels, channels, kh, kw = w_shape
         n, _, h, w = x_shape
+        wide = None
         if out_w != wo:  # the wide layout: zero gradient for the dropped columns
-            wide = np.zeros((out_channels, n, ho, out_w), dtype=grad_output.dtype)
+            wide = workspace.take((out_channels, n, ho, out_w), grad_output.dtype)
+            wide[..., wo:] = 0
             wide[..., :wo] = grad_output.transpose(1, 0, 2, 3)
             grad = wide.reshape(out_channels, -1)
         else:
@@ -106,7 +110,7 @@ class Conv2d(Function):
             grad_b = grad.sum(axis=1)
         if needs[0]:
             # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
-            grad_cols = self.weight_matrix.T @ grad
+            grad_cols = np.matmul(self.weight_matrix.T, grad, out=workspace.take((kh * kw * channels, grad.shape[1]), grad.dtype))
             if self.wide:
                 hp, wp = h + 2 * padding[0], w + 2 * padding[1]
                 grad_cols = grad_cols.reshape(kh, kw, channels, n, ho * wp)
@@ -122,7 +126,16 @@ class Conv2d(Function):
                     for j in range(kw):
                         _offset(grad_padded, i, j, stride, (ho, wo))[...] += grad_cols[i, j]
                 grad_x = _unpad(grad_padded, padding, (h, w))
+            workspace.give(grad_cols.reshape(kh * kw * channels, -1))
+        if wide is not None:
+            workspace.give(wide)
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
+
+    def release(self) -> None:
+        buffer = self.__dict__.get("cols_buffer")
+        super().release()
+        if buffer is not None:
+            workspace.give(buffer)
 
 
 class MaxPool2d(Function):
