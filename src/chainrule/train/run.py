@@ -304,6 +304,7 @@ def evaluate_run(run_dir: str) -> dict:
     """Re-evaluate a saved run's model on its dataset's test split."""
     model, meta, _ = load_run(run_dir)
     config = TrainConfig.from_dict(meta["config"], where=os.path.join(run_dir, MODEL))
+    config.distributed = False  # evaluation runs in one process, whatever the training did
     run = Run(config)
     run.model = model
     results = evaluate(model, run.test_loader, run.loss_fn, num_classes=run.data.num_classes)
