@@ -1,7 +1,10 @@
 """Layers with parameters: Linear, Conv2d, BatchNorm1d/2d; and the ones without: Flatten, pooling.
 
-Default initialisation follows PyTorch: weights kaiming_uniform_(a=sqrt(5)), i.e.
-U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+Default initialisation follows PyTorch: Linear and Conv2d weights kaiming_uniform_(a=sqrt(5)),
+i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and their biases U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+BatchNorm weight 1 and bias 0, running mean 0 and running variance 1. For deep ReLU networks,
+re-initialise with ``nn.init.kaiming_normal_(w, nonlinearity="relu")`` (He); for tanh/sigmoid,
+``nn.init.xavier_uniform_`` (Glorot).
 """
 from __future__ import annotations
 
