@@ -124,3 +124,23 @@ def test_nonsense_settings_are_rejected(make):
 def test_empty_parameter_list_is_rejected():
     with pytest.raises(ConfigError, match="empty parameter list"):
         optim.SGD([], lr=0.1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD(p, lr=0.1), lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1), lambda p: optim.Adagrad(p, weight_decay=0.01),
+    lambda p: optim.RMSprop(p, momentum=0.9, centered=True, weight_decay=0.01), lambda p: optim.Adam(p, weight_decay=0.01),
+    lambda p: optim.AdamW(p),
+])
+def test_a_step_allocates_no_new_arrays(make):
+    import tracemalloc
+
+    param = nn.Parameter(np.zeros((500, 500)))
+    param.grad = np.ones((500, 500), dtype=np.float32)
+    opt = make([param])
+    opt.step()  # the first step creates the state and scratch arrays
+    tracemalloc.start()
+    opt.step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < param.data.nbytes / 20, f"a step allocated {peak} bytes for a {param.data.nbytes}-byte parameter"

@@ -34,13 +34,14 @@ class Adagrad(Optimizer):
         total = _zeros_like_state(state, "sum", param, group["initial_accumulator_value"])
         grad = with_weight_decay(param, grad, state, group["weight_decay"])
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
-        total += grad * grad
-        work = scratch(state, param, "_scratch2")
+        work = scratch(state, param)
+        np.multiply(grad, grad, out=work)
+        total += work  # G <- G + g^2
         np.sqrt(total, out=work)
         work += group["eps"]
         np.divide(grad, work, out=work)
-        work *= -clr
-        param += work
+        work *= clr
+        param -= work  # p <- p - lr g / (sqrt(G) + eps)
 
 
 class RMSprop(Optimizer):
@@ -57,26 +58,37 @@ class RMSprop(Optimizer):
         check_range("RMSprop", "weight_decay", group["weight_decay"], 0.0, float("inf"))
 
     def update(self, param, grad, state, group):
-        alpha, eps = group["alpha"], group["eps"]
+        alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
         state["step"] = state.get("step", 0) + 1
         grad = with_weight_decay(param, grad, state, group["weight_decay"])
         square_avg = _zeros_like_state(state, "square_avg", param)
+        work, avg = scratch(state, param), scratch(state, param, "_scratch2")
         # v <- alpha v + (1 - alpha) g^2
         square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
-        avg = np.sqrt(square_avg)
+        np.multiply(grad, grad, out=work)
+        work *= 1 - alpha
+        square_avg += work
         if group["centered"]:
+            # subtract the squared running mean of g: the variance instead of the raw second moment
             grad_avg = _zeros_like_state(state, "grad_avg", param)
-            grad_avg += (grad - grad_avg) * (1 - alpha)
-            avg = np.sqrt(square_avg - grad_avg * grad_avg)
+            np.subtract(grad, grad_avg, out=work)
+            work *= 1 - alpha
+            grad_avg += work
+            np.multiply(grad_avg, grad_avg, out=avg)
+            np.subtract(square_avg, avg, out=avg)
+            np.sqrt(avg, out=avg)
+        else:
+            np.sqrt(square_avg, out=avg)
         avg += eps
+        np.divide(grad, avg, out=avg)  # g / (sqrt(v) + eps)
         if group["momentum"] > 0:
             buf = _zeros_like_state(state, "momentum_buffer", param)
             buf *= group["momentum"]
-            buf += grad / avg
-            param -= group["lr"] * buf
+            buf += avg
+            np.multiply(buf, lr, out=avg)
         else:
-            param -= group["lr"] * (grad / avg)
+            avg *= lr
+        param -= avg
 
 
 class Adam(Optimizer):

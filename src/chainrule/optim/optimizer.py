@@ -128,7 +128,7 @@ def with_weight_decay(param: np.ndarray, grad: np.ndarray, state: dict, weight_d
     """g + wd * p (L2 regularisation's gradient), written into the scratch array."""
     if not weight_decay:
         return grad
-    out = scratch(state, grad)
+    out = scratch(state, grad, "_decayed")
     np.multiply(param, weight_decay, out=out)
     out += grad
     return out
