@@ -171,11 +171,15 @@ def _cmd_predict(args) -> int:
     else:
         lines.append(",".join(f"prediction{i}" for i in range(output.shape[1])) if output.shape[1] > 1 else "prediction")
         lines += [",".join(f"{v:.6g}" for v in row) for row in output]
-    text = "\n".join(lines) + "\n"
-    if args.output:
+    return _emit("\n".join(lines) + "\n", args.output)
+
+
+def _emit(text: str, output: str | None) -> int:
+    """Write a command's result to ``output`` (atomically) or to standard output."""
+    if output:
         from .train.checkpoint import atomic_write
 
-        atomic_write(args.output, text.encode())
+        atomic_write(output, text.encode())
     else:
         sys.stdout.write(text)
     return 0
@@ -205,22 +209,12 @@ def _cmd_explain(args) -> int:
     text = render_step(trace_step(spec, steps=args.steps), args.format, args.digits)
     if args.graph:
         from .explain.graph import render
-        from .explain.trace import build_graph
-        from .tensor import Tensor
+        from .explain.trace import build_graph, make_parameters
 
-        params = [(Tensor(layer.weight, requires_grad=True, dtype="float64"), Tensor(layer.bias, requires_grad=True, dtype="float64")) for layer in spec.layers]
-        for index, (weight, bias) in enumerate(params, start=1):
-            weight.name, bias.name = f"W{index}", f"b{index}"
-        loss, _ = build_graph(spec, params)
+        loss, _ = build_graph(spec, make_parameters(spec))
         loss.backward()
         render(loss, args.graph)
-    if args.output:
-        from .train.checkpoint import atomic_write
-
-        atomic_write(args.output, text.encode())
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _emit(text, args.output)
 
 
 def _add_compare(sub):

@@ -49,6 +49,17 @@ class StepTrace:
 _ACTIVATIONS = {"sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu}
 
 
+def make_parameters(spec: NetworkSpec) -> list:
+    """(weight, bias) float64 tensors per layer, named W1, b1, ... for the graph drawing."""
+    params = []
+    for index, layer in enumerate(spec.layers, start=1):
+        weight = Tensor(layer.weight, requires_grad=True, dtype=np.float64)
+        bias = Tensor(layer.bias, requires_grad=True, dtype=np.float64)
+        weight.name, bias.name = f"W{index}", f"b{index}"
+        params.append((weight, bias))
+    return params
+
+
 def build_graph(spec: NetworkSpec, params: list) -> tuple:
     """Forward pass on the engine: returns (loss, per-layer (input, net, out) tensors)."""
     h = Tensor(spec.inputs, dtype=np.float64)
@@ -104,10 +115,7 @@ def _local_derivative(out: Tensor, activation: str) -> np.ndarray | None:
 
 def trace_step(spec: NetworkSpec, steps: int = 1) -> StepTrace:
     """Run the first update in detail and ``steps - 1`` more, recording the loss after each."""
-    params = [(Tensor(layer.weight, requires_grad=True, dtype=np.float64), Tensor(layer.bias, requires_grad=True, dtype=np.float64))
-              for layer in spec.layers]
-    for index, (weight, bias) in enumerate(params, start=1):
-        weight.name, bias.name = f"W{index}", f"b{index}"
+    params = make_parameters(spec)
     loss, records = build_graph(spec, params)
     loss.backward(retain_graph=True)
     before = [(w.data.copy(), b.data.copy()) for w, b in params]
