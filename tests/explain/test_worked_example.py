@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule.errors import ConfigError
 from chainrule.explain import EXAMPLE, explain, parse_network, render_step, trace_step
 from chainrule.explain.formats import FORMATS
-from chainrule.explain.trace import build_graph
+from chainrule.explain.trace import build_graph, make_parameters
 
 
 def test_builtin_example_gives_the_textbook_numbers():
@@ -67,8 +67,7 @@ def _torch_grads(spec):
 
 
 def _numerical_grads(spec):
-    params = [(cr.tensor(layer.weight, requires_grad=True, dtype="float64"), cr.tensor(layer.bias, requires_grad=True, dtype="float64")) for layer in spec.layers]
-    flat = [p for pair in params for p in pair]
+    flat = [p for pair in make_parameters(spec) for p in pair]
 
     def loss_of(*tensors):
         pairs = list(zip(tensors[0::2], tensors[1::2]))

@@ -1,0 +1,73 @@
+"""float32 in, float32 out, for every public op: the forward and every gradient (no silent upcast)."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.functional as F
+from chainrule.ops import __all__ as OPS
+
+rng = np.random.default_rng(9)
+
+
+def f32(*shape, low=0.5, high=1.5):
+    return cr.tensor(rng.uniform(low, high, shape).astype(np.float32), requires_grad=True)
+
+
+# op name -> a call on float32 tensors (positive values keep log/sqrt/pow defined)
+CALLS = {
+    "abs": lambda: F.abs(f32(3, 4)), "add": lambda: F.add(f32(3, 4), f32(4)), "sub": lambda: F.sub(f32(3, 4), 2.0),
+    "mul": lambda: F.mul(f32(3, 4), f32(3, 1)), "div": lambda: F.div(f32(3, 4), f32(4)), "neg": lambda: F.neg(f32(3)),
+    "pow": lambda: F.pow(f32(3), 2.5), "exp": lambda: F.exp(f32(3)), "log": lambda: F.log(f32(3)), "sqrt": lambda: F.sqrt(f32(3)),
+    "clip": lambda: F.clip(f32(3, 4), 0.7, 1.2), "clamp": lambda: F.clamp(f32(3, 4), min=0.8),
+    "maximum": lambda: F.maximum(f32(3, 4), f32(4)), "minimum": lambda: F.minimum(f32(3, 4), f32(4)),
+    "where": lambda: F.where(np.array([True, False, True]), f32(3), f32(3)),
+    "sum": lambda: F.sum(f32(3, 4), axis=0), "mean": lambda: F.mean(f32(3, 4), axis=1, keepdims=True),
+    "max": lambda: F.max(f32(3, 4), axis=1), "min": lambda: F.min(f32(3, 4)),
+    "reshape": lambda: F.reshape(f32(3, 4), (2, 6)), "transpose": lambda: F.transpose(f32(3, 4)),
+    "permute": lambda: F.permute(f32(2, 3, 4), (2, 0, 1)), "flatten": lambda: F.flatten(f32(2, 3, 4), 1),
+    "squeeze": lambda: F.squeeze(f32(3, 1)), "unsqueeze": lambda: F.unsqueeze(f32(3), 0),
+    "getitem": lambda: F.getitem(f32(4, 3), [0, 0, 2]), "concatenate": lambda: F.concatenate([f32(2, 3), f32(1, 3)]),
+    "cat": lambda: F.cat([f32(2, 3), f32(2, 3)], axis=1), "stack": lambda: F.stack([f32(3), f32(3)]),
+    "matmul": lambda: F.matmul(f32(2, 3, 4), f32(4, 5)), "linear": lambda: F.linear(f32(3, 4), f32(5, 4), f32(5)),
+    "relu": lambda: F.relu(f32(3, 4, low=-1)), "leaky_relu": lambda: F.leaky_relu(f32(3, 4, low=-1)),
+    "sigmoid": lambda: F.sigmoid(f32(3)), "tanh": lambda: F.tanh(f32(3)), "softmax": lambda: F.softmax(f32(3, 4)),
+    "log_softmax": lambda: F.log_softmax(f32(3, 4)), "gelu": lambda: F.gelu(f32(3, low=-2)),
+    "cross_entropy": lambda: F.cross_entropy(f32(4, 3), cr.tensor([0, 2, 1, 1])),
+    "nll_loss": lambda: F.nll_loss(F.log_softmax(f32(4, 3)), cr.tensor([0, 2, 1, 1])),
+    "mse_loss": lambda: F.mse_loss(f32(4, 2), f32(4, 2)), "l1_loss": lambda: F.l1_loss(f32(4, 2), f32(4, 2)),
+    "binary_cross_entropy": lambda: F.binary_cross_entropy(f32(4, low=0.1, high=0.9), cr.tensor([0.0, 1.0, 1.0, 0.0])),
+    "binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(f32(4, low=-2, high=2), cr.tensor([0.0, 1.0, 1.0, 0.0])),
+    "argmax": None,  # returns indices: no float output, no gradient
+    "conv2d": lambda: F.conv2d(f32(2, 3, 6, 6), f32(4, 3, 3, 3), f32(4), stride=2, padding=1),
+    "max_pool2d": lambda: F.max_pool2d(f32(2, 3, 6, 6), 2), "avg_pool2d": lambda: F.avg_pool2d(f32(2, 3, 6, 6), 3, 1, 1),
+    "batch_norm": lambda: F.batch_norm(f32(5, 3), None, None, f32(3), f32(3), training=True),
+    "dropout": lambda: F.dropout(f32(5, 3), 0.5, training=True),
+}
+
+
+def test_every_public_op_is_walked():
+    missing = sorted(set(F.__all__) - set(CALLS))
+    assert not missing, f"add these ops to the float32 walk: {missing}"
+    assert set(OPS) <= set(CALLS)
+
+
+@pytest.mark.parametrize("name", sorted(k for k, v in CALLS.items() if v is not None))
+def test_float32_in_float32_out(name):
+    out = CALLS[name]()
+    assert out.dtype == np.float32, f"{name} returned {out.dtype}"
+    leaves = []
+    stack, seen = [out], set()
+    while stack:
+        t = stack.pop()
+        if t.grad_fn is None:
+            if t.requires_grad:
+                leaves.append(t)
+            continue
+        if id(t.grad_fn) in seen:
+            continue
+        seen.add(id(t.grad_fn))
+        stack.extend(t.grad_fn.inputs)
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    assert leaves
+    for leaf in leaves:
+        assert leaf.grad.dtype == np.float32, f"{name} gave a {leaf.grad.dtype} gradient"
