@@ -1,13 +1,93 @@
-"""The array module (NumPy), the default floating dtype and the seeded random generator.
+"""The array modules (NumPy; CuPy for tensors moved to "cuda"), the default floating dtype and
+the seeded random generator.
 
-Everything above this file asks here for arrays, dtypes and random numbers, so that a later
-backend (CuPy) and ``manual_seed`` have one place to act.
+Ops ask ``array_module(x)`` for the module that holds their input and call it as ``xp``: the same
+code then runs on NumPy arrays and on CuPy arrays. Everything random draws from the generator that
+``manual_seed`` seeds.
 """
 from __future__ import annotations
 
 import numpy as np
 
-xp = np
+xp = np  # the default array module
+_cupy = None  # set once CuPy has been imported by to_device("cuda")
+
+
+def array_module(array):
+    """NumPy for NumPy arrays (and numbers), CuPy for CuPy arrays: ``xp = array_module(x)``."""
+    if type(array) is np.ndarray or _cupy is None:
+        return np
+    return _cupy if isinstance(array, _cupy.ndarray) else np
+
+
+def is_device_array(array) -> bool:
+    """True for a CuPy array (an array in GPU memory)."""
+    return _cupy is not None and isinstance(array, _cupy.ndarray)
+
+
+def cupy_module():
+    """Import CuPy (once), with a clear error where it or a GPU is missing."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError:
+            raise RuntimeError("device 'cuda' needs CuPy and an NVIDIA GPU: pip install 'chainrule[cuda]' (cupy-cuda12x)") from None
+        try:
+            cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # CUDA's own error types vary with the driver
+            raise RuntimeError(f"device 'cuda': CuPy is installed but no GPU is usable ({exc})") from None
+        _cupy = cupy
+        if _seed is not None:
+            cupy.random.seed(_seed)
+    return _cupy
+
+
+def device_of(array) -> str:
+    return "cuda" if is_device_array(array) else "cpu"
+
+
+def check_device(device) -> str:
+    device = str(device)
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+    return "cuda" if device.startswith("cuda") else "cpu"
+
+
+def to_device(array, device: str):
+    """The array in the memory of ``device`` ('cpu' or 'cuda'), copied only if it must move."""
+    device = check_device(device)
+    if device == "cpu":
+        return _cupy.asnumpy(array) if is_device_array(array) else array
+    return cupy_module().asarray(array)
+
+
+def erf(array):
+    """The error function, element-wise, on either module (NumPy has none of its own)."""
+    if is_device_array(array):
+        from cupyx.scipy.special import erf as cupy_erf
+
+        return cupy_erf(array)
+    import math
+
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(array), dtype=array.dtype)
+
+
+def scatter_add(target, index, values) -> None:
+    """target[index] += values with repeated indices each adding (np.add.at / cupyx.scatter_add)."""
+    if is_device_array(target):
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+    else:
+        np.add.at(target, index, values)
+
+
+def random_uniform(shape, dtype, like):
+    """Uniform [0, 1) samples in ``like``'s memory, from the seeded generator of its module."""
+    if is_device_array(like):
+        return _cupy.random.random(shape, dtype=dtype)
+    return _generator.random(shape, dtype=dtype)
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -17,6 +97,7 @@ bool_ = np.dtype(np.bool_)
 _FLOAT_DTYPES = (float32, float64)
 _default_dtype = float32
 _generator = np.random.default_rng()
+_seed = None
 
 
 def get_default_dtype() -> np.dtype:
@@ -63,12 +144,12 @@ class Workspace:
         self.free: dict = {}
         self.keep = keep
 
-    def take(self, shape, dtype) -> np.ndarray:
-        arrays = self.free.get((tuple(shape), np.dtype(dtype)))
-        return arrays.pop() if arrays else np.empty(shape, dtype=dtype)
+    def take(self, shape, dtype, module=np):
+        arrays = self.free.get((module.__name__, tuple(shape), np.dtype(dtype)))
+        return arrays.pop() if arrays else module.empty(shape, dtype=dtype)
 
-    def give(self, array: np.ndarray) -> None:
-        arrays = self.free.setdefault((array.shape, array.dtype), [])
+    def give(self, array) -> None:
+        arrays = self.free.setdefault((array_module(array).__name__, array.shape, array.dtype), [])
         if len(arrays) < self.keep:
             arrays.append(array)
 
@@ -105,10 +186,13 @@ def keep_freed_memory(max_array_mb: int = 32, keep_mb: int = 512) -> bool:
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed the one generator that initialisation, dropout and shuffling draw from."""
-    global _generator
+    global _generator, _seed
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: expected a non-negative integer, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _seed = int(seed)
+    _generator = np.random.default_rng(_seed)
+    if _cupy is not None:
+        _cupy.random.seed(_seed)
     return _generator
 
 

@@ -38,7 +38,7 @@ class Tensor:
     def _wrap(cls, array, requires_grad: bool) -> "Tensor":
         """Fast path for ops: wrap an array the op just made, with no checks or copies."""
         t = object.__new__(cls)
-        t.data = array if type(array) is np.ndarray else np.asarray(array)
+        t.data = array if type(array) is np.ndarray or backend.is_device_array(array) else np.asarray(array)
         t.grad = None
         t.requires_grad = requires_grad
         t._creator = None
@@ -60,7 +60,8 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return "cpu"
+        """'cpu' (a NumPy array) or 'cuda' (a CuPy array in GPU memory)."""
+        return backend.device_of(self.data)
 
     @property
     def is_leaf(self) -> bool:
@@ -91,14 +92,17 @@ class Tensor:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
+        """The underlying array (shared, not copied); a 'cuda' tensor must be moved with .cpu() first."""
+        if backend.is_device_array(self.data):
+            raise TypeError("numpy(): this tensor is on 'cuda'; call .cpu() first to copy it to host memory")
         return self.data
 
     def tolist(self):
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        data = backend.to_device(self.data, "cpu")
+        return data if dtype is None else data.astype(dtype)
 
     def detach(self) -> "Tensor":
         """A new leaf that shares this tensor's data and records nothing."""
@@ -110,14 +114,26 @@ class Tensor:
         return clone(self)
 
     def to(self, dtype=None, device=None) -> "Tensor":
-        """Cast to ``dtype`` (differentiable); ``device`` other than 'cpu' is not supported yet."""
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"to(): only device 'cpu' is available, got {device!r}")
-        if dtype is None:
-            return self
-        from .ops.elementwise import cast
+        """Cast to ``dtype`` and/or move to ``device`` ('cpu' or 'cuda'); both are differentiable.
+        A string that names a device (``t.to("cuda")``) is taken as the device."""
+        if isinstance(dtype, str) and (dtype in ("cpu", "cuda") or dtype.startswith("cuda:")):
+            dtype, device = None, dtype
+        out = self
+        if device is not None and backend.check_device(device) != self.device:
+            from .ops.elementwise import to_device
 
-        return cast(self, backend.resolve_dtype(dtype))
+            out = to_device(out, backend.check_device(device))
+        if dtype is not None:
+            from .ops.elementwise import cast
+
+            out = cast(out, backend.resolve_dtype(dtype))
+        return out
+
+    def cpu(self) -> "Tensor":
+        return self.to(device="cpu")
+
+    def cuda(self) -> "Tensor":
+        return self.to(device="cuda")
 
     def float(self) -> "Tensor":
         return self.to(backend.float32)
@@ -164,10 +180,11 @@ class Tensor:
                     f"backward(): a gradient can be created implicitly only for a one-element tensor, "
                     f"this one has shape {self.shape}; pass backward(gradient) of that shape"
                 )
-            gradient = np.ones_like(self.data)
+            gradient = backend.array_module(self.data).ones_like(self.data)
         else:
             gradient = gradient.data if isinstance(gradient, Tensor) else gradient
-            gradient = np.array(gradient, dtype=self.dtype, copy=True)
+            gradient = backend.to_device(np.asarray(gradient) if not backend.is_device_array(gradient) else gradient, self.device)
+            gradient = backend.array_module(gradient).array(gradient, dtype=self.dtype, copy=True)
             if gradient.shape != self.shape:
                 raise ShapeError(
                     f"backward(): gradient has shape {gradient.shape}, expected the tensor's shape {self.shape}"
@@ -179,10 +196,12 @@ class Tensor:
 
     # ---------------------------------------------------------------- repr
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(backend.to_device(self.data, "cpu"), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.dtype != backend.get_default_dtype() and backend.is_float(self.dtype) or not backend.is_float(self.dtype):
             extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
         if self._creator is not None:
             extras.append(f"grad_fn=<{self._creator.name}>")
         elif self.requires_grad:
@@ -194,10 +213,13 @@ class Tensor:
 
 def _to_array(data, dtype, where: str) -> np.ndarray:
     """Copy user data into an array: float -> the default dtype unless ``dtype`` says otherwise."""
-    try:
-        array = np.array(data, copy=True)
-    except (ValueError, TypeError) as exc:
-        raise TypeError(f"{where}: cannot make an array from {type(data).__name__}: {exc}") from None
+    if backend.is_device_array(data):  # already in GPU memory: copy it there
+        array = data.copy()
+    else:
+        try:
+            array = np.array(data, copy=True)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{where}: cannot make an array from {type(data).__name__}: {exc}") from None
     if dtype is not None:
         return array.astype(backend.resolve_dtype(dtype), copy=False)
     kind = array.dtype.kind
@@ -233,8 +255,8 @@ def as_tensor(value, like: Tensor | None = None, where: str = "op") -> Tensor:
 def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
     if leaf.grad is None:
         # Own the array: copy when it may be shared with another consumer (a view or grad_output).
-        owned = grad is not grad_output and getattr(grad, "base", None) is None and type(grad) is np.ndarray
-        leaf.grad = grad if owned else np.array(grad, dtype=leaf.data.dtype, copy=True)
+        owned = grad is not grad_output and getattr(grad, "base", None) is None and (type(grad) is np.ndarray or backend.is_device_array(grad))
+        leaf.grad = grad if owned else backend.array_module(leaf.data).array(grad, dtype=leaf.data.dtype, copy=True)
     else:
         leaf.grad += grad
 

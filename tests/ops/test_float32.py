@@ -9,8 +9,20 @@ from chainrule.ops import __all__ as OPS
 rng = np.random.default_rng(9)
 
 
+DEVICE = {"name": "cpu"}  # tests/test_device.py reruns the walk with 'cuda'
+
+
 def f32(*shape, low=0.5, high=1.5):
-    return cr.tensor(rng.uniform(low, high, shape).astype(np.float32), requires_grad=True)
+    """A float32 leaf; on another device, the leaf stays on the CPU and the op sees its moved copy
+    (so the walk also checks that gradients flow back across the move)."""
+    leaf = cr.tensor(rng.uniform(low, high, shape).astype(np.float32), requires_grad=True)
+    return leaf if DEVICE["name"] == "cpu" else leaf.to(DEVICE["name"])
+
+
+def on(value):
+    """A constant (targets, conditions) on the walk's device."""
+    t = value if isinstance(value, cr.Tensor) else cr.tensor(value)
+    return t if DEVICE["name"] == "cpu" else t.to(DEVICE["name"])
 
 
 # op name -> a call on float32 tensors (positive values keep log/sqrt/pow defined)
@@ -20,7 +32,7 @@ CALLS = {
     "pow": lambda: F.pow(f32(3), 2.5), "exp": lambda: F.exp(f32(3)), "log": lambda: F.log(f32(3)), "sqrt": lambda: F.sqrt(f32(3)),
     "clip": lambda: F.clip(f32(3, 4), 0.7, 1.2), "clamp": lambda: F.clamp(f32(3, 4), min=0.8),
     "maximum": lambda: F.maximum(f32(3, 4), f32(4)), "minimum": lambda: F.minimum(f32(3, 4), f32(4)),
-    "where": lambda: F.where(np.array([True, False, True]), f32(3), f32(3)),
+    "where": lambda: F.where(on(np.array([True, False, True])), f32(3), f32(3)),
     "sum": lambda: F.sum(f32(3, 4), axis=0), "mean": lambda: F.mean(f32(3, 4), axis=1, keepdims=True),
     "max": lambda: F.max(f32(3, 4), axis=1), "min": lambda: F.min(f32(3, 4)),
     "reshape": lambda: F.reshape(f32(3, 4), (2, 6)), "transpose": lambda: F.transpose(f32(3, 4)),
@@ -32,11 +44,11 @@ CALLS = {
     "relu": lambda: F.relu(f32(3, 4, low=-1)), "leaky_relu": lambda: F.leaky_relu(f32(3, 4, low=-1)),
     "sigmoid": lambda: F.sigmoid(f32(3)), "tanh": lambda: F.tanh(f32(3)), "softmax": lambda: F.softmax(f32(3, 4)),
     "log_softmax": lambda: F.log_softmax(f32(3, 4)), "gelu": lambda: F.gelu(f32(3, low=-2)),
-    "cross_entropy": lambda: F.cross_entropy(f32(4, 3), cr.tensor([0, 2, 1, 1])),
-    "nll_loss": lambda: F.nll_loss(F.log_softmax(f32(4, 3)), cr.tensor([0, 2, 1, 1])),
+    "cross_entropy": lambda: F.cross_entropy(f32(4, 3), on([0, 2, 1, 1])),
+    "nll_loss": lambda: F.nll_loss(F.log_softmax(f32(4, 3)), on([0, 2, 1, 1])),
     "mse_loss": lambda: F.mse_loss(f32(4, 2), f32(4, 2)), "l1_loss": lambda: F.l1_loss(f32(4, 2), f32(4, 2)),
-    "binary_cross_entropy": lambda: F.binary_cross_entropy(f32(4, low=0.1, high=0.9), cr.tensor([0.0, 1.0, 1.0, 0.0])),
-    "binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(f32(4, low=-2, high=2), cr.tensor([0.0, 1.0, 1.0, 0.0])),
+    "binary_cross_entropy": lambda: F.binary_cross_entropy(f32(4, low=0.1, high=0.9), on([0.0, 1.0, 1.0, 0.0])),
+    "binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(f32(4, low=-2, high=2), on([0.0, 1.0, 1.0, 0.0])),
     "argmax": None,  # returns indices: no float output, no gradient
     "conv2d": lambda: F.conv2d(f32(2, 3, 6, 6), f32(4, 3, 3, 3), f32(4), stride=2, padding=1),
     "max_pool2d": lambda: F.max_pool2d(f32(2, 3, 6, 6), 2), "avg_pool2d": lambda: F.avg_pool2d(f32(2, 3, 6, 6), 3, 1, 1),

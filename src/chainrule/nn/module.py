@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..backend import device_of, is_device_array, to_device
 from ..errors import StateDictError
 from ..function import no_grad
 from ..tensor import Tensor
@@ -113,21 +114,42 @@ class Module:
             param.grad = None
 
     def to(self, dtype=None, device=None) -> "Module":
-        """Cast every parameter and buffer to ``dtype`` in place (float32 or float64)."""
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"{type(self).__name__}.to(): only device 'cpu' is available, got {device!r}")
-        if dtype is not None:
-            from ..backend import resolve_dtype
+        """Cast every parameter and buffer to ``dtype`` (float32 or float64) and/or move them to
+        ``device`` ('cpu' or 'cuda'), in place; ``model.to("cuda")`` names just the device."""
+        from .. import backend
 
-            dtype = resolve_dtype(dtype)
-            for module in self.modules():
-                for param in module._parameters.values():
-                    param.data = param.data.astype(dtype)
+        if isinstance(dtype, str) and (dtype in ("cpu", "cuda") or dtype.startswith("cuda:")):
+            dtype, device = None, dtype
+        dtype = backend.resolve_dtype(dtype) if dtype is not None else None
+        device = backend.check_device(device) if device is not None else None
+
+        def convert(array):
+            if device is not None:
+                array = backend.to_device(array, device)
+            if dtype is not None and array.dtype.kind == "f":
+                array = array.astype(dtype)
+            return array
+
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None:
+                    param.data = convert(param.data)
                     param.grad = None
-                for name, buffer in list(module._buffers.items()):
-                    if buffer.dtype.kind == "f":
-                        module.register_buffer(name, buffer.astype(dtype))
+            for name, buffer in list(module._buffers.items()):
+                module.register_buffer(name, convert(buffer))
         return self
+
+    def cuda(self) -> "Module":
+        return self.to(device="cuda")
+
+    def cpu(self) -> "Module":
+        return self.to(device="cpu")
+
+    @property
+    def device(self) -> str:
+        """Where the parameters live ('cpu' or 'cuda')."""
+        first = next(self.parameters(), None)
+        return first.device if first is not None else "cpu"
 
     def double(self) -> "Module":
         return self.to(np.float64)
@@ -155,7 +177,7 @@ class Module:
         buffers = {name: (module, key) for prefix, module in self.named_modules() for key in module._buffers
                    for name in [f"{prefix}.{key}" if prefix else key]}
         expected = set(own) | set(buffers)
-        given = {k: (v.data if isinstance(v, Tensor) else np.asarray(v)) for k, v in state_dict.items()}
+        given = {k: (v.data if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v)) for k, v in state_dict.items()}
         missing = sorted(expected - set(given))
         unexpected = sorted(set(given) - expected)
         mismatched = []
@@ -176,10 +198,11 @@ class Module:
             for name, array in given.items():
                 if name in own:
                     param = own[name]
-                    param.data = array.astype(param.data.dtype, copy=True)
+                    param.data = to_device(array.astype(param.data.dtype, copy=True), param.device)
                 elif name in buffers:
                     module, key = buffers[name]
-                    module.register_buffer(key, array.astype(module._buffers[key].dtype, copy=True))
+                    target = module._buffers[key]
+                    module.register_buffer(key, to_device(array.astype(target.dtype, copy=True), device_of(target)))
         return missing, unexpected
 
     # ------------------------------------------------------------ display

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from ..backend import array_module
+from ..backend import erf as backend_erf
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 
@@ -17,7 +17,8 @@ class ReLU(Function):
     op = "relu"
 
     def forward(self, x):
-        self.y = np.maximum(x, 0)
+        xp = array_module(x)
+        self.y = xp.maximum(x, 0)
         return self.y
 
     def backward(self, grad_output):
@@ -29,17 +30,20 @@ class LeakyReLU(Function):
     op = "leaky_relu"
 
     def forward(self, x, negative_slope):
+        xp = array_module(x)
         self.x, self.slope = x, negative_slope
-        return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+        return xp.where(x > 0, x, x * x.dtype.type(negative_slope))
 
     def backward(self, grad_output):
-        return grad_output * np.where(self.x > 0, 1, self.slope).astype(grad_output.dtype)
+        xp = array_module(grad_output)
+        return grad_output * xp.where(self.x > 0, 1, self.slope).astype(grad_output.dtype)
 
 
 class Sigmoid(Function):
     def forward(self, x):
+        xp = array_module(x)
         # sigmoid(x) = (1 + tanh(x/2)) / 2: the same function, with no overflow for large |x|
-        self.y = np.tanh(x * 0.5)
+        self.y = xp.tanh(x * 0.5)
         self.y += 1
         self.y *= 0.5
         return self.y
@@ -51,7 +55,8 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     def forward(self, x):
-        self.y = np.tanh(x)
+        xp = array_module(x)
+        self.y = xp.tanh(x)
         return self.y
 
     def backward(self, grad_output):
@@ -60,9 +65,10 @@ class Tanh(Function):
 
 class Softmax(Function):
     def forward(self, x, axis):
+        xp = array_module(x)
         self.axis = axis
         shifted = x - x.max(axis=axis, keepdims=True)  # exp(x - max) never overflows
-        y = np.exp(shifted, out=shifted)
+        y = xp.exp(shifted, out=shifted)
         y /= y.sum(axis=axis, keepdims=True)
         self.y = y
         return y
@@ -75,17 +81,18 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     def forward(self, x, axis):
+        xp = array_module(x)
         self.axis = axis
         shifted = x - x.max(axis=axis, keepdims=True)
-        self.y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         return self.y
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         # d log_softmax: dx = g - softmax(x) * sum(g)
-        return grad_output - np.exp(self.y) * grad_output.sum(axis=self.axis, keepdims=True)
+        return grad_output - xp.exp(self.y) * grad_output.sum(axis=self.axis, keepdims=True)
 
 
-_erf = np.frompyfunc(math.erf, 1, 1)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
@@ -93,24 +100,26 @@ class GELU(Function):
     op = "gelu"
 
     def forward(self, x, approximate):
+        xp = array_module(x)
         self.x, self.approximate = x, approximate
         if approximate == "tanh":
             # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-            self.t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).astype(x.dtype, copy=False)
+            self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).astype(x.dtype, copy=False)
             return 0.5 * x * (1 + self.t)
         # x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2 (exact, as PyTorch's default)
-        erf = np.asarray(_erf(x / math.sqrt(2.0)), dtype=x.dtype)  # frompyfunc gives objects (a float for 0-d)
+        erf = backend_erf(x / math.sqrt(2.0))
         self.cdf = 0.5 * (1.0 + erf)
         return x * self.cdf
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         x = self.x
         if self.approximate == "tanh":
             t = self.t
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return grad_output * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
         # d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return grad_output * (self.cdf + x * pdf).astype(x.dtype, copy=False)
 
 

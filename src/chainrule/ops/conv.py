@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import workspace
+from ..backend import array_module, workspace
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -34,7 +34,7 @@ def _channel_major(x: np.ndarray, padding, fill=0.0) -> np.ndarray:
     if not (ph or pw):
         return xt
     c, n, h, w = xt.shape
-    padded = np.full((c, n, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    padded = array_module(x).full((c, n, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
     padded[:, :, ph : ph + h, pw : pw + w] = xt
     return padded
 
@@ -55,6 +55,7 @@ class Conv2d(Function):
     op = "conv2d"
 
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+        xp = array_module(x)
         out_channels, channels, kh, kw = weight.shape
         n, _, h, w = x.shape
         ho, wo = _out_size(h, kh, stride[0], padding[0]), _out_size(w, kw, stride[1], padding[1])
@@ -65,9 +66,9 @@ class Conv2d(Function):
             # Wp columns; the Wp - Wo extra columns per row are computed and dropped. Long contiguous
             # copies instead of short strided ones, for ~Wp/Wo more arithmetic.
             hp, wp = h + 2 * padding[0], w + 2 * padding[1]
-            flat = np.zeros((channels, n, hp * wp + kw - 1), dtype=x.dtype)
+            flat = xp.zeros((channels, n, hp * wp + kw - 1), dtype=x.dtype)
             flat[:, :, : hp * wp].reshape(channels, n, hp, wp)[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x.transpose(1, 0, 2, 3)
-            cols = workspace.take((kh, kw, channels, n, ho * wp), x.dtype)
+            cols = workspace.take((kh, kw, channels, n, ho * wp), x.dtype, xp)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = flat[:, :, i * wp + j : i * wp + j + ho * wp]
@@ -75,7 +76,7 @@ class Conv2d(Function):
         else:
             padded = _channel_major(x, padding)
             # im2col: row (i, j, c) holds input channel c at kernel offset (i, j) for every output pixel
-            cols = workspace.take((kh, kw, channels, n, ho, wo), x.dtype)
+            cols = workspace.take((kh, kw, channels, n, ho, wo), x.dtype, xp)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = _offset(padded, i, j, stride, (ho, wo))
@@ -90,12 +91,13 @@ class Conv2d(Function):
         return out.reshape(out_channels, n, ho, out_w)[..., :wo].transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         x_shape, w_shape, stride, padding, (ho, wo), out_w = self.geometry
         out_channels, channels, kh, kw = w_shape
         n, _, h, w = x_shape
         wide = None
         if out_w != wo:  # the wide layout: zero gradient for the dropped columns
-            wide = workspace.take((out_channels, n, ho, out_w), grad_output.dtype)
+            wide = workspace.take((out_channels, n, ho, out_w), grad_output.dtype, xp)
             wide[..., wo:] = 0
             wide[..., :wo] = grad_output.transpose(1, 0, 2, 3)
             grad = wide.reshape(out_channels, -1)
@@ -105,23 +107,23 @@ class Conv2d(Function):
         grad_x = grad_w = grad_b = None
         if needs[1]:
             # dW = dY cols^T, back in the weight's (O, C, kh, kw) layout
-            grad_w = np.ascontiguousarray((grad @ self.cols.T).reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
+            grad_w = xp.ascontiguousarray((grad @ self.cols.T).reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
         if len(needs) > 2 and needs[2]:
             grad_b = grad.sum(axis=1)
         if needs[0]:
             # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
-            grad_cols = np.matmul(self.weight_matrix.T, grad, out=workspace.take((kh * kw * channels, grad.shape[1]), grad.dtype))
+            grad_cols = xp.matmul(self.weight_matrix.T, grad, out=workspace.take((kh * kw * channels, grad.shape[1]), grad.dtype, xp))
             if self.wide:
                 hp, wp = h + 2 * padding[0], w + 2 * padding[1]
                 grad_cols = grad_cols.reshape(kh, kw, channels, n, ho * wp)
-                flat = np.zeros((channels, n, hp * wp + kw - 1), dtype=grad_output.dtype)
+                flat = xp.zeros((channels, n, hp * wp + kw - 1), dtype=grad_output.dtype)
                 for i in range(kh):
                     for j in range(kw):
                         flat[:, :, i * wp + j : i * wp + j + ho * wp] += grad_cols[i, j]
                 grad_x = _unpad(flat[:, :, : hp * wp].reshape(channels, n, hp, wp), padding, (h, w))
             else:
                 grad_cols = grad_cols.reshape(kh, kw, channels, n, ho, wo)
-                grad_padded = np.zeros((channels, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+                grad_padded = xp.zeros((channels, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
                 for i in range(kh):
                     for j in range(kw):
                         _offset(grad_padded, i, j, stride, (ho, wo))[...] += grad_cols[i, j]
@@ -142,33 +144,35 @@ class MaxPool2d(Function):
     op = "max_pool2d"
 
     def forward(self, x, kernel, stride, padding):
+        xp = array_module(x)
         n, c, h, w = x.shape
         out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
         padded = _channel_major(x, padding, fill=-np.inf)
         # Running maximum over the kernel offsets, remembering which offset first held it (the
         # element PyTorch sends the gradient to); a strictly greater value takes over.
         out = _offset(padded, 0, 0, stride, out_hw).copy()
-        self.argmax = np.zeros(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int32)
+        self.argmax = xp.zeros(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int32)
         for t in range(1, kernel[0] * kernel[1]):
             window = _offset(padded, t // kernel[1], t % kernel[1], stride, out_hw)
             greater = window > out
             # argmax = t where greater, else unchanged (arithmetic: far faster than copyto(where=))
             self.argmax *= ~greater
             self.argmax += greater * self.argmax.dtype.type(t)
-            np.maximum(out, window, out=out)
+            xp.maximum(out, window, out=out)
         self.geometry = (x.shape, kernel, stride, padding, out_hw)
         return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
         grad = grad_output.transpose(1, 0, 2, 3)
-        grad_padded = np.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+        grad_padded = xp.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
         tiles = stride == kernel  # each input pixel in at most one window: assign instead of add
         for t in range(kernel[0] * kernel[1]):
             target = _offset(grad_padded, t // kernel[1], t % kernel[1], stride, out_hw)
             chosen = self.argmax == t
             if tiles:
-                np.multiply(grad, chosen, out=target)
+                xp.multiply(grad, chosen, out=target)
             else:
                 target += grad * chosen
         return _unpad(grad_padded, padding, (h, w))
@@ -178,10 +182,11 @@ class AvgPool2d(Function):
     op = "avg_pool2d"
 
     def forward(self, x, kernel, stride, padding):
+        xp = array_module(x)
         n, c, h, w = x.shape
         out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
         padded = _channel_major(x, padding)
-        total = np.zeros((c, n, *out_hw), dtype=x.dtype)
+        total = xp.zeros((c, n, *out_hw), dtype=x.dtype)
         for i in range(kernel[0]):
             for j in range(kernel[1]):
                 total += _offset(padded, i, j, stride, out_hw)
@@ -191,9 +196,10 @@ class AvgPool2d(Function):
         return total.transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
         share = grad_output.transpose(1, 0, 2, 3) / (kernel[0] * kernel[1])
-        grad_padded = np.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+        grad_padded = xp.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
         for i in range(kernel[0]):
             for j in range(kernel[1]):
                 _offset(grad_padded, i, j, stride, out_hw)[...] += share

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module, device_of, is_device_array
+from ..backend import to_device as to_device_array
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands, sum_to
@@ -88,19 +90,21 @@ class Pow(Function):
         return self.y
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a
         a, b = self.a, self.b
         grad_a = sum_to(grad_output * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
         grad_b = None
         if self.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = sum_to(grad_output * self.y * np.log(a), b.shape)
+            with np.errstate(divide="ignore", invalid="ignore"):  # NumPy warnings; CuPy warns not
+                grad_b = sum_to(grad_output * self.y * xp.log(a), b.shape)
         return grad_a, grad_b
 
 
 class Exp(Function):
     def forward(self, x):
-        self.y = np.exp(x)
+        xp = array_module(x)
+        self.y = xp.exp(x)
         return self.y
 
     def backward(self, grad_output):
@@ -109,8 +113,9 @@ class Exp(Function):
 
 class Log(Function):
     def forward(self, x):
+        xp = array_module(x)
         self.x = x
-        return np.log(x)
+        return xp.log(x)
 
     def backward(self, grad_output):
         return grad_output / self.x  # d(ln x)/dx = 1/x
@@ -118,7 +123,8 @@ class Log(Function):
 
 class Sqrt(Function):
     def forward(self, x):
-        self.y = np.sqrt(x)
+        xp = array_module(x)
+        self.y = xp.sqrt(x)
         return self.y
 
     def backward(self, grad_output):
@@ -127,21 +133,25 @@ class Sqrt(Function):
 
 class Abs(Function):
     def forward(self, x):
+        xp = array_module(x)
         self.x = x
-        return np.abs(x)
+        return xp.abs(x)
 
     def backward(self, grad_output):
-        return grad_output * np.sign(self.x)  # sign(0) = 0, as in PyTorch
+        xp = array_module(grad_output)
+        return grad_output * xp.sign(self.x)  # sign(0) = 0, as in PyTorch
 
 
 class Clip(Function):
     def forward(self, x, low, high):
+        xp = array_module(x)
         self.x, self.low, self.high = x, low, high
-        return np.clip(x, low, high)
+        return xp.clip(x, low, high)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         # The gradient passes where low <= x <= high (PyTorch's clamp convention at the edges).
-        mask = np.ones(self.x.shape, dtype=bool)
+        mask = xp.ones(self.x.shape, dtype=bool)
         if self.low is not None:
             mask &= self.x >= self.low
         if self.high is not None:
@@ -151,8 +161,9 @@ class Clip(Function):
 
 class Maximum(Function):
     def forward(self, a, b):
+        xp = array_module(a)
         self.a, self.b = a, b
-        return np.maximum(a, b)
+        return xp.maximum(a, b)
 
     def backward(self, grad_output):
         return _select_backward(grad_output, self.a, self.b, self.a > self.b, self.needs_input_grad)
@@ -160,8 +171,9 @@ class Maximum(Function):
 
 class Minimum(Function):
     def forward(self, a, b):
+        xp = array_module(a)
         self.a, self.b = a, b
-        return np.minimum(a, b)
+        return xp.minimum(a, b)
 
     def backward(self, grad_output):
         return _select_backward(grad_output, self.a, self.b, self.a < self.b, self.needs_input_grad)
@@ -170,7 +182,8 @@ class Minimum(Function):
 def _select_backward(grad_output, a, b, a_wins, needs):
     # The winner takes the gradient; a tie splits it in half (PyTorch's convention).
     tie = a == b
-    share_a = np.where(a_wins, 1.0, np.where(tie, 0.5, 0.0)).astype(grad_output.dtype)
+    xp = array_module(grad_output)
+    share_a = xp.where(a_wins, 1.0, xp.where(tie, 0.5, 0.0)).astype(grad_output.dtype)
     grad_a = sum_to(grad_output * share_a, a.shape) if needs[0] else None
     grad_b = sum_to(grad_output * (1 - share_a), b.shape) if needs[1] else None
     return grad_a, grad_b
@@ -178,14 +191,16 @@ def _select_backward(grad_output, a, b, a_wins, needs):
 
 class Where(Function):
     def forward(self, a, b, condition):
+        xp = array_module(a)
         self.shapes, self.condition = (a.shape, b.shape), condition
-        return np.where(condition, a, b)
+        return xp.where(condition, a, b)
 
     def backward(self, grad_output):
-        zero = np.zeros((), dtype=grad_output.dtype)
+        xp = array_module(grad_output)
+        zero = xp.zeros((), dtype=grad_output.dtype)
         sa, sb = self.shapes
-        grad_a = sum_to(np.where(self.condition, grad_output, zero), sa) if self.needs_input_grad[0] else None
-        grad_b = sum_to(np.where(self.condition, zero, grad_output), sb) if self.needs_input_grad[1] else None
+        grad_a = sum_to(xp.where(self.condition, grad_output, zero), sa) if self.needs_input_grad[0] else None
+        grad_b = sum_to(xp.where(self.condition, zero, grad_output), sb) if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
 
@@ -196,6 +211,17 @@ class Cast(Function):
 
     def backward(self, grad_output):
         return grad_output.astype(self.source)
+
+
+class ToDevice(Function):
+    op = "to"
+
+    def forward(self, x, device):
+        self.source = device_of(x)
+        return to_device_array(x, device)
+
+    def backward(self, grad_output):
+        return to_device_array(grad_output, self.source)  # the gradient goes back where x lives
 
 
 class Clone(Function):
@@ -270,7 +296,7 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (gradients flow to the chosen one)."""
-    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    condition = condition.data if isinstance(condition, Tensor) else condition if is_device_array(condition) else np.asarray(condition)
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
     a, b = operands(a, b, "where")
@@ -283,6 +309,13 @@ def cast(x: Tensor, dtype) -> Tensor:
     if not x.requires_grad:
         return Tensor._wrap(x.data.astype(dtype), False)
     return Cast.apply(x, dtype=dtype)
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    """x in the memory of ``device`` ('cpu' or 'cuda'); backward moves the gradient back."""
+    if not x.requires_grad:
+        return Tensor._wrap(to_device_array(x.data, device), False)
+    return ToDevice.apply(x, device=device)
 
 
 def clone(x: Tensor) -> Tensor:

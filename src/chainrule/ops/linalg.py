@@ -1,8 +1,7 @@
 """Matrix products: matmul (2-D, batched, vectors) and the fused affine layer linear(x, W, b)."""
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import array_module
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
@@ -13,21 +12,23 @@ class MatMul(Function):
     op = "matmul"
 
     def forward(self, a, b):
+        xp = array_module(a)
         self.a, self.b = a, b
-        return np.matmul(a, b)
+        return xp.matmul(a, b)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         # Y = A B  =>  dA = dY B^T,  dB = A^T dY (summed over broadcast batch axes).
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         # Vectors act as a (1, n) row or an (n, 1) column; give the gradient those axes back.
-        grad = grad_output.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+        grad = grad_output.reshape(xp.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = sum_to(np.matmul(grad, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            grad_a = sum_to(xp.matmul(grad, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
         if self.needs_input_grad[1]:
-            grad_b = sum_to(np.matmul(np.swapaxes(a2, -1, -2), grad), b2.shape).reshape(b.shape)
+            grad_b = sum_to(xp.matmul(xp.swapaxes(a2, -1, -2), grad), b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
 

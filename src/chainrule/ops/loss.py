@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
 from ..errors import DataError, DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -21,9 +22,9 @@ def _check_reduction(reduction: str, op: str) -> None:
 
 def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
-        return np.asarray(losses.mean(dtype=losses.dtype))
+        return array_module(losses).asarray(losses.mean(dtype=losses.dtype))
     if reduction == "sum":
-        return np.asarray(losses.sum(dtype=losses.dtype))
+        return array_module(losses).asarray(losses.sum(dtype=losses.dtype))
     return losses
 
 
@@ -40,15 +41,16 @@ class SoftmaxCrossEntropy(Function):
     op = "cross_entropy"
 
     def forward(self, logits, target, reduction, label_smoothing):
+        xp = array_module(logits)
         n, classes = logits.shape
         self.reduction, self.target = reduction, target
         shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
+        exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
-        log_total = np.log(total)
+        log_total = xp.log(total)
         if target.ndim == 1:  # class indices
             # -log softmax(x)_t = log sum_j exp(x_j - m) - (x_t - m)
-            losses = log_total[:, 0] - shifted[np.arange(n), target]
+            losses = log_total[:, 0] - shifted[xp.arange(n), target]
             if label_smoothing:
                 mean_log_prob = (shifted - log_total).mean(axis=1)
                 losses = (1 - label_smoothing) * losses - label_smoothing * mean_log_prob
@@ -61,6 +63,7 @@ class SoftmaxCrossEntropy(Function):
         return _reduce(losses.astype(logits.dtype, copy=False), reduction)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         probs, target, smoothing = self.probs, self.target, self.label_smoothing
         n, classes = probs.shape
         grad = probs.copy()
@@ -68,7 +71,7 @@ class SoftmaxCrossEntropy(Function):
             # d/dx CE = softmax(x) - onehot(t); label smoothing mixes the onehot with 1/C
             if smoothing:
                 grad -= smoothing / classes
-            grad[np.arange(n), target] -= 1 - smoothing
+            grad[xp.arange(n), target] -= 1 - smoothing
         else:
             dist = target if not smoothing else (1 - smoothing) * target + smoothing / classes
             # sum_j p_j = 1 only if the target rows sum to 1; the general form is p * sum(t) - t
@@ -82,14 +85,16 @@ class NLLLoss(Function):
     op = "nll_loss"
 
     def forward(self, log_probs, target, reduction):
+        xp = array_module(log_probs)
         n = log_probs.shape[0]
         self.shape, self.target, self.reduction = log_probs.shape, target, reduction
-        return _reduce(-log_probs[np.arange(n), target], reduction)
+        return _reduce(-log_probs[xp.arange(n), target], reduction)
 
     def backward(self, grad_output):
-        grad = np.zeros(self.shape, dtype=grad_output.dtype)
+        xp = array_module(grad_output)
+        grad = xp.zeros(self.shape, dtype=grad_output.dtype)
         scale = _grad_scale(grad_output, self.reduction, self.shape[0], 1)
-        grad[np.arange(self.shape[0]), self.target] = -scale
+        grad[xp.arange(self.shape[0]), self.target] = -scale
         return grad
 
 
@@ -111,27 +116,31 @@ class L1Loss(Function):
     op = "l1_loss"
 
     def forward(self, prediction, target, reduction):
+        xp = array_module(prediction)
         self.diff = prediction - target
         self.reduction = reduction
-        return _reduce(np.abs(self.diff), reduction)
+        return _reduce(xp.abs(self.diff), reduction)
 
     def backward(self, grad_output):
-        grad = np.sign(self.diff) * _grad_scale(grad_output, self.reduction, self.diff.size, 0)
+        xp = array_module(grad_output)
+        grad = xp.sign(self.diff) * _grad_scale(grad_output, self.reduction, self.diff.size, 0)
         return grad, (-grad if self.needs_input_grad[1] else None)
 
 
 class BinaryCrossEntropy(Function):
     def forward(self, p, target, reduction):
+        xp = array_module(p)
         self.p, self.target, self.reduction = p, target, reduction
         # PyTorch clamps each log at -100 so p = 0 or 1 gives a finite loss
-        log_p = np.maximum(np.log(p), -100)
-        log_q = np.maximum(np.log1p(-p), -100)
+        log_p = xp.maximum(xp.log(p), -100)
+        log_q = xp.maximum(xp.log1p(-p), -100)
         return _reduce(-(target * log_p + (1 - target) * log_q), reduction)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         p, t = self.p, self.target
         # dL/dp = (p - t) / (p (1 - p)), the denominator kept away from 0 (PyTorch's eps 1e-12)
-        grad = (p - t) / np.maximum(p * (1 - p), p.dtype.type(1e-12))
+        grad = (p - t) / xp.maximum(p * (1 - p), p.dtype.type(1e-12))
         return grad * _grad_scale(grad_output, self.reduction, p.size, 0)
 
 
@@ -139,13 +148,15 @@ class BCEWithLogits(Function):
     op = "binary_cross_entropy_with_logits"
 
     def forward(self, logits, target, reduction):
+        xp = array_module(logits)
         self.logits, self.target, self.reduction = logits, target, reduction
         # -(t log s(x) + (1-t) log(1 - s(x))) = max(x, 0) - x t + log(1 + exp(-|x|)), stable for any x
-        return _reduce(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))), reduction)
+        return _reduce(xp.maximum(logits, 0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits))), reduction)
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         x = self.logits
-        sigmoid = 0.5 * np.tanh(0.5 * x) + 0.5
+        sigmoid = 0.5 * xp.tanh(0.5 * x) + 0.5
         return (sigmoid - self.target) * _grad_scale(grad_output, self.reduction, x.size, 0)
 
 
@@ -222,7 +233,7 @@ def binary_cross_entropy(probabilities, target, reduction: str = "mean") -> Tens
     _check_reduction(reduction, "binary_cross_entropy")
     probabilities, target = _same_shape(probabilities, target, "binary_cross_entropy")
     p, t = probabilities.data, target.data
-    if p.size and (p.min() < 0 or p.max() > 1 or np.isnan(p).any()):
+    if p.size and (p.min() < 0 or p.max() > 1 or array_module(p).isnan(p).any()):
         raise DataError("binary_cross_entropy: input must be probabilities in [0, 1]; apply sigmoid first or use binary_cross_entropy_with_logits")
     if t.size and (t.min() < 0 or t.max() > 1):
         raise DataError(f"binary_cross_entropy: targets must lie in [0, 1], got values from {t.min()} to {t.max()}")

@@ -9,6 +9,7 @@ import builtins
 
 import numpy as np
 
+from ..backend import array_module
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -31,39 +32,44 @@ def _expand(grad_output, axes, keepdims, ndim):
     """Give the reduced gradient back its reduced axes (as size 1) so it broadcasts over the input."""
     if keepdims or not axes or ndim == 0:
         return grad_output
-    return np.expand_dims(grad_output, axes)
+    return array_module(grad_output).expand_dims(grad_output, axes)
 
 
 class Sum(Function):
     def forward(self, x, axes, keepdims):
+        xp = array_module(x)
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        return np.asarray(x.sum(axis=axes, keepdims=keepdims))
+        return xp.asarray(x.sum(axis=axes, keepdims=keepdims))
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         grad = _expand(grad_output, self.axes, self.keepdims, len(self.shape))
-        return np.broadcast_to(grad, self.shape)
+        return xp.broadcast_to(grad, self.shape)
 
 
 class Mean(Function):
     def forward(self, x, axes, keepdims):
+        xp = array_module(x)
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        self.count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-        return np.asarray(x.mean(axis=axes, keepdims=keepdims))
+        self.count = int(xp.prod([x.shape[a] for a in axes])) if axes else 1
+        return xp.asarray(x.mean(axis=axes, keepdims=keepdims))
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         grad = _expand(grad_output, self.axes, self.keepdims, len(self.shape)) / self.count
-        return np.broadcast_to(grad, self.shape)
+        return xp.broadcast_to(grad, self.shape)
 
 
 class _Extreme(Function):
-    reducer = None
+    reducer = ""  # "max" or "min": the array module's function of that name
 
     def forward(self, x, axes, keepdims):
+        xp = array_module(x)
         self.x, self.axes, self.keepdims = x, axes, keepdims
         if x.size == 0:
             raise ShapeError(f"{self.op_name()}: cannot reduce an empty tensor of shape {x.shape}")
-        self.y = np.asarray(type(self).reducer(x, axis=axes, keepdims=True))
-        return self.y if keepdims else np.asarray(self.y.reshape([s for i, s in enumerate(x.shape) if i not in axes]))
+        self.y = xp.asarray(getattr(xp, type(self).reducer)(x, axis=axes, keepdims=True))
+        return self.y if keepdims else xp.asarray(self.y.reshape([s for i, s in enumerate(x.shape) if i not in axes]))
 
     def backward(self, grad_output):
         # Ties share the gradient evenly (the subgradient PyTorch's amax/amin use).
@@ -74,11 +80,11 @@ class _Extreme(Function):
 
 
 class Max(_Extreme):
-    reducer = np.max
+    reducer = "max"
 
 
 class Min(_Extreme):
-    reducer = np.min
+    reducer = "min"
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -103,4 +109,6 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 def argmax(x, axis=None) -> Tensor:
     """Index of the largest element (no gradient: indices are not differentiable)."""
-    return Tensor._wrap(np.asarray(np.argmax(as_tensor(x).data, axis=axis)), False)
+    data = as_tensor(x).data
+    xp = array_module(data)
+    return Tensor._wrap(xp.asarray(xp.argmax(data, axis=axis)), False)

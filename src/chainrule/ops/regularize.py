@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..backend import array_module, is_device_array, random_uniform
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -13,7 +14,11 @@ class Dropout(Function):
     def forward(self, x, p, generator):
         # Inverted dropout: keep each unit with probability 1-p and scale it by 1/(1-p), so the
         # expected activation is unchanged and evaluation needs no rescaling.
-        self.mask = (generator.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= p)
+        dtype = np.float64 if x.dtype == np.float64 else np.float32
+        if is_device_array(x):  # a GPU array: draw the mask there, from CuPy's seeded generator
+            self.mask = random_uniform(x.shape, dtype, like=x) >= p
+        else:
+            self.mask = generator.random(x.shape, dtype=dtype) >= p
         self.scale = x.dtype.type(1.0 / (1.0 - p))
         return x * self.mask * self.scale
 
@@ -25,10 +30,11 @@ class BatchNormTrain(Function):
     op = "batch_norm"
 
     def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5):
+        xp = array_module(x)
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
         var = (centered * centered).mean(axis=axes, keepdims=True)  # biased, as used to normalise
-        self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
+        self.inv_std = 1.0 / xp.sqrt(var + x.dtype.type(eps))
         self.x_hat = centered * self.inv_std
         self.axes, self.weight = axes, weight
         self.batch_mean, self.batch_var = mean, var
@@ -40,8 +46,9 @@ class BatchNormTrain(Function):
         return out
 
     def backward(self, grad_output):
+        xp = array_module(grad_output)
         x_hat, axes = self.x_hat, self.axes
-        count = x_hat.size // int(np.prod([s for i, s in enumerate(x_hat.shape) if i not in axes]))
+        count = x_hat.size // int(xp.prod([s for i, s in enumerate(x_hat.shape) if i not in axes]))
         grad_weight = grad_bias = None
         if self.weight is not None:
             grad_weight = (grad_output * x_hat).sum(axis=axes)
@@ -101,7 +108,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         return out
     if running_mean is None:
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-    inv_std = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
+    inv_std = (1.0 / array_module(running_var).sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
     out = (x - Tensor._wrap(running_mean.astype(x.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(inv_std, False)
     if weight is not None:
         out = out * weight.reshape(shape) + bias.reshape(shape)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module, scatter_add
 from ..errors import DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -29,7 +30,8 @@ class Permute(Function):
         return x.transpose(axes)
 
     def backward(self, grad_output):
-        return grad_output.transpose(np.argsort(self.axes))
+        xp = array_module(grad_output)
+        return grad_output.transpose(xp.argsort(self.axes))
 
 
 class GetItem(Function):
@@ -43,12 +45,13 @@ class GetItem(Function):
             raise IndexError(f"getitem: {exc} (tensor shape {x.shape})") from None
 
     def backward(self, grad_output):
-        grad = np.zeros(self.shape, dtype=grad_output.dtype)
+        xp = array_module(grad_output)
+        grad = xp.zeros(self.shape, dtype=grad_output.dtype)
         if _is_basic(self.index):
             grad[self.index] = grad_output
         else:
             # Repeated indices each add their share: x[[0, 0]] sends two gradients to x[0].
-            np.add.at(grad, self.index, grad_output)
+            scatter_add(grad, self.index, grad_output)
         return grad
 
 
@@ -59,29 +62,33 @@ def _is_basic(index) -> bool:
 
 class Concatenate(Function):
     def forward(self, *arrays, axis):
+        xp = array_module(arrays[0])
         self.axis = axis
-        self.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        self.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1].tolist()
         try:
-            return np.concatenate(arrays, axis=axis)
+            return xp.concatenate(arrays, axis=axis)
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"concatenate: shapes {shapes} differ outside axis {axis}") from None
 
     def backward(self, grad_output):
-        return tuple(np.split(grad_output, self.splits, axis=self.axis))
+        xp = array_module(grad_output)
+        return tuple(xp.split(grad_output, self.splits, axis=self.axis))
 
 
 class Stack(Function):
     def forward(self, *arrays, axis):
+        xp = array_module(arrays[0])
         self.axis, self.count = axis, len(arrays)
         try:
-            return np.stack(arrays, axis=axis)
+            return xp.stack(arrays, axis=axis)
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}") from None
 
     def backward(self, grad_output):
-        return tuple(np.take(grad_output, i, axis=self.axis) for i in range(self.count))
+        xp = array_module(grad_output)
+        return tuple(xp.take(grad_output, i, axis=self.axis) for i in range(self.count))
 
 
 def reshape(x, *shape) -> Tensor:

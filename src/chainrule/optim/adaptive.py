@@ -5,13 +5,14 @@ import math
 
 import numpy as np
 
+from ..backend import array_module
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
 
 def _zeros_like_state(state: dict, key: str, like: np.ndarray, value: float = 0.0) -> np.ndarray:
     array = state.get(key)
     if array is None:
-        array = state[key] = np.full_like(like, value)
+        array = state[key] = array_module(like).full_like(like, value)
     return array
 
 
@@ -30,16 +31,17 @@ class Adagrad(Optimizer):
         check_range("Adagrad", "eps", group["eps"], 0.0, float("inf"))
 
     def update(self, param, grad, state, group):
+        xp = array_module(param)
         step = state["step"] = state.get("step", 0) + 1
         total = _zeros_like_state(state, "sum", param, group["initial_accumulator_value"])
         grad = with_weight_decay(param, grad, state, group["weight_decay"])
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         work = scratch(state, param)
-        np.multiply(grad, grad, out=work)
+        xp.multiply(grad, grad, out=work)
         total += work  # G <- G + g^2
-        np.sqrt(total, out=work)
+        xp.sqrt(total, out=work)
         work += group["eps"]
-        np.divide(grad, work, out=work)
+        xp.divide(grad, work, out=work)
         work *= clr
         param -= work  # p <- p - lr g / (sqrt(G) + eps)
 
@@ -58,6 +60,7 @@ class RMSprop(Optimizer):
         check_range("RMSprop", "weight_decay", group["weight_decay"], 0.0, float("inf"))
 
     def update(self, param, grad, state, group):
+        xp = array_module(param)
         alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
         state["step"] = state.get("step", 0) + 1
         grad = with_weight_decay(param, grad, state, group["weight_decay"])
@@ -65,27 +68,27 @@ class RMSprop(Optimizer):
         work, avg = scratch(state, param), scratch(state, param, "_scratch2")
         # v <- alpha v + (1 - alpha) g^2
         square_avg *= alpha
-        np.multiply(grad, grad, out=work)
+        xp.multiply(grad, grad, out=work)
         work *= 1 - alpha
         square_avg += work
         if group["centered"]:
             # subtract the squared running mean of g: the variance instead of the raw second moment
             grad_avg = _zeros_like_state(state, "grad_avg", param)
-            np.subtract(grad, grad_avg, out=work)
+            xp.subtract(grad, grad_avg, out=work)
             work *= 1 - alpha
             grad_avg += work
-            np.multiply(grad_avg, grad_avg, out=avg)
-            np.subtract(square_avg, avg, out=avg)
-            np.sqrt(avg, out=avg)
+            xp.multiply(grad_avg, grad_avg, out=avg)
+            xp.subtract(square_avg, avg, out=avg)
+            xp.sqrt(avg, out=avg)
         else:
-            np.sqrt(square_avg, out=avg)
+            xp.sqrt(square_avg, out=avg)
         avg += eps
-        np.divide(grad, avg, out=avg)  # g / (sqrt(v) + eps)
+        xp.divide(grad, avg, out=avg)  # g / (sqrt(v) + eps)
         if group["momentum"] > 0:
             buf = _zeros_like_state(state, "momentum_buffer", param)
             buf *= group["momentum"]
             buf += avg
-            np.multiply(buf, lr, out=avg)
+            xp.multiply(buf, lr, out=avg)
         else:
             avg *= lr
         param -= avg
@@ -115,6 +118,7 @@ class Adam(Optimizer):
         check_range(name, "weight_decay", group["weight_decay"], 0.0, float("inf"))
 
     def update(self, param, grad, state, group):
+        xp = array_module(param)
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         step = state["step"] = state.get("step", 0) + 1
         if self.decoupled:
@@ -125,19 +129,19 @@ class Adam(Optimizer):
         v = _zeros_like_state(state, "exp_avg_sq", param)
         work = scratch(state, param, "_scratch2")
         # m += (1 - b1)(g - m)  (PyTorch's lerp form of m = b1 m + (1 - b1) g)
-        np.subtract(grad, m, out=work)
+        xp.subtract(grad, m, out=work)
         work *= 1 - beta1
         m += work
         v *= beta2
-        np.multiply(grad, grad, out=work)
+        xp.multiply(grad, grad, out=work)
         work *= 1 - beta2
         v += work
         bias_correction1 = 1 - beta1**step
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
-        np.sqrt(v, out=work)
+        xp.sqrt(v, out=work)
         work /= bias_correction2_sqrt
         work += eps
-        np.divide(m, work, out=work)
+        xp.divide(m, work, out=work)
         work *= -lr / bias_correction1
         param += work
 

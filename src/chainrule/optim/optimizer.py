@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..backend import array_module, to_device
 from ..errors import ConfigError
 from ..tensor import Tensor
 
@@ -89,7 +90,7 @@ class Optimizer:
         index = {id(p): i for i, p in enumerate(self._all_params())}
         state = {}
         for key, value in self.state.items():
-            state[index[key]] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in value.items() if not k.startswith("_")}
+            state[index[key]] = {k: (v.copy() if hasattr(v, "shape") else v) for k, v in value.items() if not k.startswith("_")}
         groups = []
         for group in self.param_groups:
             saved = {k: v for k, v in group.items() if k != "params"}
@@ -107,7 +108,7 @@ class Optimizer:
         self.state = {}
         for key, value in state_dict["state"].items():
             p = params[int(key)]
-            self.state[id(p)] = {k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v) for k, v in value.items()}
+            self.state[id(p)] = {k: (to_device(np.asarray(v, dtype=p.dtype), p.device) if hasattr(v, "shape") else v) for k, v in value.items()}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -120,7 +121,7 @@ def scratch(state: dict, like: np.ndarray, key: str = "_scratch") -> np.ndarray:
     """A per-parameter work array, allocated once (keys starting with _ are not saved in state_dict)."""
     buffer = state.get(key)
     if buffer is None:
-        buffer = state[key] = np.empty_like(like)
+        buffer = state[key] = array_module(like).empty_like(like)
     return buffer
 
 
@@ -129,7 +130,7 @@ def with_weight_decay(param: np.ndarray, grad: np.ndarray, state: dict, weight_d
     if not weight_decay:
         return grad
     out = scratch(state, grad, "_decayed")
-    np.multiply(param, weight_decay, out=out)
+    array_module(param).multiply(param, weight_decay, out=out)
     out += grad
     return out
 

@@ -1,8 +1,7 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import array_module
 from ..errors import ConfigError
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
@@ -27,6 +26,7 @@ class SGD(Optimizer):
             raise ConfigError("SGD: nesterov needs momentum > 0 and dampening = 0")
 
     def update(self, param, grad, state, group):
+        xp = array_module(param)
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         work = scratch(state, param)
         direction = with_weight_decay(param, grad, state, group["weight_decay"])  # may be `work`
@@ -37,16 +37,16 @@ class SGD(Optimizer):
             else:
                 velocity *= momentum
                 if dampening:
-                    np.multiply(direction, 1 - dampening, out=work)
+                    xp.multiply(direction, 1 - dampening, out=work)
                     velocity += work
                 else:
                     velocity += direction
             if group["nesterov"]:
                 ahead = scratch(state, param, "_scratch2")
-                np.multiply(velocity, momentum, out=ahead)  # d = g + m v
+                xp.multiply(velocity, momentum, out=ahead)  # d = g + m v
                 ahead += direction
                 direction = ahead
             else:
                 direction = velocity
-        np.multiply(direction, lr, out=work)
+        xp.multiply(direction, lr, out=work)
         param -= work

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backend import is_device_array, to_device
 from ..errors import CheckpointError
 from ..tensor import Tensor
 
@@ -61,7 +62,8 @@ def atomic_write(path: str, data: bytes) -> None:
 def _arrays(state: dict) -> dict:
     out = {}
     for name, value in state.items():
-        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        array = value.data if isinstance(value, Tensor) else value
+        array = to_device(array, "cpu") if is_device_array(array) else np.asarray(array)  # files hold host arrays
         if array.dtype == object:
             raise CheckpointError(f"save: {name!r} is not a numeric array")
         out[name] = np.ascontiguousarray(array)
@@ -133,7 +135,7 @@ def save_checkpoint(path: str, model, optimizer=None, metadata: dict | None = No
         scalars = {}
         for index, entries in state["state"].items():
             for key, value in entries.items():
-                if isinstance(value, np.ndarray):
+                if hasattr(value, "shape"):
                     arrays[f"optimizer.{index}.{key}"] = value
                 else:
                     scalars.setdefault(str(index), {})[key] = value

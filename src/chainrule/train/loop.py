@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backend import to_device
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..function import no_grad
 from ..nn.module import Module
@@ -67,6 +68,7 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
     for cb in callbacks:
         cb.on_train_begin(ctx)
     first_loss = history.epochs[0].get("first_loss") if history.epochs else (partial or {}).get("first_loss")
+    device = model.device  # batches come from the loader in host memory; they follow the model
     try:
         for epoch in range(start_epoch, epochs):
             ctx.epoch = epoch
@@ -83,6 +85,8 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
             else:
                 total_loss, total_correct, seen, classification = 0.0, 0, 0, None
             for step, (x, y) in enumerate(train_loader, start=skip + 1):
+                if device != "cpu":
+                    x, y = x.to(device=device), y.to(device=device)
                 optimizer.zero_grad()
                 output = model(x)
                 loss = loss_fn(output, y)
@@ -157,10 +161,11 @@ def predict(model: Module, loader_or_inputs) -> np.ndarray:
     model.eval()
     try:
         with no_grad():
+            device = model.device
             if isinstance(loader_or_inputs, (np.ndarray, Tensor)):
                 x = loader_or_inputs if isinstance(loader_or_inputs, Tensor) else Tensor(loader_or_inputs)
-                return model(x).data
-            return np.concatenate([model(x).data for x, *_ in loader_or_inputs])
+                return to_device(model(x.to(device=device)).data, "cpu")
+            return np.concatenate([to_device(model(x.to(device=device)).data, "cpu") for x, *_ in loader_or_inputs])
     finally:
         model.train(was_training)
 
@@ -175,12 +180,15 @@ def evaluate(model: Module, loader, loss_fn, num_classes: int | None = None) -> 
     outputs, targets, total_loss, seen = [], [], 0.0, 0
     try:
         with no_grad():
+            device = model.device
             for x, y in loader:
+                if device != "cpu":
+                    x, y = x.to(device=device), y.to(device=device)
                 output = model(x)
                 total_loss += loss_fn(output, y).item() * len(y)
                 seen += len(y)
-                outputs.append(output.data)
-                targets.append(y.data)
+                outputs.append(to_device(output.data, "cpu"))  # metrics are computed on the host
+                targets.append(to_device(y.data, "cpu"))
     finally:
         model.train(was_training)
     output, target = np.concatenate(outputs), np.concatenate(targets)

@@ -1,0 +1,100 @@
+"""Devices: NumPy arrays on 'cpu', CuPy arrays on 'cuda', the same op code for both.
+
+The GPU tests need CuPy and an NVIDIA GPU; without them they skip and say so. The CPU tests check
+the parts that do not need a GPU: the array module dispatch, moving to 'cpu', and the error a user
+gets asking for 'cuda' where it cannot be had.
+"""
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.functional as F
+from chainrule import backend, nn, optim
+from tests.ops import test_float32 as float32_walk
+from tests.ops.test_float32 import CALLS
+
+
+def _gpu_available() -> bool:
+    try:
+        backend.cupy_module()
+    except RuntimeError:
+        return False
+    return True
+
+
+GPU = _gpu_available()
+needs_gpu = pytest.mark.skipif(not GPU, reason="no CuPy or no NVIDIA GPU here (pip install 'chainrule[cuda]' on a GPU machine)")
+
+
+def test_numpy_arrays_use_numpy():
+    assert backend.array_module(np.ones(3)) is np
+    assert backend.array_module(3.0) is np
+    t = cr.ones(3)
+    assert t.device == "cpu" and t.to("cpu") is t and t.cpu() is t
+    model = nn.Linear(2, 2).to("cpu")
+    assert model.device == "cpu"
+
+
+def test_unknown_device_is_rejected():
+    with pytest.raises(ValueError, match="unknown device"):
+        cr.ones(2).to(device="tpu")
+
+
+@pytest.mark.skipif(GPU, reason="this machine has a usable GPU")
+def test_cuda_without_cupy_or_gpu_says_what_to_install():
+    with pytest.raises(RuntimeError, match="cuda"):
+        cr.ones(2).to("cuda")
+    with pytest.raises(RuntimeError, match="cuda"):
+        nn.Linear(2, 2).to("cuda")
+
+
+def _leaves(out):
+    leaves, stack, seen = [], [out], set()
+    while stack:
+        t = stack.pop()
+        if t.grad_fn is None:
+            if t.requires_grad:
+                leaves.append(t)
+        elif id(t.grad_fn) not in seen:
+            seen.add(id(t.grad_fn))
+            stack.extend(t.grad_fn.inputs)
+    return sorted(leaves, key=lambda t: (t.shape, float(np.asarray(t.data).ravel()[0])))
+
+
+@needs_gpu
+@pytest.mark.parametrize("name", sorted(k for k, v in CALLS.items() if v is not None and k != "dropout"))
+def test_every_op_on_cuda_matches_cpu(name):
+    results = {}
+    for device in ("cpu", "cuda"):
+        float32_walk.rng = np.random.default_rng(9)  # the same inputs on both devices
+        float32_walk.DEVICE["name"] = device
+        try:
+            out = CALLS[name]()
+        finally:
+            float32_walk.DEVICE["name"] = "cpu"
+        assert out.device == device and out.dtype == np.float32
+        out.backward(backend.array_module(out.data).ones(out.shape, dtype=np.float32))
+        results[device] = (backend.to_device(out.data, "cpu"), [leaf.grad for leaf in _leaves(out)])
+    (cpu_out, cpu_grads), (gpu_out, gpu_grads) = results["cpu"], results["cuda"]
+    np.testing.assert_allclose(gpu_out, cpu_out, rtol=1e-4, atol=1e-5)
+    for a, b in zip(gpu_grads, cpu_grads):  # the leaves live on the CPU: gradients came back across the move
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@needs_gpu
+def test_training_on_cuda_matches_cpu():
+    def run(device):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).to(device)
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        x = cr.tensor(np.random.default_rng(0).standard_normal((32, 8))).to(device)
+        y = cr.tensor(np.random.default_rng(1).integers(0, 3, 32)).to(device)
+        for _ in range(20):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return {k: backend.to_device(v, "cpu") for k, v in model.state_dict().items()}
+
+    cpu, gpu = run("cpu"), run("cuda")
+    for key in cpu:
+        np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-4, atol=1e-5, err_msg=key)
