@@ -10,6 +10,7 @@ import pytest
 import chainrule as cr
 import chainrule.functional as F
 from chainrule import backend, nn, optim
+from chainrule.errors import DeviceError
 from tests.ops import test_float32 as float32_walk
 from tests.ops.test_float32 import CALLS
 
@@ -17,7 +18,7 @@ from tests.ops.test_float32 import CALLS
 def _gpu_available() -> bool:
     try:
         backend.cupy_module()
-    except RuntimeError:
+    except DeviceError:
         return False
     return True
 
@@ -42,9 +43,9 @@ def test_unknown_device_is_rejected():
 
 @pytest.mark.skipif(GPU, reason="this machine has a usable GPU")
 def test_cuda_without_cupy_or_gpu_says_what_to_install():
-    with pytest.raises(RuntimeError, match="cuda"):
+    with pytest.raises(DeviceError, match=r"pip install 'chainrule\[cuda\]'"):
         cr.ones(2).to("cuda")
-    with pytest.raises(RuntimeError, match="cuda"):
+    with pytest.raises(DeviceError, match="cuda"):
         nn.Linear(2, 2).to("cuda")
 
 

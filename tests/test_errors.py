@@ -106,6 +106,14 @@ CLI_CASES = [
     ("cli-evaluate-missing", ["evaluate", "/no/such/run"]),
     ("cli-bad-loss", ["train", "--data", "iris", "--loss", "mse"]),
 ]
+try:  # where a GPU is usable, asking for it is no error
+    import cupy  # noqa: F401
+
+    HAVE_CUPY = True
+except ImportError:
+    HAVE_CUPY = False
+if not HAVE_CUPY:
+    CLI_CASES.append(("cli-cuda-without-gpu", ["train", "--device", "cuda", "--epochs", "1"]))
 
 
 @pytest.mark.parametrize("case_id, args", CLI_CASES, ids=[c[0] for c in CLI_CASES])
@@ -143,6 +151,8 @@ def test_docs_table_is_current(tmp_path):
         doc = f.read()
     for case_id, *_ in CASES + CLI_CASES:
         assert f"| {case_id} |" in doc, f"docs/errors.md lacks {case_id}: run python tests/test_errors.py --write"
+    if HAVE_CUPY:  # the 'cuda' row is only produced where no GPU can be had
+        doc = "\n".join(line for line in doc.split("\n") if not line.startswith("| cli-cuda-without-gpu |"))
     assert doc == _table(str(tmp_path)).replace(str(tmp_path), "DIR"), "docs/errors.md is stale: run python tests/test_errors.py --write"
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DeviceError
+
 xp = np  # the default array module
 _cupy = None  # set once CuPy has been imported by to_device("cuda")
 
@@ -32,11 +34,11 @@ def cupy_module():
         try:
             import cupy
         except ImportError:
-            raise RuntimeError("device 'cuda' needs CuPy and an NVIDIA GPU: pip install 'chainrule[cuda]' (cupy-cuda12x)") from None
+            raise DeviceError("device 'cuda' needs CuPy and an NVIDIA GPU: pip install 'chainrule[cuda]' (cupy-cuda12x)") from None
         try:
             cupy.cuda.runtime.getDeviceCount()
         except Exception as exc:  # CUDA's own error types vary with the driver
-            raise RuntimeError(f"device 'cuda': CuPy is installed but no GPU is usable ({exc})") from None
+            raise DeviceError(f"device 'cuda': CuPy is installed but no GPU is usable ({exc})") from None
         _cupy = cupy
         if _seed is not None:
             cupy.random.seed(_seed)

@@ -79,6 +79,7 @@ def _add_train(sub):
     p.add_argument("--scheduler", choices=SCHEDULERS, help="learning-rate schedule (default none)")
     p.add_argument("--label-smoothing", dest="label_smoothing", type=float, help="label smoothing for cross_entropy (default 0)")
     p.add_argument("--dtype", choices=("float32", "float64"), help="floating-point precision (default float32)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="where to train: cpu (NumPy, default) or cuda (CuPy on an NVIDIA GPU)")
     p.add_argument("--out", help="run folder to write (default runs/<dataset>)")
     p.add_argument("--config", help="TOML file with the same keys (batch_size = 64, hidden = [128, 64]); options given here win")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")

@@ -28,6 +28,10 @@ class AnomalyError(ChainruleError, RuntimeError):
     """detect_anomaly() found NaN or infinity in an op's output or gradient."""
 
 
+class DeviceError(ChainruleError, RuntimeError):
+    """A device that cannot be used here: 'cuda' without CuPy or without a GPU."""
+
+
 class DataError(ChainruleError, ValueError):
     """Bad data: NaN, labels out of range, an empty dataset, a malformed file."""
 

@@ -39,6 +39,7 @@ class TrainConfig:
     scheduler: str = "none"
     label_smoothing: float = 0.0
     dtype: str = "float32"
+    device: str = "cpu"
     out: str | None = None
     monitor_gradients: bool = False
     distributed: bool = False
@@ -51,7 +52,8 @@ class TrainConfig:
 
         if not isinstance(self.hidden, list) or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden):
             fail("hidden", "a list of positive integers such as 128,64")
-        for key, choices in (("activation", ACTIVATIONS), ("loss", LOSSES), ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS), ("dtype", ("float32", "float64"))):
+        for key, choices in (("activation", ACTIVATIONS), ("loss", LOSSES), ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
+                             ("dtype", ("float32", "float64")), ("device", ("cpu", "cuda"))):
             if getattr(self, key) not in choices:
                 fail(key, f"one of {', '.join(choices)}")
         if not _number(self.lr) or not self.lr > 0 or not math.isfinite(self.lr):

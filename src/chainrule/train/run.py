@@ -92,6 +92,8 @@ class Run:
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
         self.model = nn.MLP(self.data.num_features, config.hidden, outputs, config.activation, config.dropout, config.batchnorm, dtype=self.dtype)
+        if config.device != "cpu":
+            self.model.to(device=config.device)  # before the optimizer, whose state follows the parameters
         optimizer = make_optimizer(config, self.model.parameters())
         self.scheduler = make_scheduler(config, optimizer)
         self.optimizer = optimizer
