@@ -99,3 +99,73 @@ def test_training_on_cuda_matches_cpu():
     cpu, gpu = run("cpu"), run("cuda")
     for key in cpu:
         np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+# ---------------------------------------------------------------------- the same, on a stand-in GPU
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    from tests import fake_cupy
+
+    return fake_cupy.install(monkeypatch)
+
+
+@pytest.mark.parametrize("name", sorted(k for k, v in CALLS.items() if v is not None))
+def test_every_op_runs_on_device_arrays_without_mixing_in_host_arrays(fake_gpu, name):
+    float32_walk.rng = np.random.default_rng(9)
+    float32_walk.DEVICE["name"] = "cuda"
+    try:
+        out = CALLS[name]()
+    finally:
+        float32_walk.DEVICE["name"] = "cpu"
+    assert out.device == "cuda" and out.dtype == np.float32
+    out.backward(fake_gpu.ones(out.shape, dtype=np.float32))
+    leaves = _leaves(out)
+    assert leaves and all(leaf.device == "cpu" and leaf.grad is not None and type(leaf.grad) is np.ndarray for leaf in leaves)
+
+
+def test_training_on_a_device_matches_cpu(fake_gpu):
+    def run(device):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).to(device)
+        for opt in (optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=0.01),):
+            x = cr.tensor(np.random.default_rng(0).standard_normal((32, 8))).to(device)
+            y = cr.tensor(np.random.default_rng(1).integers(0, 3, 32)).to(device)
+            for _ in range(5):
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+        assert model.device == device
+        return {k: backend.to_device(v, "cpu") for k, v in model.state_dict().items()}
+
+    cpu, device = run("cpu"), run("cuda")
+    for key in cpu:
+        np.testing.assert_allclose(device[key], cpu[key], rtol=1e-6, atol=1e-7, err_msg=key)
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.Adam(p, weight_decay=0.01), lambda p: optim.AdamW(p), lambda p: optim.Adagrad(p),
+                                  lambda p: optim.RMSprop(p, momentum=0.5, centered=True)])
+def test_optimizers_update_device_parameters(fake_gpu, make):
+    model = nn.Linear(4, 2).to("cuda")
+    opt = make(model.parameters())
+    for _ in range(2):
+        opt.zero_grad()
+        model(cr.ones(3, 4).to("cuda")).sum().backward()
+        opt.step()
+    assert model.device == "cuda" and all(backend.is_device_array(v) for s in opt.state.values() for k, v in s.items() if hasattr(v, "shape"))
+
+
+def test_fit_moves_batches_and_checkpoints_hold_host_arrays(fake_gpu, tmp_path):
+    from chainrule.data import DataLoader, TensorDataset, synthetic
+    from chainrule.train import evaluate, fit, load_checkpoint, save_checkpoint
+
+    cr.manual_seed(0)
+    X, y = synthetic.spirals(90)
+    model = nn.MLP(2, [16], 3, dropout=0.1).to("cuda")
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True, seed=0)
+    history = fit(model, nn.CrossEntropyLoss(), opt, loader, loader, epochs=3)
+    assert len(history) == 3 and "confusion" in evaluate(model, loader, nn.CrossEntropyLoss())
+    save_checkpoint(str(tmp_path / "c.safetensors"), model, opt, {"epoch": 3})
+    restored = nn.MLP(2, [16], 3, dropout=0.1).to("cuda")
+    restored.load_state_dict(load_checkpoint(str(tmp_path / "c.safetensors")).model_state)
+    assert restored.device == "cuda"
