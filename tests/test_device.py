@@ -82,21 +82,24 @@ def test_every_op_on_cuda_matches_cpu(name):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+def _train_state(device, steps=10):
+    """A short training run on ``device``; its final parameters and buffers, in host memory."""
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).to(device)
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=0.01)
+    x = cr.tensor(np.random.default_rng(0).standard_normal((32, 8))).to(device)
+    y = cr.tensor(np.random.default_rng(1).integers(0, 3, 32)).to(device)
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    assert model.device == device
+    return {k: backend.to_device(v, "cpu") for k, v in model.state_dict().items()}
+
+
 @needs_gpu
 def test_training_on_cuda_matches_cpu():
-    def run(device):
-        cr.manual_seed(0)
-        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).to(device)
-        opt = optim.Adam(model.parameters(), lr=0.01)
-        x = cr.tensor(np.random.default_rng(0).standard_normal((32, 8))).to(device)
-        y = cr.tensor(np.random.default_rng(1).integers(0, 3, 32)).to(device)
-        for _ in range(20):
-            opt.zero_grad()
-            F.cross_entropy(model(x), y).backward()
-            opt.step()
-        return {k: backend.to_device(v, "cpu") for k, v in model.state_dict().items()}
-
-    cpu, gpu = run("cpu"), run("cuda")
+    cpu, gpu = _train_state("cpu"), _train_state("cuda")
     for key in cpu:
         np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
@@ -124,20 +127,7 @@ def test_every_op_runs_on_device_arrays_without_mixing_in_host_arrays(fake_gpu, 
 
 
 def test_training_on_a_device_matches_cpu(fake_gpu):
-    def run(device):
-        cr.manual_seed(0)
-        model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).to(device)
-        for opt in (optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=0.01),):
-            x = cr.tensor(np.random.default_rng(0).standard_normal((32, 8))).to(device)
-            y = cr.tensor(np.random.default_rng(1).integers(0, 3, 32)).to(device)
-            for _ in range(5):
-                opt.zero_grad()
-                F.cross_entropy(model(x), y).backward()
-                opt.step()
-        assert model.device == device
-        return {k: backend.to_device(v, "cpu") for k, v in model.state_dict().items()}
-
-    cpu, device = run("cpu"), run("cuda")
+    cpu, device = _train_state("cpu"), _train_state("cuda")
     for key in cpu:
         np.testing.assert_allclose(device[key], cpu[key], rtol=1e-6, atol=1e-7, err_msg=key)
 
