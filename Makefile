@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-# Graphviz and Open MPI where they can be installed, then mpi4py (it compiles against MPI).
+# Graphviz, Open MPI and pdflatex where they can be installed, then mpi4py (it compiles against MPI).
 $(VENV)/.system: $(STAMP) scripts/system-deps.sh
 	bash scripts/system-deps.sh
 	if command -v mpicc >/dev/null 2>&1; then $(PY) -m pip install --quiet -e '.[distributed]' || echo "mpi4py did not install; the distributed tests will skip"; fi

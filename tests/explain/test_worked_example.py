@@ -139,3 +139,14 @@ def test_every_format_renders():
         assert explain(None, fmt=fmt).strip()
     assert explain(None, fmt="html").startswith("<!DOCTYPE html>")
     assert "\\begin{document}" in explain(None, fmt="latex")
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None, reason="no pdflatex here (apt-get install texlive-latex-base)")
+def test_latex_output_compiles(tmp_path):
+    import subprocess
+
+    for name, spec in (("example", EXAMPLE), ("batch", _random_spec(np.random.default_rng(1), [2, 4, 3, 3], ["relu", "tanh", "softmax"], "cross_entropy", 2))):
+        (tmp_path / f"{name}.tex").write_text(explain(spec, fmt="latex", steps=3))
+        result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:]
+        assert (tmp_path / f"{name}.pdf").stat().st_size > 1000

@@ -195,7 +195,7 @@ def _error_section(doc: Document, trace: StepTrace, names: Names) -> None:
     last = trace.layers[-1]
     if spec.loss == "cross_entropy":
         for n in range(spec.rows):
-            doc.equation(eq(M(f"E_row{n + 1}"), num(trace.errors[n])))
+            doc.equation(eq(M(f"E_row{n + 1}", rf"E_{{\mathrm{{row}}\,{n + 1}}}"), num(trace.errors[n])))
     else:
         for n in range(spec.rows):
             for k in range(last.out.shape[1]):
@@ -207,9 +207,10 @@ def _error_section(doc: Document, trace: StepTrace, names: Names) -> None:
                     expr = M(f"({tu} − {ou})²", rf"({tt} - {ot})^2")
                 else:
                     expr = M(f"−({tu} · log {ou} + (1 − {tu}) · log(1 − {ou}))", rf"-({tt} \log {ot} + (1 - {tt}) \log(1 - {ot}))")
-                label = M(f"E_{names.neuron(last.index, k).u}" + (f"[row {n + 1}]" if spec.rows > 1 else ""), "E_{" + names.neuron(last.index, k).t + "}")
+                row_u, row_t = (f"[row {n + 1}]", rf",\,\mathrm{{row}}\,{n + 1}") if spec.rows > 1 else ("", "")
+                label = M(f"E_{names.neuron(last.index, k).u}{row_u}", "E_{" + names.neuron(last.index, k).t + row_t + "}")
                 doc.equation(eq(label, expr, num(trace.errors[n, k])))
-    doc.equation(eq(M("E_total"), num(trace.loss)))
+    doc.equation(eq(M("E_total", r"E_{\mathrm{total}}"), num(trace.loss)))
 
 
 def _delta_equations(doc: Document, trace: StepTrace, layer: LayerTrace, following: LayerTrace | None, names: Names) -> None:
