@@ -44,12 +44,15 @@ def test_sampler_shards_are_disjoint_equal_and_reshuffled():
 
 
 @needs_mpi
-def test_two_ranks_equal_one_process_on_the_same_global_batches(tmp_path):
-    result = mpirun(2, sys.executable, "tests/distributed_worker.py", "train", str(tmp_path))
+@pytest.mark.parametrize("mode", ["train", "shared"])
+def test_two_ranks_equal_one_process_on_the_same_global_batches(tmp_path, mode):
+    # "shared" uses one layer twice: its gradient is accumulated twice per backward, so the bucket
+    # reduced while backward was still running must be reduced again
+    result = mpirun(2, sys.executable, "tests/distributed_worker.py", mode, str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     rank0, rank1 = cr.load(str(tmp_path / "rank0.safetensors")), cr.load(str(tmp_path / "rank1.safetensors"))
     # the reference: one process, each step on the union of the two ranks' batches
-    X, y, model = setup()
+    X, y, model = setup(shared=mode == "shared")
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     shards = [distributed.DistributedSampler(len(X), rank=r, world_size=2, seed=3).indices(0) for r in range(2)]
     for step in range(6):

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from .backend import array_module
 from .errors import ChainruleError, ConfigError
 
 _comm = None
@@ -145,56 +146,90 @@ class DistributedSampler:
 
 
 class DistributedOptimizer:
-    """Wrap an optimizer so that ``step()`` first averages the gradients over the ranks.
+    """Wrap an optimizer so that ``step()`` applies the gradients averaged over the ranks.
 
-    Gradients are copied into flat buckets of about BUCKET_BYTES, and each bucket is reduced with
-    one non-blocking Allreduce; all buckets are in flight together and unpacked as they complete.
+    Gradients travel in flat buckets of about ``bucket_bytes``, one non-blocking Allreduce each.
+    With ``overlap`` (the default), a bucket starts reducing as soon as backward has produced all of
+    its gradients (a post-accumulate hook on each parameter), while backward goes on with the
+    earlier layers; ``step()`` waits for what is still in flight. Buckets are filled from the last
+    parameters, whose gradients backward produces first. A parameter whose gradient is added to twice
+    in one backward (a weight used twice) has its bucket reduced again in ``step()``.
     """
 
-    def __init__(self, optimizer):
+    def __init__(self, optimizer, overlap: bool = True, bucket_bytes: int = BUCKET_BYTES):
         self.optimizer = optimizer
-        self.buckets = None
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.buckets = self._make_buckets(list(reversed(params)), bucket_bytes)
+        self._bucket_of = {id(p): index for index, (group, _) in enumerate(self.buckets) for p in group}
+        self.overlap = overlap and get_world_size() > 1
+        self._reset_round()
+        if self.overlap:
+            for p in params:
+                p.register_post_accumulate_grad_hook(self._gradient_ready)
 
     def __getattr__(self, name):
         return getattr(self.optimizer, name)
 
-    def _make_buckets(self, params) -> list:
+    @staticmethod
+    def _make_buckets(params, bucket_bytes: int) -> list:
         buckets, current, size = [], [], 0
         for p in params:
             current.append(p)
             size += p.data.nbytes
-            if size >= BUCKET_BYTES:
+            if size >= bucket_bytes:
                 buckets.append(current)
                 current, size = [], 0
         if current:
             buckets.append(current)
-        return [(group, np.empty(sum(p.data.size for p in group), dtype=group[0].dtype)) for group in buckets]
+        return [(group, array_module(group[0].data).empty(sum(p.data.size for p in group), dtype=group[0].dtype)) for group in buckets]
+
+    def _reset_round(self) -> None:
+        self._ready = [set() for _ in self.buckets]
+        self._again = [False] * len(self.buckets)
+        self._requests = [None] * len(self.buckets)
+
+    def _launch(self, index: int):
+        group, flat = self.buckets[index]
+        offset = 0
+        for p in group:
+            n = p.data.size
+            flat[offset : offset + n] = 0 if p.grad is None else p.grad.reshape(-1)
+            offset += n
+        MPI = _mpi()
+        return _comm.Iallreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
+
+    def _gradient_ready(self, param) -> None:
+        index = self._bucket_of[id(param)]
+        ready = self._ready[index]
+        if id(param) in ready:
+            self._again[index] = True
+        ready.add(id(param))
+        if self._requests[index] is None and len(ready) == len(self.buckets[index][0]):
+            self._requests[index] = self._launch(index)
+        for request in self._requests:  # let the reductions in flight progress
+            if request is not None:
+                request.Test()
 
     def step(self) -> None:
         world = get_world_size()
         if world > 1:
-            MPI = _mpi()
-            params = [p for group in self.optimizer.param_groups for p in group["params"]]
-            if self.buckets is None:
-                self.buckets = self._make_buckets(params)
-            requests = []
-            for group, flat in self.buckets:
-                offset = 0
-                for p in group:
-                    n = p.data.size
-                    flat[offset : offset + n] = 0 if p.grad is None else p.grad.reshape(-1)
-                    offset += n
-                requests.append(_comm.Iallreduce(MPI.IN_PLACE, flat, op=MPI.SUM))
-            for (group, flat), request in zip(self.buckets, requests):
+            for index in range(len(self.buckets)):
+                if self._requests[index] is not None and self._again[index]:
+                    _wait(self._requests[index], "averaging gradients")
+                    self._requests[index] = None  # reduce again, with the gradient summed twice
+                if self._requests[index] is None:
+                    self._requests[index] = self._launch(index)
+            for (group, flat), request in zip(self.buckets, self._requests):
                 _wait(request, "averaging gradients")
                 flat /= world
                 offset = 0
                 for p in group:
                     n = p.data.size
                     if p.grad is None:
-                        p.grad = np.empty_like(p.data)
+                        p.grad = array_module(p.data).empty_like(p.data)
                     p.grad[...] = flat[offset : offset + n].reshape(p.grad.shape)
                     offset += n
+            self._reset_round()
         self.optimizer.step()
 
     def zero_grad(self, set_to_none: bool = True) -> None:

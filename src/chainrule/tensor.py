@@ -20,7 +20,7 @@ _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
 class Tensor:
     """An n-dimensional array that records the ops applied to it so it can compute gradients."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_creator", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_creator", "name", "_hooks", "__weakref__")
     __array_priority__ = 100  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -156,6 +156,16 @@ class Tensor:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
         self.grad = None
 
+    def register_post_accumulate_grad_hook(self, hook) -> None:
+        """Call ``hook(tensor)`` each time backward adds into this leaf's ``.grad`` (data-parallel
+        training uses it to start reducing gradients while backward goes on)."""
+        if self._creator is not None:
+            raise GraphError("register_post_accumulate_grad_hook: only leaves (parameters) accumulate gradients")
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            self._hooks = hooks = []
+        hooks.append(hook)
+
     def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep theirs)."""
         if self._creator is not None:
@@ -259,6 +269,10 @@ def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
         leaf.grad = grad if owned else backend.array_module(leaf.data).array(grad, dtype=leaf.data.dtype, copy=True)
     else:
         leaf.grad += grad
+    hooks = getattr(leaf, "_hooks", None)
+    if hooks:
+        for hook in hooks:
+            hook(leaf)
 
 
 def _topological_order(root: Function) -> list:
