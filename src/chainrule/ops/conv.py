@@ -59,7 +59,9 @@ class Conv2d(Function):
         out_channels, channels, kh, kw = weight.shape
         n, _, h, w = x.shape
         ho, wo = _out_size(h, kh, stride[0], padding[0]), _out_size(w, kw, stride[1], padding[1])
-        self.wide = stride == (1, 1)
+        # The wide layout pays when the im2col matrix (kh*kw*C rows) outweighs the gradient it forces to
+        # be widened in backward (O rows); a first layer with one input channel stays narrow.
+        self.wide = stride == (1, 1) and kh * kw * channels >= out_channels
         if self.wide:
             # Stride 1: lay each padded image out flat, rows of width Wp. Kernel offset (i, j) then
             # reads one contiguous run, starting at i*Wp + j, for a whole "wide" output of Ho rows of
