@@ -168,8 +168,10 @@ class MaxPool2d(Function):
         xp = array_module(grad_output)
         (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
         grad = grad_output.transpose(1, 0, 2, 3)
-        grad_padded = xp.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
         tiles = stride == kernel  # each input pixel in at most one window: assign instead of add
+        # windows that tile the whole padded input write every pixel: no need to zero it first
+        covers = tiles and out_hw[0] * kernel[0] == h + 2 * padding[0] and out_hw[1] * kernel[1] == w + 2 * padding[1]
+        grad_padded = (xp.empty if covers else xp.zeros)((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
         for t in range(kernel[0] * kernel[1]):
             target = _offset(grad_padded, t // kernel[1], t % kernel[1], stride, out_hw)
             chosen = self.argmax == t
