@@ -108,10 +108,12 @@ class Conv2d(Function):
         needs = self.needs_input_grad
         grad_x = grad_w = grad_b = None
         if needs[1]:
-            # dW = dY cols^T, back in the weight's (O, C, kh, kw) layout
-            grad_w = xp.ascontiguousarray((grad @ self.cols.T).reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
+            # dW = dY cols^T, back in the weight's (O, C, kh, kw) layout; BLAS is faster with the
+            # longer of the two short sides as rows, so compute (cols dY^T)^T when cols has more rows
+            product = (self.cols @ grad.T).T if self.cols.shape[0] >= out_channels else grad @ self.cols.T
+            grad_w = xp.ascontiguousarray(product.reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
         if len(needs) > 2 and needs[2]:
-            grad_b = grad.sum(axis=1)
+            grad_b = grad @ xp.ones(grad.shape[1], dtype=grad.dtype)  # the row sums, as one BLAS call
         if needs[0]:
             # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
             grad_cols = xp.matmul(self.weight_matrix.T, grad, out=workspace.take((kh * kw * channels, grad.shape[1]), grad.dtype, xp))
