@@ -31,7 +31,7 @@ bench: $(STAMP) $(VENV)/.system
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/distributed.py --label "1 and 2 ranks on this machine" --append benchmarks/results.md
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info runs
