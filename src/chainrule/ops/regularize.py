@@ -29,7 +29,7 @@ class Dropout(Function):
 class BatchNormTrain(Function):
     op = "batch_norm"
 
-    def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5):
+    def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5, statistics=None):
         xp = array_module(x)
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
@@ -37,7 +37,8 @@ class BatchNormTrain(Function):
         self.inv_std = 1.0 / xp.sqrt(var + x.dtype.type(eps))
         self.x_hat = centered * self.inv_std
         self.axes, self.weight = axes, weight
-        self.batch_mean, self.batch_var = mean, var
+        if statistics is not None:  # handed back to batch_norm() for the running averages
+            statistics.extend((mean, var))
         shape = self.x_hat.shape
         self.param_shape = [1 if i in axes else s for i, s in enumerate(shape)]
         out = self.x_hat
@@ -97,14 +98,14 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         if count < 2:
             raise ShapeError(f"batch_norm: training needs more than one value per channel, got input shape {x.shape}")
         affine = (weight, bias) if weight is not None else ()
-        out = BatchNormTrain.apply(x, *affine, axes=axes, eps=eps)
+        statistics = []
+        out = BatchNormTrain.apply(x, *affine, axes=axes, eps=eps, statistics=statistics)
         if running_mean is not None:
-            fn_mean = x.data.mean(axis=axes)
-            unbiased = x.data.var(axis=axes) * (count / (count - 1))
+            batch_mean, batch_var = (a.reshape(-1) for a in statistics)
             running_mean *= 1 - momentum
-            running_mean += momentum * fn_mean
+            running_mean += momentum * batch_mean
             running_var *= 1 - momentum
-            running_var += momentum * unbiased
+            running_var += momentum * batch_var * (count / (count - 1))  # the unbiased variance, as PyTorch
         return out
     if running_mean is None:
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
