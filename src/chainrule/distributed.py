@@ -114,13 +114,11 @@ def sum_values(values) -> list:
 
 
 def broadcast_parameters(model, root: int = 0) -> None:
-    """Give every rank rank 0's parameters and buffers."""
-    MPI = _mpi()
+    """Give every rank rank 0's parameters and buffers (call ``init()`` first)."""
     for param in model.parameters():
         _wait(_comm.Ibcast(param.data, root=root), "broadcasting parameters")
     for _, buffer in model.named_buffers():
         _wait(_comm.Ibcast(buffer, root=root), "broadcasting buffers")
-    del MPI
 
 
 class DistributedSampler:

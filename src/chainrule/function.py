@@ -126,6 +126,3 @@ def set_anomaly_hook(hook) -> None:
     global _anomaly_hook
     _anomaly_hook = hook
 
-
-def anomaly_enabled() -> bool:
-    return _anomaly_hook is not None

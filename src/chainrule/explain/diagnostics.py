@@ -80,10 +80,6 @@ class GradientMonitor(Callback):
         if self.out_dir:
             self.save(self.out_dir)
 
-    def first_layer_norms(self) -> list[float]:
-        first = self.layers[0][0]
-        return [r["layers"][first]["grad_norm"] for r in self.records]
-
     def save(self, out_dir: str) -> None:
         os.makedirs(out_dir, exist_ok=True)
         atomic_write(os.path.join(out_dir, "gradients.json"), json.dumps({"epochs": self.records, "warnings": self.warnings}, indent=1).encode())

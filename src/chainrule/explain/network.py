@@ -42,10 +42,6 @@ class LayerSpec:
     bias: np.ndarray  # (out,) or () when shared by the layer
     activation: str
 
-    @property
-    def shared_bias(self) -> bool:
-        return self.bias.ndim == 0
-
 
 @dataclass
 class NetworkSpec:

@@ -16,9 +16,10 @@ import time
 
 import numpy as np
 
-from .. import backend, nn, optim
+from .. import backend, distributed, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
-from ..data.datasets import DataSplits, check_finite
+from ..data.dataset import check_finite
+from ..data.datasets import DataSplits
 from ..data.split import Standardize
 from ..errors import CheckpointError, ConfigError, DataError
 from ..optim import lr_scheduler
@@ -101,8 +102,6 @@ class Run:
         d = self.data
         sampler = None
         if config.distributed:
-            from .. import distributed
-
             distributed.init()
             distributed.broadcast_parameters(self.model)
             self.optimizer = distributed.DistributedOptimizer(optimizer)
@@ -138,10 +137,10 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     out = config.out or default_out(config)
     config.out = out
     run = Run(config)
-    if is_main_rank(config):
+    main = distributed.is_main()  # rank 0, or the only process
+    if main:
         os.makedirs(out, exist_ok=True)
     early = EarlyStopping(patience=config.early_stopping, restore_best=True) if config.early_stopping and run.val_loader else None
-    main = is_main_rank(config)
     # Only rank 0 writes files and prints; early stopping runs everywhere (validation is identical on every rank).
     callbacks = [ProgressBar(quiet=config.quiet, stream=stream), JSONLinesLogger(os.path.join(out, METRICS))] if main else []
     if early:
@@ -157,7 +156,7 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     if checkpoint is not None:
         start_epoch, history, start_step, partial = _restore(run, checkpoint, callbacks)
     if not config.quiet:
-        ranks = f", {_world_size(config)} ranks" if config.distributed else ""
+        ranks = f", {distributed.get_world_size()} ranks" if config.distributed else ""
         print(f"chainrule train{ranks}: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / {run.data.sizes()['val']} val / "
               f"{run.data.sizes()['test']} test), MLP {run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
               f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {run.model.num_parameters():,} parameters"
@@ -167,7 +166,7 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
         try:
             history = fit(run.model, run.loss_fn, run.optimizer, run.train_loader, run.val_loader, epochs=config.epochs,
                           callbacks=callbacks, scheduler=run.scheduler, start_epoch=start_epoch, history=history,
-                          start_step=start_step, partial=partial, sum_over_ranks=_sum_over_ranks(config))
+                          start_step=start_step, partial=partial, sum_over_ranks=distributed.sum_values if config.distributed else None)
         finally:
             interrupt.restore()
     seconds = time.perf_counter() - started
@@ -175,27 +174,6 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
         return {}
     return finish_run(run, history, early, out, seconds, stream)
 
-
-def is_main_rank(config: TrainConfig) -> bool:
-    if not config.distributed:
-        return True
-    from .. import distributed
-
-    return distributed.is_main()
-
-
-def _world_size(config: TrainConfig) -> int:
-    from .. import distributed
-
-    return distributed.get_world_size()
-
-
-def _sum_over_ranks(config: TrainConfig):
-    if not config.distributed:
-        return None
-    from .. import distributed
-
-    return distributed.sum_values
 
 
 def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
