@@ -152,25 +152,23 @@ def _add_predict(sub):
 def _cmd_predict(args) -> int:
     import numpy as np
 
+    from . import functional as F
+    from .tensor import Tensor
     from .train.metrics import predicted_classes
     from .train.run import predict_run
 
     output, meta = predict_run(args.run_dir, args.input)
-    lines = []
     if meta["task"] == "classification":
         names = meta.get("class_names") or []
         classes = predicted_classes(output)
-        if output.shape[1] == 1:
-            probs = 1 / (1 + np.exp(-output[:, 0]))
-            lines.append("prediction,label,probability")
-            lines += [f"{c},{names[c] if c < len(names) else c},{p:.6f}" for c, p in zip(classes, probs)]
-        else:
-            shifted = np.exp(output - output.max(axis=1, keepdims=True))
-            probs = shifted / shifted.sum(axis=1, keepdims=True)
-            lines.append("prediction,label,probability")
-            lines += [f"{c},{names[c] if c < len(names) else c},{probs[i, c]:.6f}" for i, c in enumerate(classes)]
+        logits = Tensor._wrap(output, False)
+        if output.shape[1] == 1:  # one logit: the probability of class 1
+            probs = F.sigmoid(logits).data[:, 0]
+        else:  # the probability of the predicted class
+            probs = F.softmax(logits, axis=1).data[np.arange(len(classes)), classes]
+        lines = ["prediction,label,probability"] + [f"{c},{names[c] if c < len(names) else c},{p:.6f}" for c, p in zip(classes, probs)]
     else:
-        lines.append(",".join(f"prediction{i}" for i in range(output.shape[1])) if output.shape[1] > 1 else "prediction")
+        lines = [",".join(f"prediction{i}" for i in range(output.shape[1])) if output.shape[1] > 1 else "prediction"]
         lines += [",".join(f"{v:.6g}" for v in row) for row in output]
     return _emit("\n".join(lines) + "\n", args.output)
 

@@ -7,6 +7,13 @@ from ..errors import DataError, ShapeError
 from ..tensor import Tensor
 
 
+def check_finite(X: np.ndarray, what: str) -> None:
+    """DataError naming ``what`` and the first bad row if float data holds NaN or infinity."""
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(f"{what}: contains NaN or infinite values (first at row {bad[0]}); clean or impute the data first")
+
+
 class Dataset:
     """Subclass and define ``__len__`` and ``__getitem__(i)`` returning a tuple of arrays or numbers."""
 
@@ -28,9 +35,7 @@ class TensorDataset(Dataset):
         if len(lengths) != 1:
             raise ShapeError(f"TensorDataset: arrays have different lengths {[len(a) for a in self.arrays]}")
         for index, array in enumerate(self.arrays):
-            if array.dtype.kind == "f" and not np.isfinite(array).all():
-                row = int(np.argwhere(~np.isfinite(array))[0][0])
-                raise DataError(f"TensorDataset: array {index} contains NaN or infinite values (first at row {row}); clean or impute the data first")
+            check_finite(array, f"TensorDataset: array {index}")
 
     def __len__(self) -> int:
         return len(self.arrays[0])

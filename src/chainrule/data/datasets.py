@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import synthetic
+from .dataset import check_finite
 from .mnist import load_idx_pair
 from .sklearn_datasets import LOADERS as SKLEARN
 from .split import Standardize, train_val_test_split
@@ -48,12 +49,6 @@ class DataSplits:
 
     def sizes(self) -> dict:
         return {"train": len(self.X_train), "val": len(self.X_val), "test": len(self.X_test)}
-
-
-def check_finite(X: np.ndarray, what: str) -> None:
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise DataError(f"{what}: contains NaN or infinite values (first at row {bad[0]}); clean or impute the data first")
 
 
 def load_csv(path: str):

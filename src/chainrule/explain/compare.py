@@ -11,6 +11,7 @@ import numpy as np
 from .. import backend, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
 from ..errors import TrainingDiverged
+from ..train.callbacks import Callback
 from ..train.loop import fit
 from ..train.plots import _pyplot, _save, plots_available
 from .diagnostics import GradientMonitor
@@ -18,7 +19,7 @@ from .diagnostics import GradientMonitor
 EXPERIMENTS = ("optimizers", "batching", "lr", "depth")
 
 
-class _Timer:
+class _Timer(Callback):
     """Seconds since the start of training, recorded at the end of each epoch."""
 
     def __init__(self):
@@ -29,10 +30,6 @@ class _Timer:
 
     def on_epoch_end(self, ctx, logs):
         self.seconds.append(time.perf_counter() - self.start)
-
-    def on_epoch_begin(self, ctx): ...
-    def on_batch_end(self, ctx, logs): ...
-    def on_train_end(self, ctx): ...
 
 
 def _data(name: str, seed: int):
