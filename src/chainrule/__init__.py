@@ -3,6 +3,8 @@
 A Tensor records the ops applied to it; ``loss.backward()`` applies the chain rule backwards over
 that graph to give every parameter its gradient in one pass.
 """
+import numpy as np
+
 from . import backend, errors
 from .anomaly import detect_anomaly
 from .backend import float32, float64, get_default_dtype, int64, manual_seed, set_default_dtype
@@ -53,8 +55,9 @@ def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def from_numpy(array) -> Tensor:
-    """Wrap an ndarray without copying or converting it (float64 stays float64)."""
-    return Tensor._wrap(backend.xp.asarray(array), False)
+    """Wrap an ndarray (or a CuPy array in GPU memory) without copying or converting it (float64 stays
+    float64)."""
+    return Tensor._wrap(array if backend.is_device_array(array) else np.asarray(array), False)
 
 
 __all__ = [
