@@ -34,7 +34,12 @@ class ndarray(np.ndarray):  # noqa: N801 - CuPy's name
 
 
 def _is_host(x) -> bool:
-    return type(x) is np.ndarray and x.ndim > 0
+    return type(x) is np.ndarray  # 0-d too: CuPy takes Python and NumPy scalars, not NumPy arrays
+
+
+# CuPy functions whose first argument may be a Python sequence (a shape, or a list of arrays); the
+# others want an array there, and CuPy refuses lists and tuples (cupy.prod([2, 3]) is a TypeError).
+_SEQUENCE_FIRST = {"zeros", "ones", "empty", "full", "concatenate", "stack", "asarray", "array", "broadcast_shapes"}
 
 
 def _refuse_host(name, values) -> None:
@@ -78,6 +83,8 @@ class _Module(types.ModuleType):
             return target
 
         def call(*args, **kwargs):
+            if name not in _SEQUENCE_FIRST and args and isinstance(args[0], (list, tuple)):
+                raise TypeError(f"fake cupy: {name} takes an array, not a Python {type(args[0]).__name__}")
             _refuse_host(name, list(args) + list(kwargs.values()))
             return _device(target(*_unwrap(args), **_unwrap(kwargs)))
 

@@ -159,3 +159,25 @@ def test_fit_moves_batches_and_checkpoints_hold_host_arrays(fake_gpu, tmp_path):
     restored = nn.MLP(2, [16], 3, dropout=0.1).to("cuda")
     restored.load_state_dict(load_checkpoint(str(tmp_path / "c.safetensors")).model_state)
     assert restored.device == "cuda"
+
+
+def test_mixing_devices_in_one_op_names_the_op_and_devices(fake_gpu):
+    with pytest.raises(DeviceError, match=r"add: expected all inputs on one device, got cpu, cuda"):
+        cr.ones(3) + cr.ones(3).to("cuda")
+    with pytest.raises(DeviceError, match=r"cross_entropy: the target is on 'cpu' but the input is on 'cuda'"):
+        F.cross_entropy(cr.ones(2, 3).to("cuda"), cr.tensor([0, 1]))
+
+
+def test_constants_and_plain_targets_follow_the_tensor_to_the_device(fake_gpu):
+    x = cr.tensor([[1.0, -2.0, 3.0]]).to("cuda")
+    for out in (x - 2.0, 2.0 - x, x * np.float32(3), x > 0, F.where(np.array([[True, False, True]]), x, 0.0),
+                F.cross_entropy(x, [2]), F.cross_entropy(x, np.array([2])), F.mse_loss(x, [[0.0, 0.0, 0.0]])):
+        assert out.device == "cuda", out
+    np.testing.assert_allclose(backend.to_device((x - 2.0).data, "cpu"), [[-1.0, -4.0, 1.0]])
+
+
+def test_from_numpy_wraps_device_arrays_and_summary_runs_on_the_device(fake_gpu):
+    array = fake_gpu.ones((2, 3), dtype=np.float32)
+    assert cr.from_numpy(array).data is array
+    model = nn.MLP(3, [4], 2).to("cuda")
+    assert "Linear   (N, 2)" in model.summary(input_shape=(3,)) and model.device == "cuda"

@@ -10,7 +10,8 @@ import contextlib
 import re
 import threading
 
-from .errors import ChainruleError, ShapeError
+from .backend import device_of
+from .errors import ChainruleError, DeviceError, ShapeError
 
 _state = threading.local()
 
@@ -72,6 +73,12 @@ class Function:
                 raise ShapeError(f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
                                  "(from the right, each pair of sizes must be equal or one of them 1)") from None
             raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
+        except TypeError:
+            devices = [device_of(t.data) for t in inputs]
+            if len(set(devices)) > 1:  # CuPy refuses host arrays; say which op and which devices
+                raise DeviceError(f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; "
+                                  "move them with .to(device)") from None
+            raise
         if _anomaly_hook is not None:
             _anomaly_hook(fn, output, inputs)
         Tensor = _tensor_class

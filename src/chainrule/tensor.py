@@ -258,6 +258,8 @@ def as_tensor(value, like: Tensor | None = None, where: str = "op") -> Tensor:
         if backend.is_float(like.dtype) or array.dtype.kind == "f":
             target = like.dtype if backend.is_float(like.dtype) else backend.get_default_dtype()
             array = array.astype(target, copy=False)
+        if backend.is_device_array(like.data):  # a constant joins the tensor it meets on the GPU
+            array = backend.to_device(array, "cuda")
         return Tensor._wrap(array, False)
     return Tensor(value)
 

@@ -233,7 +233,8 @@ class Module:
             self.eval()
             try:
                 with no_grad():
-                    self(Tensor(np.zeros((1,) + tuple(input_shape[1:] if len(input_shape) > 1 else input_shape)), dtype=resolve_dtype(dtype)))
+                    sample = Tensor(np.zeros((1,) + tuple(input_shape[1:] if len(input_shape) > 1 else input_shape)), dtype=resolve_dtype(dtype))
+                    self(sample.to(self.device))
             finally:
                 for module, hook in hooks:
                     module.remove_forward_hook(hook)

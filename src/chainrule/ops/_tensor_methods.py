@@ -13,8 +13,8 @@ def _reflected(op):
 
 def _compare(ufunc):
     def method(self, other):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(ufunc(self.data, other)), False)
+        other = other.data if isinstance(other, Tensor) else as_tensor(other, like=self).data
+        return Tensor._wrap(ufunc(self.data, other), False)
 
     return method
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module
-from ..errors import DataError, DTypeError, ShapeError
+from ..backend import array_module, is_device_array, to_device
+from ..errors import DataError, DeviceError, DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 
@@ -161,8 +161,20 @@ class BCEWithLogits(Function):
 
 
 # ------------------------------------------------------------------ validation and public functions
+def _target_array(target, like: Tensor, op: str):
+    """A loss's target as an array on the device of the predictions it is compared with."""
+    if isinstance(target, Tensor):
+        if target.device != like.device:
+            raise DeviceError(f"{op}: the target is on '{target.device}' but the input is on '{like.device}'; "
+                              f"move one with .to('{like.device}')")
+        return target.data
+    if is_device_array(target) or not is_device_array(like.data):
+        return target if is_device_array(target) else np.asarray(target)
+    return to_device(np.asarray(target), "cuda")
+
+
 def _class_targets(logits: Tensor, target, op: str) -> np.ndarray:
-    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target = _target_array(target, logits, op)
     if logits.ndim != 2:
         raise ShapeError(f"{op}: expected logits of shape (batch, classes), got {logits.shape}")
     n, classes = logits.shape
@@ -185,7 +197,7 @@ def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: floa
     logits = as_tensor(logits)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target_data = _target_array(target, logits, "cross_entropy")
     if target_data.dtype.kind == "f" and target_data.ndim == 2:
         if target_data.shape != logits.shape:
             raise ShapeError(f"cross_entropy: probability targets must have the logits' shape {logits.shape}, got {target_data.shape}")

@@ -6,6 +6,7 @@ Backward spreads the output gradient back over the reduced axis: evenly for sum 
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Mean(Function):
     def forward(self, x, axes, keepdims):
         xp = array_module(x)
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        self.count = int(xp.prod([x.shape[a] for a in axes])) if axes else 1
+        self.count = math.prod(x.shape[a] for a in axes) if axes else 1
         return xp.asarray(x.mean(axis=axes, keepdims=keepdims))
 
     def backward(self, grad_output):

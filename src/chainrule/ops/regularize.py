@@ -1,6 +1,8 @@
 """Dropout and batch normalisation: the ops whose behaviour differs between training and evaluation."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backend
@@ -47,9 +49,8 @@ class BatchNormTrain(Function):
         return out
 
     def backward(self, grad_output):
-        xp = array_module(grad_output)
         x_hat, axes = self.x_hat, self.axes
-        count = x_hat.size // int(xp.prod([s for i, s in enumerate(x_hat.shape) if i not in axes]))
+        count = x_hat.size // math.prod(s for i, s in enumerate(x_hat.shape) if i not in axes)
         grad_weight = grad_bias = None
         if self.weight is not None:
             grad_weight = (grad_output * x_hat).sum(axis=axes)

@@ -30,8 +30,8 @@ class Permute(Function):
         return x.transpose(axes)
 
     def backward(self, grad_output):
-        xp = array_module(grad_output)
-        return grad_output.transpose(xp.argsort(self.axes))
+        inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)  # the permutation that undoes axes
+        return grad_output.transpose(inverse)
 
 
 class GetItem(Function):
