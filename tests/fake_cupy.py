@@ -129,4 +129,6 @@ def install(monkeypatch):
     for name, module in (("cupy", cupy), ("cupyx", cupyx), ("cupyx.scipy", cupyx.scipy), ("cupyx.scipy.special", special)):
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(backend, "_cupy", cupy)
+    # Scratch arrays are kept per module name; on a GPU machine real CuPy's would be handed to the fake.
+    monkeypatch.setattr(backend.workspace, "free", {})
     return cupy
