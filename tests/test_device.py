@@ -181,3 +181,13 @@ def test_from_numpy_wraps_device_arrays_and_summary_runs_on_the_device(fake_gpu)
     assert cr.from_numpy(array).data is array
     model = nn.MLP(3, [4], 2).to("cuda")
     assert "Linear   (N, 2)" in model.summary(input_shape=(3,)) and model.device == "cuda"
+
+
+def test_arrays_made_with_cupy_before_any_move_are_recognised(monkeypatch):
+    from tests import fake_cupy
+
+    cupy = fake_cupy.install(monkeypatch)
+    monkeypatch.setattr(backend, "_cupy", None)  # as in a fresh process that imported CuPy itself
+    array = cupy.ones((2, 2), dtype=np.float32)
+    assert cr.from_numpy(array).device == "cuda" and cr.tensor(array).device == "cuda"
+    assert backend.array_module(array) is cupy

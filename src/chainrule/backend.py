@@ -7,6 +7,8 @@ code then runs on NumPy arrays and on CuPy arrays. Everything random draws from 
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .errors import DeviceError
@@ -17,14 +19,19 @@ _cupy = None  # set once CuPy has been imported by to_device("cuda")
 
 def array_module(array):
     """NumPy for NumPy arrays (and numbers), CuPy for CuPy arrays: ``xp = array_module(x)``."""
-    if type(array) is np.ndarray or _cupy is None:
+    if type(array) is np.ndarray:
         return np
-    return _cupy if isinstance(array, _cupy.ndarray) else np
+    return _cupy if is_device_array(array) else np
 
 
 def is_device_array(array) -> bool:
     """True for a CuPy array (an array in GPU memory)."""
-    return _cupy is not None and isinstance(array, _cupy.ndarray)
+    if _cupy is None:  # no tensor has been moved yet, but the user may have made CuPy arrays
+        cupy = sys.modules.get("cupy")
+        if cupy is None or not isinstance(array, getattr(cupy, "ndarray", ())):
+            return False
+        cupy_module()
+    return isinstance(array, _cupy.ndarray)
 
 
 def cupy_module():
