@@ -185,7 +185,9 @@ def _class_targets(logits: Tensor, target, op: str) -> np.ndarray:
             f"{op}: class-index targets must be integers, got dtype {target.dtype} "
             "(for class probabilities pass a float target of the logits' shape)"
         )
-    if n and (target.min() < 0 or target.max() >= classes):
+    # One pass, one number back from the GPU: viewed as unsigned, a negative index is a huge one
+    # (two's complement), so max(unsigned) < C checks 0 <= t < C for every t.
+    if n and int(target.view(target.dtype.str.replace("i", "u")).max()) >= classes:
         bad = target[(target < 0) | (target >= classes)][0]
         raise DataError(f"{op}: target class {bad} is out of range for {classes} classes [0, {classes})")
     return target
