@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench bench-gpu lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ bench: $(STAMP) $(VENV)/.system
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py --label "as a user's machine (OPENBLAS_CORETYPE/L2_SIZE unset)" --write benchmarks/results.md
 	$(PY) benchmarks/run.py --label "as set on this machine" --append benchmarks/results.md
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/distributed.py --label "1 and 2 ranks on this machine" --append benchmarks/results.md
+	cat benchmarks/results_gpu.md >> benchmarks/results.md  # the last GPU run's figures (make bench-gpu)
+
+# On a machine with an NVIDIA GPU, CuPy (pip install -e '.[cuda]') and PyTorch built with CUDA.
+bench-gpu: $(STAMP)
+	$(PY) benchmarks/gpu.py --write benchmarks/results_gpu.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -3,7 +3,7 @@ MLP and the small CNN, with the data already in GPU memory for both. Each timing
 synchronize, so it counts the GPU's work and not only the launches. Needs CuPy, PyTorch with CUDA and
 an NVIDIA GPU.
 
-    python benchmarks/gpu.py [--quick] [--label TEXT] [--append FILE]
+    python benchmarks/gpu.py [--quick] [--label TEXT] [--write FILE | --append FILE]
 """
 from __future__ import annotations
 
@@ -103,11 +103,37 @@ def torch_cnn():
     return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), T.CrossEntropyLoss()
 
 
+def chain(start, n=1000):
+    """The per-op cost: n multiplications by a number, then backward through all of them."""
+
+    def run():
+        x = start()
+        y = x
+        for _ in range(n):
+            y = y * 1.0001
+        y.sum().backward()
+
+    return run
+
+
+def adds(a, n=1000):
+    """A library's own cost per kernel launch, for reference: n additions of two small GPU arrays."""
+
+    def run():
+        y = a
+        for _ in range(n):
+            y = y + a
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer samples and repetitions (a smoke run)")
     parser.add_argument("--label", default="", help="what this run's environment is (printed in the table)")
-    parser.add_argument("--append", help="append the Markdown table to this file")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--write", help="write the Markdown tables to this file")
+    group.add_argument("--append", help="append the Markdown tables to this file")
     args = parser.parse_args()
     cupy = backend.cupy_module()
     n, repeats = (6000, 3) if args.quick else (60000, 7)
@@ -140,10 +166,17 @@ def main() -> None:
     yc = cupy.asarray(rng.integers(0, 10, 128))
     compare("CNN step (2 conv, batch 128), per step", cnn_steps(cr.from_numpy(xc), cr.from_numpy(yc), steps, chainrule_cnn),
             cnn_steps(torch.as_tensor(xc, device="cuda"), torch.as_tensor(yc, device="cuda"), steps, torch_cnn), 1000 / steps, "ms")
+    compare("per op: 1000 multiplications, forward and backward", chain(lambda: cr.ones(4, requires_grad=True).to("cuda")),
+            chain(lambda: torch.ones(4, device="cuda", requires_grad=True)), 1e6 / 1000, "µs")
+    launch, launch_torch = paired_medians([synchronized(adds(cupy.ones(4, dtype=np.float32)), cupy),
+                                           synchronized(adds(torch.ones(4, device="cuda")), cupy)], repeats)
+    print(f"one kernel launch (a + b of 4 floats): CuPy {launch * 1e3:.2f} µs, PyTorch {launch_torch * 1e3:.2f} µs", flush=True)
 
     lines = [f"\n### GPU: {gpu}, {datetime.date.today()} {args.label}".rstrip(), "",
              f"CuPy {cupy.__version__}, PyTorch {torch.__version__}, NumPy {np.__version__}, Python {platform.python_version()}; "
-             f"data in GPU memory for both; each timing ends with a device synchronize; medians of {repeats} interleaved runs.", "",
+             f"data in GPU memory for both; each timing ends with a device synchronize; medians of {repeats} interleaved runs. "
+             f"One kernel launch (a + b of 4 floats) costs {launch * 1e3:.1f} µs from CuPy and {launch_torch * 1e3:.1f} µs from "
+             "PyTorch: the small models here are bound by launches, not by the GPU's arithmetic.", "",
              "| what | chainrule | PyTorch | chainrule / PyTorch |", "| --- | ---: | ---: | ---: |"]
     lines += [f"| {what} | {a:.4g} {unit} | {b:.4g} {unit} | {r:.2f} |" for what, a, b, unit, r in rows]
     lines += ["", f"chainrule on this machine's CPU ({os.cpu_count()} cores, NumPy's BLAS) against chainrule on the GPU; the wide "
@@ -152,8 +185,8 @@ def main() -> None:
     lines += [f"| {what} | {c:.4g} s | {g:.4g} s | {c / g:.1f} |" for what, c, g in cpu_rows]
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.append:
-        with open(args.append, "a") as f:
+    if args.write or args.append:
+        with open(args.write or args.append, "w" if args.write else "a") as f:
             f.write(text)
 
 

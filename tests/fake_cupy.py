@@ -131,4 +131,5 @@ def install(monkeypatch):
     monkeypatch.setattr(backend, "_cupy", cupy)
     # Scratch arrays are kept per module name; on a GPU machine real CuPy's would be handed to the fake.
     monkeypatch.setattr(backend.workspace, "free", {})
+    monkeypatch.setattr(backend, "_device_scalars", {})
     return cupy

@@ -174,6 +174,8 @@ def test_constants_and_plain_targets_follow_the_tensor_to_the_device(fake_gpu):
                 F.cross_entropy(x, [2]), F.cross_entropy(x, np.array([2])), F.mse_loss(x, [[0.0, 0.0, 0.0]])):
         assert out.device == "cuda", out
     np.testing.assert_allclose(backend.to_device((x - 2.0).data, "cpu"), [[-1.0, -4.0, 1.0]])
+    two = np.asarray(np.float32(2.0))
+    assert backend.device_constant(two) is backend.device_constant(two.copy())  # copied to the GPU once
 
 
 def test_from_numpy_wraps_device_arrays_and_summary_runs_on_the_device(fake_gpu):

@@ -71,6 +71,24 @@ def to_device(array, device: str):
     return cupy_module().asarray(array)
 
 
+_device_scalars: dict = {}  # (value, dtype) -> a 0-d CuPy array; constants are never written to
+
+
+def device_constant(array):
+    """A constant (from ``as_tensor``) in GPU memory. Scalars such as the 2.0 in ``x * 2.0`` come
+    up every step: each distinct one is copied to the GPU once (a host-to-device copy waits for
+    the GPU) and reused from then on."""
+    if array.ndim:
+        return cupy_module().asarray(array)
+    key = (array.item(), array.dtype.str)
+    scalar = _device_scalars.get(key)
+    if scalar is None:
+        if len(_device_scalars) >= 1024:
+            _device_scalars.clear()
+        scalar = _device_scalars[key] = cupy_module().asarray(array)
+    return scalar
+
+
 def erf(array):
     """The error function, element-wise, on either module (NumPy has none of its own)."""
     if is_device_array(array):

@@ -259,7 +259,7 @@ def as_tensor(value, like: Tensor | None = None, where: str = "op") -> Tensor:
             target = like.dtype if backend.is_float(like.dtype) else backend.get_default_dtype()
             array = array.astype(target, copy=False)
         if backend.is_device_array(like.data):  # a constant joins the tensor it meets on the GPU
-            array = backend.to_device(array, "cuda")
+            array = backend.device_constant(array)
         return Tensor._wrap(array, False)
     return Tensor(value)
 
