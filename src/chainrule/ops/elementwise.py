@@ -300,8 +300,7 @@ def where(condition, a, b) -> Tensor:
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
     a, b = operands(a, b, "where")
-    if is_device_array(a.data) and not is_device_array(condition):  # a host condition joins the GPU operands
-        condition = to_device_array(condition, "cuda")
+    condition = to_device_array(condition, a.device)  # a host condition joins GPU operands
     return Where.apply(a, b, condition=condition)
 
 

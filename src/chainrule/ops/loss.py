@@ -168,9 +168,7 @@ def _target_array(target, like: Tensor, op: str):
             raise DeviceError(f"{op}: the target is on '{target.device}' but the input is on '{like.device}'; "
                               f"move one with .to('{like.device}')")
         return target.data
-    if is_device_array(target) or not is_device_array(like.data):
-        return target if is_device_array(target) else np.asarray(target)
-    return to_device(np.asarray(target), "cuda")
+    return to_device(target if is_device_array(target) else np.asarray(target), like.device)
 
 
 def _class_targets(logits: Tensor, target, op: str) -> np.ndarray:
