@@ -82,11 +82,15 @@ def test_every_op_on_cuda_matches_cpu(name):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def _train_state(device, steps=10):
+def _sgd(params):
+    return optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=0.01)
+
+
+def _train_state(device, steps=10, make_optimizer=_sgd):
     """A short training run on ``device``; its final parameters and buffers, in host memory."""
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).to(device)
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=0.01)
+    opt = make_optimizer(model.parameters())
     x = cr.tensor(np.random.default_rng(0).standard_normal((32, 8))).to(device)
     y = cr.tensor(np.random.default_rng(1).integers(0, 3, 32)).to(device)
     for _ in range(steps):
@@ -102,6 +106,40 @@ def test_training_on_cuda_matches_cpu():
     cpu, gpu = _train_state("cpu"), _train_state("cuda")
     for key in cpu:
         np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+OPTIMIZERS = {  # on the GPU, SGD and Adam(W) run as fused kernels: each configuration against the CPU's passes
+    "sgd": lambda p: optim.SGD(p, lr=0.1), "sgd-decay": lambda p: optim.SGD(p, lr=0.1, weight_decay=0.05),
+    "momentum-dampening": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.3),
+    "nesterov": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "adam": lambda p: optim.Adam(p, lr=0.01), "adam-decay": lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1),
+    "adamw": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1), "adagrad": lambda p: optim.Adagrad(p, lr=0.05),
+    "rmsprop": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
+}
+
+
+@needs_gpu
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_on_cuda_matches_cpu(name):
+    cpu, gpu = _train_state("cpu", make_optimizer=OPTIMIZERS[name]), _train_state("cuda", make_optimizer=OPTIMIZERS[name])
+    for key in cpu:
+        np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+@needs_gpu
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_on_cuda_matches_cpu(reduction, smoothing):
+    logits = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32) * 10
+    target = np.array([0, 4, 2, 2, 1, 3])
+    results = []
+    for device in ("cpu", "cuda"):
+        x = cr.tensor(logits, requires_grad=True)
+        loss = F.cross_entropy(x.to(device), cr.tensor(target).to(device), reduction=reduction, label_smoothing=smoothing)
+        (loss * cr.tensor(np.arange(1, loss.data.size + 1, dtype=np.float32).reshape(loss.shape)).to(device)).sum().backward()
+        results.append((backend.to_device(loss.data, "cpu"), x.grad))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------- the same, on a stand-in GPU

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, is_device_array, to_device
+from ..backend import array_module, fused_kernel, is_device_array, to_device
 from ..errors import DataError, DeviceError, DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -44,6 +44,13 @@ class SoftmaxCrossEntropy(Function):
         xp = array_module(logits)
         n, classes = logits.shape
         self.reduction, self.target = reduction, target
+        self.label_smoothing = label_smoothing
+        if target.ndim == 1 and is_device_array(logits):
+            kernel = fused_kernel("cross_entropy", *self.GPU_FORWARD)
+            if kernel is not None:
+                self.probs, losses = xp.empty_like(logits), xp.empty(n, dtype=logits.dtype)
+                kernel(logits, target, classes, logits.dtype.type(label_smoothing), losses, self.probs)
+                return _reduce(losses, reduction)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -57,7 +64,6 @@ class SoftmaxCrossEntropy(Function):
         else:  # probabilities
             dist = target if not label_smoothing else (1 - label_smoothing) * target + label_smoothing / classes
             losses = -(dist * (shifted - log_total)).sum(axis=1)
-        self.label_smoothing = label_smoothing
         exp /= total
         self.probs = exp
         return _reduce(losses.astype(logits.dtype, copy=False), reduction)
@@ -66,6 +72,11 @@ class SoftmaxCrossEntropy(Function):
         xp = array_module(grad_output)
         probs, target, smoothing = self.probs, self.target, self.label_smoothing
         n, classes = probs.shape
+        scale = _grad_scale(grad_output, self.reduction, n, 2)
+        if target.ndim == 1 and is_device_array(probs):
+            kernel = fused_kernel("cross_entropy_backward", *self.GPU_BACKWARD)
+            if kernel is not None:
+                return kernel(probs, target, scale, classes, probs.dtype.type(smoothing))
         grad = probs.copy()
         if target.ndim == 1:
             # d/dx CE = softmax(x) - onehot(t); label smoothing mixes the onehot with 1/C
@@ -77,8 +88,31 @@ class SoftmaxCrossEntropy(Function):
             # sum_j p_j = 1 only if the target rows sum to 1; the general form is p * sum(t) - t
             grad *= dist.sum(axis=1, keepdims=True)
             grad -= dist
-        grad *= _grad_scale(grad_output, self.reduction, n, 2)
+        grad *= scale
         return grad
+
+    # Class-index targets on the GPU: each pass above as one kernel. Forward: a thread per row
+    # computes the log-sum-exp, the loss and the row's softmax; backward: one elementwise kernel.
+    GPU_FORWARD = ("raw T logits, raw I target, int32 classes, T smoothing", "T loss, raw T probs", """
+        const ptrdiff_t row = i * classes;
+        T m = logits[row];
+        for (int j = 1; j < classes; j++) m = max(m, logits[row + j]);
+        T total = 0, sum_x = 0;
+        for (int j = 0; j < classes; j++) {
+            T e = exp(logits[row + j] - m);
+            probs[row + j] = e;
+            total += e;
+            sum_x += logits[row + j];
+        }
+        for (int j = 0; j < classes; j++) probs[row + j] /= total;
+        T log_total = log(total);
+        T nll = log_total - (logits[row + target[i]] - m);  // -log softmax(x)_t
+        loss = smoothing != 0 ? (1 - smoothing) * nll - smoothing * (sum_x / classes - m - log_total) : nll;
+    """)
+    GPU_BACKWARD = ("T probs, raw I target, T scale, int32 classes, T smoothing", "T grad", """
+        T onehot = (i % classes) == target[i / classes] ? 1 - smoothing : 0;
+        grad = (probs - onehot - smoothing / classes) * scale;
+    """)
 
 
 class NLLLoss(Function):

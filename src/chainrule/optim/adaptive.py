@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, fused_kernel, is_device_array
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
 
@@ -121,12 +121,20 @@ class Adam(Optimizer):
         xp = array_module(param)
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         step = state["step"] = state.get("step", 0) + 1
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+        m = _zeros_like_state(state, "exp_avg", param)
+        v = _zeros_like_state(state, "exp_avg_sq", param)
+        kernel = fused_kernel("adam", *self.KERNEL) if is_device_array(param) else None
+        if kernel is not None:
+            t = param.dtype.type
+            kernel(grad, t(lr), t(beta1), t(beta2), t(eps), t(wd), t(bias_correction1), t(bias_correction2_sqrt), self.decoupled,
+                   param, m, v)
+            return
         if self.decoupled:
             param *= 1 - lr * wd  # AdamW: decay the weights directly, not through the gradient
         else:
             grad = with_weight_decay(param, grad, state, wd)
-        m = _zeros_like_state(state, "exp_avg", param)
-        v = _zeros_like_state(state, "exp_avg_sq", param)
         work = scratch(state, param, "_scratch2")
         # m += (1 - b1)(g - m)  (PyTorch's lerp form of m = b1 m + (1 - b1) g)
         xp.subtract(grad, m, out=work)
@@ -136,14 +144,23 @@ class Adam(Optimizer):
         xp.multiply(grad, grad, out=work)
         work *= 1 - beta2
         v += work
-        bias_correction1 = 1 - beta1**step
-        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         xp.sqrt(v, out=work)
         work /= bias_correction2_sqrt
         work += eps
         xp.divide(m, work, out=work)
         work *= -lr / bias_correction1
         param += work
+
+    # The update above as one GPU kernel per parameter, instead of a dozen passes (launches).
+    KERNEL = ("T grad, T lr, T beta1, T beta2, T eps, T weight_decay, T bias_correction1, T bias_correction2_sqrt, bool decoupled",
+              "T param, T exp_avg, T exp_avg_sq", """
+        T g = grad;
+        if (decoupled) param *= 1 - lr * weight_decay;
+        else if (weight_decay != 0) g += weight_decay * param;
+        exp_avg += (1 - beta1) * (g - exp_avg);
+        exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g;
+        param -= lr / bias_correction1 * exp_avg / (sqrt(exp_avg_sq) / bias_correction2_sqrt + eps);
+    """)
 
 
 class AdamW(Adam):

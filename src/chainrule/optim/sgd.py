@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from ..backend import array_module
+from ..backend import array_module, fused_kernel, is_device_array
 from ..errors import ConfigError
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
@@ -26,6 +26,8 @@ class SGD(Optimizer):
             raise ConfigError("SGD: nesterov needs momentum > 0 and dampening = 0")
 
     def update(self, param, grad, state, group):
+        if is_device_array(param) and self._update_fused(param, grad, state, group):
+            return
         xp = array_module(param)
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         work = scratch(state, param)
@@ -50,3 +52,29 @@ class SGD(Optimizer):
                 direction = velocity
         xp.multiply(direction, lr, out=work)
         param -= work
+
+    # The same update as one GPU kernel per parameter (the passes above are two to six launches).
+    KERNEL = ("T grad, T lr, T weight_decay", "T param", "param -= lr * (weight_decay != 0 ? grad + weight_decay * param : grad);")
+    MOMENTUM_KERNEL = ("T grad, T lr, T momentum, T dampening, T weight_decay, bool nesterov, bool first", "T param, T velocity", """
+        T d = weight_decay != 0 ? grad + weight_decay * param : grad;
+        velocity = first ? d : momentum * velocity + (1 - dampening) * d;
+        param -= lr * (nesterov ? d + momentum * velocity : velocity);
+    """)
+
+    def _update_fused(self, param, grad, state, group) -> bool:
+        t = param.dtype.type
+        lr, momentum, weight_decay = t(group["lr"]), group["momentum"], t(group["weight_decay"])
+        if not momentum:
+            kernel = fused_kernel("sgd", *self.KERNEL)
+            if kernel is not None:
+                kernel(grad, lr, weight_decay, param)
+            return kernel is not None
+        kernel = fused_kernel("sgd_momentum", *self.MOMENTUM_KERNEL)
+        if kernel is None:
+            return False
+        velocity = state.get("momentum_buffer")
+        first = velocity is None
+        if first:
+            velocity = state["momentum_buffer"] = array_module(param).empty_like(param)
+        kernel(grad, lr, t(momentum), t(group["dampening"]), weight_decay, group["nesterov"], first, param, velocity)
+        return True
