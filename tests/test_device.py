@@ -86,10 +86,11 @@ def _sgd(params):
     return optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=0.01)
 
 
-def _train_state(device, steps=10, make_optimizer=_sgd):
+def _train_state(device, steps=10, make_optimizer=_sgd, batch_norm=True):
     """A short training run on ``device``; its final parameters and buffers, in host memory."""
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).to(device)
+    middle = nn.BatchNorm1d(16) if batch_norm else nn.Tanh()
+    model = nn.Sequential(nn.Linear(8, 16), middle, nn.ReLU(), nn.Linear(16, 3)).to(device)
     opt = make_optimizer(model.parameters())
     x = cr.tensor(np.random.default_rng(0).standard_normal((32, 8))).to(device)
     y = cr.tensor(np.random.default_rng(1).integers(0, 3, 32)).to(device)
@@ -121,7 +122,9 @@ OPTIMIZERS = {  # on the GPU, SGD and Adam(W) run as fused kernels: each configu
 @needs_gpu
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_optimizer_on_cuda_matches_cpu(name):
-    cpu, gpu = _train_state("cpu", make_optimizer=OPTIMIZERS[name]), _train_state("cuda", make_optimizer=OPTIMIZERS[name])
+    # No BatchNorm here: it makes the gradient of the bias before it zero up to rounding, and the
+    # adaptive optimizers scale that rounding noise up to steps of +-lr, differently on each device.
+    cpu, gpu = (_train_state(device, make_optimizer=OPTIMIZERS[name], batch_norm=False) for device in ("cpu", "cuda"))
     for key in cpu:
         np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
