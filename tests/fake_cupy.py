@@ -129,7 +129,8 @@ def install(monkeypatch):
     for name, module in (("cupy", cupy), ("cupyx", cupyx), ("cupyx.scipy", cupyx.scipy), ("cupyx.scipy.special", special)):
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(backend, "_cupy", cupy)
-    # Scratch arrays are kept per module name; on a GPU machine real CuPy's would be handed to the fake.
+    # What the backend caches for CuPy: on a GPU machine real CuPy's would otherwise reach the fake.
     monkeypatch.setattr(backend.workspace, "free", {})
     monkeypatch.setattr(backend, "_device_scalars", {})
+    monkeypatch.setattr(backend, "_kernels", {})  # compiled real-CuPy kernels would be handed fake arrays
     return cupy
