@@ -97,7 +97,8 @@ def fused_kernel(name: str, in_params: str, out_params: str, body: str):
     code does in several passes; None where CuPy has no kernels (the test suite's stand-in).
 
     A launch from Python costs about 10 µs, more than the arithmetic of a small layer: optimizer
-    updates (a dozen passes for Adam) are fused on the GPU, while the CPU keeps the NumPy passes.
+    updates (a dozen passes for Adam) and softmax cross-entropy are fused on the GPU, while the CPU
+    keeps the NumPy passes, which stay the reference the GPU tests compare the kernels with.
     """
     kernel = _kernels.get(name)
     if kernel is None:
