@@ -68,9 +68,11 @@ def data(n=60000, seed=0):
     return rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
 
 
-def chainrule_mlp_epoch(X, y, batch):
+# The builders take a device so that benchmarks/gpu.py times the same networks on a GPU (X, y there
+# already in GPU memory).
+def chainrule_mlp_epoch(X, y, batch, width=256, device="cpu"):
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    model = nn.Sequential(nn.Linear(784, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10)).to(device)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -84,12 +86,13 @@ def chainrule_mlp_epoch(X, y, batch):
     return epoch
 
 
-def torch_mlp_epoch(X, y, batch):
+def torch_mlp_epoch(X, y, batch, width=256, device="cpu"):
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    T = torch.nn
+    model = T.Sequential(T.Linear(784, width), T.ReLU(), T.Linear(width, width), T.ReLU(), T.Linear(width, 10)).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    Xt, yt = torch.as_tensor(X, device=device), torch.as_tensor(y, device=device)  # no copy where X already is there
 
     def epoch():
         for i in range(0, len(X), batch):
@@ -126,13 +129,13 @@ def floor_epoch(X, batch):
 
 
 # ------------------------------------------------------------------ 3. CNN step
-def chainrule_cnn_step(batch=128):
+def chainrule_cnn_step(batch=128, device="cpu"):
     cr.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 10))
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 10)).to(device)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = cr.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32))
-    y = cr.from_numpy(np.random.default_rng(1).integers(0, 10, batch))
+    x = cr.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32)).to(device)
+    y = cr.from_numpy(np.random.default_rng(1).integers(0, 10, batch)).to(device)
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -143,14 +146,14 @@ def chainrule_cnn_step(batch=128):
     return step
 
 
-def torch_cnn_step(batch=128):
+def torch_cnn_step(batch=128, device="cpu"):
     torch.manual_seed(0)
     T = torch.nn
     model = T.Sequential(T.Conv2d(1, 16, 3, padding=1), T.ReLU(), T.MaxPool2d(2), T.Conv2d(16, 32, 3, padding=1), T.ReLU(),
-                         T.MaxPool2d(2), T.Flatten(), T.Linear(1568, 10))
+                         T.MaxPool2d(2), T.Flatten(), T.Linear(1568, 10)).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32))
-    y = torch.from_numpy(np.random.default_rng(1).integers(0, 10, batch))
+    x = torch.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32)).to(device)
+    y = torch.from_numpy(np.random.default_rng(1).integers(0, 10, batch)).to(device)
     loss_fn = T.CrossEntropyLoss()
 
     def step():
@@ -210,10 +213,10 @@ def cnn_breakdown(steps: int = 20) -> list:
 
 
 # ------------------------------------------------------------------ 4. per-op overhead
-def chainrule_chain(n=1000):
+def chainrule_chain(n=1000, device="cpu"):
     def run():
         x = cr.tensor(np.ones(4, dtype=np.float32), requires_grad=True)
-        y = x
+        y = x.to(device)
         for _ in range(n):
             y = y * 1.0001
         y.sum().backward()
@@ -221,9 +224,9 @@ def chainrule_chain(n=1000):
     return run
 
 
-def torch_chain(n=1000):
+def torch_chain(n=1000, device="cpu"):
     def run():
-        x = torch.ones(4, requires_grad=True)
+        x = torch.ones(4, requires_grad=True, device=device)
         y = x
         for _ in range(n):
             y = y * 1.0001
