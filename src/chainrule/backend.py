@@ -136,10 +136,17 @@ def random_uniform(shape, dtype, like):
         return _cupy.random.random(shape, dtype=dtype)
     return _generator.random(shape, dtype=dtype)
 
+float16 = np.dtype(np.float16)  # storage only: cast to float32 to compute
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
+uint8 = np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
+int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
+# PyTorch's other names for them (chainrule.float is float32, chainrule.long is int64, ...)
+DTYPE_ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16, "int": int32, "long": int64, "bool": bool_}
 
 _FLOAT_DTYPES = (float32, float64)
 _default_dtype = float32

@@ -163,9 +163,9 @@ def _cmd_predict(args) -> int:
         classes = predicted_classes(output)
         logits = Tensor._wrap(output, False)
         if output.shape[1] == 1:  # one logit: the probability of class 1
-            probs = F.sigmoid(logits).data[:, 0]
+            probs = F.sigmoid(logits)._array[:, 0]
         else:  # the probability of the predicted class
-            probs = F.softmax(logits, axis=1).data[np.arange(len(classes)), classes]
+            probs = F.softmax(logits, axis=1)._array[np.arange(len(classes)), classes]
         lines = ["prediction,label,probability"] + [f"{c},{names[c] if c < len(names) else c},{p:.6f}" for c, p in zip(classes, probs)]
     else:
         lines = [",".join(f"prediction{i}" for i in range(output.shape[1])) if output.shape[1] > 1 else "prediction"]
@@ -176,7 +176,7 @@ def _cmd_predict(args) -> int:
 def _emit(text: str, output: str | None) -> int:
     """Write a command's result to ``output`` (atomically) or to standard output."""
     if output:
-        from .train.checkpoint import atomic_write
+        from .serialization import atomic_write
 
         atomic_write(output, text.encode())
     else:

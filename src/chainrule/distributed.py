@@ -17,6 +17,7 @@ import numpy as np
 
 from .backend import array_module
 from .errors import ChainruleError, ConfigError
+from .tensor import Tensor
 
 _comm = None
 _timeout = 120.0
@@ -116,7 +117,7 @@ def sum_values(values) -> list:
 def broadcast_parameters(model, root: int = 0) -> None:
     """Give every rank rank 0's parameters and buffers (call ``init()`` first)."""
     for param in model.parameters():
-        _wait(_comm.Ibcast(param.data, root=root), "broadcasting parameters")
+        _wait(_comm.Ibcast(param._array, root=root), "broadcasting parameters")
     for _, buffer in model.named_buffers():
         _wait(_comm.Ibcast(buffer, root=root), "broadcasting buffers")
 
@@ -173,13 +174,13 @@ class DistributedOptimizer:
         buckets, current, size = [], [], 0
         for p in params:
             current.append(p)
-            size += p.data.nbytes
+            size += p._array.nbytes
             if size >= bucket_bytes:
                 buckets.append(current)
                 current, size = [], 0
         if current:
             buckets.append(current)
-        return [(group, array_module(group[0].data).empty(sum(p.data.size for p in group), dtype=group[0].dtype)) for group in buckets]
+        return [(group, array_module(group[0]._array).empty(sum(p._array.size for p in group), dtype=group[0].dtype)) for group in buckets]
 
     def _reset_round(self) -> None:
         self._ready = [set() for _ in self.buckets]
@@ -190,8 +191,8 @@ class DistributedOptimizer:
         group, flat = self.buckets[index]
         offset = 0
         for p in group:
-            n = p.data.size
-            flat[offset : offset + n] = 0 if p.grad is None else p.grad.reshape(-1)
+            n = p._array.size
+            flat[offset : offset + n] = 0 if p._grad is None else p._grad._array.reshape(-1)
             offset += n
         MPI = _mpi()
         return _comm.Iallreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
@@ -222,10 +223,10 @@ class DistributedOptimizer:
                 flat /= world
                 offset = 0
                 for p in group:
-                    n = p.data.size
-                    if p.grad is None:
-                        p.grad = array_module(p.data).empty_like(p.data)
-                    p.grad[...] = flat[offset : offset + n].reshape(p.grad.shape)
+                    n = p._array.size
+                    if p._grad is None:
+                        p._grad = Tensor._wrap(array_module(p._array).empty_like(p._array), False)
+                    p._grad._array[...] = flat[offset : offset + n].reshape(p._array.shape)
                     offset += n
             self._reset_round()
         self.optimizer.step()

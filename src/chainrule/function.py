@@ -11,7 +11,7 @@ import re
 import threading
 
 from .backend import device_of
-from .errors import ChainruleError, DeviceError, ShapeError
+from .errors import ChainruleError, DeviceError, GraphError, ShapeError
 
 _state = threading.local()
 
@@ -25,6 +25,9 @@ class _GradMode(contextlib.ContextDecorator):
     def __init__(self, enabled: bool):
         self.enabled = enabled
 
+    def _recreate_cm(self):
+        return _GradMode(self.enabled)  # a fresh one per decorated call: recursion keeps each previous mode
+
     def __enter__(self):
         self.previous = is_grad_enabled()
         _state.grad_enabled = self.enabled
@@ -35,14 +38,63 @@ class _GradMode(contextlib.ContextDecorator):
         return False
 
 
-def no_grad() -> _GradMode:
-    """Context manager and decorator: ops inside record no graph (for evaluation and updates)."""
-    return _GradMode(False)
+class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
+    """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``): ops inside record no
+    graph (for evaluation and for updates written by hand)."""
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if callable(func):  # bare @no_grad
+            self.__init__()
+            return self(func)
+        return self
+
+    def __init__(self, func=None):
+        super().__init__(False)
 
 
-def enable_grad() -> _GradMode:
+class enable_grad(_GradMode):  # noqa: N801
     """Context manager and decorator that turns recording back on inside ``no_grad``."""
-    return _GradMode(True)
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if callable(func):
+            self.__init__()
+            return self(func)
+        return self
+
+    def __init__(self, func=None):
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801
+    """``set_grad_enabled(False)`` as a context manager or decorator; called alone it sets the mode."""
+
+    def __init__(self, mode: bool):
+        super().__init__(bool(mode))
+        self.previous = is_grad_enabled()
+        _state.grad_enabled = self.enabled
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self.previous
+        return False
+
+
+class inference_mode(no_grad):  # noqa: N801
+    """As ``no_grad`` here (PyTorch's faster variant of it); ``inference_mode(False)`` records."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):
+            self = object.__new__(cls)
+            _GradMode.__init__(self, False)
+            return self(mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        _GradMode.__init__(self, not mode)
 
 
 class Function:
@@ -57,40 +109,83 @@ class Function:
     needs_input_grad: tuple
     # Set by backward() once the saved arrays are released (unless retain_graph=True).
     freed = False
+    # What the backward reads of the forward's arrays, so that an in-place write to one of them since
+    # the forward is caught: the input indices (None: all) and whether the output is read.
+    saved_inputs: tuple | None = None
+    saves_output = True
+    # True for ops whose output may share the input's memory (reshape, transpose, basic indexing):
+    # such an output shares the input's version counter, so a write through either is seen.
+    view = False
 
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the forward on the inputs' arrays and, when grad is on, record the node."""
         fn = cls()
         try:
-            output = fn.forward(*[t.data for t in inputs], **params)
+            output = fn.forward(*[t._array for t in inputs], **params)
         except ChainruleError:
             raise
         except ValueError as exc:
             # NumPy's message alone ("operands could not be broadcast ...") does not say which op.
-            shapes = " and ".join(str(t.data.shape) for t in inputs)
+            shapes = " and ".join(str(t._array.shape) for t in inputs)
             if "broadcast" in str(exc):
                 raise ShapeError(f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
                                  "(from the right, each pair of sizes must be equal or one of them 1)") from None
             raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
         except TypeError:
-            devices = [device_of(t.data) for t in inputs]
+            devices = [device_of(t._array) for t in inputs]
             if len(set(devices)) > 1:  # CuPy refuses host arrays; say which op and which devices
                 raise DeviceError(f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; "
                                   "move them with .to(device)") from None
             raise
         if _anomaly_hook is not None:
             _anomaly_hook(fn, output, inputs)
-        Tensor = _tensor_class
+        out = _tensor_class._wrap(output, False)
+        if cls.view and output.base is not None and (output.base is inputs[0]._array or output.base is inputs[0]._array.base):
+            out._version_counter = inputs[0]._version_counter
         if getattr(_state, "grad_enabled", True):
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                out = Tensor._wrap(output, True)
+                fn.input_versions = [t._version_counter[0] for t in inputs]
+                if fn.saves_output:
+                    fn.output_version = out._version_counter
+                out.requires_grad = True
                 out._creator = fn
-                return out
-        return Tensor._wrap(output, False)
+        return out
+
+    def check_saved_versions(self) -> None:
+        """Refuse to run backward on arrays that were written in place after the forward saved them."""
+        versions = self.__dict__.get("input_versions")
+        if versions is None:
+            return
+        saved = range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs
+        for i in saved:
+            if i < len(versions) and self.inputs[i]._version_counter[0] != versions[i]:
+                self._modified(f"its input {i}", self.inputs[i]._version_counter[0], versions[i])
+        if self.saves_output and self.output_version[0] != 0:
+            self._modified("its output", self.output_version[0], 0)
+
+    def _modified(self, what: str, version: int, expected: int):
+        raise GraphError(
+            f"backward(): a tensor that {self.op_name()} saved for its gradient ({what}) has been modified by an "
+            f"in-place operation since the forward (it is at version {version}; expected version {expected}). "
+            "Use an out-of-place op (y = y + 1 instead of y += 1) or .clone() it before modifying."
+        )
+
+    @property
+    def next_functions(self) -> tuple:
+        """((Function or AccumulateGrad or None, 0), ...) for each input, as PyTorch's grad_fn."""
+        nodes = []
+        for t, needs in zip(self.inputs, self.needs_input_grad):
+            if t._creator is not None:
+                nodes.append((t._creator, 0))
+            elif needs:
+                nodes.append((AccumulateGrad(t), 0))
+            else:
+                nodes.append((None, 0))
+        return tuple(nodes)
 
     def forward(self, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -98,9 +193,9 @@ class Function:
     def backward(self, grad_output):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    @property
     def name(self) -> str:
-        return type(self).__name__
+        """The node's name as PyTorch prints it: the backward of ``Mul`` is ``MulBackward``."""
+        return f"{type(self).__name__}Backward"
 
     # The name users know the op by, where snake_case of the class name would not give it.
     op: str | None = None
@@ -119,7 +214,21 @@ class Function:
             self.site = site
 
     def __repr__(self) -> str:
-        return f"<{self.name}>"
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The node at a leaf that requires grad, where backward adds into ``.grad`` (``next_functions``)."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 # Set by tensor.py once Tensor exists (tensor.py imports this module, so it cannot import back).

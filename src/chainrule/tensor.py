@@ -3,6 +3,11 @@
 The walk is one reverse topological pass found with an explicit stack (no recursion, so a chain
 of 100,000 ops works). Gradients add into ``.grad`` like PyTorch's, and each node's saved arrays are
 released as soon as its backward has run, unless ``retain_graph=True``.
+
+A Tensor holds its array in ``_array`` (the library's floors read it directly: ops deal in plain
+arrays). ``.data`` and ``.grad`` are Tensors sharing that memory, as in PyTorch. Every in-place write
+bumps a version counter (shared by views of the same memory), and backward refuses to use an array
+that an op saved and that was modified since.
 """
 from __future__ import annotations
 
@@ -17,20 +22,63 @@ from .function import Function
 _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
 
 
+class Size(tuple):
+    """A shape: a tuple of ints, as ``torch.Size`` (``x.size()``, ``x.shape``)."""
+
+    def numel(self) -> int:
+        count = 1
+        for s in self:
+            count *= s
+        return count
+
+    def __repr__(self) -> str:
+        return f"chainrule.Size({list(self)})"
+
+    __str__ = tuple.__repr__  # messages and f-strings show (2, 3)
+
+
+class device(str):  # noqa: N801 - PyTorch's name
+    """Where a tensor's memory is: ``device("cpu")`` or ``device("cuda")``; compares equal to the string."""
+
+    def __new__(cls, type: str = "cpu", index: int | None = None):  # noqa: A002 - PyTorch's argument name
+        name = backend.check_device(type)
+        if isinstance(type, str) and ":" in type:
+            index = int(type.split(":", 1)[1])
+        self = super().__new__(cls, name)
+        self.index = index
+        return self
+
+    @property
+    def type(self) -> str:  # noqa: A003
+        return str.__str__(self)
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+
+    __hash__ = str.__hash__
+
+
+_DEVICES = {"cpu": device("cpu"), "cuda": device("cuda")}
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it so it can compute gradients."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_creator", "name", "_hooks", "__weakref__")
+    __slots__ = ("_array", "_grad", "requires_grad", "_creator", "name", "_hooks", "_version_counter", "__weakref__")
     __array_priority__ = 100  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
-            data = data.data
-        self.data = _to_array(data, dtype, "tensor")
-        self.grad = None
+            data = data._array
+        self._array = _to_array(data, dtype, "tensor")
+        self._grad = None
         self.requires_grad = False
         self._creator = None
         self.name = None
+        self._version_counter = [0]
         if requires_grad:
             self.requires_grad_(True)
 
@@ -38,34 +86,74 @@ class Tensor:
     def _wrap(cls, array, requires_grad: bool) -> "Tensor":
         """Fast path for ops: wrap an array the op just made, with no checks or copies."""
         t = object.__new__(cls)
-        t.data = array if type(array) is np.ndarray or backend.is_device_array(array) else np.asarray(array)
-        t.grad = None
+        t._array = array if type(array) is np.ndarray or backend.is_device_array(array) else np.asarray(array)
+        t._grad = None
         t.requires_grad = requires_grad
         t._creator = None
         t.name = None
+        t._version_counter = [0]
         return t
+
+    # ---------------------------------------------------------------- data, grad, version
+    @property
+    def data(self) -> "Tensor":
+        """This tensor's values as a new Tensor sharing the memory, outside the graph (as PyTorch's
+        ``.data``: writes through it are not seen by autograd; prefer ``detach()`` or ``no_grad``)."""
+        return Tensor._wrap(self._array, False)
+
+    @data.setter
+    def data(self, value) -> None:
+        self._array = value._array if isinstance(value, Tensor) else _to_array(value, None, "data")
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """d(loss)/d(self) summed over every backward() since it was last cleared (None before any)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value._array.shape != self._array.shape:
+                raise ShapeError(f"grad: assigned grad has shape {tuple(value.shape)}, expected the tensor's shape {tuple(self.shape)}")
+            if value._array.dtype != self._array.dtype:
+                raise DTypeError(f"grad: assigned grad has dtype {value.dtype}, expected the tensor's dtype {self.dtype}")
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's memory has had (PyTorch's ``_version``)."""
+        return self._version_counter[0]
+
+    def _bump_version(self) -> None:
+        self._version_counter[0] += 1
 
     # ---------------------------------------------------------------- properties
     @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    def shape(self) -> Size:
+        return Size(self._array.shape)
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     @property
-    def device(self) -> str:
-        """'cpu' (a NumPy array) or 'cuda' (a CuPy array in GPU memory)."""
-        return backend.device_of(self.data)
+    def device(self) -> device:
+        """``device('cpu')`` (a NumPy array) or ``device('cuda')`` (a CuPy array in GPU memory)."""
+        return _DEVICES[backend.device_of(self._array)]
+
+    @property
+    def is_cuda(self) -> bool:
+        return backend.is_device_array(self._array)
 
     @property
     def is_leaf(self) -> bool:
-        """True for tensors the user made (parameters, inputs); False for op results."""
+        """True for tensors the user made (parameters, inputs) and for tensors that need no grad."""
         return self._creator is None
 
     @property
@@ -74,75 +162,89 @@ class Tensor:
         return self._creator
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return Size(self._array.shape) if dim is None else self._array.shape[dim]
+
+    def dim(self) -> int:
+        return self._array.ndim
+
+    ndimension = dim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._array.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._array.itemsize
+
+    def is_contiguous(self) -> bool:
+        return bool(self._array.flags.c_contiguous)
+
+    def is_floating_point(self) -> bool:
+        return backend.is_float(self._array.dtype)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._array.shape[0]
 
     # ---------------------------------------------------------------- conversion
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item(): only a one-element tensor can be converted, got shape {self.shape}")
-        return self.data.item()
+        if self._array.size != 1:
+            raise ValueError(f"item(): only a one-element tensor can be converted, got shape {tuple(self.shape)}")
+        return self._array.item()
+
+    def __bool__(self) -> bool:
+        if self._array.size != 1:
+            raise RuntimeError(f"bool(): the truth value of a tensor with {self._array.size} values is ambiguous; use .any() or .all()")
+        return bool(self._array.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._array.dtype.kind not in "iub" or self._array.size != 1:
+            raise TypeError(f"only one-element integer tensors can be used as an index, got dtype {self.dtype} and shape {tuple(self.shape)}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if spec and self._array.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied); a 'cuda' tensor must be moved with .cpu() first."""
-        if backend.is_device_array(self.data):
+        if backend.is_device_array(self._array):
             raise TypeError("numpy(): this tensor is on 'cuda'; call .cpu() first to copy it to host memory")
-        return self.data
+        if self.requires_grad:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
+        return self._array
 
     def tolist(self):
-        return self.data.tolist()
+        return self._array.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        data = backend.to_device(self.data, "cpu")
+        data = backend.to_device(self._array, "cpu")
         return data if dtype is None else data.astype(dtype)
 
     def detach(self) -> "Tensor":
-        """A new leaf that shares this tensor's data and records nothing."""
-        return Tensor._wrap(self.data, False)
-
-    def clone(self) -> "Tensor":
-        from .ops.elementwise import clone
-
-        return clone(self)
-
-    def to(self, dtype=None, device=None) -> "Tensor":
-        """Cast to ``dtype`` and/or move to ``device`` ('cpu' or 'cuda'); both are differentiable.
-        A string that names a device (``t.to("cuda")``) is taken as the device."""
-        if isinstance(dtype, str) and (dtype in ("cpu", "cuda") or dtype.startswith("cuda:")):
-            dtype, device = None, dtype
-        out = self
-        if device is not None and backend.check_device(device) != self.device:
-            from .ops.elementwise import to_device
-
-            out = to_device(out, backend.check_device(device))
-        if dtype is not None:
-            from .ops.elementwise import cast
-
-            out = cast(out, backend.resolve_dtype(dtype))
+        """A new leaf that shares this tensor's data (and version counter) and records nothing."""
+        out = Tensor._wrap(self._array, False)
+        out._version_counter = self._version_counter
         return out
 
-    def cpu(self) -> "Tensor":
-        return self.to(device="cpu")
-
-    def cuda(self) -> "Tensor":
-        return self.to(device="cuda")
-
-    def float(self) -> "Tensor":
-        return self.to(backend.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(backend.float64)
+    def detach_(self) -> "Tensor":
+        """Make this tensor a leaf that records nothing (in place)."""
+        self._creator = None
+        self.requires_grad = False
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and not backend.is_float(self.data.dtype):
+        if requires_grad and not backend.is_float(self._array.dtype):
             raise DTypeError(
                 f"requires_grad: only floating-point tensors can require grad, got dtype {self.dtype}; "
                 "create it with dtype=chainrule.float32 or float64"
@@ -154,7 +256,7 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
-        self.grad = None
+        self._grad = None
 
     def register_post_accumulate_grad_hook(self, hook) -> None:
         """Call ``hook(tensor)`` each time backward adds into this leaf's ``.grad`` (data-parallel
@@ -173,47 +275,39 @@ class Tensor:
         return self
 
     # ---------------------------------------------------------------- backward
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it into ``leaf.grad``.
 
         ``gradient`` is d(loss)/d(self); it may be left out only when self has one element.
         Calling backward twice adds the gradients, as in PyTorch: zero them between steps.
         """
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported by chainrule")
         if not self.requires_grad:
             raise GraphError(
                 "backward(): this tensor does not require grad and has no graph; "
                 "did you create the inputs with requires_grad=True, or compute it under no_grad()?"
             )
-        if gradient is None:
-            if self.data.size != 1:
-                raise GraphError(
-                    f"backward(): a gradient can be created implicitly only for a one-element tensor, "
-                    f"this one has shape {self.shape}; pass backward(gradient) of that shape"
-                )
-            gradient = backend.array_module(self.data).ones_like(self.data)
-        else:
-            gradient = gradient.data if isinstance(gradient, Tensor) else gradient
-            gradient = backend.to_device(np.asarray(gradient) if not backend.is_device_array(gradient) else gradient, self.device)
-            gradient = backend.array_module(gradient).array(gradient, dtype=self.dtype, copy=True)
-            if gradient.shape != self.shape:
-                raise ShapeError(
-                    f"backward(): gradient has shape {gradient.shape}, expected the tensor's shape {self.shape}"
-                )
+        gradient = initial_gradient(self, gradient, "backward()")
+        if inputs is not None:
+            targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            run_backward([self], [gradient], bool(retain_graph), targets, accumulate=True)
+            return
         if self._creator is None:
             _accumulate_leaf(self, gradient, gradient)
             return
-        _run_backward(self._creator, gradient, retain_graph)
+        _run_backward(self._creator, gradient, bool(retain_graph))
 
     # ---------------------------------------------------------------- repr
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_device(self.data, "cpu"), separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(backend.to_device(self._array, "cpu"), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.dtype != backend.get_default_dtype() and backend.is_float(self.dtype) or not backend.is_float(self.dtype):
             extras.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self._creator is not None:
-            extras.append(f"grad_fn=<{self._creator.name}>")
+            extras.append(f"grad_fn=<{self._creator.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
@@ -226,6 +320,8 @@ def _to_array(data, dtype, where: str) -> np.ndarray:
     if backend.is_device_array(data):  # already in GPU memory: copy it there
         array = data.copy()
     else:
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            data = [d._array if isinstance(d, Tensor) else d for d in data]
         try:
             array = np.array(data, copy=True)
         except (ValueError, TypeError) as exc:
@@ -234,7 +330,7 @@ def _to_array(data, dtype, where: str) -> np.ndarray:
         return array.astype(backend.resolve_dtype(dtype), copy=False)
     kind = array.dtype.kind
     if kind == "f":
-        return array.astype(backend.get_default_dtype(), copy=False)
+        return array.astype(backend.get_default_dtype(), copy=False) if array.dtype.itemsize > 2 else array
     if kind in "iu":
         return array.astype(np.int64, copy=False)
     if kind == "b":
@@ -242,9 +338,12 @@ def _to_array(data, dtype, where: str) -> np.ndarray:
     raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype}")
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """Make a Tensor from a number, list or array (float data becomes float32 unless ``dtype``)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    out = Tensor(data, requires_grad=False, dtype=dtype)
+    if device is not None and backend.check_device(device) != "cpu":
+        out._array = backend.to_device(out._array, device)
+    return out.requires_grad_(requires_grad) if requires_grad else out
 
 
 def as_tensor(value, like: Tensor | None = None, where: str = "op") -> Tensor:
@@ -258,29 +357,47 @@ def as_tensor(value, like: Tensor | None = None, where: str = "op") -> Tensor:
         if backend.is_float(like.dtype) or array.dtype.kind == "f":
             target = like.dtype if backend.is_float(like.dtype) else backend.get_default_dtype()
             array = array.astype(target, copy=False)
-        if backend.is_device_array(like.data):  # a constant joins the tensor it meets on the GPU
+        if backend.is_device_array(like._array):  # a constant joins the tensor it meets on the GPU
             array = backend.device_constant(array)
         return Tensor._wrap(array, False)
     return Tensor(value)
 
 
+def initial_gradient(output: Tensor, gradient, where: str):
+    """d(loss)/d(output) to start a backward walk with: ones for a one-element output, else given."""
+    if gradient is None:
+        if output._array.size != 1:
+            raise GraphError(
+                f"{where}: a gradient can be created implicitly only for a one-element tensor, "
+                f"this one has shape {tuple(output.shape)}; pass backward(gradient) of that shape"
+            )
+        return backend.array_module(output._array).ones_like(output._array)
+    gradient = gradient._array if isinstance(gradient, Tensor) else gradient
+    gradient = backend.to_device(np.asarray(gradient) if not backend.is_device_array(gradient) else gradient, output.device)
+    gradient = backend.array_module(gradient).array(gradient, dtype=output.dtype, copy=True)
+    if gradient.shape != output._array.shape:
+        raise ShapeError(f"{where}: gradient has shape {gradient.shape}, expected the tensor's shape {tuple(output.shape)}")
+    return gradient
+
+
 def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
-    if leaf.grad is None:
+    current = leaf._grad
+    if current is None:
         # Own the array: copy when it may be shared with another consumer (a view or grad_output).
         owned = grad is not grad_output and getattr(grad, "base", None) is None and (type(grad) is np.ndarray or backend.is_device_array(grad))
-        leaf.grad = grad if owned else backend.array_module(leaf.data).array(grad, dtype=leaf.data.dtype, copy=True)
+        leaf._grad = Tensor._wrap(grad if owned else backend.array_module(leaf._array).array(grad, dtype=leaf._array.dtype, copy=True), False)
     else:
-        leaf.grad += grad
+        current._array += grad
     hooks = getattr(leaf, "_hooks", None)
     if hooks:
         for hook in hooks:
             hook(leaf)
 
 
-def _topological_order(root: Function) -> list:
-    """Functions reachable from ``root``, each after every Function that consumes its output."""
+def _topological_order(roots) -> list:
+    """Functions reachable from ``roots``, each after every Function that consumes its output."""
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         fn, expanded = stack.pop()
         if expanded:
@@ -299,8 +416,41 @@ def _topological_order(root: Function) -> list:
 
 
 def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
-    grads = {root: gradient}
-    for fn in _topological_order(root):
+    run_backward_from({root: gradient}, [root], retain_graph, None)
+
+
+def run_backward(outputs, gradients, retain_graph: bool, targets=None, accumulate: bool = False) -> dict | None:
+    """Walk back from several outputs at once. With ``targets``, collect d(outputs)/d(target) for
+    those tensors only and return them by id (``autograd.grad``); ``accumulate`` then adds them into
+    their ``.grad`` instead (``backward(inputs=...)``)."""
+    grads: dict = {}
+    collected: dict = {}
+    for out, gradient in zip(outputs, gradients):
+        if out._creator is None:
+            if targets is None:
+                _accumulate_leaf(out, gradient, gradient)
+            else:
+                collected[id(out)] = gradient
+            continue
+        previous = grads.get(out._creator)
+        grads[out._creator] = gradient if previous is None else previous + gradient
+    if grads:
+        run_backward_from(grads, list(grads), retain_graph, None if targets is None else (targets, collected))
+    if targets is None:
+        return None
+    if accumulate:
+        for t in targets:
+            grad = collected.get(id(t))
+            if grad is not None:
+                _accumulate_leaf(t, grad, None)
+        return None
+    return collected
+
+
+def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> None:
+    target_ids, collected = (None, None) if capture is None else ({id(t) for t in capture[0]}, capture[1])
+    non_leaf_targets = {} if capture is None else {t._creator: t for t in capture[0] if t._creator is not None}
+    for fn in _topological_order(roots):
         grad_output = grads.pop(fn, None)
         if grad_output is None:
             continue
@@ -310,9 +460,12 @@ def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
                 "values were freed by the first backward(). Pass retain_graph=True to the first call "
                 "if you need to backward twice."
             )
+        if fn in non_leaf_targets:
+            collected[id(non_leaf_targets[fn])] = grad_output
         retained = fn.__dict__.get("retained")
-        if retained is not None and (out := retained()) is not None:
+        if retained is not None and capture is None and (out := retained()) is not None:
             _accumulate_leaf(out, grad_output, grad_output)
+        fn.check_saved_versions()
         input_grads = fn.backward(grad_output)
         if function._anomaly_hook is not None:
             from .anomaly import check_backward
@@ -327,7 +480,11 @@ def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
                 continue
             creator = t._creator
             if creator is None:
-                _accumulate_leaf(t, grad, grad_output)
+                if target_ids is None:
+                    _accumulate_leaf(t, grad, grad_output)
+                elif id(t) in target_ids:
+                    previous = collected.get(id(t))
+                    collected[id(t)] = grad.copy() if previous is None else previous + grad
             else:
                 previous = grads.get(creator)
                 grads[creator] = grad if previous is None else previous + grad

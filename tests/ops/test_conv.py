@@ -45,10 +45,10 @@ def test_two_live_graphs_do_not_share_im2col_buffers():
     loss1 = F.conv2d(cr.tensor(x1, dtype="float64"), w, padding=1).sum()
     loss2 = (F.conv2d(cr.tensor(x2, dtype="float64"), w, padding=1) ** 2).sum()
     loss1.backward()
-    grad1 = w.grad.copy()
+    grad1 = w.grad.clone()
     w.grad = None
     loss2.backward()
-    tw = torch.tensor(w.data, requires_grad=True)
+    tw = torch.tensor(w._array, requires_grad=True)
     TF.conv2d(torch.tensor(x1), tw, padding=1).sum().backward()
     np.testing.assert_allclose(grad1, tw.grad.numpy(), rtol=1e-10)
     tw.grad = None

@@ -34,7 +34,31 @@ CALLS = {
     "maximum": lambda: F.maximum(f32(3, 4), f32(4)), "minimum": lambda: F.minimum(f32(3, 4), f32(4)),
     "where": lambda: F.where(on(np.array([True, False, True])), f32(3), f32(3)),
     "sum": lambda: F.sum(f32(3, 4), axis=0), "mean": lambda: F.mean(f32(3, 4), axis=1, keepdims=True),
-    "max": lambda: F.max(f32(3, 4), axis=1), "min": lambda: F.min(f32(3, 4)),
+    "max": lambda: F.max(f32(3, 4), axis=1).values, "min": lambda: F.min(f32(3, 4)),
+    "amax": lambda: F.amax(f32(3, 4), dim=(0, 1)), "amin": lambda: F.amin(f32(3, 4), 1, keepdim=True),
+    "prod": lambda: F.prod(f32(3, 4), 1), "cumsum": lambda: F.cumsum(f32(3, 4), dim=1),
+    "var": lambda: F.var(f32(3, 4), 1), "std": lambda: F.std(f32(3, 4)), "norm": lambda: F.norm(f32(3, 4), dim=1),
+    "logsumexp": lambda: F.logsumexp(f32(3, 4), dim=1),
+    "sin": lambda: F.sin(f32(3)), "cos": lambda: F.cos(f32(3)), "tan": lambda: F.tan(f32(3)),
+    "log1p": lambda: F.log1p(f32(3)), "expm1": lambda: F.expm1(f32(3)), "square": lambda: F.square(f32(3)),
+    "reciprocal": lambda: F.reciprocal(f32(3)), "rsqrt": lambda: F.rsqrt(f32(3)),
+    "sign": lambda: F.sign(f32(3)), "floor": lambda: F.floor(f32(3)), "ceil": lambda: F.ceil(f32(3)),
+    "round": lambda: F.round(f32(3)), "trunc": lambda: F.trunc(f32(3)),
+    "silu": lambda: F.silu(f32(3, low=-2)), "softplus": lambda: F.softplus(f32(3, low=-2)), "elu": lambda: F.elu(f32(3, low=-2)),
+    "mm": lambda: F.mm(f32(2, 3), f32(3, 4)), "bmm": lambda: F.bmm(f32(2, 2, 3), f32(2, 3, 4)),
+    "mv": lambda: F.mv(f32(2, 3), f32(3)), "dot": lambda: F.dot(f32(3), f32(3)), "outer": lambda: F.outer(f32(2), f32(3)),
+    "view": lambda: F.view(f32(3, 4), 2, 6), "expand": lambda: F.expand(f32(3, 1), 3, 4), "repeat": lambda: F.repeat(f32(2, 3), 2, 1),
+    "flip": lambda: F.flip(f32(3, 4), 0), "t": lambda: F.t(f32(3, 4)), "narrow": lambda: F.narrow(f32(4, 3), 0, 1, 2),
+    "split": lambda: F.split(f32(4, 3), 2)[1], "chunk": lambda: F.chunk(f32(4, 3), 2, dim=1)[0], "unbind": lambda: F.unbind(f32(4, 3))[2],
+    "gather": lambda: F.gather(f32(3, 4), 1, on(np.array([[0, 0], [1, 3], [2, 2]]))),
+    "index_select": lambda: F.index_select(f32(3, 4), 1, on(np.array([3, 0]))),
+    "masked_fill": lambda: F.masked_fill(f32(3), on(np.array([True, False, True])), 0.0),
+    "sort": lambda: F.sort(f32(3, 4), dim=1).values, "topk": lambda: F.topk(f32(3, 4), 2).values,
+    "argsort": None, "argmin": None, "all": None, "any": None, "remainder": None, "floor_divide": None,  # no float gradient
+    # factories make leaves, checked by test_factories_make_float32
+    "arange": None, "empty": None, "empty_like": None, "eye": None, "from_numpy": None, "full": None, "full_like": None,
+    "linspace": None, "logspace": None, "normal": None, "ones": None, "ones_like": None, "rand": None, "rand_like": None,
+    "randint": None, "randint_like": None, "randn": None, "randn_like": None, "randperm": None, "zeros": None, "zeros_like": None,
     "reshape": lambda: F.reshape(f32(3, 4), (2, 6)), "transpose": lambda: F.transpose(f32(3, 4)),
     "permute": lambda: F.permute(f32(2, 3, 4), (2, 0, 1)), "flatten": lambda: F.flatten(f32(2, 3, 4), 1),
     "squeeze": lambda: F.squeeze(f32(3, 1)), "unsqueeze": lambda: F.unsqueeze(f32(3), 0),
@@ -83,3 +107,13 @@ def test_float32_in_float32_out(name):
     assert leaves
     for leaf in leaves:
         assert leaf.grad.dtype == np.float32, f"{name} gave a {leaf.grad.dtype} gradient"
+
+
+def test_factories_make_float32():
+    like = cr.ones(2, dtype=cr.float32)
+    made = [cr.arange(0.0, 1.0, 0.25), cr.empty(2), cr.empty_like(like), cr.eye(2), cr.full((2,), 1.5), cr.full_like(like, 2.0),
+            cr.linspace(0, 1, 3), cr.logspace(0, 1, 3), cr.normal(0.0, 1.0, (2,)), cr.ones(2), cr.ones_like(like), cr.rand(2),
+            cr.rand_like(like), cr.randn(2), cr.randn_like(like), cr.zeros(2), cr.zeros_like(like)]
+    assert all(t.dtype == np.float32 for t in made)
+    assert cr.randint(0, 3, (2,)).dtype == np.int64 and cr.randperm(3).dtype == np.int64 and cr.arange(3).dtype == np.int64
+    assert cr.from_numpy(np.ones(2)).dtype == np.float64  # from_numpy keeps what it wraps

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 
 from ..nn.layers import Conv2d, Linear
+from ..serialization import atomic_write
 from ..train.callbacks import Callback
-from ..train.checkpoint import atomic_write
 
 
 class GradientMonitor(Callback):
@@ -33,7 +33,7 @@ class GradientMonitor(Callback):
         for name, module in self.layers:
             def hook(mod, inputs, output, name=name):
                 if mod.training:
-                    data = output.data
+                    data = output._array
                     stats = self._activations.setdefault(name, [0.0, 0.0, 0.0, 0])
                     stats[0] += float(data.mean())
                     stats[1] += float(data.std())
@@ -49,7 +49,7 @@ class GradientMonitor(Callback):
 
     def on_batch_end(self, ctx, logs) -> None:
         for name, module in self.layers:
-            grad = module.weight.grad
+            grad = None if module.weight._grad is None else module.weight._grad._array
             if grad is not None:
                 entry = self._norms[name]
                 entry[0] += float(np.sqrt(np.sum(grad.astype(np.float64) ** 2)))

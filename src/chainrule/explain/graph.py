@@ -36,9 +36,9 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
     def tensor_node(t: Tensor) -> str:
         label = [t.name or ("loss" if t is tensor else "tensor"), f"shape {tuple(t.shape)}"]
         if show_values:
-            label.append("value " + _values(t.data))
+            label.append("value " + _values(t._array))
         if show_grads and t.grad is not None:
-            label.append("grad " + _values(t.grad))
+            label.append("grad " + _values(t._grad._array))
         color = "lightblue" if t.requires_grad and t.is_leaf else "white"
         text = "\\n".join(_escape(part) for part in label)  # DOT's line break inside a label
         lines.append(f'  {node_id(t)} [shape=box, style=filled, fillcolor={color}, label="{text}"];')

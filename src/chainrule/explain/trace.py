@@ -107,10 +107,10 @@ def _errors(spec: NetworkSpec, out: np.ndarray) -> np.ndarray:
 def _local_derivative(out: Tensor, activation: str) -> np.ndarray | None:
     """dout/dnet from the activation node itself: its backward applied to a gradient of ones."""
     if activation == "identity":
-        return np.ones_like(out.data)
+        return np.ones_like(out._array)
     if activation == "softmax":
         return None
-    return out.grad_fn.backward(np.ones_like(out.data))
+    return out.grad_fn.backward(np.ones_like(out._array))
 
 
 def trace_step(spec: NetworkSpec, steps: int = 1) -> StepTrace:
@@ -118,7 +118,7 @@ def trace_step(spec: NetworkSpec, steps: int = 1) -> StepTrace:
     params = make_parameters(spec)
     loss, records = build_graph(spec, params)
     loss.backward(retain_graph=True)
-    before = [(w.data.copy(), b.data.copy()) for w, b in params]
+    before = [(w._array.copy(), b._array.copy()) for w, b in params]
     optimizer = optim.SGD([p for pair in params for p in pair], lr=spec.lr)
     optimizer.step()
     layers = []
@@ -126,12 +126,12 @@ def trace_step(spec: NetworkSpec, steps: int = 1) -> StepTrace:
         fused = layer.activation == "softmax"
         layers.append(LayerTrace(
             index=index, activation=layer.activation, is_output=index == len(spec.layers),
-            inputs=h.data, weight=w0, bias=b0, net=net.data, out=out.data,
-            grad_out=None if fused else out.grad, local=_local_derivative(out, layer.activation), grad_net=net.grad,
-            grad_weight=weight.grad.copy(), grad_bias=np.asarray(bias.grad).copy(),
-            new_weight=weight.data.copy(), new_bias=bias.data.copy(),
+            inputs=h._array, weight=w0, bias=b0, net=net._array, out=out._array,
+            grad_out=None if fused else out._grad._array, local=_local_derivative(out, layer.activation), grad_net=net._grad._array,
+            grad_weight=weight._grad._array.copy(), grad_bias=np.asarray(bias._grad._array).copy(),
+            new_weight=weight._array.copy(), new_bias=bias._array.copy(),
         ))
-    trace = StepTrace(spec, layers, loss.item(), _errors(spec, records[-1][2].data), [loss.item()])
+    trace = StepTrace(spec, layers, loss.item(), _errors(spec, records[-1][2]._array), [loss.item()])
     for _ in range(steps):
         if len(trace.losses) > 1:
             optimizer.zero_grad()

@@ -35,7 +35,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor.data[...] = values.astype(tensor.dtype, copy=False)
+    tensor._array[...] = values.astype(tensor.dtype, copy=False)
     return tensor
 
 
@@ -48,17 +48,17 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    tensor.data[...] = 0
+    tensor._array[...] = 0
     return tensor
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    tensor.data[...] = 1
+    tensor._array[...] = 1
     return tensor
 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:
-    tensor.data[...] = value
+    tensor._array[...] = value
     return tensor
 
 

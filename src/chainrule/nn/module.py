@@ -133,7 +133,7 @@ class Module:
         for module in self.modules():
             for param in module._parameters.values():
                 if param is not None:
-                    param.data = convert(param.data)
+                    param._array = convert(param._array)
                     param.grad = None
             for name, buffer in list(module._buffers.items()):
                 module.register_buffer(name, convert(buffer))
@@ -158,12 +158,12 @@ class Module:
         return self.to(np.float32)
 
     def num_parameters(self) -> int:
-        return int(sum(p.data.size for p in self.parameters()))
+        return int(sum(p._array.size for p in self.parameters()))
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Every parameter and buffer by dotted name, as copies of the arrays."""
-        state = OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        state = OrderedDict((name, p._array.copy()) for name, p in self.named_parameters())
         state.update((name, b.copy()) for name, b in self.named_buffers())
         return state
 
@@ -177,12 +177,12 @@ class Module:
         buffers = {name: (module, key) for prefix, module in self.named_modules() for key in module._buffers
                    for name in [f"{prefix}.{key}" if prefix else key]}
         expected = set(own) | set(buffers)
-        given = {k: (v.data if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v)) for k, v in state_dict.items()}
+        given = {k: (v._array if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v)) for k, v in state_dict.items()}
         missing = sorted(expected - set(given))
         unexpected = sorted(set(given) - expected)
         mismatched = []
         for name in sorted(expected & set(given)):
-            target = own[name].data if name in own else buffers[name][0]._buffers[buffers[name][1]]
+            target = own[name]._array if name in own else buffers[name][0]._buffers[buffers[name][1]]
             if target.shape != given[name].shape:
                 mismatched.append(f"{name}: checkpoint {given[name].shape}, model {target.shape}")
         problems = []
@@ -198,7 +198,7 @@ class Module:
             for name, array in given.items():
                 if name in own:
                     param = own[name]
-                    param.data = to_device(array.astype(param.data.dtype, copy=True), param.device)
+                    param._array = to_device(array.astype(param._array.dtype, copy=True), param.device)
                 elif name in buffers:
                     module, key = buffers[name]
                     target = module._buffers[key]
@@ -243,7 +243,7 @@ class Module:
         for name, module in self.named_modules():
             if not name:
                 continue
-            count = sum(p.data.size for p in module._parameters.values())
+            count = sum(p._array.size for p in module._parameters.values())
             out = shapes.get(name, "")
             rows.append((name, type(module).__name__, "(N" + "".join(f", {d}" for d in out[1:]) + ")" if out and out != "?" else str(out), f"{count:,}"))
         total = self.num_parameters()

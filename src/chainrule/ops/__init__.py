@@ -1,7 +1,61 @@
 """The differentiable ops, one file per family; each op's forward and backward side by side."""
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
-from .elementwise import abs, add, clamp, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub, where
-from .linalg import linear, matmul
+from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
+from .creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    zeros,
+    zeros_like,
+)
+from .elementwise import (
+    abs,
+    add,
+    ceil,
+    clamp,
+    clip,
+    cos,
+    div,
+    exp,
+    expm1,
+    floor,
+    floor_divide,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    reciprocal,
+    remainder,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    tan,
+    trunc,
+    where,
+)
+from .linalg import bmm, dot, linear, matmul, mm, mv, outer
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -10,13 +64,46 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
-from .reduce import argmax, max, mean, min, sum
-from .shape import cat, concatenate, flatten, getitem, permute, reshape, squeeze, stack, transpose, unsqueeze
+from .reduce import all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod, std, sum, var
+from .shape import (
+    argsort,
+    cat,
+    chunk,
+    concatenate,
+    expand,
+    flatten,
+    flip,
+    gather,
+    getitem,
+    index_select,
+    masked_fill,
+    narrow,
+    permute,
+    repeat,
+    reshape,
+    sort,
+    split,
+    squeeze,
+    stack,
+    t,
+    topk,
+    transpose,
+    unbind,
+    unsqueeze,
+    view,
+)
 
+# The functions of the top-level namespace (chainrule.exp, ...) and of chainrule.functional.
 __all__ = [
-    "abs", "add", "argmax", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "clamp",
-    "clip", "concatenate", "cross_entropy", "div", "exp", "flatten", "gelu", "getitem", "l1_loss",
-    "leaky_relu", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum",
-    "mse_loss", "mul", "neg", "nll_loss", "permute", "pow", "relu", "reshape", "sigmoid", "softmax",
-    "sqrt", "squeeze", "stack", "sub", "sum", "tanh", "transpose", "unsqueeze", "where",
+    "abs", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin", "argsort", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "bmm", "cat", "ceil", "chunk", "clamp", "clip", "concatenate", "cos",
+    "cross_entropy", "cumsum", "div", "dot", "elu", "empty", "empty_like", "exp", "expand", "expm1", "eye", "flatten",
+    "flip", "floor", "floor_divide", "from_numpy", "full", "full_like", "gather", "gelu", "getitem", "index_select",
+    "l1_loss", "leaky_relu", "linear", "linspace", "log", "log1p", "log_softmax", "logspace", "logsumexp",
+    "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mse_loss", "mul", "mv", "narrow",
+    "neg", "nll_loss", "norm", "normal", "ones", "ones_like", "outer", "permute", "pow", "prod", "rand", "rand_like",
+    "randint", "randint_like", "randn", "randn_like", "randperm", "reciprocal", "relu", "remainder", "repeat",
+    "reshape", "round", "rsqrt", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "sort", "split", "sqrt",
+    "square", "squeeze", "stack", "std", "sub", "sum", "t", "tan", "tanh", "topk", "transpose", "trunc", "unbind",
+    "unsqueeze", "var", "view", "where", "zeros", "zeros_like",
 ]

@@ -1,20 +1,144 @@
-"""Operators (+, @, [], ...) and methods (t.exp(), t.sum(axis=0)) on Tensor, named as in PyTorch."""
+"""Operators (+, @, [], -=, ...) and methods (t.exp(), t.sum(dim=0), t.add_(1)) on Tensor, named as in PyTorch."""
 from __future__ import annotations
 
 import numpy as np
 
+from ..backend import DTYPE_ALIASES, array_module, check_device, default_generator, resolve_dtype
 from ..tensor import Tensor, as_tensor
-from . import activation, elementwise, linalg, reduce, shape
+from . import activation, compare, creation, elementwise, inplace, linalg, reduce, shape
 
 
 def _reflected(op):
     return lambda self, other: op(as_tensor(other, like=self), self)
 
 
-def _compare(ufunc):
-    def method(self, other):
-        other = other.data if isinstance(other, Tensor) else as_tensor(other, like=self).data
-        return Tensor._wrap(ufunc(self.data, other), False)
+# ------------------------------------------------------------------ in place
+def _binary_inplace(name: str, op, ufunc: str):
+    def method(self, other, *, alpha=1):
+        if alpha != 1:
+            other = elementwise.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+        return inplace.binary_(self, other, name, op, ufunc)
+
+    method.__name__ = name
+    method.__doc__ = f"In place: self <- {op.__name__}(self, other) (counted in the version; refused on a leaf that requires grad outside no_grad)."
+    return method
+
+
+def _unary_inplace(name: str, op, compute):
+    def method(self):
+        return inplace.unary_(self, name, op, compute)
+
+    method.__name__ = name
+    return method
+
+
+def _clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+    if min is None and max is None:
+        raise ValueError("clamp_: at least one of min and max must be given")
+    return inplace.unary_(self, "clamp_", lambda x: elementwise.clip(x, min, max),
+                          lambda a: array_module(a).clip(a, min, max))
+
+
+def _addcmul_(self, tensor1, tensor2, *, value=1):
+    """self += value * tensor1 * tensor2."""
+    return inplace.binary_(self, elementwise.mul(elementwise.mul(tensor1, tensor2), value), "addcmul_", elementwise.add, "add")
+
+
+def _addcdiv_(self, tensor1, tensor2, *, value=1):
+    """self += value * tensor1 / tensor2."""
+    return inplace.binary_(self, elementwise.mul(elementwise.div(tensor1, tensor2), value), "addcdiv_", elementwise.add, "add")
+
+
+def _masked_fill_(self, mask, value):
+    mask = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
+    if inplace._recording(self, value):
+        inplace._check_leaf(self, "masked_fill_")
+        return inplace._rebind(self, shape.masked_fill(inplace._old_value(self), mask, value), "masked_fill_")
+    self._array[array_module(self._array).broadcast_to(mask, self._array.shape)] = value.item() if isinstance(value, Tensor) else value
+    self._version_counter[0] += 1
+    return self
+
+
+def _normal_(self, mean=0.0, std=1.0):
+    return inplace.random_(self, lambda s: default_generator().normal(mean, std, s), "normal_")
+
+
+def _uniform_(self, a=0.0, b=1.0):
+    return inplace.random_(self, lambda s: default_generator().uniform(a, b, s), "uniform_")
+
+
+def _zero_(self):
+    return inplace.fill_(self, 0, "zero_")
+
+
+# ------------------------------------------------------------------ conversion
+def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    """Cast to ``dtype`` and/or move to ``device``: ``to('cuda')``, ``to(float64)``, ``to(other)``,
+    ``to(device, dtype)``; both are differentiable."""
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype, device = arg.dtype, arg.device
+        elif isinstance(arg, str) and (arg in ("cpu", "cuda") or arg.startswith("cuda:")):
+            device = arg
+        else:
+            dtype = arg
+    out = self
+    if device is not None and check_device(device) != self.device:
+        out = elementwise.to_device(out, check_device(device))
+    if dtype is not None:
+        out = elementwise.cast(out, resolve_dtype(dtype))
+    if copy and out is self:
+        out = elementwise.clone(self)
+    return out
+
+
+_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte", "int8": "Char",
+               "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+
+
+def _type(self, dtype=None):
+    """Without an argument, the type's name ('chainrule.FloatTensor'); with one, a cast to it."""
+    if dtype is None:
+        return f"chainrule.{_TYPE_NAMES.get(str(self.dtype), str(self.dtype))}Tensor"
+    if isinstance(dtype, str) and dtype.endswith("Tensor"):
+        names = {v: k for k, v in _TYPE_NAMES.items()}
+        dtype = names[dtype.rsplit(".", 1)[-1][: -len("Tensor")]]
+    return _to(self, dtype=dtype)
+
+
+def _caster(dtype):
+    return lambda self: _to(self, dtype=dtype)
+
+
+def _new(factory):
+    def method(self, *size, dtype=None, device=None, requires_grad=False):
+        return factory(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    return method
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    from ..tensor import tensor
+
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _contiguous(self):
+    """self where its memory is already in row-major order, else a row-major copy (differentiable)."""
+    return self if self._array.flags.c_contiguous else elementwise.clone(self)
+
+
+def _where(self, condition, other):
+    return elementwise.where(condition, self, other)
+
+
+def _softmax(function):
+    def method(self, dim=None, *, axis=None, dtype=None):
+        return function(self, dim, axis=axis, dtype=dtype)
 
     return method
 
@@ -28,18 +152,35 @@ _METHODS = {
     "__rmul__": _reflected(elementwise.mul),
     "__truediv__": elementwise.div,
     "__rtruediv__": _reflected(elementwise.div),
+    "__floordiv__": elementwise.floor_divide,
+    "__rfloordiv__": _reflected(elementwise.floor_divide),
+    "__mod__": elementwise.remainder,
+    "__rmod__": _reflected(elementwise.remainder),
     "__pow__": elementwise.pow,
     "__rpow__": _reflected(elementwise.pow),
     "__neg__": elementwise.neg,
+    "__pos__": lambda self: self,
+    "__abs__": elementwise.abs,
     "__matmul__": linalg.matmul,
     "__rmatmul__": _reflected(linalg.matmul),
     "__getitem__": shape.getitem,
-    "__lt__": _compare(np.less),
-    "__le__": _compare(np.less_equal),
-    "__gt__": _compare(np.greater),
-    "__ge__": _compare(np.greater_equal),
-    "__eq__": _compare(np.equal),
-    "__ne__": _compare(np.not_equal),
+    "__setitem__": inplace.setitem,
+    "__iadd__": _binary_inplace("add_", elementwise.add, "add"),
+    "__isub__": _binary_inplace("sub_", elementwise.sub, "subtract"),
+    "__imul__": _binary_inplace("mul_", elementwise.mul, "multiply"),
+    "__itruediv__": _binary_inplace("div_", elementwise.div, "true_divide"),
+    "__ipow__": _binary_inplace("pow_", elementwise.pow, "power"),
+    "__lt__": compare.lt,
+    "__le__": compare.le,
+    "__gt__": compare.gt,
+    "__ge__": compare.ge,
+    "__eq__": compare.eq,
+    "__ne__": compare.ne,
+    "__and__": compare.bitwise_and,
+    "__or__": compare.bitwise_or,
+    "__xor__": compare.bitwise_xor,
+    "__invert__": compare.bitwise_not,
+    # arithmetic and math
     "add": elementwise.add,
     "sub": elementwise.sub,
     "mul": elementwise.mul,
@@ -48,33 +189,143 @@ _METHODS = {
     "neg": elementwise.neg,
     "exp": elementwise.exp,
     "log": elementwise.log,
+    "log1p": elementwise.log1p,
+    "expm1": elementwise.expm1,
     "sqrt": elementwise.sqrt,
+    "rsqrt": elementwise.rsqrt,
+    "square": elementwise.square,
+    "reciprocal": elementwise.reciprocal,
     "abs": elementwise.abs,
+    "sin": elementwise.sin,
+    "cos": elementwise.cos,
+    "tan": elementwise.tan,
+    "sign": elementwise.sign,
+    "floor": elementwise.floor,
+    "ceil": elementwise.ceil,
+    "round": elementwise.round,
+    "trunc": elementwise.trunc,
     "clip": elementwise.clip,
     "clamp": elementwise.clip,
     "maximum": elementwise.maximum,
     "minimum": elementwise.minimum,
+    "where": _where,
+    "masked_fill": shape.masked_fill,
+    # reductions
     "sum": reduce.sum,
     "mean": reduce.mean,
     "max": reduce.max,
     "min": reduce.min,
+    "amax": reduce.amax,
+    "amin": reduce.amin,
     "argmax": reduce.argmax,
+    "argmin": reduce.argmin,
+    "prod": reduce.prod,
+    "cumsum": reduce.cumsum,
+    "var": reduce.var,
+    "std": reduce.std,
+    "norm": reduce.norm,
+    "logsumexp": reduce.logsumexp,
+    "all": reduce.all,
+    "any": reduce.any,
+    # products
     "matmul": linalg.matmul,
+    "mm": linalg.mm,
+    "bmm": linalg.bmm,
+    "mv": linalg.mv,
+    "dot": linalg.dot,
+    "outer": linalg.outer,
+    # shape and indexing
     "reshape": shape.reshape,
-    "view": shape.reshape,
+    "view": shape.view,
+    "view_as": lambda self, other: shape.reshape(self, other.shape),
+    "reshape_as": lambda self, other: shape.reshape(self, other.shape),
+    "expand": shape.expand,
+    "expand_as": lambda self, other: shape.expand(self, other.shape),
+    "repeat": shape.repeat,
+    "flip": shape.flip,
+    "t": shape.t,
     "transpose": shape.transpose,
+    "swapaxes": shape.transpose,
     "permute": shape.permute,
     "flatten": shape.flatten,
     "unsqueeze": shape.unsqueeze,
     "squeeze": shape.squeeze,
+    "split": shape.split,
+    "chunk": shape.chunk,
+    "unbind": shape.unbind,
+    "narrow": shape.narrow,
+    "gather": shape.gather,
+    "index_select": shape.index_select,
+    "sort": shape.sort,
+    "argsort": shape.argsort,
+    "topk": shape.topk,
+    "contiguous": _contiguous,
+    # activations
     "relu": activation.relu,
     "sigmoid": activation.sigmoid,
     "tanh": activation.tanh,
-    "softmax": activation.softmax,
-    "log_softmax": activation.log_softmax,
+    "softmax": _softmax(activation.softmax),
+    "log_softmax": _softmax(activation.log_softmax),
+    # comparisons
+    "eq": compare.eq,
+    "ne": compare.ne,
+    "lt": compare.lt,
+    "le": compare.le,
+    "gt": compare.gt,
+    "ge": compare.ge,
+    "equal": compare.equal,
+    "allclose": compare.allclose,
+    "isclose": compare.isclose,
+    "isnan": compare.isnan,
+    "isinf": compare.isinf,
+    "isfinite": compare.isfinite,
+    "logical_not": compare.logical_not,
+    # in place
+    "add_": _binary_inplace("add_", elementwise.add, "add"),
+    "sub_": _binary_inplace("sub_", elementwise.sub, "subtract"),
+    "mul_": _binary_inplace("mul_", elementwise.mul, "multiply"),
+    "div_": _binary_inplace("div_", elementwise.div, "true_divide"),
+    "pow_": _binary_inplace("pow_", elementwise.pow, "power"),
+    "addcmul_": _addcmul_,
+    "addcdiv_": _addcdiv_,
+    "clamp_": _clamp_,
+    "clip_": _clamp_,
+    "zero_": _zero_,
+    "fill_": inplace.fill_,
+    "copy_": inplace.copy_,
+    "masked_fill_": _masked_fill_,
+    "normal_": _normal_,
+    "uniform_": _uniform_,
+    "neg_": _unary_inplace("neg_", elementwise.neg, lambda a: -a),
+    "abs_": _unary_inplace("abs_", elementwise.abs, lambda a: array_module(a).abs(a)),
+    "exp_": _unary_inplace("exp_", elementwise.exp, lambda a: array_module(a).exp(a)),
+    "log_": _unary_inplace("log_", elementwise.log, lambda a: array_module(a).log(a)),
+    "sqrt_": _unary_inplace("sqrt_", elementwise.sqrt, lambda a: array_module(a).sqrt(a)),
+    "relu_": _unary_inplace("relu_", activation.relu, lambda a: array_module(a).maximum(a, 0)),
+    "sigmoid_": _unary_inplace("sigmoid_", activation.sigmoid, lambda a: 0.5 * array_module(a).tanh(0.5 * a) + 0.5),
+    "tanh_": _unary_inplace("tanh_", activation.tanh, lambda a: array_module(a).tanh(a)),
+    # conversion and new tensors
+    "clone": lambda self, memory_format=None: elementwise.clone(self),
+    "to": _to,
+    "cpu": lambda self: _to(self, device="cpu"),
+    "cuda": lambda self, device=None: _to(self, device="cuda"),
+    "type": _type,
+    "half": _caster(DTYPE_ALIASES["half"]),
+    "float": _caster(DTYPE_ALIASES["float"]),
+    "double": _caster(DTYPE_ALIASES["double"]),
+    "short": _caster(DTYPE_ALIASES["short"]),
+    "int": _caster(DTYPE_ALIASES["int"]),
+    "long": _caster(DTYPE_ALIASES["long"]),
+    "bool": _caster(DTYPE_ALIASES["bool"]),
+    "new_zeros": _new(creation.zeros),
+    "new_ones": _new(creation.ones),
+    "new_empty": _new(creation.empty),
+    "new_full": _new_full,
+    "new_tensor": _new_tensor,
 }
 
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.T = property(lambda self: shape.transpose(self))
+Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))

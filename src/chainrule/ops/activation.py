@@ -9,12 +9,16 @@ import math
 
 from ..backend import array_module
 from ..backend import erf as backend_erf
+from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .elementwise import exp, log1p, where
 
 
 class ReLU(Function):
     op = "relu"
+    saved_inputs = ()
+    saves_output = True
 
     def forward(self, x):
         xp = array_module(x)
@@ -28,6 +32,8 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     op = "leaky_relu"
+    saved_inputs = (0,)
+    saves_output = False
 
     def forward(self, x, negative_slope):
         xp = array_module(x)
@@ -40,6 +46,9 @@ class LeakyReLU(Function):
 
 
 class Sigmoid(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, x):
         xp = array_module(x)
         # sigmoid(x) = (1 + tanh(x/2)) / 2: the same function, with no overflow for large |x|
@@ -54,6 +63,9 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, x):
         xp = array_module(x)
         self.y = xp.tanh(x)
@@ -64,6 +76,9 @@ class Tanh(Function):
 
 
 class Softmax(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, x, axis):
         xp = array_module(x)
         self.axis = axis
@@ -80,6 +95,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, x, axis):
         xp = array_module(x)
         self.axis = axis
@@ -98,6 +116,8 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 class GELU(Function):
     op = "gelu"
+    saved_inputs = (0,)
+    saves_output = False
 
     def forward(self, x, approximate):
         xp = array_module(x)
@@ -139,12 +159,44 @@ def tanh(x) -> Tensor:
     return Tanh.apply(as_tensor(x))
 
 
-def softmax(x, axis: int = -1) -> Tensor:
-    return Softmax.apply(as_tensor(x), axis=axis)
+def _softmax_dim(op: str, x: Tensor, dim, axis, dtype) -> tuple:
+    if axis is not None and dim is not None:
+        raise TypeError(f"{op}: give dim or axis (its alias), not both")
+    dim = axis if axis is not None else -1 if dim is None else dim
+    if not -x.ndim <= dim < max(x.ndim, 1):
+        raise ShapeError(f"{op}: dim {dim} is out of range for a tensor with {x.ndim} dimensions")
+    return (x if dtype is None else x.to(dtype)), dim
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
-    return LogSoftmax.apply(as_tensor(x), axis=axis)
+def softmax(x, dim: int | None = None, *, axis: int | None = None, dtype=None) -> Tensor:
+    """exp(x_i) / sum_j exp(x_j) along ``dim`` (the last by default)."""
+    x, dim = _softmax_dim("softmax", as_tensor(x), dim, axis, dtype)
+    return Softmax.apply(x, axis=dim)
+
+
+def log_softmax(x, dim: int | None = None, *, axis: int | None = None, dtype=None) -> Tensor:
+    x, dim = _softmax_dim("log_softmax", as_tensor(x), dim, axis, dtype)
+    return LogSoftmax.apply(x, axis=dim)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above ``threshold`` (as PyTorch's)."""
+    x = as_tensor(x)
+    scaled = x * beta
+    # log1p(exp(-|z|)) + max(z, 0) is the same function without overflow
+    soft = (log1p(exp(-scaled.abs())) + relu(scaled)) / beta
+    return where((scaled > threshold)._array, x, soft)
+
+
+def silu(x) -> Tensor:
+    """x sigmoid(x) (also called swish)."""
+    x = as_tensor(x)
+    return x * sigmoid(x)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    x = as_tensor(x)
+    return where((x > 0)._array, x, (exp(x) - 1) * alpha)
 
 
 def gelu(x, approximate: str = "none") -> Tensor:

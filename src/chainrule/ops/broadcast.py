@@ -31,7 +31,7 @@ def operands(a, b, op: str) -> tuple[Tensor, Tensor]:
         a = as_tensor(a, like=b, where=op)
     elif not isinstance(b, Tensor):
         b = as_tensor(b, like=a, where=op)
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a._array.dtype, b._array.dtype
     if da is not db and da != db:
         fa, fb = da.kind == "f", db.kind == "f"
         if fa and fb:
@@ -40,7 +40,7 @@ def operands(a, b, op: str) -> tuple[Tensor, Tensor]:
                 "convert one with .float() or .double()"
             )
         if fa:  # an integer or boolean constant joins the float tensor's dtype
-            b = Tensor._wrap(b.data.astype(da), False)
+            b = Tensor._wrap(b._array.astype(da), False)
         elif fb:
-            a = Tensor._wrap(a.data.astype(db), False)
+            a = Tensor._wrap(a._array.astype(db), False)
     return a, b

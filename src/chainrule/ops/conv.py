@@ -53,6 +53,8 @@ def _unpad(grad: np.ndarray, padding, hw) -> np.ndarray:
 
 class Conv2d(Function):
     op = "conv2d"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         xp = array_module(x)
@@ -146,6 +148,8 @@ class Conv2d(Function):
 
 class MaxPool2d(Function):
     op = "max_pool2d"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, x, kernel, stride, padding):
         xp = array_module(x)
@@ -186,6 +190,8 @@ class MaxPool2d(Function):
 
 class AvgPool2d(Function):
     op = "avg_pool2d"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, x, kernel, stride, padding):
         xp = array_module(x)

@@ -1,4 +1,4 @@
-"""Element-wise ops: arithmetic, exp/log/sqrt/abs, clip, maximum/minimum, where, casts.
+"""Element-wise ops: arithmetic, exp/log/sqrt/abs, sin/cos/tan, clip, maximum/minimum, where, casts.
 
 Each backward multiplies the output gradient by the local derivative and sums it back to the
 input's shape where the forward broadcast (``sum_to``).
@@ -9,12 +9,16 @@ import numpy as np
 
 from ..backend import array_module, device_of, is_device_array
 from ..backend import to_device as to_device_array
-from ..function import Function
+from ..errors import GraphError
+from ..function import Function, is_grad_enabled
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands, sum_to
 
 
 class Add(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -25,6 +29,9 @@ class Add(Function):
 
 
 class Sub(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -35,6 +42,9 @@ class Sub(Function):
 
 
 class Mul(Function):
+    saved_inputs = (0, 1)
+    saves_output = False
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -48,6 +58,9 @@ class Mul(Function):
 
 
 class Div(Function):
+    saved_inputs = (0, 1)
+    saves_output = False
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -61,6 +74,9 @@ class Div(Function):
 
 
 class Neg(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, x):
         return -x
 
@@ -70,6 +86,8 @@ class Neg(Function):
 
 class PowScalar(Function):
     op = "pow"
+    saved_inputs = (0,)
+    saves_output = False
 
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
@@ -84,6 +102,9 @@ class PowScalar(Function):
 
 
 class Pow(Function):
+    saved_inputs = (0, 1)
+    saves_output = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.y = a**b
@@ -102,6 +123,9 @@ class Pow(Function):
 
 
 class Exp(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, x):
         xp = array_module(x)
         self.y = xp.exp(x)
@@ -112,6 +136,9 @@ class Exp(Function):
 
 
 class Log(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
     def forward(self, x):
         xp = array_module(x)
         self.x = x
@@ -122,6 +149,9 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saved_inputs = ()
+    saves_output = True
+
     def forward(self, x):
         xp = array_module(x)
         self.y = xp.sqrt(x)
@@ -132,6 +162,9 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
     def forward(self, x):
         xp = array_module(x)
         self.x = x
@@ -142,7 +175,83 @@ class Abs(Function):
         return grad_output * xp.sign(self.x)  # sign(0) = 0, as in PyTorch
 
 
+class Sin(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).sin(x)
+
+    def backward(self, grad_output):
+        return grad_output * array_module(grad_output).cos(self.x)  # d sin x/dx = cos x
+
+
+class Cos(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).cos(x)
+
+    def backward(self, grad_output):
+        return -grad_output * array_module(grad_output).sin(self.x)  # d cos x/dx = -sin x
+
+
+class Tan(Function):
+    saved_inputs = ()
+    saves_output = True
+
+    def forward(self, x):
+        self.y = array_module(x).tan(x)
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * (1 + self.y * self.y)  # d tan x/dx = 1 + tan^2 x
+
+
+class Log1p(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).log1p(x)
+
+    def backward(self, grad_output):
+        return grad_output / (1 + self.x)  # d ln(1 + x)/dx = 1 / (1 + x)
+
+
+class Expm1(Function):
+    saved_inputs = ()
+    saves_output = True
+
+    def forward(self, x):
+        self.y = array_module(x).expm1(x)
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * (self.y + 1)  # d(e^x - 1)/dx = e^x
+
+
+class Stepwise(Function):
+    """sign, floor, ceil, round, trunc: piecewise constant, so the gradient is 0 everywhere (as PyTorch's)."""
+
+    saved_inputs = ()
+    saves_output = False
+
+    def forward(self, x, function):
+        return getattr(array_module(x), function)(x)
+
+    def backward(self, grad_output):
+        return array_module(grad_output).zeros_like(grad_output)
+
+
 class Clip(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
     def forward(self, x, low, high):
         xp = array_module(x)
         self.x, self.low, self.high = x, low, high
@@ -160,6 +269,9 @@ class Clip(Function):
 
 
 class Maximum(Function):
+    saved_inputs = (0, 1)
+    saves_output = False
+
     def forward(self, a, b):
         xp = array_module(a)
         self.a, self.b = a, b
@@ -170,6 +282,9 @@ class Maximum(Function):
 
 
 class Minimum(Function):
+    saved_inputs = (0, 1)
+    saves_output = False
+
     def forward(self, a, b):
         xp = array_module(a)
         self.a, self.b = a, b
@@ -190,6 +305,9 @@ def _select_backward(grad_output, a, b, a_wins, needs):
 
 
 class Where(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, a, b, condition):
         xp = array_module(a)
         self.shapes, self.condition = (a.shape, b.shape), condition
@@ -205,6 +323,9 @@ class Where(Function):
 
 
 class Cast(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, x, dtype):
         self.source = x.dtype
         return x.astype(dtype)
@@ -215,6 +336,8 @@ class Cast(Function):
 
 class ToDevice(Function):
     op = "to"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, x, device):
         self.source = device_of(x)
@@ -225,6 +348,9 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, x):
         return x.copy()
 
@@ -233,20 +359,63 @@ class Clone(Function):
 
 
 # ------------------------------------------------------------------ public functions
-def add(a, b) -> Tensor:
-    return Add.apply(*operands(a, b, "add"))
+def into(out, result: Tensor) -> Tensor:
+    """Write ``result`` into ``out`` (PyTorch's ``out=`` argument): no graph, out keeps its dtype."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= expects a Tensor, got {type(out).__name__}")
+    if result.requires_grad and is_grad_enabled():
+        raise GraphError("out=: functions with out= do not record the graph, but an input requires grad; "
+                         "assign the result instead (y = op(...))")
+    if out._array.shape != result._array.shape:
+        out._array = result._array.astype(out._array.dtype)  # PyTorch resizes out to the result's shape
+    else:
+        out._array[...] = result._array
+    out._version_counter[0] += 1
+    return out
 
 
-def sub(a, b) -> Tensor:
-    return Sub.apply(*operands(a, b, "sub"))
+def add(a, b, *, alpha=1, out=None) -> Tensor:
+    """a + alpha * b."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    return into(out, Add.apply(*operands(a, b, "add")))
 
 
-def mul(a, b) -> Tensor:
-    return Mul.apply(*operands(a, b, "mul"))
+def sub(a, b, *, alpha=1, out=None) -> Tensor:
+    """a - alpha * b."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    return into(out, Sub.apply(*operands(a, b, "sub")))
 
 
-def div(a, b) -> Tensor:
-    return Div.apply(*operands(a, b, "div"))
+def mul(a, b, *, out=None) -> Tensor:
+    return into(out, Mul.apply(*operands(a, b, "mul")))
+
+
+def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
+    """a / b (true division; ``rounding_mode`` 'floor' or 'trunc' rounds, without a gradient)."""
+    result = Div.apply(*operands(a, b, "div"))
+    if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+        a, b = operands(a, b, "div")
+        xp = array_module(a._array)
+        rounded = xp.floor_divide(a._array, b._array) if rounding_mode == "floor" else xp.trunc(a._array / b._array).astype(a.dtype)
+        result = Tensor._wrap(rounded, False)
+    return into(out, result)
+
+
+def remainder(a, b) -> Tensor:
+    """a mod b with the sign of b (Python's %); no gradient."""
+    a, b = operands(a, b, "remainder")
+    return Tensor._wrap(array_module(a._array).remainder(a._array, b._array), False)
+
+
+def floor_divide(a, b) -> Tensor:
+    a, b = operands(a, b, "floor_divide")
+    return Tensor._wrap(array_module(a._array).floor_divide(a._array, b._array), False)
 
 
 def neg(x) -> Tensor:
@@ -262,6 +431,58 @@ def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
 
 def exp(x) -> Tensor:
     return Exp.apply(as_tensor(x))
+
+
+def sin(x) -> Tensor:
+    return Sin.apply(as_tensor(x))
+
+
+def cos(x) -> Tensor:
+    return Cos.apply(as_tensor(x))
+
+
+def tan(x) -> Tensor:
+    return Tan.apply(as_tensor(x))
+
+
+def log1p(x) -> Tensor:
+    return Log1p.apply(as_tensor(x))
+
+
+def expm1(x) -> Tensor:
+    return Expm1.apply(as_tensor(x))
+
+
+def square(x) -> Tensor:
+    return pow(as_tensor(x), 2)
+
+
+def reciprocal(x) -> Tensor:
+    return div(1.0, as_tensor(x))
+
+
+def rsqrt(x) -> Tensor:
+    return reciprocal(sqrt(x))
+
+
+def _stepwise(function):
+    def op(x) -> Tensor:
+        return Stepwise.apply(as_tensor(x), function=function)
+
+    op.__name__ = function
+    op.__doc__ = f"{function}(x), element-wise; its gradient is 0"
+    return op
+
+
+sign, floor, ceil, trunc = (_stepwise(f) for f in ("sign", "floor", "ceil", "trunc"))
+
+
+def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Round half to even, as PyTorch and NumPy do; its gradient is 0."""
+    x = as_tensor(x)
+    if decimals:
+        return Tensor._wrap(array_module(x._array).round(x._array, decimals), False)
+    return Stepwise.apply(x, function="round")
 
 
 def log(x) -> Tensor:
@@ -280,6 +501,7 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Limit x to [min, max]; the gradient is zero where x was clipped."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    min, max = (v.item() if isinstance(v, Tensor) else v for v in (min, max))
     return Clip.apply(as_tensor(x), low=min, high=max)
 
 
@@ -296,7 +518,7 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (gradients flow to the chosen one)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition if is_device_array(condition) else np.asarray(condition)
+    condition = condition._array if isinstance(condition, Tensor) else condition if is_device_array(condition) else np.asarray(condition)
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
     a, b = operands(a, b, "where")
@@ -305,17 +527,18 @@ def where(condition, a, b) -> Tensor:
 
 
 def cast(x: Tensor, dtype) -> Tensor:
+    """x as ``dtype``; differentiable between float dtypes (an integer result has no gradient)."""
     if x.dtype == dtype:
         return x
-    if not x.requires_grad:
-        return Tensor._wrap(x.data.astype(dtype), False)
+    if not x.requires_grad or dtype.kind != "f" or not is_grad_enabled():
+        return Tensor._wrap(x._array.astype(dtype), False)
     return Cast.apply(x, dtype=dtype)
 
 
 def to_device(x: Tensor, device: str) -> Tensor:
     """x in the memory of ``device`` ('cpu' or 'cuda'); backward moves the gradient back."""
     if not x.requires_grad:
-        return Tensor._wrap(to_device_array(x.data, device), False)
+        return Tensor._wrap(to_device_array(x._array, device), False)
     return ToDevice.apply(x, device=device)
 
 

@@ -1,4 +1,4 @@
-"""Matrix products: matmul (2-D, batched, vectors) and the fused affine layer linear(x, W, b)."""
+"""Matrix products: matmul (2-D, batched, vectors), mm/bmm/mv/dot/outer, and the fused affine layer linear(x, W, b)."""
 from __future__ import annotations
 
 from ..backend import array_module
@@ -6,10 +6,13 @@ from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
 from .broadcast import operands, sum_to
+from .elementwise import into, mul
 
 
 class MatMul(Function):
     op = "matmul"
+    saved_inputs = (0, 1)
+    saves_output = False
 
     def forward(self, a, b):
         xp = array_module(a)
@@ -34,6 +37,8 @@ class MatMul(Function):
 
 class Linear(Function):
     """y = x W^T + b with W of shape (out, in): the affine layer, fused into one node."""
+    saved_inputs = (0, 1)
+    saves_output = False
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
@@ -57,7 +62,9 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a, b, *, out=None) -> Tensor:
+    if out is not None:
+        return into(out, matmul(a, b))
     a, b = operands(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
@@ -87,3 +94,43 @@ def linear(x, weight, bias=None) -> Tensor:
     if bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     return Linear.apply(x, weight, bias)
+
+
+def _dims_exactly(op: str, a: Tensor, b: Tensor, da: int, db: int) -> None:
+    if a.ndim != da or b.ndim != db:
+        raise ShapeError(f"{op}: expected {da}-D and {db}-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def mm(a, b, *, out=None) -> Tensor:
+    """The product of two matrices (2-D only; matmul also broadcasts)."""
+    a, b = operands(a, b, "mm")
+    _dims_exactly("mm", a, b, 2, 2)
+    return matmul(a, b, out=out)
+
+
+def bmm(a, b, *, out=None) -> Tensor:
+    """Batched matrix products: (B, n, m) @ (B, m, p)."""
+    a, b = operands(a, b, "bmm")
+    _dims_exactly("bmm", a, b, 3, 3)
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: batch sizes differ: {tuple(a.shape)} and {tuple(b.shape)}")
+    return matmul(a, b, out=out)
+
+
+def mv(a, v) -> Tensor:
+    a, v = operands(a, v, "mv")
+    _dims_exactly("mv", a, v, 2, 1)
+    return matmul(a, v)
+
+
+def dot(a, b) -> Tensor:
+    a, b = operands(a, b, "dot")
+    _dims_exactly("dot", a, b, 1, 1)
+    return matmul(a, b)
+
+
+def outer(a, b) -> Tensor:
+    """a_i b_j as a matrix."""
+    a, b = operands(a, b, "outer")
+    _dims_exactly("outer", a, b, 1, 1)
+    return mul(a.reshape(-1, 1), b.reshape(1, -1))

@@ -39,6 +39,8 @@ def _grad_scale(grad_output: np.ndarray, reduction: str, count: int, ndim: int):
 
 class SoftmaxCrossEntropy(Function):
     op = "cross_entropy"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, logits, target, reduction, label_smoothing):
         xp = array_module(logits)
@@ -117,6 +119,8 @@ class SoftmaxCrossEntropy(Function):
 
 class NLLLoss(Function):
     op = "nll_loss"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, log_probs, target, reduction):
         xp = array_module(log_probs)
@@ -134,6 +138,8 @@ class NLLLoss(Function):
 
 class MSELoss(Function):
     op = "mse_loss"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, prediction, target, reduction):
         self.diff = prediction - target
@@ -148,6 +154,8 @@ class MSELoss(Function):
 
 class L1Loss(Function):
     op = "l1_loss"
+    saved_inputs = ()
+    saves_output = False
 
     def forward(self, prediction, target, reduction):
         xp = array_module(prediction)
@@ -162,6 +170,9 @@ class L1Loss(Function):
 
 
 class BinaryCrossEntropy(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
     def forward(self, p, target, reduction):
         xp = array_module(p)
         self.p, self.target, self.reduction = p, target, reduction
@@ -180,6 +191,8 @@ class BinaryCrossEntropy(Function):
 
 class BCEWithLogits(Function):
     op = "binary_cross_entropy_with_logits"
+    saved_inputs = (0,)
+    saves_output = False
 
     def forward(self, logits, target, reduction):
         xp = array_module(logits)
@@ -201,7 +214,7 @@ def _target_array(target, like: Tensor, op: str):
         if target.device != like.device:
             raise DeviceError(f"{op}: the target is on '{target.device}' but the input is on '{like.device}'; "
                               f"move one with .to('{like.device}')")
-        return target.data
+        return target._array
     return to_device(target if is_device_array(target) else np.asarray(target), like.device)
 
 
@@ -259,7 +272,7 @@ def _same_shape(prediction, target, op: str):
     if prediction.dtype != target.dtype:
         if target.dtype.kind == "f" and prediction.dtype.kind == "f":
             raise DTypeError(f"{op}: prediction is {prediction.dtype} but target is {target.dtype}; convert one")
-        target = Tensor._wrap(target.data.astype(prediction.dtype), False)
+        target = Tensor._wrap(target._array.astype(prediction.dtype), False)
     return prediction, target
 
 
@@ -278,7 +291,7 @@ def binary_cross_entropy(probabilities, target, reduction: str = "mean") -> Tens
     """BCE of probabilities in [0, 1] (after a sigmoid); prefer the ``_with_logits`` form for stability."""
     _check_reduction(reduction, "binary_cross_entropy")
     probabilities, target = _same_shape(probabilities, target, "binary_cross_entropy")
-    p, t = probabilities.data, target.data
+    p, t = probabilities._array, target._array
     if p.size and (p.min() < 0 or p.max() > 1 or array_module(p).isnan(p).any()):
         raise DataError("binary_cross_entropy: input must be probabilities in [0, 1]; apply sigmoid first or use binary_cross_entropy_with_logits")
     if t.size and (t.min() < 0 or t.max() > 1):
@@ -290,7 +303,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") ->
     """sigmoid + BCE fused: finite for any logit, gradient sigmoid(x) - t."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     logits, target = _same_shape(logits, target, "binary_cross_entropy_with_logits")
-    t = target.data
+    t = target._array
     if t.size and (t.min() < 0 or t.max() > 1):
         raise DataError(f"binary_cross_entropy_with_logits: targets must lie in [0, 1], got values from {t.min()} to {t.max()}")
     return BCEWithLogits.apply(logits, target=t, reduction=reduction)

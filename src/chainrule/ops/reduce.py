@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, max, min over an axis (or all), with keepdims.
+"""Reductions: sum, mean, max, min, prod, var, std, norm, ... over ``dim`` (or all), with ``keepdim``.
 
 Backward spreads the output gradient back over the reduced axis: evenly for sum and mean
 (divided by the count for mean), to the maximal (minimal) elements for max (min).
@@ -11,9 +11,10 @@ import math
 import numpy as np
 
 from ..backend import array_module
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .elementwise import abs, exp, log, maximum, minimum, pow, sqrt
 
 
 def normalize_axis(axis, ndim: int, op: str):
@@ -37,6 +38,9 @@ def _expand(grad_output, axes, keepdims, ndim):
 
 
 class Sum(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, x, axes, keepdims):
         xp = array_module(x)
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
@@ -49,6 +53,9 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, x, axes, keepdims):
         xp = array_module(x)
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
@@ -63,6 +70,8 @@ class Mean(Function):
 
 class _Extreme(Function):
     reducer = ""  # "max" or "min": the array module's function of that name
+    saved_inputs = (0,)
+    saves_output = True
 
     def forward(self, x, axes, keepdims):
         xp = array_module(x)
@@ -88,28 +97,210 @@ class Min(_Extreme):
     reducer = "min"
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - PyTorch's name
+class Prod(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
+    def forward(self, x, axis, keepdims):
+        xp = array_module(x)
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        return xp.asarray(x.prod(axis=axis, keepdims=keepdims))
+
+    def backward(self, grad_output):
+        xp = array_module(grad_output)
+        # d(prod x)/dx_i = the product of all the others: the products before i times those after i
+        # (exact where some x_j is 0, unlike prod / x_i)
+        x = self.x.reshape(-1) if self.axis is None else self.x
+        axis = 0 if self.axis is None else self.axis
+        ones = xp.ones_like(xp.take(x, [0], axis=axis))
+        before = xp.cumprod(xp.concatenate([ones, xp.take(x, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
+        flipped = xp.flip(x, axis=axis)
+        after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.take(flipped, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis), axis=axis)
+        grad = grad_output if self.axis is None or self.keepdims else xp.expand_dims(grad_output, self.axis)
+        return (grad * before * after).reshape(self.x.shape)
+
+
+class CumSum(Function):
+    op = "cumsum"
+    saved_inputs = ()
+    saves_output = False
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return array_module(x).cumsum(x, axis=axis)
+
+    def backward(self, grad_output):
+        xp = array_module(grad_output)
+        # y_j = sum_{i<=j} x_i, so dL/dx_i = sum_{j>=i} dL/dy_j: a cumulative sum from the end
+        return xp.flip(xp.cumsum(xp.flip(grad_output, self.axis), axis=self.axis), self.axis)
+
+
+class ValuesIndices(tuple):
+    """(values, indices) of ``max(x, dim)``, ``sort``, ``topk``; also ``.values`` and ``.indices``."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+def dims(op: str, dim, keepdim, axis, keepdims):
+    """PyTorch's ``dim``/``keepdim`` with NumPy's ``axis``/``keepdims`` accepted as aliases."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: give dim or axis (its alias), not both")
+        dim = axis
+    return dim, bool(keepdim or keepdims)
+
+
+def sum(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:  # noqa: A001 - PyTorch's name
     x = as_tensor(x)
-    return Sum.apply(x, axes=normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
+    if dtype is not None:
+        x = x.to(dtype)
+    dim, keepdim = dims("sum", dim, keepdim, axis, keepdims)
+    return Sum.apply(x, axes=normalize_axis(dim, x.ndim, "sum"), keepdims=keepdim)
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+def mean(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     x = as_tensor(x)
-    return Mean.apply(x, axes=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x.is_floating_point():
+        raise DTypeError(f"mean: expected a floating-point tensor, got dtype {x.dtype}; convert it with .float()")
+    dim, keepdim = dims("mean", dim, keepdim, axis, keepdims)
+    return Mean.apply(x, axes=normalize_axis(dim, x.ndim, "mean"), keepdims=keepdim)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def _extreme(cls, arg, op, x, dim, keepdim, axis, keepdims):
     x = as_tensor(x)
-    return Max.apply(x, axes=normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
+    if isinstance(dim, Tensor):  # torch.max(a, b): the element-wise maximum
+        return (maximum if op == "max" else minimum)(x, dim)
+    dim, keepdim = dims(op, dim, keepdim, axis, keepdims)
+    if dim is None:
+        return cls.apply(x, axes=normalize_axis(None, x.ndim, op), keepdims=keepdim)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be one integer when indices are returned, got {dim!r}; use amax/amin for several")
+    values = cls.apply(x, axes=normalize_axis(dim, x.ndim, op), keepdims=keepdim)
+    return ValuesIndices(values, arg(x, dim, keepdim))
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):  # noqa: A001
+    """The largest element; with ``dim``, (values, indices) along it, as ``torch.max(x, dim)``;
+    with a tensor as second argument, the element-wise maximum."""
+    return _extreme(Max, argmax, "max", x, dim, keepdim, axis, keepdims)
+
+
+def min(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):  # noqa: A001
+    """The smallest element; with ``dim``, (values, indices) along it, as ``torch.min(x, dim)``."""
+    return _extreme(Min, argmin, "min", x, dim, keepdim, axis, keepdims)
+
+
+def amax(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """The largest values over one or several dims (no indices)."""
     x = as_tensor(x)
-    return Min.apply(x, axes=normalize_axis(axis, x.ndim, "min"), keepdims=keepdims)
+    dim, keepdim = dims("amax", dim, keepdim, axis, keepdims)
+    return Max.apply(x, axes=normalize_axis(dim, x.ndim, "amax"), keepdims=keepdim)
 
 
-def argmax(x, axis=None) -> Tensor:
-    """Index of the largest element (no gradient: indices are not differentiable)."""
-    data = as_tensor(x).data
+def amin(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    x = as_tensor(x)
+    dim, keepdim = dims("amin", dim, keepdim, axis, keepdims)
+    return Min.apply(x, axes=normalize_axis(dim, x.ndim, "amin"), keepdims=keepdim)
+
+
+def _arg(reducer, op, x, dim, keepdim, axis, keepdims) -> Tensor:
+    data = as_tensor(x)._array
+    dim, keepdim = dims(op, dim, keepdim, axis, keepdims)
     xp = array_module(data)
-    return Tensor._wrap(xp.asarray(xp.argmax(data, axis=axis)), False)
+    if dim is not None:
+        normalize_axis(dim, data.ndim, op)
+    out = getattr(xp, reducer)(data, axis=dim)
+    if keepdim:
+        out = xp.expand_dims(out, dim) if dim is not None else out.reshape((1,) * data.ndim)
+    return Tensor._wrap(xp.asarray(out).astype(np.int64, copy=False), False)
+
+
+def argmax(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """Index of the largest element (no gradient: indices are not differentiable)."""
+    return _arg("argmax", "argmax", x, dim, keepdim, axis, keepdims)
+
+
+def argmin(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    return _arg("argmin", "argmin", x, dim, keepdim, axis, keepdims)
+
+
+def prod(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+    x = as_tensor(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    dim, keepdim = dims("prod", dim, keepdim, axis, keepdims)
+    if dim is not None:
+        dim = normalize_axis(dim, x.ndim, "prod")[0]
+    return Prod.apply(x, axis=dim, keepdims=keepdim)
+
+
+def cumsum(x, dim=None, *, axis=None, dtype=None) -> Tensor:
+    x = as_tensor(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    dim, _ = dims("cumsum", dim, False, axis, False)
+    if dim is None:
+        raise TypeError("cumsum: dim is required")
+    return CumSum.apply(x, axis=normalize_axis(dim, x.ndim, "cumsum")[0])
+
+
+def var(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None, axis=None, keepdims: bool = False) -> Tensor:
+    """Variance, (sum (x - mean)^2) / (N - correction); correction 1 (Bessel's) unless unbiased=False."""
+    x = as_tensor(x)
+    if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
+        dim, unbiased = None, dim
+    dim, keepdim = dims("var", dim, keepdim, axis, keepdims)
+    correction = (0 if unbiased is False else 1) if correction is None else correction
+    axes = normalize_axis(dim, x.ndim, "var")
+    count = math.prod(x.shape[a] for a in axes) if axes else 1
+    centered = x - mean(x, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
+
+
+def std(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None, axis=None, keepdims: bool = False) -> Tensor:
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+
+
+def norm(x, p="fro", dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """The p-norm over ``dim`` (all elements by default): 2 ('fro'), 1, inf or any p > 0."""
+    x = as_tensor(x)
+    dim, keepdim = dims("norm", dim, keepdim, axis, keepdims)
+    if p in ("fro", 2, 2.0):
+        return sqrt(sum(x * x, dim, keepdim))
+    if p in (1, 1.0):
+        return sum(abs(x), dim, keepdim)
+    if p in (math.inf, "inf"):
+        return amax(abs(x), dim, keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+    raise ValueError(f"norm: p must be 'fro', a positive number or inf, got {p!r}")
+
+
+def logsumexp(x, dim, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``dim``, computed as m + log(sum(exp(x - m))) with m the maximum: no overflow."""
+    x = as_tensor(x)
+    dim, keepdim = dims("logsumexp", dim, keepdim, axis, keepdims)
+    shift = Tensor._wrap(array_module(x._array).max(x._array, axis=dim, keepdims=True), False)
+    out = log(sum(exp(x - shift), dim, keepdim=True)) + shift
+    return out if keepdim else out.squeeze(dim)
+
+
+def all(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    data = as_tensor(x)._array
+    return Tensor._wrap(array_module(data).asarray(data.all(axis=dim, keepdims=keepdim)), False)
+
+
+def any(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    data = as_tensor(x)._array
+    return Tensor._wrap(array_module(data).asarray(data.any(axis=dim, keepdims=keepdim)), False)

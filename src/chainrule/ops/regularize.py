@@ -13,6 +13,9 @@ from ..tensor import Tensor, as_tensor
 
 
 class Dropout(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, x, p, generator):
         # Inverted dropout: keep each unit with probability 1-p and scale it by 1/(1-p), so the
         # expected activation is unchanged and evaluation needs no rescaling.
@@ -30,6 +33,8 @@ class Dropout(Function):
 
 class BatchNormTrain(Function):
     op = "batch_norm"
+    saved_inputs = (1,)
+    saves_output = True
 
     def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5, statistics=None):
         xp = array_module(x)
@@ -39,6 +44,7 @@ class BatchNormTrain(Function):
         self.inv_std = 1.0 / xp.sqrt(var + x.dtype.type(eps))
         self.x_hat = centered * self.inv_std
         self.axes, self.weight = axes, weight
+        self.saves_output = weight is None  # then the output is x_hat itself
         if statistics is not None:  # handed back to batch_norm() for the running averages
             statistics.extend((mean, var))
         shape = self.x_hat.shape
@@ -95,7 +101,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     axes = (0,) + tuple(range(2, x.ndim))
     shape = [1 if i in axes else s for i, s in enumerate(x.shape)]
     if training:
-        count = x.data.size // x.shape[1]
+        count = x._array.size // x.shape[1]
         if count < 2:
             raise ShapeError(f"batch_norm: training needs more than one value per channel, got input shape {x.shape}")
         affine = (weight, bias) if weight is not None else ()

@@ -4,15 +4,24 @@ They move elements without changing them, so backward moves the gradient back th
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
-from ..backend import array_module, scatter_add
+from ..backend import array_module, is_device_array, scatter_add, to_device
 from ..errors import DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .broadcast import sum_to
+from .elementwise import where
+from .reduce import ValuesIndices
 
 
 class Reshape(Function):
+    saved_inputs = ()
+    saves_output = False
+    view = True
+
     def forward(self, x, shape):
         self.shape = x.shape
         try:
@@ -25,6 +34,10 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saved_inputs = ()
+    saves_output = False
+    view = True
+
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
@@ -36,6 +49,9 @@ class Permute(Function):
 
 class GetItem(Function):
     op = "getitem"
+    saved_inputs = ()
+    saves_output = False
+    view = True
 
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
@@ -61,6 +77,9 @@ def _is_basic(index) -> bool:
 
 
 class Concatenate(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, *arrays, axis):
         xp = array_module(arrays[0])
         self.axis = axis
@@ -77,6 +96,9 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    saved_inputs = ()
+    saves_output = False
+
     def forward(self, *arrays, axis):
         xp = array_module(arrays[0])
         self.axis, self.count = axis, len(arrays)
@@ -132,25 +154,33 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unsqueeze(x, dim: int) -> Tensor:
     x = as_tensor(x)
-    return reshape(x, np.expand_dims(x.data, dim).shape)
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise ShapeError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dimensions")
+    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=np.bool_), dim).shape)
 
 
 def squeeze(x, dim: int | None = None) -> Tensor:
     x = as_tensor(x)
-    shape = x.data.squeeze().shape if dim is None else (x.data.squeeze(dim).shape if x.shape[dim] == 1 else x.shape)
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        dims_ = (dim,) if isinstance(dim, int) else tuple(dim)
+        drop = {d % builtins.max(x.ndim, 1) for d in dims_ if x.ndim and x.shape[d] == 1}
+        shape = tuple(s for i, s in enumerate(x.shape) if i not in drop)
     return reshape(x, shape)
 
 
 def getitem(x, index) -> Tensor:
-    index = _plain_index(index)
+    index = plain_index(index)
     return GetItem.apply(as_tensor(x), index=index)
 
 
-def _plain_index(index):
+def plain_index(index):
+    """An index for the array: tensors and lists inside it become arrays."""
     if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
+        return tuple(plain_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index._array
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -166,14 +196,205 @@ def _same_dtype(tensors, op):
     return tensors
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
+def _dim(op: str, dim, axis, default=0):
+    if axis is not None and dim is not None:
+        raise TypeError(f"{op}: give dim or axis (its alias), not both")
+    return axis if axis is not None else default if dim is None else dim
+
+
+def concatenate(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     tensors = _same_dtype(tensors, "concatenate")
-    return Concatenate.apply(*tensors, axis=axis)
+    return Concatenate.apply(*tensors, axis=_dim("cat", dim, axis))
 
 
 cat = concatenate
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
+def stack(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     tensors = _same_dtype(tensors, "stack")
-    return Stack.apply(*tensors, axis=axis)
+    return Stack.apply(*tensors, axis=_dim("stack", dim, axis))
+
+
+class Expand(Function):
+    saved_inputs = ()
+    saves_output = False
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        try:
+            return array_module(x).broadcast_to(x, shape)
+        except ValueError:
+            raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be expanded to {shape} "
+                             "(only dimensions of size 1 grow, and new ones go in front)") from None
+
+    def backward(self, grad_output):
+        return sum_to(grad_output, self.shape)  # each copy's gradient adds up: the backward of broadcasting
+
+
+class Flip(Function):
+    saved_inputs = ()
+    saves_output = False
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return array_module(x).flip(x, axes).copy()
+
+    def backward(self, grad_output):
+        return array_module(grad_output).flip(grad_output, self.axes)
+
+
+class Gather(Function):
+    saved_inputs = ()
+    saves_output = False
+
+    def forward(self, x, index, axis):
+        xp = array_module(x)
+        self.shape, self.index, self.axis = x.shape, index, axis
+        try:
+            return xp.take_along_axis(x, index, axis=axis)
+        except (IndexError, ValueError) as exc:
+            raise ShapeError(f"gather: index of shape {index.shape} does not fit input of shape {x.shape} along dim {axis} ({exc})") from None
+
+    def backward(self, grad_output):
+        xp = array_module(grad_output)
+        grad = xp.zeros(self.shape, dtype=grad_output.dtype)
+        # an index taken twice receives both gradients: scatter with addition
+        full = [xp.arange(s).reshape([-1 if i == d else 1 for i in range(grad_output.ndim)]) for d, s in enumerate(self.index.shape)]
+        full[self.axis] = self.index
+        scatter_add(grad, tuple(full), grad_output)
+        return grad
+
+
+def view(x, *shape) -> Tensor:
+    """As reshape (NumPy reshapes without copying where the memory allows, as PyTorch's view)."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer)):  # view(dtype)
+        raise TypeError(f"view: expected a shape, got {shape[0]!r}")
+    return reshape(x, *shape)
+
+
+def expand(x, *sizes) -> Tensor:
+    """A view that repeats size-1 dimensions (-1 keeps a size), without copying."""
+    x = as_tensor(x)
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: the {len(sizes)} sizes given are fewer than the tensor's {x.ndim} dimensions")
+    shape = tuple(x.shape[i - lead] if s == -1 else int(s) for i, s in enumerate(sizes))
+    return x if shape == x.shape else Expand.apply(x, shape=shape)
+
+
+def repeat(x, *sizes) -> Tensor:
+    """Tile the tensor ``sizes[i]`` times along each dimension (a copy, as PyTorch's repeat)."""
+    x = as_tensor(x)
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    if len(sizes) < x.ndim:
+        raise ShapeError(f"repeat: the {len(sizes)} repeat counts given are fewer than the tensor's {x.ndim} dimensions")
+    x = reshape(x, (1,) * (len(sizes) - x.ndim) + tuple(x.shape))
+    # repeat = expand along a new axis before each dimension, then merge the pairs
+    expanded = expand(reshape(x, [d for s in x.shape for d in (1, s)]), [d for r, s in zip(sizes, x.shape) for d in (r, s)])
+    return reshape(expanded * 1, [r * s for r, s in zip(sizes, x.shape)])
+
+
+def flip(x, dims) -> Tensor:
+    x = as_tensor(x)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return Flip.apply(x, axes=tuple(d % x.ndim for d in dims))
+
+
+def t(x) -> Tensor:
+    """The transpose of a matrix (a vector or scalar is returned as it is), as ``torch.t``."""
+    x = as_tensor(x)
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with at most 2 dimensions, got shape {tuple(x.shape)}; use transpose(dim0, dim1)")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def split(x, split_size_or_sections, dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the sizes listed."""
+    x = as_tensor(x)
+    length = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (length // split_size_or_sections)
+        if length % split_size_or_sections:
+            sizes.append(length % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != length:
+            raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim {dim} has size {length}")
+    pieces, start = [], 0
+    prefix = (slice(None),) * (dim % x.ndim)
+    for size in sizes:
+        pieces.append(getitem(x, prefix + (slice(start, start + size),)))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks: int, dim: int = 0) -> tuple:
+    x = as_tensor(x)
+    size = -(-x.shape[dim] // chunks)
+    return split(x, size, dim)
+
+
+def unbind(x, dim: int = 0) -> tuple:
+    x = as_tensor(x)
+    prefix = (slice(None),) * (dim % x.ndim)
+    return tuple(getitem(x, prefix + (i,)) for i in range(x.shape[dim]))
+
+
+def narrow(x, dim: int, start: int, length: int) -> Tensor:
+    x = as_tensor(x)
+    return getitem(x, (slice(None),) * (dim % x.ndim) + (slice(start, start + length),))
+
+
+def _index_array(index, like: Tensor):
+    """An index as an array in the memory of the tensor it indexes."""
+    index = index._array if isinstance(index, Tensor) else index if is_device_array(index) else np.asarray(index)
+    return to_device(index, like.device)
+
+
+def gather(x, dim: int, index) -> Tensor:
+    """out[i][j] = x[index[i][j]][j] for dim 0 (and so on): values picked along ``dim`` by ``index``."""
+    x = as_tensor(x)
+    index = _index_array(index, x)
+    if index.dtype.kind not in "iu":
+        raise DTypeError(f"gather: index must be an integer tensor, got dtype {index.dtype}")
+    if index.ndim != x.ndim:
+        raise ShapeError(f"gather: index must have as many dimensions as the input ({x.ndim}), got shape {index.shape}")
+    return Gather.apply(x, index=index, axis=dim % x.ndim)
+
+
+def index_select(x, dim: int, index) -> Tensor:
+    x = as_tensor(x)
+    index = _index_array(index, x)
+    if index.ndim != 1:
+        raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
+    return getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
+
+
+def masked_fill(x, mask, value) -> Tensor:
+    """x with ``value`` where ``mask`` is True (the gradient of those elements is 0)."""
+    x = as_tensor(x)
+    return where(mask, as_tensor(value, like=x), x)
+
+
+def sort(x, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along ``dim``; the values carry gradients back to where they came from."""
+    x = as_tensor(x)
+    xp = array_module(x._array)
+    key = -x._array if descending else x._array
+    indices = xp.argsort(key, axis=dim, kind="stable")
+    return ValuesIndices(gather(x, dim, indices), Tensor._wrap(indices.astype(np.int64, copy=False), False))
+
+
+def argsort(x, dim: int = -1, descending: bool = False) -> Tensor:
+    return sort(x, dim, descending).indices
+
+
+def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002 - PyTorch's name
+    """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``."""
+    x = as_tensor(x)
+    if not 0 <= k <= x.shape[dim]:
+        raise ShapeError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[dim]}")
+    values, indices = sort(x, dim, descending=largest)
+    indices = narrow(indices, dim, 0, k)
+    return ValuesIndices(gather(x, dim, indices), indices)

@@ -67,16 +67,17 @@ class Optimizer:
             for p in group["params"]:
                 if set_to_none:
                     p.grad = None
-                elif p.grad is not None:
-                    p.grad[...] = 0
+                elif p._grad is not None:
+                    p._grad._array[...] = 0
 
     def step(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 state = self.state.setdefault(id(p), {})
-                self.update(p.data, p.grad, state, group)
+                self.update(p._array, p._grad._array, state, group)
+                p._version_counter[0] += 1  # an in-place write, as any other: a graph that saved p sees it
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
         raise NotImplementedError

@@ -9,72 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backend import is_device_array, to_device
 from ..errors import CheckpointError
-from ..tensor import Tensor
+from ..serialization import METADATA_KEY, atomic_write, read_file, write_arrays
 
-METADATA_KEY = "chainrule"
-
-
-def _safetensors():
-    try:
-        import safetensors.numpy as st
-    except ImportError:
-        raise CheckpointError("checkpoints need the 'safetensors' package: pip install 'chainrule[checkpoints]'") from None
-    return st
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` always holds either the old or the new content."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"could not write {path}: {exc}; the previous file, if any, is unchanged") from exc
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def _arrays(state: dict) -> dict:
-    out = {}
-    for name, value in state.items():
-        array = value.data if isinstance(value, Tensor) else value
-        array = to_device(array, "cpu") if is_device_array(array) else np.asarray(array)  # files hold host arrays
-        if array.dtype == object:
-            raise CheckpointError(f"save: {name!r} is not a numeric array")
-        out[name] = np.ascontiguousarray(array)
-    return out
+__all__ = ["Checkpoint", "atomic_write", "load", "load_checkpoint", "read_metadata", "save", "save_checkpoint"]
 
 
 def save(state_dict: dict, path: str, metadata: dict | None = None) -> None:
-    """Save a dict of arrays (e.g. ``model.state_dict()``) as a safetensors file, atomically."""
-    st = _safetensors()
-    meta = {METADATA_KEY: json.dumps(metadata or {}, sort_keys=True)}
-    atomic_write(path, st.save(_arrays(state_dict), metadata=meta))
+    """Save a flat dict of arrays (e.g. ``model.state_dict()``) as a safetensors file, atomically."""
+    write_arrays(state_dict, path, {METADATA_KEY: json.dumps(metadata or {}, sort_keys=True)})
 
 
 def read_metadata(path: str) -> dict:
@@ -101,15 +49,7 @@ def _check_file(path: str) -> None:
 
 def load(path: str) -> "OrderedDict[str, np.ndarray]":
     """Load the arrays of a safetensors file saved by ``save`` (no code runs: it is data only)."""
-    st = _safetensors()
-    _check_file(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        arrays = st.load(raw)
-    except Exception as exc:  # safetensors raises its own SafetensorError for every malformed file
-        raise CheckpointError(f"{path}: not a valid safetensors file, or truncated ({exc})") from None
-    return OrderedDict(sorted(arrays.items()))
+    return read_file(path)[0]
 
 
 @dataclass

@@ -108,9 +108,9 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
                 total_loss += loss_value * n
                 seen += n
                 if classification is None:
-                    classification = _is_classification(y.data, output.data)
+                    classification = _is_classification(y._array, output._array)
                 if classification:
-                    total_correct += int((predicted_classes(output.data) == true_classes(y.data)).sum())
+                    total_correct += int((predicted_classes(output._array) == true_classes(y._array)).sum())
                 ctx.step, ctx.totals, ctx.first_loss = step, [total_loss, total_correct, seen, classification], first_loss
                 if callbacks:
                     logs = {"step": step, "running_loss": total_loss / seen,
@@ -164,8 +164,8 @@ def predict(model: Module, loader_or_inputs) -> np.ndarray:
             device = model.device
             if isinstance(loader_or_inputs, (np.ndarray, Tensor)):
                 x = loader_or_inputs if isinstance(loader_or_inputs, Tensor) else Tensor(loader_or_inputs)
-                return to_device(model(x.to(device=device)).data, "cpu")
-            return np.concatenate([to_device(model(x.to(device=device)).data, "cpu") for x, *_ in loader_or_inputs])
+                return to_device(model(x.to(device=device))._array, "cpu")
+            return np.concatenate([to_device(model(x.to(device=device))._array, "cpu") for x, *_ in loader_or_inputs])
     finally:
         model.train(was_training)
 
@@ -187,8 +187,8 @@ def evaluate(model: Module, loader, loss_fn, num_classes: int | None = None) -> 
                 output = model(x)
                 total_loss += loss_fn(output, y).item() * len(y)
                 seen += len(y)
-                outputs.append(to_device(output.data, "cpu"))  # metrics are computed on the host
-                targets.append(to_device(y.data, "cpu"))
+                outputs.append(to_device(output._array, "cpu"))  # metrics are computed on the host
+                targets.append(to_device(y._array, "cpu"))
     finally:
         model.train(was_training)
     output, target = np.concatenate(outputs), np.concatenate(targets)

@@ -1,0 +1,93 @@
+"""Comparisons and tests: eq, lt, isclose, isnan, ... They give bool tensors (or a bool), no gradient."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import array_module, is_device_array
+from ..tensor import Tensor, as_tensor
+
+
+def _arrays(a, b):
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = b._array if isinstance(b, Tensor) else as_tensor(b, like=a)._array
+    return a._array, b
+
+
+_OPERANDS = (Tensor, int, float, bool, np.number, np.bool_, np.ndarray, list, tuple)
+
+
+def _comparison(ufunc):
+    def compare(a, b) -> Tensor:
+        if not isinstance(b, _OPERANDS) and not is_device_array(b):
+            return NotImplemented  # let the other side decide (pytest.approx, ...)
+        x, y = _arrays(a, b)
+        return Tensor._wrap(ufunc(x, y), False)
+
+    compare.__name__ = ufunc.__name__
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_comparison(u) for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+
+
+def _logical(ufunc, name: str):
+    def logical(a, b) -> Tensor:
+        x, y = _arrays(a, b)
+        if x.dtype.kind == "f" or y.dtype.kind == "f":
+            raise TypeError(f"{name}: bitwise and logical operators need bool or integer tensors, got {x.dtype} and {y.dtype}")
+        return Tensor._wrap(ufunc(x, y), False)
+
+    return logical
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_logical(u, n) for u, n in ((np.bitwise_and, "&"), (np.bitwise_or, "|"), (np.bitwise_xor, "^")))
+
+
+def logical_and(a, b) -> Tensor:
+    x, y = _arrays(a, b)
+    return Tensor._wrap(np.logical_and(x, y), False)
+
+
+def logical_or(a, b) -> Tensor:
+    x, y = _arrays(a, b)
+    return Tensor._wrap(np.logical_or(x, y), False)
+
+
+def logical_not(a) -> Tensor:
+    return Tensor._wrap(np.logical_not(as_tensor(a)._array), False)
+
+
+def bitwise_not(a) -> Tensor:
+    x = as_tensor(a)._array
+    if x.dtype.kind == "f":
+        raise TypeError(f"~: bitwise not needs a bool or integer tensor, got {x.dtype}")
+    return Tensor._wrap(~x, False)
+
+
+def equal(a, b) -> bool:
+    """True when both have the same shape and the same values."""
+    x, y = _arrays(a, b)
+    return x.shape == y.shape and bool((x == y).all())
+
+
+def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    x, y = _arrays(a, b)
+    return bool(array_module(x).allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    x, y = _arrays(a, b)
+    return Tensor._wrap(array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), False)
+
+
+def _test(name: str):
+    def test(a) -> Tensor:
+        x = as_tensor(a)._array
+        return Tensor._wrap(getattr(array_module(x), name)(x), False)
+
+    test.__name__ = name
+    return test
+
+
+isnan, isinf, isfinite = (_test(n) for n in ("isnan", "isinf", "isfinite"))
