@@ -10,7 +10,7 @@ rng = np.random.default_rng(10)
 
 
 def _copy_weights(ours: nn.Module, theirs: torch.nn.Module) -> None:
-    state = {k: torch.tensor(v) for k, v in ours.state_dict().items()}
+    state = {k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()}
     theirs.load_state_dict(state, strict=False)
 
 

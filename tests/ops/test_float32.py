@@ -78,6 +78,9 @@ CALLS = {
     "max_pool2d": lambda: F.max_pool2d(f32(2, 3, 6, 6), 2), "avg_pool2d": lambda: F.avg_pool2d(f32(2, 3, 6, 6), 3, 1, 1),
     "batch_norm": lambda: F.batch_norm(f32(5, 3), None, None, f32(3), f32(3), training=True),
     "dropout": lambda: F.dropout(f32(5, 3), 0.5, training=True),
+    "dropout2d": lambda: F.dropout2d(f32(2, 3, 4, 4), 0.5, training=True),
+    "layer_norm": lambda: F.layer_norm(f32(4, 3), 3, f32(3), f32(3)),
+    "embedding": lambda: F.embedding(on(np.array([[0, 2], [2, 1]])), f32(3, 4)),
 }
 
 

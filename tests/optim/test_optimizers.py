@@ -21,6 +21,8 @@ CONFIGS = [
     ("Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.01)),
     ("AdamW", dict(lr=0.01)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, eps=1e-6)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.01)),
 ]
 
 
@@ -130,7 +132,7 @@ def test_empty_parameter_list_is_rejected():
     lambda p: optim.SGD(p, lr=0.1), lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
     lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1), lambda p: optim.Adagrad(p, weight_decay=0.01),
     lambda p: optim.RMSprop(p, momentum=0.9, centered=True, weight_decay=0.01), lambda p: optim.Adam(p, weight_decay=0.01),
-    lambda p: optim.AdamW(p),
+    lambda p: optim.AdamW(p), lambda p: optim.Adadelta(p, weight_decay=0.01),
 ])
 def test_a_step_allocates_no_new_arrays(make):
     import tracemalloc

@@ -1,4 +1,4 @@
-"""Layers with parameters: Linear, Conv2d, BatchNorm1d/2d; and the ones without: Flatten, pooling.
+"""Layers with parameters: Linear, Conv2d, BatchNorm1d/2d, LayerNorm, Embedding; and the ones without: Flatten, pooling, dropout.
 
 Default initialisation follows PyTorch: Linear and Conv2d weights kaiming_uniform_(a=sqrt(5)),
 i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and their biases U(-1/sqrt(fan_in), 1/sqrt(fan_in));
@@ -183,5 +183,67 @@ class Dropout(Module):
 
 
 class Identity(Module):
+    """Returns its input; any arguments are accepted and ignored (a placeholder, as PyTorch's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+
+class Dropout2d(Module):
+    """Channel dropout: zeroes whole feature maps with probability ``p`` in training; off in eval."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout2d(x, self.p, training=self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of ``weight`` (num_embeddings, embedding_dim) is the vector of index i.
+    Initialised N(0, 1) as PyTorch's; the ``padding_idx`` row starts at 0 and gets no gradient."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None):
+        super().__init__()
+        _check_positive("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(f"Embedding: padding_idx must be within [-{num_embeddings}, {num_embeddings}), got {padding_idx}")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_idx % num_embeddings if padding_idx is not None else None
+        self.weight = Parameter(np.zeros((num_embeddings, embedding_dim)), dtype=resolve_dtype(dtype))
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight._array[self.padding_idx] = 0
+
+    def forward(self, indices) -> Tensor:
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last dimensions, then scale by ``weight`` (1) and shift by ``bias`` (0)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = resolve_dtype(dtype)
+        self.weight = Parameter(np.ones(self.normalized_shape), dtype=dtype) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape), dtype=dtype) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -89,7 +89,10 @@ class Module:
                     seen.add(id(param))
                     yield (f"{prefix}.{name}" if prefix else name), param
 
-    def parameters(self) -> Iterator[Parameter]:
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        if not recurse:
+            yield from (p for p in self._parameters.values() if p is not None)
+            return
         for _, param in self.named_parameters():
             yield param
 
@@ -109,9 +112,38 @@ class Module:
         """Evaluation mode: Dropout is off and BatchNorm uses its running statistics."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients before the next backward (they would otherwise add up)."""
         for param in self.parameters():
-            param.grad = None
+            if set_to_none or param._grad is None:
+                param._grad = None
+            else:
+                param._grad._array[...] = 0
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Freeze (False) or unfreeze every parameter."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn) -> "Module":
+        """Call ``fn(module)`` on every submodule, children first, then on self (e.g. to initialise weights)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
 
     def to(self, dtype=None, device=None) -> "Module":
         """Cast every parameter and buffer to ``dtype`` (float32 or float64) and/or move them to
@@ -134,7 +166,7 @@ class Module:
             for param in module._parameters.values():
                 if param is not None:
                     param._array = convert(param._array)
-                    param.grad = None
+                    param._grad = None
             for name, buffer in list(module._buffers.items()):
                 module.register_buffer(name, convert(buffer))
         return self
@@ -161,10 +193,11 @@ class Module:
         return int(sum(p._array.size for p in self.parameters()))
 
     # ------------------------------------------------------------ state
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Every parameter and buffer by dotted name, as copies of the arrays."""
-        state = OrderedDict((name, p._array.copy()) for name, p in self.named_parameters())
-        state.update((name, b.copy()) for name, b in self.named_buffers())
+    def state_dict(self) -> "OrderedDict[str, Tensor]":
+        """Every parameter and buffer by dotted name, as Tensors holding copies (training on does not
+        change a state dict taken earlier; PyTorch's share memory, see docs/pytorch.md)."""
+        state = OrderedDict((name, Tensor._wrap(p._array.copy(), False)) for name, p in self.named_parameters())
+        state.update((name, Tensor._wrap(b.copy(), False)) for name, b in self.named_buffers())
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> tuple[list, list]:

@@ -10,6 +10,8 @@ from ..backend import array_module, is_device_array, random_uniform
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .elementwise import sqrt
+from .reduce import mean
 
 
 class Dropout(Function):
@@ -120,4 +122,39 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     out = (x - Tensor._wrap(running_mean.astype(x.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(inv_std, False)
     if weight is not None:
         out = out * weight.reshape(shape) + bias.reshape(shape)
+    return out
+
+
+def dropout2d(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Zero whole channels (x[n, c] of a (N, C, H, W) input) with probability ``p``, scaling the rest
+    by 1/(1-p); identity in eval. Neighbouring pixels are correlated, so dropping single ones would
+    regularise little."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
+    x = as_tensor(x)
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    if not training or p == 0.0:
+        return x
+    shape = x.shape[:-2] + (1, 1)
+    keep = random_uniform(shape, x.dtype, like=x._array) >= p if x.is_cuda else (generator or backend.default_generator()).random(shape, dtype=x.dtype) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return x * Tensor._wrap((keep * scale).astype(x.dtype), False)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise each sample over its last dimensions (``normalized_shape``): (x - mean) / sqrt(var + eps),
+    then scale and shift. Composed of differentiable ops, so its gradient is theirs."""
+    x = as_tensor(x)
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(normalized_shape):]) != normalized_shape:
+        raise ShapeError(f"layer_norm: the input's last dimensions {tuple(x.shape)} do not end with normalized_shape {normalized_shape}")
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    centered = x - mean(x, axes, keepdim=True)
+    variance = mean(centered * centered, axes, keepdim=True)  # biased, as PyTorch normalises
+    out = centered / sqrt(variance + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
     return out

@@ -398,3 +398,35 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  
     values, indices = sort(x, dim, descending=largest)
     indices = narrow(indices, dim, 0, k)
     return ValuesIndices(gather(x, dim, indices), indices)
+
+
+class Embedding(Function):
+    """weight[indices]: rows looked up by index; backward adds each row's gradients into the rows used."""
+
+    saved_inputs = ()
+    saves_output = False
+
+    def forward(self, weight, indices, padding_idx):
+        self.shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
+        return weight[indices]
+
+    def backward(self, grad_output):
+        xp = array_module(grad_output)
+        grad = xp.zeros(self.shape, dtype=grad_output.dtype)
+        scatter_add(grad, self.indices.reshape(-1), grad_output.reshape(-1, self.shape[1]))
+        if self.padding_idx is not None:
+            grad[self.padding_idx] = 0  # the padding row never learns
+        return grad
+
+
+def embedding(indices, weight, padding_idx: int | None = None) -> Tensor:
+    """Look up rows of ``weight`` (num_embeddings, dim) for integer ``indices`` of any shape."""
+    weight = as_tensor(weight)
+    index = _index_array(indices, weight)
+    if index.dtype.kind not in "iu":
+        raise DTypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
+        raise IndexError(f"embedding: indices must be in [0, {weight.shape[0]}), got values from {int(index.min())} to {int(index.max())}")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return Embedding.apply(weight, indices=index, padding_idx=padding_idx)

@@ -1,7 +1,7 @@
-"""Optimizers (SGD, Adagrad, RMSprop, Adam, AdamW) and learning-rate schedulers, as torch.optim."""
+"""Optimizers (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW) and learning-rate schedulers, as torch.optim."""
 from . import lr_scheduler
-from .adaptive import Adagrad, Adam, AdamW, RMSprop
+from .adaptive import Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

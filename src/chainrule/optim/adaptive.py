@@ -1,4 +1,4 @@
-"""Adaptive-rate optimizers: Adagrad, RMSprop, Adam and AdamW (PyTorch's update rules)."""
+"""Adaptive-rate optimizers: Adagrad, Adadelta, RMSprop, Adam and AdamW (PyTorch's update rules)."""
 from __future__ import annotations
 
 import math
@@ -92,6 +92,46 @@ class RMSprop(Optimizer):
         else:
             avg *= lr
         param -= avg
+
+
+class Adadelta(Optimizer):
+    """Zeiler's Adadelta: the step is the gradient scaled by RMS(past steps) / RMS(past gradients),
+    so its units match the parameter's and ``lr`` (1.0 by default) is only a final factor."""
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+
+    def validate(self, group):
+        super().validate(group)
+        check_range("Adadelta", "rho", group["rho"], 0.0, 1.0, high_open=False)
+        check_range("Adadelta", "eps", group["eps"], 0.0, float("inf"))
+        check_range("Adadelta", "weight_decay", group["weight_decay"], 0.0, float("inf"))
+
+    def update(self, param, grad, state, group):
+        xp = array_module(param)
+        rho, eps = group["rho"], group["eps"]
+        state["step"] = state.get("step", 0) + 1
+        square_avg = _zeros_like_state(state, "square_avg", param)
+        acc_delta = _zeros_like_state(state, "acc_delta", param)
+        grad = with_weight_decay(param, grad, state, group["weight_decay"])
+        work = scratch(state, param)
+        square_avg *= rho  # v <- rho v + (1 - rho) g^2
+        xp.multiply(grad, grad, out=work)
+        work *= 1 - rho
+        square_avg += work
+        delta = scratch(state, param, "_delta")
+        xp.add(acc_delta, eps, out=delta)  # delta = sqrt(u + eps) / sqrt(v + eps) * g
+        xp.sqrt(delta, out=delta)
+        xp.add(square_avg, eps, out=work)
+        xp.sqrt(work, out=work)
+        delta /= work
+        delta *= grad
+        acc_delta *= rho  # u <- rho u + (1 - rho) delta^2
+        xp.multiply(delta, delta, out=work)
+        work *= 1 - rho
+        acc_delta += work
+        delta *= group["lr"]
+        param -= delta
 
 
 class Adam(Optimizer):
