@@ -119,7 +119,7 @@ def broadcast_parameters(model, root: int = 0) -> None:
     for param in model.parameters():
         _wait(_comm.Ibcast(param._array, root=root), "broadcasting parameters")
     for _, buffer in model.named_buffers():
-        _wait(_comm.Ibcast(buffer, root=root), "broadcasting buffers")
+        _wait(_comm.Ibcast(buffer._array, root=root), "broadcasting buffers")
 
 
 class DistributedSampler:

@@ -160,12 +160,15 @@ class Function:
         versions = self.__dict__.get("input_versions")
         if versions is None:
             return
-        saved = range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs
-        for i in saved:
+        for i in self.saved():
             if i < len(versions) and self.inputs[i]._version_counter[0] != versions[i]:
                 self._modified(f"its input {i}", self.inputs[i]._version_counter[0], versions[i])
         if self.saves_output and self.output_version[0] != 0:
             self._modified("its output", self.output_version[0], 0)
+
+    def saved(self):
+        """The indices of the inputs whose arrays backward reads (``saved_inputs``; None: all)."""
+        return range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs
 
     def _modified(self, what: str, version: int, expected: int):
         raise GraphError(
@@ -207,9 +210,9 @@ class Function:
 
     def release(self) -> None:
         """Drop the arrays saved for backward, keeping only the graph's structure."""
-        inputs, needs, site = self.inputs, self.needs_input_grad, self.__dict__.get("site")
+        inputs, needs, site, versions = self.inputs, self.needs_input_grad, self.__dict__.get("site"), self.__dict__.get("input_versions")
         self.__dict__.clear()
-        self.inputs, self.needs_input_grad, self.freed = inputs, needs, True
+        self.inputs, self.needs_input_grad, self.input_versions, self.freed = inputs, needs, versions, True
         if site is not None:
             self.site = site
 

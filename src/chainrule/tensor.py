@@ -67,7 +67,9 @@ _DEVICES = {"cpu": device("cpu"), "cuda": device("cuda")}
 class Tensor:
     """An n-dimensional array that records the ops applied to it so it can compute gradients."""
 
-    __slots__ = ("_array", "_grad", "requires_grad", "_creator", "name", "_hooks", "_version_counter", "__weakref__")
+    # _history: (last version, creator) pairs for the values an in-place op replaced, so that ops that
+    # consumed an earlier value still walk back through the node that made it
+    __slots__ = ("_array", "_grad", "requires_grad", "_creator", "name", "_hooks", "_version_counter", "_history", "__weakref__")
     __array_priority__ = 100  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -79,6 +81,7 @@ class Tensor:
         self._creator = None
         self.name = None
         self._version_counter = [0]
+        self._history = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -92,6 +95,7 @@ class Tensor:
         t._creator = None
         t.name = None
         t._version_counter = [0]
+        t._history = None
         return t
 
     # ---------------------------------------------------------------- data, grad, version
@@ -394,6 +398,23 @@ def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
             hook(leaf)
 
 
+def creator_at(t: Tensor, version: int):
+    """The Function that made the value ``t`` had at ``version`` (an in-place op may have replaced it since)."""
+    history = t._history
+    if history is not None and t._version_counter[0] != version:
+        for last_version, creator in history:
+            if version <= last_version:
+                return creator
+    return t._creator
+
+
+def _input_creators(fn) -> list:
+    versions = fn.__dict__.get("input_versions")
+    if versions is None:
+        return [t._creator for t in fn.inputs]
+    return [t._creator if t._history is None else creator_at(t, v) for t, v in zip(fn.inputs, versions)]
+
+
 def _topological_order(roots) -> list:
     """Functions reachable from ``roots``, each after every Function that consumes its output."""
     order, visited = [], set()
@@ -407,8 +428,7 @@ def _topological_order(roots) -> list:
             continue
         visited.add(fn)
         stack.append((fn, True))
-        for t, needs in zip(fn.inputs, fn.needs_input_grad):
-            creator = t._creator
+        for creator, needs in zip(_input_creators(fn), fn.needs_input_grad):
             if needs and creator is not None and creator not in visited:
                 stack.append((creator, False))
     order.reverse()
@@ -475,10 +495,9 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             fn.release()
         if len(fn.inputs) == 1:
             input_grads = (input_grads,) if not isinstance(input_grads, tuple) else input_grads
-        for t, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+        for t, creator, needs, grad in zip(fn.inputs, _input_creators(fn), fn.needs_input_grad, input_grads):
             if not needs or grad is None:
                 continue
-            creator = t._creator
             if creator is None:
                 if target_ids is None:
                     _accumulate_leaf(t, grad, grad_output)

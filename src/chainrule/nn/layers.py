@@ -138,8 +138,9 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
         else:
-            self.running_mean = self.running_var = None
+            self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
@@ -147,6 +148,8 @@ class _BatchNorm(Module):
             raise ShapeError(f"{name}({self.num_features}): expected input with {self.num_features} channels in axis 1 "
                              f"and {' or '.join(map(str, self.expected_dims))} dimensions, got shape {tuple(x.shape)}")
         use_batch = self.training or not self.track_running_stats
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked._array += 1
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             training=use_batch, momentum=self.momentum, eps=self.eps)
 

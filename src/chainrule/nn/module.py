@@ -27,6 +27,9 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if name in self._buffers and value is not None and not isinstance(value, (Parameter, Module)):
+            self.register_buffer(name, value)  # assigning to a buffer's name replaces the buffer, as in PyTorch
+            return
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -40,10 +43,12 @@ class Module:
             registry.pop(name, None)
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, array: np.ndarray) -> None:
-        """A non-learnable array saved in the state_dict (e.g. BatchNorm's running mean)."""
-        self._buffers[name] = array
-        object.__setattr__(self, name, array)
+    def register_buffer(self, name: str, tensor) -> None:
+        """A non-learnable tensor saved in the state_dict (e.g. BatchNorm's running mean)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor._wrap(tensor if is_device_array(tensor) else np.asarray(tensor), False)
+        self._buffers[name] = tensor
+        object.__setattr__(self, name, tensor)
 
     def register_forward_hook(self, hook) -> None:
         """Call ``hook(module, inputs, output)`` after every forward (used by GradientMonitor)."""
@@ -96,10 +101,15 @@ class Module:
         for _, param in self.named_parameters():
             yield param
 
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
         for prefix, module in self.named_modules():
             for name, buffer in module._buffers.items():
-                yield (f"{prefix}.{name}" if prefix else name), buffer
+                if buffer is not None:
+                    yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers():
+            yield buffer
 
     # ------------------------------------------------------------ modes and gradients
     def train(self, mode: bool = True) -> "Module":
@@ -168,7 +178,8 @@ class Module:
                     param._array = convert(param._array)
                     param._grad = None
             for name, buffer in list(module._buffers.items()):
-                module.register_buffer(name, convert(buffer))
+                if buffer is not None:
+                    module.register_buffer(name, convert(buffer._array))
         return self
 
     def cuda(self) -> "Module":
@@ -197,7 +208,7 @@ class Module:
         """Every parameter and buffer by dotted name, as Tensors holding copies (training on does not
         change a state dict taken earlier; PyTorch's share memory, see docs/pytorch.md)."""
         state = OrderedDict((name, Tensor._wrap(p._array.copy(), False)) for name, p in self.named_parameters())
-        state.update((name, Tensor._wrap(b.copy(), False)) for name, b in self.named_buffers())
+        state.update((name, Tensor._wrap(b._array.copy(), False)) for name, b in self.named_buffers())
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> tuple[list, list]:
@@ -211,11 +222,12 @@ class Module:
                    for name in [f"{prefix}.{key}" if prefix else key]}
         expected = set(own) | set(buffers)
         given = {k: (v._array if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v)) for k, v in state_dict.items()}
-        missing = sorted(expected - set(given))
+        # checkpoints from before BatchNorm counted its batches lack num_batches_tracked: it starts at 0
+        missing = sorted(k for k in expected - set(given) if not k.endswith("num_batches_tracked"))
         unexpected = sorted(set(given) - expected)
         mismatched = []
         for name in sorted(expected & set(given)):
-            target = own[name]._array if name in own else buffers[name][0]._buffers[buffers[name][1]]
+            target = own[name]._array if name in own else buffers[name][0]._buffers[buffers[name][1]]._array
             if target.shape != given[name].shape:
                 mismatched.append(f"{name}: checkpoint {given[name].shape}, model {target.shape}")
         problems = []
@@ -234,7 +246,7 @@ class Module:
                     param._array = to_device(array.astype(param._array.dtype, copy=True), param.device)
                 elif name in buffers:
                     module, key = buffers[name]
-                    target = module._buffers[key]
+                    target = module._buffers[key]._array
                     module.register_buffer(key, to_device(array.astype(target.dtype, copy=True), device_of(target)))
         return missing, unexpected
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, device_of, is_device_array
+from ..backend import array_module, device_of, get_default_dtype, is_device_array
 from ..backend import to_device as to_device_array
 from ..errors import GraphError
 from ..function import Function, is_grad_enabled
@@ -45,6 +45,10 @@ class Mul(Function):
     saved_inputs = (0, 1)
     saves_output = False
 
+    def saved(self):
+        # each input is read only for the other one's gradient: d(ab)/da = b
+        return [i for i, other in ((0, 1), (1, 0)) if self.needs_input_grad[other]]
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -60,6 +64,10 @@ class Mul(Function):
 class Div(Function):
     saved_inputs = (0, 1)
     saves_output = False
+
+    def saved(self):
+        # d(a/b)/da = 1/b reads b; d(a/b)/db = -a/b^2 reads both
+        return (0, 1) if self.needs_input_grad[1] else (1,)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -396,11 +404,13 @@ def mul(a, b, *, out=None) -> Tensor:
 
 def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
     """a / b (true division; ``rounding_mode`` 'floor' or 'trunc' rounds, without a gradient)."""
-    result = Div.apply(*operands(a, b, "div"))
+    a, b = operands(a, b, "div")
+    if rounding_mode is None and a.dtype.kind != "f":  # integers divide into the default float dtype, as in PyTorch
+        a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
+    result = Div.apply(a, b)
     if rounding_mode is not None:
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
-        a, b = operands(a, b, "div")
         xp = array_module(a._array)
         rounded = xp.floor_divide(a._array, b._array) if rounding_mode == "floor" else xp.trunc(a._array / b._array).astype(a.dtype)
         result = Tensor._wrap(rounded, False)

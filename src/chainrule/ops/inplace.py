@@ -76,6 +76,10 @@ def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
         setitem(base, creator.index, result)
         self._creator = GetItem.apply(base, index=creator.index)._creator
         return self
+    if creator is not None:  # ops that consumed the old value keep walking back through its creator
+        if self._history is None:
+            self._history = []
+        self._history.append((self._version_counter[0], creator))
     _write(self, result._array.astype(self._array.dtype, copy=False), op)
     self._creator = result._creator
     self.requires_grad = result.requires_grad

@@ -14,6 +14,10 @@ class MatMul(Function):
     saved_inputs = (0, 1)
     saves_output = False
 
+    def saved(self):
+        # dA = dY B^T reads B, dB = A^T dY reads A
+        return [i for i, other in ((0, 1), (1, 0)) if self.needs_input_grad[other]]
+
     def forward(self, a, b):
         xp = array_module(a)
         self.a, self.b = a, b
@@ -37,8 +41,13 @@ class MatMul(Function):
 
 class Linear(Function):
     """y = x W^T + b with W of shape (out, in): the affine layer, fused into one node."""
+
     saved_inputs = (0, 1)
     saves_output = False
+
+    def saved(self):
+        # dx = dy W reads W; dW = dy^T x reads x
+        return [i for i, other in ((0, 1), (1, 0)) if self.needs_input_grad[other]]
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight

@@ -111,6 +111,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         out = BatchNormTrain.apply(x, *affine, axes=axes, eps=eps, statistics=statistics)
         if running_mean is not None:
             batch_mean, batch_var = (a.reshape(-1) for a in statistics)
+            running_mean, running_var = (r._array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
             running_mean *= 1 - momentum
             running_mean += momentum * batch_mean
             running_var *= 1 - momentum
@@ -118,6 +119,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         return out
     if running_mean is None:
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    running_mean, running_var = (r._array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
     inv_std = (1.0 / array_module(running_var).sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
     out = (x - Tensor._wrap(running_mean.astype(x.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(inv_std, False)
     if weight is not None:
