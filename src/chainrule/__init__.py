@@ -11,6 +11,7 @@ from .backend import (
     float16,
     float32,
     float64,
+    get_default_device,
     get_default_dtype,
     get_rng_state,
     int8,
@@ -18,6 +19,7 @@ from .backend import (
     int32,
     int64,
     manual_seed,
+    set_default_device,
     set_default_dtype,
     set_rng_state,
     uint8,
@@ -89,9 +91,9 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 __all__ = [
     "Function", "Size", "Tensor", "accelerator", "allclose", "as_tensor", "autograd", "backend", "bitwise_not", "bool",
     "clone", "cuda", "data", "detect_anomaly", "device", "double", "enable_grad", "eq", "equal", "errors", "float",
-    "float16", "float32", "float64", "functional", "ge", "get_default_dtype", "get_rng_state", "gradcheck", "gt",
+    "float16", "float32", "float64", "functional", "ge", "get_default_device", "get_default_dtype", "get_rng_state", "gradcheck", "gt",
     "half", "inference_mode", "int", "int8", "int16", "int32", "int64", "is_floating_point", "is_grad_enabled",
     "is_tensor", "isclose", "isfinite", "isinf", "isnan", "le", "load", "logical_and", "logical_not", "logical_or",
-    "long", "lt", "manual_seed", "ne", "nn", "no_grad", "numel", "numerical_grad", "optim", "save", "set_default_dtype",
+    "long", "lt", "manual_seed", "ne", "nn", "no_grad", "numel", "numerical_grad", "optim", "save", "set_default_device", "set_default_dtype",
     "set_grad_enabled", "set_printoptions", "set_rng_state", "short", "tensor", "uint8", "utils",
 ] + _ops_all

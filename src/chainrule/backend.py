@@ -149,6 +149,19 @@ bool_ = np.dtype(np.bool_)
 DTYPE_ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16, "int": int32, "long": int64, "bool": bool_}
 
 _FLOAT_DTYPES = (float32, float64)
+_default_device = "cpu"
+
+
+def set_default_device(device) -> None:
+    """Where factories (zeros, randn, tensor, ...) put new tensors when no ``device`` is given."""
+    global _default_device
+    _default_device = check_device(device if device is not None else "cpu")
+    if _default_device == "cuda":
+        cupy_module()  # fail now, with the clear error, rather than at the first tensor
+
+
+def get_default_device() -> str:
+    return _default_device
 _default_dtype = float32
 _generator = np.random.default_rng()
 _seed = None

@@ -66,7 +66,7 @@ def host_array(value, name: str) -> np.ndarray:
     array = to_device(array, "cpu") if is_device_array(array) else np.asarray(array)
     if array.dtype == object:
         raise CheckpointError(f"save: {name!r} is not a numeric array")
-    return np.ascontiguousarray(array)
+    return array if array.flags.c_contiguous else array.copy(order="C")  # (ascontiguousarray would make a 0-d array 1-d)
 
 
 def write_arrays(arrays: dict, path, metadata: dict) -> None:

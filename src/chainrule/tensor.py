@@ -345,7 +345,7 @@ def _to_array(data, dtype, where: str) -> np.ndarray:
 def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """Make a Tensor from a number, list or array (float data becomes float32 unless ``dtype``)."""
     out = Tensor(data, requires_grad=False, dtype=dtype)
-    if device is not None and backend.check_device(device) != "cpu":
+    if (backend.get_default_device() if device is None else backend.check_device(device)) != "cpu":
         out._array = backend.to_device(out._array, device)
     return out.requires_grad_(requires_grad) if requires_grad else out
 

@@ -120,6 +120,9 @@ class Flatten(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.flatten(x, self.start_dim, self.end_dim)
 
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
 
 class _BatchNorm(Module):
     expected_dims: tuple = ()

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import check_device, default_generator, get_default_dtype, is_device_array, resolve_dtype, to_device
+from ..backend import (
+    check_device,
+    default_generator,
+    get_default_device,
+    get_default_dtype,
+    is_device_array,
+    resolve_dtype,
+    to_device,
+)
 from ..tensor import Tensor
 
 
@@ -27,7 +35,7 @@ def make(array, dtype, device, requires_grad: bool, default_float: bool = True) 
         array = array.astype(resolve_dtype(dtype), copy=False)
     elif default_float and array.dtype.kind == "f":
         array = array.astype(get_default_dtype(), copy=False)
-    if device is not None and check_device(device) == "cuda":
+    if (get_default_device() if device is None else check_device(device)) == "cuda":
         array = to_device(array, "cuda")
     out = Tensor._wrap(array, False)
     return out.requires_grad_(True) if requires_grad else out
