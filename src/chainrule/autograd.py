@@ -40,7 +40,7 @@ class FunctionCtx:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward: expects Tensors (or None), got {type(t).__name__}; keep other values as ctx attributes")
         self.saved = tensors
-        self.saved_versions = [None if t is None else (t._version_counter, t._version_counter[0]) for t in tensors]
+        self.saved_versions = [None if t is None else (t._counter(), t._counter()[0]) for t in tensors]
 
     @property
     def saved_tensors(self) -> tuple:

@@ -15,6 +15,21 @@ from .errors import ChainruleError, DeviceError, GraphError, ShapeError
 
 _state = threading.local()
 
+# Every in-place write takes the next tick of this clock and stamps it on the tensor it writes; a
+# node remembers the tick it was recorded at. So "was anything written since this node?" is one
+# comparison, and "was this input?" another.
+_tick = 0
+
+
+def next_tick() -> int:
+    global _tick
+    _tick += 1
+    return _tick
+
+
+def current_tick() -> int:
+    return _tick
+
 
 def is_grad_enabled() -> bool:
     """False inside ``no_grad()``: ops then record nothing."""
@@ -109,6 +124,7 @@ class Function:
     needs_input_grad: tuple
     # Set by backward() once the saved arrays are released (unless retain_graph=True).
     freed = False
+    tick: int | None = None  # the clock's tick when recorded (see next_tick)
     # What the backward reads of the forward's arrays, so that an in-place write to one of them since
     # the forward is caught: the input indices (None: all) and whether the output is read.
     saved_inputs: tuple | None = None
@@ -142,38 +158,39 @@ class Function:
             _anomaly_hook(fn, output, inputs)
         out = _tensor_class._wrap(output, False)
         if cls.view and output.base is not None and (output.base is inputs[0]._array or output.base is inputs[0]._array.base):
-            out._version_counter = inputs[0]._version_counter
+            out._version_counter = inputs[0]._counter()
         if getattr(_state, "grad_enabled", True):
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                fn.input_versions = [t._version_counter[0] for t in inputs]
+                fn.tick = _tick
                 if fn.saves_output:
-                    fn.output_version = out._version_counter
+                    fn.output_version = out._counter()
                 out.requires_grad = True
                 out._creator = fn
         return out
 
     def check_saved_versions(self) -> None:
         """Refuse to run backward on arrays that were written in place after the forward saved them."""
-        versions = self.__dict__.get("input_versions")
-        if versions is None:
+        tick = self.__dict__.get("tick")
+        if tick is None or tick == _tick:  # nothing anywhere was written since this node was recorded
             return
         for i in self.saved():
-            if i < len(versions) and self.inputs[i]._version_counter[0] != versions[i]:
-                self._modified(f"its input {i}", self.inputs[i]._version_counter[0], versions[i])
-        if self.saves_output and self.output_version[0] != 0:
-            self._modified("its output", self.output_version[0], 0)
+            stamp = self.inputs[i]._version_counter[0]
+            if stamp > tick:
+                self._modified(f"its input {i}", self.inputs[i]._version)
+        if self.saves_output and self.output_version[0] > tick:
+            self._modified("its output", self.output_version[1])
 
     def saved(self):
         """The indices of the inputs whose arrays backward reads (``saved_inputs``; None: all)."""
         return range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs
 
-    def _modified(self, what: str, version: int, expected: int):
+    def _modified(self, what: str, writes: int):
         raise GraphError(
             f"backward(): a tensor that {self.op_name()} saved for its gradient ({what}) has been modified by an "
-            f"in-place operation since the forward (it is at version {version}; expected version {expected}). "
+            f"in-place operation since the forward (it has been written {writes} time{'s' if writes != 1 else ''} in all). "
             "Use an out-of-place op (y = y + 1 instead of y += 1) or .clone() it before modifying."
         )
 
@@ -210,11 +227,12 @@ class Function:
 
     def release(self) -> None:
         """Drop the arrays saved for backward, keeping only the graph's structure."""
-        inputs, needs, site, versions = self.inputs, self.needs_input_grad, self.__dict__.get("site"), self.__dict__.get("input_versions")
-        self.__dict__.clear()
-        self.inputs, self.needs_input_grad, self.input_versions, self.freed = inputs, needs, versions, True
+        state = self.__dict__
+        inputs, needs, tick, site = state["inputs"], state["needs_input_grad"], state.get("tick"), state.get("site")
+        state.clear()
+        state["inputs"], state["needs_input_grad"], state["tick"], state["freed"] = inputs, needs, tick, True
         if site is not None:
-            self.site = site
+            state["site"] = site
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

@@ -21,6 +21,11 @@ from .function import Function
 
 _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
 
+# The version counter of a tensor never written in place: shared, immutable and not tracked by the
+# garbage collector (a fresh list per op would make Python's collector run far more often). The first
+# write, view or save that needs a counter of its own makes one (Tensor._counter).
+_UNWRITTEN = (0, 0)
+
 
 class Size(tuple):
     """A shape: a tuple of ints, as ``torch.Size`` (``x.size()``, ``x.shape``)."""
@@ -80,8 +85,7 @@ class Tensor:
         self.requires_grad = False
         self._creator = None
         self.name = None
-        self._version_counter = [0]
-        self._history = None
+        self._version_counter = _UNWRITTEN  # [tick of the last in-place write, number of writes]
         if requires_grad:
             self.requires_grad_(True)
 
@@ -94,8 +98,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t._creator = None
         t.name = None
-        t._version_counter = [0]
-        t._history = None
+        t._version_counter = _UNWRITTEN
         return t
 
     # ---------------------------------------------------------------- data, grad, version
@@ -128,10 +131,20 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place writes this tensor's memory has had (PyTorch's ``_version``)."""
-        return self._version_counter[0]
+        return self._version_counter[1]
 
     def _bump_version(self) -> None:
-        self._version_counter[0] += 1
+        """Count an in-place write and stamp it with the clock's next tick (see function.next_tick)."""
+        counter = self._counter()
+        counter[0] = function.next_tick()
+        counter[1] += 1
+
+    def _counter(self) -> list:
+        """This tensor's own version counter (made on first need), to share with views or keep watching."""
+        counter = self._version_counter
+        if counter is _UNWRITTEN:
+            counter = self._version_counter = [0, 0]
+        return counter
 
     # ---------------------------------------------------------------- properties
     @property
@@ -238,7 +251,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A new leaf that shares this tensor's data (and version counter) and records nothing."""
         out = Tensor._wrap(self._array, False)
-        out._version_counter = self._version_counter
+        out._version_counter = self._counter()
         return out
 
     def detach_(self) -> "Tensor":
@@ -398,26 +411,36 @@ def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
             hook(leaf)
 
 
-def creator_at(t: Tensor, version: int):
-    """The Function that made the value ``t`` had at ``version`` (an in-place op may have replaced it since)."""
-    history = t._history
-    if history is not None and t._version_counter[0] != version:
-        for last_version, creator in history:
-            if version <= last_version:
+# Set once any in-place op has replaced the value of a tensor in a graph: until then the walk need
+# not look at histories at all.
+_histories_exist = False
+
+
+def record_history(t: Tensor, creator) -> None:
+    """After an in-place op wrote ``t`` and before it gives ``t`` a new creator: ops recorded before
+    that write consumed the old value and must keep walking back through ``creator``."""
+    global _histories_exist
+    history = getattr(t, "_history", None)
+    if history is None:
+        t._history = history = []
+    history.append((t._version_counter[0], creator))
+    _histories_exist = True
+
+
+def creator_at(t: Tensor, tick: int):
+    """The Function that made the value ``t`` had when a node was recorded at ``tick``."""
+    history = getattr(t, "_history", None)
+    if history is not None:
+        for written_at, creator in history:
+            if tick < written_at:
                 return creator
     return t._creator
-
-
-def _input_creators(fn) -> list:
-    versions = fn.__dict__.get("input_versions")
-    if versions is None:
-        return [t._creator for t in fn.inputs]
-    return [t._creator if t._history is None else creator_at(t, v) for t, v in zip(fn.inputs, versions)]
 
 
 def _topological_order(roots) -> list:
     """Functions reachable from ``roots``, each after every Function that consumes its output."""
     order, visited = [], set()
+    histories = _histories_exist
     stack = [(root, False) for root in reversed(roots)]
     while stack:
         fn, expanded = stack.pop()
@@ -428,7 +451,8 @@ def _topological_order(roots) -> list:
             continue
         visited.add(fn)
         stack.append((fn, True))
-        for creator, needs in zip(_input_creators(fn), fn.needs_input_grad):
+        for t, needs in zip(fn.inputs, fn.needs_input_grad):
+            creator = t._creator if not histories else creator_at(t, fn.tick)
             if needs and creator is not None and creator not in visited:
                 stack.append((creator, False))
     order.reverse()
@@ -470,6 +494,7 @@ def run_backward(outputs, gradients, retain_graph: bool, targets=None, accumulat
 def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> None:
     target_ids, collected = (None, None) if capture is None else ({id(t) for t in capture[0]}, capture[1])
     non_leaf_targets = {} if capture is None else {t._creator: t for t in capture[0] if t._creator is not None}
+    histories, now = _histories_exist, function._tick
     for fn in _topological_order(roots):
         grad_output = grads.pop(fn, None)
         if grad_output is None:
@@ -480,12 +505,13 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
                 "values were freed by the first backward(). Pass retain_graph=True to the first call "
                 "if you need to backward twice."
             )
-        if fn in non_leaf_targets:
+        if non_leaf_targets and fn in non_leaf_targets:
             collected[id(non_leaf_targets[fn])] = grad_output
         retained = fn.__dict__.get("retained")
         if retained is not None and capture is None and (out := retained()) is not None:
             _accumulate_leaf(out, grad_output, grad_output)
-        fn.check_saved_versions()
+        if fn.tick != now:  # something was written in place since: was it what fn saved?
+            fn.check_saved_versions()
         input_grads = fn.backward(grad_output)
         if function._anomaly_hook is not None:
             from .anomaly import check_backward
@@ -495,9 +521,10 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             fn.release()
         if len(fn.inputs) == 1:
             input_grads = (input_grads,) if not isinstance(input_grads, tuple) else input_grads
-        for t, creator, needs, grad in zip(fn.inputs, _input_creators(fn), fn.needs_input_grad, input_grads):
+        for t, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
             if not needs or grad is None:
                 continue
+            creator = t._creator if not histories else creator_at(t, fn.tick)
             if creator is None:
                 if target_ids is None:
                     _accumulate_leaf(t, grad, grad_output)

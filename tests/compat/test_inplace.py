@@ -139,6 +139,23 @@ def _setitem_in_no_grad(L):
     return w
 
 
+def _inplace_on_advanced_index_copy(L):
+    x = _x(L, 4, requires_grad=True)
+    y = (x * 1)[[0, 2]]  # advanced indexing copies: y is not a view
+    y.mul_(3)
+    (y * y).sum().backward()
+    return y, x.grad
+
+
+def _inplace_on_indexed_view(L):
+    x = _x(L, 2, 3, requires_grad=True)
+    y = x * 1
+    row = y[0]  # a view into y
+    row.mul_(2)
+    y.sum().backward()
+    return y, x.grad
+
+
 def _version_counts_writes(L):
     x = L.zeros(3)
     v0 = x._version
@@ -214,6 +231,8 @@ INPLACE = idioms(
     ("setitem_on_nonleaf", _setitem_nonleaf),
     ("setitem_value_gets_grad", _setitem_value_grad),
     ("setitem_leaf_raises", _setitem_leaf_raises),
+    ("inplace_on_advanced_index_copy", _inplace_on_advanced_index_copy),
+    ("inplace_on_indexed_view_reaches_base", _inplace_on_indexed_view),
     ("setitem_in_no_grad", _setitem_in_no_grad),
     ("version_counts_writes", _version_counts_writes),
     ("views_share_memory", _view_shares_memory),

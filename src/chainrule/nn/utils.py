@@ -33,7 +33,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if scale < 1.0:
         for p in params:
             p.grad._array *= p.grad.dtype.type(scale)
-            p.grad._version_counter[0] += 1
+            p.grad._bump_version()
     return Tensor(total, dtype=grads[0].dtype)
 
 
@@ -41,7 +41,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element to [-clip_value, clip_value]."""
     for p in _with_grads(parameters):
         array_module(p.grad._array).clip(p.grad._array, -clip_value, clip_value, out=p.grad._array)
-        p.grad._version_counter[0] += 1
+        p.grad._bump_version()
 
 
 def parameters_to_vector(parameters) -> Tensor:

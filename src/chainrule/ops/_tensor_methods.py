@@ -55,7 +55,7 @@ def _masked_fill_(self, mask, value):
         inplace._check_leaf(self, "masked_fill_")
         return inplace._rebind(self, shape.masked_fill(inplace._old_value(self), mask, value), "masked_fill_")
     self._array[array_module(self._array).broadcast_to(mask, self._array.shape)] = value.item() if isinstance(value, Tensor) else value
-    self._version_counter[0] += 1
+    self._bump_version()
     return self
 
 

@@ -380,7 +380,7 @@ def into(out, result: Tensor) -> Tensor:
         out._array = result._array.astype(out._array.dtype)  # PyTorch resizes out to the result's shape
     else:
         out._array[...] = result._array
-    out._version_counter[0] += 1
+    out._bump_version()
     return out
 
 
@@ -388,18 +388,21 @@ def add(a, b, *, alpha=1, out=None) -> Tensor:
     """a + alpha * b."""
     if alpha != 1:
         b = mul(b, alpha)
-    return into(out, Add.apply(*operands(a, b, "add")))
+    result = Add.apply(*operands(a, b, "add"))
+    return result if out is None else into(out, result)
 
 
 def sub(a, b, *, alpha=1, out=None) -> Tensor:
     """a - alpha * b."""
     if alpha != 1:
         b = mul(b, alpha)
-    return into(out, Sub.apply(*operands(a, b, "sub")))
+    result = Sub.apply(*operands(a, b, "sub"))
+    return result if out is None else into(out, result)
 
 
 def mul(a, b, *, out=None) -> Tensor:
-    return into(out, Mul.apply(*operands(a, b, "mul")))
+    result = Mul.apply(*operands(a, b, "mul"))
+    return result if out is None else into(out, result)
 
 
 def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
@@ -414,7 +417,7 @@ def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
         xp = array_module(a._array)
         rounded = xp.floor_divide(a._array, b._array) if rounding_mode == "floor" else xp.trunc(a._array / b._array).astype(a.dtype)
         result = Tensor._wrap(rounded, False)
-    return into(out, result)
+    return result if out is None else into(out, result)
 
 
 def remainder(a, b) -> Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 from ..backend import array_module, check_device, device_of, is_device_array, to_device
 from ..errors import DTypeError, GraphError, ShapeError
 from ..function import Function, is_grad_enabled
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, as_tensor, record_history
 from .broadcast import sum_to
 from .shape import GetItem, plain_index
 
@@ -58,7 +58,7 @@ def _write(self: Tensor, values, op: str, index=None) -> None:
         where = "" if index is None else " at the index"
         shape = np.shape(values)
         raise ShapeError(f"{op}: cannot write values of shape {tuple(shape)} into a tensor of shape {tuple(self.shape)}{where} ({exc})") from None
-    self._version_counter[0] += 1
+    self._bump_version()
 
 
 def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
@@ -67,7 +67,8 @@ def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
         raise ShapeError(f"{op}: the result has shape {tuple(result.shape)}, which is not the tensor's shape {tuple(self.shape)} "
                          "(an in-place op cannot broadcast the tensor itself)")
     creator = self._creator
-    if creator is not None and creator.view and self._version_counter is creator.inputs[0]._version_counter:
+    counter = self._version_counter
+    if creator is not None and creator.view and isinstance(counter, list) and counter is creator.inputs[0]._version_counter:
         # self is a view into another tensor of the graph: write through the base, then view it again.
         if not isinstance(creator, GetItem):
             raise GraphError(f"{op}: in-place ops on the output of {creator.op_name()} (a view) are not supported while "
@@ -76,11 +77,9 @@ def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
         setitem(base, creator.index, result)
         self._creator = GetItem.apply(base, index=creator.index)._creator
         return self
-    if creator is not None:  # ops that consumed the old value keep walking back through its creator
-        if self._history is None:
-            self._history = []
-        self._history.append((self._version_counter[0], creator))
     _write(self, result._array.astype(self._array.dtype, copy=False), op)
+    if creator is not None:  # ops that consumed the old value keep walking back through its creator
+        record_history(self, creator)
     self._creator = result._creator
     self.requires_grad = result.requires_grad
     return self
@@ -110,7 +109,7 @@ def binary_(self: Tensor, other, op: str, out_of_place, ufunc_name: str) -> Tens
                          f"{tuple(self.shape)} ({exc})") from None
     except TypeError as exc:
         raise DTypeError(f"{op}: {exc}") from None
-    self._version_counter[0] += 1
+    self._bump_version()
     return self
 
 

@@ -77,7 +77,7 @@ class Optimizer:
                     continue
                 state = self.state.setdefault(id(p), {})
                 self.update(p._array, p._grad._array, state, group)
-                p._version_counter[0] += 1  # an in-place write, as any other: a graph that saved p sees it
+                p._bump_version()  # an in-place write, as any other: a graph that saved p sees it
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
         raise NotImplementedError
