@@ -128,9 +128,10 @@ def install(monkeypatch):
     cupyx.scipy = types.SimpleNamespace(special=special)
     for name, module in (("cupy", cupy), ("cupyx", cupyx), ("cupyx.scipy", cupyx.scipy), ("cupyx.scipy.special", special)):
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(backend, "_cupy", cupy)
+    monkeypatch.setattr(backend.device, "_cupy", cupy)
     # What the backend caches for CuPy: on a GPU machine real CuPy's would otherwise reach the fake.
     monkeypatch.setattr(backend.workspace, "free", {})
-    monkeypatch.setattr(backend, "_device_scalars", {})
-    monkeypatch.setattr(backend, "_kernels", {})  # compiled real-CuPy kernels would be handed fake arrays
+    monkeypatch.setattr(backend.device, "_device_scalars", {})
+    monkeypatch.setattr(backend.kernels, "_kernels", {})  # compiled real-CuPy kernels would be handed fake arrays
+    monkeypatch.setattr(backend.random, "_device_seeded", None)  # seed the fake's generator as a new CuPy's
     return cupy

@@ -230,7 +230,7 @@ def test_arrays_made_with_cupy_before_any_move_are_recognised(monkeypatch):
     from tests import fake_cupy
 
     cupy = fake_cupy.install(monkeypatch)
-    monkeypatch.setattr(backend, "_cupy", None)  # as in a fresh process that imported CuPy itself
+    monkeypatch.setattr(backend.device, "_cupy", None)  # as in a fresh process that imported CuPy itself
     array = cupy.ones((2, 2), dtype=np.float32)
     assert cr.from_numpy(array).device == "cuda" and cr.tensor(array).device == "cuda"
     assert backend.array_module(array) is cupy

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, fused_kernel, is_device_array, to_device
+from ..backend import array_module, is_device_array, kernels, to_device
 from ..errors import DataError, DeviceError, DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -48,7 +48,7 @@ class SoftmaxCrossEntropy(Function):
         self.reduction, self.target = reduction, target
         self.label_smoothing = label_smoothing
         if target.ndim == 1 and is_device_array(logits):
-            kernel = fused_kernel("cross_entropy", *self.GPU_FORWARD)
+            kernel = kernels.softmax_cross_entropy_forward()  # class indices on the GPU: one launch
             if kernel is not None:
                 self.probs, losses = xp.empty_like(logits), xp.empty(n, dtype=logits.dtype)
                 kernel(logits, target, classes, logits.dtype.type(label_smoothing), losses, self.probs)
@@ -76,7 +76,7 @@ class SoftmaxCrossEntropy(Function):
         n, classes = probs.shape
         scale = _grad_scale(grad_output, self.reduction, n, 2)
         if target.ndim == 1 and is_device_array(probs):
-            kernel = fused_kernel("cross_entropy_backward", *self.GPU_BACKWARD)
+            kernel = kernels.softmax_cross_entropy_backward()
             if kernel is not None:
                 return kernel(probs, target, scale, classes, probs.dtype.type(smoothing))
         grad = probs.copy()
@@ -92,29 +92,6 @@ class SoftmaxCrossEntropy(Function):
             grad -= dist
         grad *= scale
         return grad
-
-    # Class-index targets on the GPU: each pass above as one kernel. Forward: a thread per row
-    # computes the log-sum-exp, the loss and the row's softmax; backward: one elementwise kernel.
-    GPU_FORWARD = ("raw T logits, raw I target, int32 classes, T smoothing", "T loss, raw T probs", """
-        const ptrdiff_t row = i * classes;
-        T m = logits[row];
-        for (int j = 1; j < classes; j++) m = max(m, logits[row + j]);
-        T total = 0, sum_x = 0;
-        for (int j = 0; j < classes; j++) {
-            T e = exp(logits[row + j] - m);
-            probs[row + j] = e;
-            total += e;
-            sum_x += logits[row + j];
-        }
-        for (int j = 0; j < classes; j++) probs[row + j] /= total;
-        T log_total = log(total);
-        T nll = log_total - (logits[row + target[i]] - m);  // -log softmax(x)_t
-        loss = smoothing != 0 ? (1 - smoothing) * nll - smoothing * (sum_x / classes - m - log_total) : nll;
-    """)
-    GPU_BACKWARD = ("T probs, raw I target, T scale, int32 classes, T smoothing", "T grad", """
-        T onehot = (i % classes) == target[i / classes] ? 1 - smoothing : 0;
-        grad = (probs - onehot - smoothing / classes) * scale;
-    """)
 
 
 class NLLLoss(Function):

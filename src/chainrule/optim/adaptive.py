@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_module, fused_kernel, is_device_array
+from ..backend import array_module, is_device_array, kernels
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
 
@@ -165,7 +165,7 @@ class Adam(Optimizer):
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         m = _zeros_like_state(state, "exp_avg", param)
         v = _zeros_like_state(state, "exp_avg_sq", param)
-        kernel = fused_kernel("adam", *self.KERNEL) if is_device_array(param) else None
+        kernel = kernels.adam_update() if is_device_array(param) else None  # one launch instead of a dozen passes
         if kernel is not None:
             t = param.dtype.type
             kernel(grad, t(lr), t(beta1), t(beta2), t(eps), t(wd), t(bias_correction1), t(bias_correction2_sqrt), self.decoupled,
@@ -190,17 +190,6 @@ class Adam(Optimizer):
         xp.divide(m, work, out=work)
         work *= -lr / bias_correction1
         param += work
-
-    # The update above as one GPU kernel per parameter, instead of a dozen passes (launches).
-    KERNEL = ("T grad, T lr, T beta1, T beta2, T eps, T weight_decay, T bias_correction1, T bias_correction2_sqrt, bool decoupled",
-              "T param, T exp_avg, T exp_avg_sq", """
-        T g = grad;
-        if (decoupled) param *= 1 - lr * weight_decay;
-        else if (weight_decay != 0) g += weight_decay * param;
-        exp_avg += (1 - beta1) * (g - exp_avg);
-        exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g;
-        param -= lr / bias_correction1 * exp_avg / (sqrt(exp_avg_sq) / bias_correction2_sqrt + eps);
-    """)
 
 
 class AdamW(Adam):

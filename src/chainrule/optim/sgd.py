@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from ..backend import array_module, fused_kernel, is_device_array
+from ..backend import array_module, is_device_array, kernels
 from ..errors import ConfigError
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
@@ -53,23 +53,16 @@ class SGD(Optimizer):
         xp.multiply(direction, lr, out=work)
         param -= work
 
-    # The same update as one GPU kernel per parameter (the passes above are two to six launches).
-    KERNEL = ("T grad, T lr, T weight_decay", "T param", "param -= lr * (weight_decay != 0 ? grad + weight_decay * param : grad);")
-    MOMENTUM_KERNEL = ("T grad, T lr, T momentum, T dampening, T weight_decay, bool nesterov, bool first", "T param, T velocity", """
-        T d = weight_decay != 0 ? grad + weight_decay * param : grad;
-        velocity = first ? d : momentum * velocity + (1 - dampening) * d;
-        param -= lr * (nesterov ? d + momentum * velocity : velocity);
-    """)
-
     def _update_fused(self, param, grad, state, group) -> bool:
+        """The update above as one GPU kernel per parameter (backend.kernels), instead of two to six launches."""
         t = param.dtype.type
         lr, momentum, weight_decay = t(group["lr"]), group["momentum"], t(group["weight_decay"])
         if not momentum:
-            kernel = fused_kernel("sgd", *self.KERNEL)
+            kernel = kernels.sgd_update()
             if kernel is not None:
                 kernel(grad, lr, weight_decay, param)
             return kernel is not None
-        kernel = fused_kernel("sgd_momentum", *self.MOMENTUM_KERNEL)
+        kernel = kernels.sgd_momentum_update()
         if kernel is None:
             return False
         velocity = state.get("momentum_buffer")
