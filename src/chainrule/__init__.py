@@ -49,6 +49,9 @@ from .ops.compare import (
 from .ops.creation import as_tensor
 from .serialization import load, save
 from .tensor import Size, Tensor, device, tensor
+from .ops import tensor_methods
+
+tensor_methods.attach(Tensor)  # the operators and methods of Tensor come from the ops, attached here
 
 __version__ = "0.1.0"
 

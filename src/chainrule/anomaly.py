@@ -12,7 +12,6 @@ import sys
 
 import numpy as np
 
-from . import function
 from .errors import AnomalyError
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -44,7 +43,13 @@ def _shapes(inputs) -> str:
     return ", ".join(str(tuple(t.shape)) for t in inputs)
 
 
-def _forward_hook(fn, output, inputs) -> None:
+# True inside detect_anomaly(): Function.apply and the backward walk then call the checks below; off,
+# each op costs one comparison.
+active = False
+
+
+def check_forward(fn, output, inputs) -> None:
+    """Called by Function.apply for every op while anomaly detection is on."""
     fn.site = _user_site()
     problem = _bad(output)
     if problem:
@@ -64,9 +69,10 @@ def check_backward(fn, grads) -> None:
 @contextlib.contextmanager
 def detect_anomaly():
     """Context manager: raise AnomalyError at the first op whose value or gradient is NaN or infinite."""
-    previous = function._anomaly_hook
-    function.set_anomaly_hook(_forward_hook)
+    global active
+    previous = active
+    active = True
     try:
         yield
     finally:
-        function.set_anomaly_hook(previous)
+        active = previous

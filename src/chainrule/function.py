@@ -10,26 +10,13 @@ import contextlib
 import re
 import threading
 
+from . import anomaly
+from . import tensor as engine
 from .backend import device_of
 from .errors import ChainruleError, DeviceError, GraphError, ShapeError
+from .tensor import Tensor
 
 _state = threading.local()
-
-# Every in-place write takes the next tick of this clock and stamps it on the tensor it writes; a
-# node remembers the tick it was recorded at. So "was anything written since this node?" is one
-# comparison, and "was this input?" another.
-_tick = 0
-
-
-def next_tick() -> int:
-    global _tick
-    _tick += 1
-    return _tick
-
-
-def current_tick() -> int:
-    return _tick
-
 
 def is_grad_enabled() -> bool:
     """False inside ``no_grad()``: ops then record nothing."""
@@ -154,9 +141,9 @@ class Function:
                 raise DeviceError(f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; "
                                   "move them with .to(device)") from None
             raise
-        if _anomaly_hook is not None:
-            _anomaly_hook(fn, output, inputs)
-        out = _tensor_class._wrap(output, False)
+        if anomaly.active:
+            anomaly.check_forward(fn, output, inputs)
+        out = Tensor._wrap(output, False)
         if cls.view and output.base is not None and (output.base is inputs[0]._array or output.base is inputs[0]._array.base):
             out._version_counter = inputs[0]._counter()
         if getattr(_state, "grad_enabled", True):
@@ -164,7 +151,7 @@ class Function:
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                fn.tick = _tick
+                fn.tick = engine._tick
                 if fn.saves_output:
                     fn.output_version = out._counter()
                 out.requires_grad = True
@@ -174,7 +161,7 @@ class Function:
     def check_saved_versions(self) -> None:
         """Refuse to run backward on arrays that were written in place after the forward saved them."""
         tick = self.__dict__.get("tick")
-        if tick is None or tick == _tick:  # nothing anywhere was written since this node was recorded
+        if tick is None or tick == engine.current_tick():  # nothing anywhere was written since this node was recorded
             return
         for i in self.saved():
             stamp = self.inputs[i]._version_counter[0]
@@ -250,16 +237,3 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
-
-
-# Set by tensor.py once Tensor exists (tensor.py imports this module, so it cannot import back).
-_tensor_class = None
-
-# Installed by detect_anomaly(); None when off, so the normal path costs one comparison.
-_anomaly_hook = None
-
-
-def set_anomaly_hook(hook) -> None:
-    global _anomaly_hook
-    _anomaly_hook = hook
-

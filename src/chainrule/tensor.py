@@ -12,12 +12,30 @@ that an op saved and that was modified since.
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import backend, function
+from . import anomaly, backend
 from .errors import DTypeError, GraphError, ShapeError
-from .function import Function
+
+if TYPE_CHECKING:  # function.py builds on this module, not the other way round
+    from .function import Function
+
+# Every in-place write takes the next tick of this clock and stamps it on the tensor it writes; a
+# node (function.Function) remembers the tick it was recorded at. So "was anything written since
+# this node?" is one comparison, and "was this input?" another.
+_tick = 0
+
+
+def next_tick() -> int:
+    global _tick
+    _tick += 1
+    return _tick
+
+
+def current_tick() -> int:
+    return _tick
 
 _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
 
@@ -134,9 +152,9 @@ class Tensor:
         return self._version_counter[1]
 
     def _bump_version(self) -> None:
-        """Count an in-place write and stamp it with the clock's next tick (see function.next_tick)."""
+        """Count an in-place write and stamp it with the clock's next tick (see next_tick)."""
         counter = self._counter()
-        counter[0] = function.next_tick()
+        counter[0] = next_tick()
         counter[1] += 1
 
     def _counter(self) -> list:
@@ -494,7 +512,7 @@ def run_backward(outputs, gradients, retain_graph: bool, targets=None, accumulat
 def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> None:
     target_ids, collected = (None, None) if capture is None else ({id(t) for t in capture[0]}, capture[1])
     non_leaf_targets = {} if capture is None else {t._creator: t for t in capture[0] if t._creator is not None}
-    histories, now = _histories_exist, function._tick
+    histories, now = _histories_exist, _tick
     for fn in _topological_order(roots):
         grad_output = grads.pop(fn, None)
         if grad_output is None:
@@ -513,10 +531,8 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
         if fn.tick != now:  # something was written in place since: was it what fn saved?
             fn.check_saved_versions()
         input_grads = fn.backward(grad_output)
-        if function._anomaly_hook is not None:
-            from .anomaly import check_backward
-
-            check_backward(fn, input_grads)
+        if anomaly.active:
+            anomaly.check_backward(fn, input_grads)
         if not retain_graph:
             fn.release()
         if len(fn.inputs) == 1:
@@ -535,8 +551,3 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
                 previous = grads.get(creator)
                 grads[creator] = grad if previous is None else previous + grad
 
-
-function._tensor_class = Tensor
-
-# Operators and methods live with their ops; attach them here, after Tensor exists.
-from .ops import _tensor_methods  # noqa: E402,F401

@@ -1,4 +1,6 @@
-"""Operators (+, @, [], -=, ...) and methods (t.exp(), t.sum(dim=0), t.add_(1)) on Tensor, named as in PyTorch."""
+"""Operators (+, @, [], -=, ...) and methods (t.exp(), t.sum(dim=0), t.add_(1)) of Tensor, named as in
+PyTorch: each is an op of this package; ``attach()`` puts them on the class (the package's __init__
+calls it once, so tensor.py imports no op)."""
 from __future__ import annotations
 
 import numpy as np
@@ -324,8 +326,13 @@ _METHODS = {
     "new_tensor": _new_tensor,
 }
 
-for _name, _fn in _METHODS.items():
-    setattr(Tensor, _name, _fn)
+PROPERTIES = {
+    "T": property(lambda self: shape.transpose(self)),
+    "mT": property(lambda self: shape.transpose(self, -2, -1)),
+}
 
-Tensor.T = property(lambda self: shape.transpose(self))
-Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
+
+def attach(tensor_class=Tensor) -> None:
+    """Give the Tensor class its operators and methods (once, from chainrule/__init__.py)."""
+    for name, method in {**_METHODS, **PROPERTIES}.items():
+        setattr(tensor_class, name, method)
