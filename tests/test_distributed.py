@@ -86,7 +86,7 @@ def test_a_silent_rank_times_out_with_a_clear_error(tmp_path):
 @needs_mpi
 def test_mpirun_chainrule_train_distributed(tmp_path):
     out = tmp_path / "run"
-    result = mpirun(2, sys.executable, "-m", "chainrule.cli", "train", "--distributed", "--data", "iris", "--hidden", "16",
+    result = mpirun(2, sys.executable, "-m", "chainrule", "train", "--distributed", "--data", "iris", "--hidden", "16",
                     "--epochs", "5", "--out", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())

@@ -14,9 +14,9 @@ import pytest
 
 import chainrule as cr
 from chainrule import errors, nn, optim
+from chainrule.app.config import TrainConfig
 from chainrule.data import DataLoader, TensorDataset, load_dataset
 from chainrule.explain import parse_network
-from chainrule.train.config import TrainConfig
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "errors.md")
 
@@ -118,7 +118,7 @@ if not HAVE_CUPY:
 
 @pytest.mark.parametrize("case_id, args", CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_the_command_prints_one_line_and_exits_2(case_id, args):
-    result = subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("chainrule: error:") and "Traceback" not in result.stderr
@@ -135,7 +135,7 @@ def _table(tmp) -> str:
             message = str(exc).replace(folder, "DIR").replace("|", "\\|")
             rows.append(f"| {case_id} | {what} | `{type(exc).__name__}` ({', '.join(b.__name__ for b in type(exc).__bases__ if b is not errors.ChainruleError)}) | {message} |")
     for case_id, args in CLI_CASES:
-        result = subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True, timeout=120)
+        result = subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=120)
         rows.append(f"| {case_id} | `chainrule {' '.join(args)}` | exit {result.returncode} | {result.stderr.strip().replace('|', chr(92) + '|')} |")
     header = (
         "# Bad input and what it gets\n\n"

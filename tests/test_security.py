@@ -8,8 +8,8 @@ import pytest
 
 import chainrule as cr
 import chainrule.train  # noqa: F401
+from chainrule.app.config import resolve_config_paths
 from chainrule.errors import CheckpointError, ConfigError
-from chainrule.train.config import resolve_config_paths
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "src", "chainrule")
 UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "marshal", "shelve", "dill", "joblib"}

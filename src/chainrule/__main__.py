@@ -1,4 +1,4 @@
 """`python -m chainrule ...`: the same command line as `chainrule ...`."""
-from .cli import main
+from .app.cli import main
 
 raise SystemExit(main())

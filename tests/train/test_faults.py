@@ -22,7 +22,7 @@ ARGS = ["--data", "spirals", "--hidden", "32,32", "--dropout", "0.1", "--batch-s
 
 
 def _start(*args):
-    return subprocess.Popen([sys.executable, "-m", "chainrule.cli", "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", "chainrule", "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for(path, timeout=60.0):
@@ -36,7 +36,7 @@ def _wait_for(path, timeout=60.0):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_saves_mid_epoch_and_resume_matches_an_uninterrupted_run(tmp_path, sig):
     whole, cut = str(tmp_path / "whole"), str(tmp_path / "cut")
-    assert subprocess.run([sys.executable, "-m", "chainrule.cli", "train", *ARGS, "--epochs", "40", "--out", whole]).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "chainrule", "train", *ARGS, "--epochs", "40", "--out", whole]).returncode == 0
     proc = _start(*ARGS, "--epochs", "40", "--out", cut)
     _wait_for(os.path.join(cut, "checkpoint.safetensors"))
     time.sleep(0.05)
@@ -46,7 +46,7 @@ def test_signal_saves_mid_epoch_and_resume_matches_an_uninterrupted_run(tmp_path
     assert "resume with: chainrule train --resume" in err and len(err.strip().splitlines()) == 1
     meta = read_metadata(os.path.join(cut, "checkpoint.safetensors"))
     assert meta["epoch"] < 40 and "step" in meta  # stopped inside an epoch, at the end of a step
-    resumed = subprocess.run([sys.executable, "-m", "chainrule.cli", "train", "--resume", cut, "--quiet"], capture_output=True, text=True)
+    resumed = subprocess.run([sys.executable, "-m", "chainrule", "train", "--resume", cut, "--quiet"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     a, b = cr.load(os.path.join(whole, "model.safetensors")), cr.load(os.path.join(cut, "model.safetensors"))
     for key in a:

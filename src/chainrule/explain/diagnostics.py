@@ -83,16 +83,16 @@ class GradientMonitor(Callback):
     def save(self, out_dir: str) -> None:
         os.makedirs(out_dir, exist_ok=True)
         atomic_write(os.path.join(out_dir, "gradients.json"), json.dumps({"epochs": self.records, "warnings": self.warnings}, indent=1).encode())
-        from ..train.plots import plots_available
+        from ..plots import plots_available
 
         if plots_available() and self.records:
             plot_gradient_norms(self.records, os.path.join(out_dir, "gradients.png"))
 
 
 def plot_gradient_norms(records: list[dict], path: str, title: str = "gradient norm per layer") -> None:
-    from ..train.plots import _pyplot, _save
+    from ..plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     names = list(records[0]["layers"])
     for name in names:
@@ -104,5 +104,5 @@ def plot_gradient_norms(records: list[dict], path: str, title: str = "gradient n
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)

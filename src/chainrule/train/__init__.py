@@ -1,4 +1,4 @@
-"""Training: fit/evaluate, callbacks, metrics, checkpoints and plots."""
+"""Training: fit/evaluate, callbacks, history, metrics and checkpoints."""
 from .callbacks import (
     Callback,
     CSVLogger,

@@ -6,11 +6,11 @@ import sys
 import numpy as np
 import pytest
 
-from chainrule.cli import main
+from chainrule.app.cli import main
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def test_train_evaluate_predict_round_trip(tmp_path):

@@ -11,10 +11,10 @@ import numpy as np
 from .. import backend, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
 from ..errors import TrainingDiverged
+from ..explain.diagnostics import GradientMonitor
+from ..plots import plots_available, pyplot, save_figure
 from ..train.callbacks import Callback
 from ..train.loop import fit
-from ..train.plots import _pyplot, _save, plots_available
-from .diagnostics import GradientMonitor
 
 EXPERIMENTS = ("optimizers", "batching", "lr", "depth")
 
@@ -139,7 +139,7 @@ def table(experiment: str, runs: dict) -> str:
 
 
 def plot(experiment: str, runs: dict, path: str) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     panels = 2 if experiment in ("batching", "depth") else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4))
     axes = np.atleast_1d(axes)
@@ -174,7 +174,7 @@ def plot(experiment: str, runs: dict, path: str) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -23,12 +23,13 @@ from ..data.datasets import DataSplits
 from ..data.split import Standardize
 from ..errors import CheckpointError, ConfigError, DataError
 from ..optim import lr_scheduler
-from .callbacks import EarlyStopping, GracefulInterrupt, JSONLinesLogger, ModelCheckpoint, ProgressBar
-from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from ..plots import plot_confusion, plot_curves, plots_available
+from ..serialization import atomic_write
+from ..train.callbacks import EarlyStopping, GracefulInterrupt, JSONLinesLogger, ModelCheckpoint, ProgressBar
+from ..train.checkpoint import load_checkpoint, save_checkpoint
+from ..train.history import History
+from ..train.loop import evaluate, fit, predict
 from .config import TrainConfig
-from .history import History
-from .loop import evaluate, fit, predict
-from .plots import plot_confusion, plot_curves, plots_available
 
 CHECKPOINT, MODEL, SUMMARY, METRICS = "checkpoint.safetensors", "model.safetensors", "summary.json", "metrics.jsonl"
 

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from .errors import ChainruleError, TrainingDiverged, TrainingInterrupted
+from ..errors import ChainruleError, TrainingDiverged, TrainingInterrupted
 
 EXIT_USAGE = 2
 
@@ -52,8 +52,8 @@ def _batch(text: str):
 
 
 def _add_train(sub):
-    from .data.datasets import DATASETS
-    from .train.config import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS, TrainConfig
+    from ..data.datasets import DATASETS
+    from .config import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS, TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a network on a dataset and write a run folder",
@@ -92,8 +92,8 @@ def _add_train(sub):
 
 
 def _cmd_train(args) -> int:
-    from .train.config import TrainConfig, load_toml, resolve_config_paths
-    from .train.run import default_out, train_run
+    from .config import TrainConfig, load_toml, resolve_config_paths
+    from .run import default_out, train_run
 
     values = {}
     if getattr(args, "config", None):
@@ -106,13 +106,13 @@ def _cmd_train(args) -> int:
     config.out = resume or config.out or default_out(config)
     extra, main = [], True
     if config.distributed:
-        from . import distributed
+        from .. import distributed
 
         distributed.init()
         main = distributed.is_main()
         config.quiet = config.quiet or not main  # only rank 0 prints
     if config.monitor_gradients and main:
-        from .explain.diagnostics import GradientMonitor
+        from ..explain.diagnostics import GradientMonitor
 
         extra.append(GradientMonitor(out_dir=config.out, quiet=config.quiet))
     try:
@@ -135,7 +135,7 @@ def _add_evaluate(sub):
 
 
 def _cmd_evaluate(args) -> int:
-    from .train.run import evaluate_run
+    from .run import evaluate_run
 
     print(json.dumps(evaluate_run(args.run_dir), indent=2))
     return 0
@@ -152,10 +152,10 @@ def _add_predict(sub):
 def _cmd_predict(args) -> int:
     import numpy as np
 
-    from . import functional as F
-    from .tensor import Tensor
-    from .train.metrics import predicted_classes
-    from .train.run import predict_run
+    from .. import functional as F
+    from ..tensor import Tensor
+    from ..train.metrics import predicted_classes
+    from .run import predict_run
 
     output, meta = predict_run(args.run_dir, args.input)
     if meta["task"] == "classification":
@@ -176,7 +176,7 @@ def _cmd_predict(args) -> int:
 def _emit(text: str, output: str | None) -> int:
     """Write a command's result to ``output`` (atomically) or to standard output."""
     if output:
-        from .serialization import atomic_write
+        from ..serialization import atomic_write
 
         atomic_write(output, text.encode())
     else:
@@ -185,7 +185,7 @@ def _emit(text: str, output: str | None) -> int:
 
 
 def _add_explain(sub):
-    from .explain.formats import FORMATS
+    from ..explain.formats import FORMATS
 
     p = sub.add_parser("explain", help="show one step of backpropagation with every number, by the chain rule",
                        description="Run one training step of a small fully connected network on chainrule's engine and write out "
@@ -202,13 +202,13 @@ def _add_explain(sub):
 
 
 def _cmd_explain(args) -> int:
-    from .explain import load_network, render_step, trace_step
+    from ..explain import load_network, render_step, trace_step
 
     spec = load_network(args.network)
     text = render_step(trace_step(spec, steps=args.steps), args.format, args.digits)
     if args.graph:
-        from .explain.graph import render
-        from .explain.trace import build_graph, make_parameters
+        from ..explain.graph import render
+        from ..explain.trace import build_graph, make_parameters
 
         loss, _ = build_graph(spec, make_parameters(spec))
         loss.backward()
@@ -217,7 +217,7 @@ def _cmd_explain(args) -> int:
 
 
 def _add_compare(sub):
-    from .explain.compare import EXPERIMENTS
+    from .compare import EXPERIMENTS
 
     p = sub.add_parser("compare", help="experiments: optimizers, batching, learning rates, depth",
                        description="Train the same network several ways and print a table and write a PNG plot: "
@@ -233,7 +233,7 @@ def _add_compare(sub):
 
 
 def _cmd_compare(args) -> int:
-    from .explain.compare import run_comparison
+    from .compare import run_comparison
 
     text, _, path = run_comparison(args.experiment, data=args.data, epochs=args.epochs, seed=args.seed, out=args.out)
     sys.stdout.write(text)
@@ -247,7 +247,7 @@ COMMANDS = {"train": (_add_train, _cmd_train), "evaluate": (_add_evaluate, _cmd_
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(prog="chainrule", description="chainrule: train, evaluate and explain neural networks built on NumPy.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
@@ -258,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .backend import keep_freed_memory
+    from ..backend import keep_freed_memory
 
     keep_freed_memory()  # this process trains: let malloc reuse the same large arrays every step
     parser = build_parser()

@@ -3,8 +3,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn, optim
+from chainrule.app.compare import run_comparison
 from chainrule.data import DataLoader, TensorDataset, synthetic
-from chainrule.explain.compare import run_comparison
 from chainrule.explain.diagnostics import GradientMonitor
 from chainrule.train import fit
 

@@ -7,9 +7,9 @@ import pytest
 
 import chainrule as cr
 import chainrule.train  # noqa: F401
+from chainrule.app.config import TrainConfig
+from chainrule.app.run import evaluate_run, train_run
 from chainrule.train.callbacks import Callback
-from chainrule.train.config import TrainConfig
-from chainrule.train.run import evaluate_run, train_run
 
 
 def test_digits_default_settings_reach_97_percent(tmp_path):

@@ -1,4 +1,5 @@
-"""Plots written to the run folder: learning curves (where overfitting shows) and the confusion matrix.
+"""Plotting helpers: learning curves (where overfitting shows), the confusion matrix, and the two
+pieces every plot of chainrule uses (pyplot, save_figure).
 
 matplotlib is an optional extra; without it ``plots_available()`` is False and nothing is drawn.
 """
@@ -17,7 +18,8 @@ def plots_available() -> bool:
     return True
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot, drawing off-screen (the Agg backend: files, no window)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,7 +28,8 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str) -> None:
+def save_figure(fig, path: str) -> None:
+    """Write a figure as PNG atomically: a crash mid-write leaves the previous file whole."""
     tmp = path + ".partial.png"
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     os.replace(tmp, path)
@@ -37,7 +40,7 @@ def plot_curves(history: list[dict], path: str, best_epoch: int | None = None, t
 
     A validation loss that turns upward while the training loss keeps falling is overfitting.
     """
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [r["epoch"] for r in history]
     has_acc = any(r.get("accuracy") is not None for r in history)
     fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 4))
@@ -58,13 +61,13 @@ def plot_curves(history: list[dict], path: str, best_epoch: int | None = None, t
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
 def plot_confusion(matrix: np.ndarray, path: str, class_names=None, title: str = "confusion matrix (test set)") -> None:
     """Counts of true class (rows) against predicted class (columns)."""
-    plt = _pyplot()
+    plt = pyplot()
     n = matrix.shape[0]
     names = list(class_names) if class_names and len(class_names) == n else [str(i) for i in range(n)]
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
@@ -79,5 +82,5 @@ def plot_confusion(matrix: np.ndarray, path: str, class_names=None, title: str =
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color="white" if matrix[i, j] > peak / 2 else "black", fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
