@@ -11,12 +11,16 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
+from .. import nn, optim
 from ..errors import ConfigError
+from ..optim import lr_scheduler
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
-LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "leaky_relu")
-SCHEDULERS = ("none", "step", "cosine", "plateau", "warmup")
+# The choices, from the registries beside what they name; the command adds its own shorthands
+# (momentum and nesterov are SGD with those options, auto picks the loss by the task, none: no schedule).
+OPTIMIZERS = tuple(optim.OPTIMIZERS) + ("momentum", "nesterov")
+LOSSES = ("auto",) + tuple(nn.LOSSES)
+ACTIVATIONS = tuple(nn.ACTIVATIONS)
+SCHEDULERS = ("none",) + tuple(lr_scheduler.SCHEDULERS)
 
 
 @dataclass

@@ -41,18 +41,18 @@ def default_out(config: TrainConfig) -> str:
 def choose_loss(config: TrainConfig, data: DataSplits) -> str:
     if config.loss == "auto":
         return "cross_entropy" if data.task == "classification" else "mse"
-    if data.task == "classification" and config.loss not in ("cross_entropy", "bce"):
-        raise ConfigError(f"option loss: {config.loss!r} is a regression loss but {data.name!r} is a classification dataset; use cross_entropy or bce")
-    if data.task == "regression" and config.loss not in ("mse", "l1"):
-        raise ConfigError(f"option loss: {config.loss!r} is a classification loss but {data.name!r} is a regression dataset; use mse or l1")
+    task = nn.LOSS_TASKS[config.loss]
+    if task != data.task:
+        suited = " or ".join(name for name, t in nn.LOSS_TASKS.items() if t == data.task)
+        raise ConfigError(f"option loss: {config.loss!r} is a {task} loss but {data.name!r} is a {data.task} dataset; use {suited}")
     if config.loss == "bce" and data.num_classes != 2:
         raise ConfigError(f"option loss: bce needs two classes, {data.name!r} has {data.num_classes}; use cross_entropy")
     return config.loss
 
 
 def make_loss(name: str, label_smoothing: float = 0.0):
-    return {"cross_entropy": lambda: nn.CrossEntropyLoss(label_smoothing=label_smoothing), "bce": nn.BCEWithLogitsLoss,
-            "mse": nn.MSELoss, "l1": nn.L1Loss}[name]()
+    loss = nn.LOSSES[name]
+    return loss(label_smoothing=label_smoothing) if loss is nn.CrossEntropyLoss else loss()
 
 
 def prepare_targets(y: np.ndarray, loss: str, dtype) -> np.ndarray:
@@ -65,21 +65,26 @@ def prepare_targets(y: np.ndarray, loss: str, dtype) -> np.ndarray:
 def make_optimizer(config: TrainConfig, params):
     name, lr = config.optimizer, config.lr
     wd = config.weight_decay
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, weight_decay=wd)
-    if name in ("momentum", "nesterov"):
+    if name in ("momentum", "nesterov"):  # the command's shorthands for SGD with momentum
         return optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=name == "nesterov", weight_decay=wd)
-    return {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam, "adamw": optim.AdamW}[name](params, lr=lr, weight_decay=wd)
+    return optim.OPTIMIZERS[name](params, lr=lr, weight_decay=wd)
+
+
+def scheduler_options(config: TrainConfig) -> dict:
+    """The command's settings for each schedule of lr_scheduler.SCHEDULERS, scaled to the run's length."""
+    return {
+        "step": dict(step_size=max(1, config.epochs // 3), gamma=0.1),
+        "exponential": dict(gamma=0.95),
+        "cosine": dict(T_max=config.epochs),
+        "plateau": dict(patience=max(1, config.early_stopping // 2 or 5), factor=0.5),
+        "warmup": dict(start_factor=0.1, total_iters=min(5, config.epochs)),
+    }
 
 
 def make_scheduler(config: TrainConfig, optimizer):
-    return {
-        "none": lambda: None,
-        "step": lambda: lr_scheduler.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1),
-        "cosine": lambda: lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs),
-        "plateau": lambda: lr_scheduler.ReduceLROnPlateau(optimizer, patience=max(1, config.early_stopping // 2 or 5), factor=0.5),
-        "warmup": lambda: lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=min(5, config.epochs)),
-    }[config.scheduler]()
+    if config.scheduler == "none":
+        return None
+    return lr_scheduler.SCHEDULERS[config.scheduler](optimizer, **scheduler_options(config)[config.scheduler])
 
 
 class Run:

@@ -14,6 +14,7 @@ import numpy as np
 from .. import functional as F
 from .. import optim
 from ..function import no_grad
+from ..nn.activation import ACTIVATIONS
 from ..tensor import Tensor
 from .network import NetworkSpec
 
@@ -46,7 +47,6 @@ class StepTrace:
     losses: list = field(default_factory=list)  # loss before the first update and after each one
 
 
-_ACTIVATIONS = {"sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu}
 
 
 def make_parameters(spec: NetworkSpec) -> list:
@@ -72,7 +72,7 @@ def build_graph(spec: NetworkSpec, params: list) -> tuple:
         elif layer.activation == "softmax":
             out = F.softmax(net, axis=1)
         else:
-            out = _ACTIVATIONS[layer.activation](net).retain_grad()
+            out = ACTIVATIONS[layer.activation]()(net).retain_grad()
         records.append((h, net, out))
         h = out
     return _loss(spec, records[-1]), records

@@ -1,6 +1,6 @@
 """Building blocks of networks with the names PyTorch users know: Module, Linear, ReLU, losses, init."""
 from . import functional, init, utils
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .activation import ACTIVATIONS, ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .container import ModuleList, Sequential
 from .layers import (
     AvgPool2d,
@@ -16,13 +16,13 @@ from .layers import (
     Linear,
     MaxPool2d,
 )
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import LOSS_TASKS, LOSSES, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .models import MLP, build_model
 from .module import Module
 from .parameter import Parameter
 
 __all__ = [
-    "Dropout2d", "ELU", "Embedding", "LayerNorm", "SiLU", "Softplus", "functional", "utils",
+    "ACTIVATIONS", "LOSSES", "LOSS_TASKS", "Dropout2d", "ELU", "Embedding", "LayerNorm", "SiLU", "Softplus", "functional", "utils",
     "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss",
     "Dropout", "Flatten", "GELU", "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
     "MLP", "MaxPool2d", "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax",

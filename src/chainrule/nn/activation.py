@@ -87,3 +87,8 @@ class ELU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.elu(x, self.alpha)
+
+
+# Activations by the names configs, the command and the learner's view use.
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU, "silu": SiLU, "elu": ELU,
+               "softplus": Softplus}

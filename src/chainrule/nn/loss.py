@@ -64,3 +64,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, logits, target):
         return F.binary_cross_entropy_with_logits(logits, target, self.reduction)
+
+
+# Losses by the names configs and the command use, with the task each one is for.
+LOSSES = {"cross_entropy": CrossEntropyLoss, "bce": BCEWithLogitsLoss, "mse": MSELoss, "l1": L1Loss}
+LOSS_TASKS = {"cross_entropy": "classification", "bce": "classification", "mse": "regression", "l1": "regression"}

@@ -1,11 +1,9 @@
 """Ready-made architectures described by plain dicts, so a checkpoint can rebuild them: MLP."""
 from __future__ import annotations
 
-from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+from .activation import ACTIVATIONS
 from .container import Sequential
 from .layers import BatchNorm1d, Dropout, Flatten, Linear
-
-ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU}
 
 
 class MLP(Sequential):

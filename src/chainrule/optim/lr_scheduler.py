@@ -152,3 +152,7 @@ class ReduceLROnPlateau:
     def load_state_dict(self, state: dict) -> None:
         for key, value in state.items():
             setattr(self, key, value)
+
+
+# Schedulers by the names configs and the command use.
+SCHEDULERS = {"step": StepLR, "exponential": ExponentialLR, "cosine": CosineAnnealingLR, "warmup": LinearLR, "plateau": ReduceLROnPlateau}
