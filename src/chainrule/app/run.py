@@ -28,7 +28,7 @@ from ..serialization import atomic_write
 from ..train.callbacks import EarlyStopping, GracefulInterrupt, JSONLinesLogger, ModelCheckpoint, ProgressBar
 from ..train.checkpoint import load_checkpoint, save_checkpoint
 from ..train.history import History
-from ..train.loop import evaluate, fit, predict
+from ..train.loop import EpochTotals, Resume, evaluate, fit, predict
 from .config import TrainConfig
 
 CHECKPOINT, MODEL, SUMMARY, METRICS = "checkpoint.safetensors", "model.safetensors", "summary.json", "metrics.jsonl"
@@ -158,9 +158,8 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     callbacks.append(interrupt)
     if main:
         _remove_stale_temporaries(out)
-    start_step, partial = 0, None
-    if checkpoint is not None:
-        start_epoch, history, start_step, partial = _restore(run, checkpoint, callbacks)
+    resume = _restore(run, checkpoint, callbacks) if checkpoint is not None else Resume()
+    start_epoch, history = resume.epoch, resume.history
     if not config.quiet:
         ranks = f", {distributed.get_world_size()} ranks" if config.distributed else ""
         print(f"chainrule train{ranks}: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / {run.data.sizes()['val']} val / "
@@ -171,8 +170,8 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     if start_epoch < config.epochs:
         try:
             history = fit(run.model, run.loss_fn, run.optimizer, run.train_loader, run.val_loader, epochs=config.epochs,
-                          callbacks=callbacks, scheduler=run.scheduler, start_epoch=start_epoch, history=history,
-                          start_step=start_step, partial=partial, sum_over_ranks=distributed.sum_values if config.distributed else None)
+                          callbacks=callbacks, scheduler=run.scheduler, resume=resume,
+                          sum_over_ranks=distributed.sum_values if config.distributed else None)
         finally:
             interrupt.restore()
     seconds = time.perf_counter() - started
@@ -198,7 +197,7 @@ def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
     return checkpoint, config
 
 
-def _restore(run: Run, checkpoint, callbacks) -> tuple[int, History]:
+def _restore(run: Run, checkpoint, callbacks) -> Resume:
     meta = checkpoint.metadata
     if meta.get("architecture") != run.model.config:
         raise CheckpointError(f"checkpoint architecture {meta.get('architecture')} does not match the run's {run.model.config}")
@@ -215,7 +214,9 @@ def _restore(run: Run, checkpoint, callbacks) -> tuple[int, History]:
         if isinstance(cb, EarlyStopping):
             best = {k[len("best."):]: v for k, v in checkpoint.extra_arrays.items() if k.startswith("best.")}
             cb.best_weights = best or None
-    return checkpoint.epoch, History(meta.get("history", [])), int(meta.get("step", 0)), meta.get("partial")
+    partial = meta.get("partial") or {}
+    return Resume(epoch=checkpoint.epoch, step=int(meta.get("step", 0)), history=History(meta.get("history", [])),
+                  totals=EpochTotals.from_list(partial["totals"]) if "totals" in partial else None, first_loss=partial.get("first_loss"))
 
 
 def _remove_stale_temporaries(out: str) -> None:

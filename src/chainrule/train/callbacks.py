@@ -151,7 +151,7 @@ class ModelCheckpoint(Callback):
                 "scheduler": ctx.scheduler.state_dict() if ctx.scheduler is not None else None}
         if mid_epoch:
             meta["step"] = ctx.step
-            meta["partial"] = {"totals": ctx.totals, "first_loss": ctx.first_loss}
+            meta["partial"] = {"totals": ctx.totals.to_list(), "first_loss": ctx.first_loss}
         if self.metadata_fn is not None:
             meta.update(self.metadata_fn(ctx))
         extra = {}

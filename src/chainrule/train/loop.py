@@ -21,6 +21,37 @@ from .metrics import accuracy, confusion_matrix, mean_absolute_error, predicted_
 
 
 @dataclass
+class EpochTotals:
+    """The running sums of one epoch: the mean loss and accuracy so far are loss_sum / seen, correct / seen."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    classification: bool | None = None  # decided from the first batch's targets
+
+    def to_list(self) -> list:
+        """As checkpoints store them (mid-epoch resume)."""
+        return [self.loss_sum, self.correct, self.seen, self.classification]
+
+    @classmethod
+    def from_list(cls, values) -> "EpochTotals":
+        loss_sum, correct, seen, classification = values
+        return cls(loss_sum, correct, seen, classification)
+
+
+@dataclass
+class Resume:
+    """Where a resumed run goes on: after ``step`` steps of epoch ``epoch`` (0-based), with the history so
+    far and, mid-epoch, that epoch's running totals and the run's first loss (the divergence guard's base)."""
+
+    epoch: int = 0
+    step: int = 0
+    history: History = field(default_factory=History)
+    totals: EpochTotals | None = None
+    first_loss: float | None = None
+
+
+@dataclass
 class FitContext:
     """What callbacks see: the model, optimizer and scheduler, where training is, and a stop flag."""
 
@@ -34,7 +65,7 @@ class FitContext:
     steps_per_epoch: int
     epoch: int = 0
     step: int = 0  # steps done in the current epoch
-    totals: list = field(default_factory=lambda: [0.0, 0, 0, None])  # loss sum, correct, seen, classification?
+    totals: EpochTotals = field(default_factory=EpochTotals)
     first_loss: float | None = None
     stop: bool = False
     stop_reason: str = ""
@@ -46,100 +77,31 @@ def _is_classification(target: np.ndarray, output: np.ndarray) -> bool:
 
 
 def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 10, callbacks=(),
-        scheduler=None, start_epoch: int = 0, history: History | None = None, divergence_factor: float | None = 100.0,
-        start_step: int = 0, partial: dict | None = None, sum_over_ranks=None) -> History:
+        scheduler=None, divergence_factor: float | None = 100.0, resume: Resume | None = None, sum_over_ranks=None) -> History:
     """Train ``model`` for ``epochs`` epochs and return the History.
 
-    Each step: zero_grad, forward, loss, backward, step. After each epoch the validation set
-    (if any) is evaluated and the scheduler stepped (ReduceLROnPlateau on the validation loss).
-    ``start_epoch``, ``history``, ``start_step`` and ``partial`` (the epoch's running totals)
-    continue a resumed run, mid-epoch if need be. The loss becoming NaN/infinite, or rising above
-    ``divergence_factor`` times its first value, raises TrainingDiverged. A callback that sets
-    ``ctx.interrupt`` (GracefulInterrupt) stops after the current step: callbacks' on_interrupt
-    runs (ModelCheckpoint saves) and TrainingInterrupted is raised. ``sum_over_ranks`` (data-parallel
-    training) sums a list of numbers over all ranks: the epoch's totals, and each step's stop flag so
-    that every rank stops at the same step.
+    Each step (``train_step``): zero_grad, forward, loss, backward, step. After each epoch
+    (``train_epoch``) the validation set (if any) is evaluated and the scheduler stepped
+    (ReduceLROnPlateau on the validation loss). ``resume`` continues a run, mid-epoch if need be.
+    The loss becoming NaN/infinite, or rising above ``divergence_factor`` times its first value,
+    raises TrainingDiverged. A callback that sets ``ctx.interrupt`` (GracefulInterrupt) stops after
+    the current step: callbacks' on_interrupt runs (ModelCheckpoint saves) and TrainingInterrupted is
+    raised. ``sum_over_ranks`` (data-parallel training) sums a list of numbers over all ranks: the
+    epoch's totals, and each step's stop flag so that every rank stops at the same step.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"fit: epochs must be a positive integer, got {epochs!r}")
-    history = history if history is not None else History()
+    resume = resume or Resume()
+    history = resume.history
     callbacks = list(callbacks)
-    ctx = FitContext(model, optimizer, scheduler, history, callbacks, epochs, start_epoch, len(train_loader))
+    ctx = FitContext(model, optimizer, scheduler, history, callbacks, epochs, resume.epoch, len(train_loader))
+    ctx.first_loss = history.epochs[0].get("first_loss") if history.epochs else resume.first_loss
     for cb in callbacks:
         cb.on_train_begin(ctx)
-    first_loss = history.epochs[0].get("first_loss") if history.epochs else (partial or {}).get("first_loss")
-    device = model.device  # batches come from the loader in host memory; they follow the model
     try:
-        for epoch in range(start_epoch, epochs):
-            ctx.epoch = epoch
-            model.train()
-            skip = start_step if epoch == start_epoch else 0
-            if hasattr(train_loader, "set_epoch"):
-                train_loader.set_epoch(epoch, skip=skip)
-            elif skip:
-                raise ConfigError("fit: resuming mid-epoch needs a DataLoader (it must be able to skip batches)")
-            for cb in callbacks:
-                cb.on_epoch_begin(ctx)
-            if skip and partial:
-                total_loss, total_correct, seen, classification = partial["totals"]
-            else:
-                total_loss, total_correct, seen, classification = 0.0, 0, 0, None
-            for step, (x, y) in enumerate(train_loader, start=skip + 1):
-                if device != "cpu":
-                    x, y = x.to(device=device), y.to(device=device)
-                optimizer.zero_grad()
-                output = model(x)
-                loss = loss_fn(output, y)
-                loss.backward()
-                loss_value = loss.item()
-                if not math.isfinite(loss_value) or (divergence_factor and first_loss and loss_value > divergence_factor * max(first_loss, 1e-3)):
-                    lr = optimizer.param_groups[0]["lr"]
-                    what = "became " + str(loss_value) if not math.isfinite(loss_value) else f"exploded to {loss_value:.4g} from {first_loss:.4g}"
-                    error = TrainingDiverged(
-                        f"training diverged at epoch {epoch + 1}, step {step}: the loss {what}; "
-                        f"try a smaller learning rate (now {lr:g}, e.g. {lr / 10:g})"
-                    )
-                    error.epoch, error.step, error.loss, error.history = epoch + 1, step, loss_value, history.to_list()
-                    raise error
-                if first_loss is None:
-                    first_loss = loss_value
-                optimizer.step()
-                n = len(y)
-                total_loss += loss_value * n
-                seen += n
-                if classification is None:
-                    classification = _is_classification(y._array, output._array)
-                if classification:
-                    total_correct += int((predicted_classes(output._array) == true_classes(y._array)).sum())
-                ctx.step, ctx.totals, ctx.first_loss = step, [total_loss, total_correct, seen, classification], first_loss
-                if callbacks:
-                    logs = {"step": step, "running_loss": total_loss / seen,
-                            "running_accuracy": total_correct / seen if classification else None}
-                    for cb in callbacks:
-                        cb.on_batch_end(ctx, logs)
-                if sum_over_ranks is not None:  # if any rank was signalled, every rank stops at this step
-                    if sum_over_ranks([ctx.interrupt])[0] and not ctx.interrupt:
-                        ctx.interrupt = int(signal.SIGTERM)
-                if ctx.interrupt:
-                    for cb in callbacks:
-                        cb.on_interrupt(ctx)
-                    raise TrainingInterrupted(ctx.interrupt, epoch + 1, step)
-            ctx.step = 0
-            if sum_over_ranks is not None:
-                total_loss, total_correct, seen = sum_over_ranks([total_loss, total_correct, seen])
-            record = {"epoch": epoch + 1, "loss": total_loss / seen, "lr": optimizer.param_groups[0]["lr"]}
-            if epoch == 0:
-                record["first_loss"] = first_loss
-            if classification:
-                record["accuracy"] = total_correct / seen
-            if val_loader is not None:
-                results = evaluate(model, val_loader, loss_fn)
-                record.update({f"val_{k}": v for k, v in results.items() if k != "confusion"})
-            if scheduler is not None:
-                if isinstance(scheduler, ReduceLROnPlateau):
-                    scheduler.step(record.get("val_loss", record["loss"]))
-                else:
-                    scheduler.step()
+        for epoch in range(resume.epoch, epochs):
+            skip, totals = (resume.step, resume.totals) if epoch == resume.epoch and resume.step else (0, None)
+            record = train_epoch(ctx, epoch, loss_fn, train_loader, val_loader, skip, totals, divergence_factor, sum_over_ranks)
             history.append(record)
             for cb in callbacks:
                 cb.on_epoch_end(ctx, record)
@@ -151,6 +113,93 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
         cb.on_train_end(ctx)
     history.stop_reason = ctx.stop_reason
     return history
+
+
+def train_epoch(ctx: FitContext, epoch: int, loss_fn, train_loader, val_loader=None, skip: int = 0,
+                totals: EpochTotals | None = None, divergence_factor: float | None = 100.0, sum_over_ranks=None) -> dict:
+    """One epoch of ``train_step``s (after the first ``skip`` batches, with ``totals`` so far), then
+    validation and the scheduler; returns the epoch's record for the history."""
+    model, optimizer, scheduler = ctx.model, ctx.optimizer, ctx.scheduler
+    ctx.epoch = epoch
+    model.train()
+    if hasattr(train_loader, "set_epoch"):
+        train_loader.set_epoch(epoch, skip=skip)
+    elif skip:
+        raise ConfigError("fit: resuming mid-epoch needs a DataLoader (it must be able to skip batches)")
+    for cb in ctx.callbacks:
+        cb.on_epoch_begin(ctx)
+    ctx.totals = totals if totals is not None else EpochTotals()
+    device = model.device  # batches come from the loader in host memory; they follow the model
+    for step, (x, y) in enumerate(train_loader, start=skip + 1):
+        if device != "cpu":
+            x, y = x.to(device=device), y.to(device=device)
+        train_step(ctx, x, y, loss_fn, step, divergence_factor)
+        if ctx.callbacks:
+            totals = ctx.totals
+            logs = {"step": step, "running_loss": totals.loss_sum / totals.seen,
+                    "running_accuracy": totals.correct / totals.seen if totals.classification else None}
+            for cb in ctx.callbacks:
+                cb.on_batch_end(ctx, logs)
+        if sum_over_ranks is not None:  # if any rank was signalled, every rank stops at this step
+            if sum_over_ranks([ctx.interrupt])[0] and not ctx.interrupt:
+                ctx.interrupt = int(signal.SIGTERM)
+        if ctx.interrupt:
+            for cb in ctx.callbacks:
+                cb.on_interrupt(ctx)
+            raise TrainingInterrupted(ctx.interrupt, epoch + 1, step)
+    ctx.step = 0
+    totals = ctx.totals
+    loss_sum, correct, seen = totals.loss_sum, totals.correct, totals.seen
+    if sum_over_ranks is not None:
+        loss_sum, correct, seen = sum_over_ranks([loss_sum, correct, seen])
+    record = {"epoch": epoch + 1, "loss": loss_sum / seen, "lr": optimizer.param_groups[0]["lr"]}
+    if epoch == 0:
+        record["first_loss"] = ctx.first_loss
+    if totals.classification:
+        record["accuracy"] = correct / seen
+    if val_loader is not None:
+        results = evaluate(model, val_loader, loss_fn)
+        record.update({f"val_{k}": v for k, v in results.items() if k != "confusion"})
+    if scheduler is not None:
+        if isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step(record.get("val_loss", record["loss"]))
+        else:
+            scheduler.step()
+    return record
+
+
+def train_step(ctx: FitContext, x, y, loss_fn, step: int, divergence_factor: float | None = 100.0) -> float:
+    """One gradient-descent step on a batch: zero_grad, forward, loss, backward, the divergence guard,
+    optimizer.step; the running totals are updated and the loss returned."""
+    model, optimizer = ctx.model, ctx.optimizer
+    optimizer.zero_grad()
+    output = model(x)
+    loss = loss_fn(output, y)
+    loss.backward()
+    loss_value = loss.item()
+    first_loss = ctx.first_loss
+    if not math.isfinite(loss_value) or (divergence_factor and first_loss and loss_value > divergence_factor * max(first_loss, 1e-3)):
+        lr = optimizer.param_groups[0]["lr"]
+        what = "became " + str(loss_value) if not math.isfinite(loss_value) else f"exploded to {loss_value:.4g} from {first_loss:.4g}"
+        error = TrainingDiverged(
+            f"training diverged at epoch {ctx.epoch + 1}, step {step}: the loss {what}; "
+            f"try a smaller learning rate (now {lr:g}, e.g. {lr / 10:g})"
+        )
+        error.epoch, error.step, error.loss, error.history = ctx.epoch + 1, step, loss_value, ctx.history.to_list()
+        raise error
+    if first_loss is None:
+        ctx.first_loss = loss_value
+    optimizer.step()
+    totals = ctx.totals
+    n = len(y)
+    totals.loss_sum += loss_value * n
+    totals.seen += n
+    if totals.classification is None:
+        totals.classification = _is_classification(y._array, output._array)
+    if totals.classification:
+        totals.correct += int((predicted_classes(output._array) == true_classes(y._array)).sum())
+    ctx.step = step
+    return loss_value
 
 
 def predict(model: Module, loader_or_inputs) -> np.ndarray:
