@@ -20,7 +20,7 @@ $(VENV)/.system: $(STAMP) scripts/system-deps.sh
 demo: $(STAMP)
 	$(VENV)/bin/chainrule train --out runs/demo
 
-test: $(STAMP) $(VENV)/.system
+test: $(STAMP) $(VENV)/.system lint
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
 
 # The machines this was built on force an old OpenBLAS kernel through these two variables; a
@@ -35,8 +35,10 @@ bench: $(STAMP) $(VENV)/.system
 bench-gpu: $(STAMP)
 	$(PY) benchmarks/gpu.py --write benchmarks/results_gpu.md
 
+# ruff (style, line length) and import-linter (the house: imports point only down a floor, pyproject.toml)
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples scripts
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info runs

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 def worker(steps: int, batch: int, overlap: bool) -> None:
     import chainrule as cr
-    from chainrule import distributed, nn, optim
+    from chainrule import nn, optim
+    from chainrule.train import distributed
 
     rank, world = distributed.init()
     cr.manual_seed(0)

@@ -6,7 +6,8 @@ import time
 import numpy as np
 
 import chainrule as cr
-from chainrule import distributed, nn, optim
+from chainrule import nn, optim
+from chainrule.train import distributed
 from chainrule.data import DataLoader, TensorDataset
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import distributed, nn, optim
+from chainrule import nn, optim
+from chainrule.train import distributed
 from tests.distributed_worker import setup
 
 try:

@@ -106,7 +106,7 @@ def _cmd_train(args) -> int:
     config.out = resume or config.out or default_out(config)
     extra, main = [], True
     if config.distributed:
-        from .. import distributed
+        from ..train import distributed
 
         distributed.init()
         main = distributed.is_main()

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from .. import backend, distributed, nn, optim
+from .. import backend, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
 from ..data.dataset import check_finite
 from ..data.datasets import DataSplits
@@ -25,6 +25,7 @@ from ..errors import CheckpointError, ConfigError, DataError
 from ..optim import lr_scheduler
 from ..plots import plot_confusion, plot_curves, plots_available
 from ..serialization import atomic_write
+from ..train import distributed
 from ..train.callbacks import EarlyStopping, GracefulInterrupt, JSONLinesLogger, ModelCheckpoint, ProgressBar
 from ..train.checkpoint import load_checkpoint, save_checkpoint
 from ..train.history import History

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from .backend import array_module
-from .errors import ChainruleError, ConfigError
-from .tensor import Tensor
+from ..backend import array_module
+from ..errors import ChainruleError, ConfigError
+from ..tensor import Tensor
 
 _comm = None
 _timeout = 120.0
