@@ -38,6 +38,7 @@ bench-gpu: $(STAMP)
 # ruff (style, line length) and import-linter (the house: imports point only down a floor, pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks examples scripts
 	$(VENV)/bin/lint-imports
 
 clean:

@@ -2,6 +2,7 @@
 compute time per step. `python benchmarks/distributed.py` launches mpirun itself; --append FILE
 adds the table to results.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,9 @@ def worker(steps: int, batch: int, overlap: bool) -> None:
     for i in range(steps):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss_fn(model(cr.from_numpy(X[i * batch : (i + 1) * batch])), cr.from_numpy(y[i * batch : (i + 1) * batch])).backward()
+        loss_fn(
+            model(cr.from_numpy(X[i * batch : (i + 1) * batch])), cr.from_numpy(y[i * batch : (i + 1) * batch])
+        ).backward()
         t1 = time.perf_counter()
         opt.step()  # averaging (allreduce) and the SGD update
         t2 = time.perf_counter()
@@ -46,9 +49,20 @@ def worker(steps: int, batch: int, overlap: bool) -> None:
         reduce += t2 - t1
     total = time.perf_counter() - start
     if rank == 0:
-        print(json.dumps({"ranks": world, "overlap": overlap, "steps": steps, "batch_per_rank": batch, "seconds": total,
-                          "samples_per_second": steps * batch * world / total, "compute_ms_per_step": compute / steps * 1e3,
-                          "allreduce_and_update_ms_per_step": reduce / steps * 1e3}))
+        print(
+            json.dumps(
+                {
+                    "ranks": world,
+                    "overlap": overlap,
+                    "steps": steps,
+                    "batch_per_rank": batch,
+                    "seconds": total,
+                    "samples_per_second": steps * batch * world / total,
+                    "compute_ms_per_step": compute / steps * 1e3,
+                    "allreduce_and_update_ms_per_step": reduce / steps * 1e3,
+                }
+            )
+        )
 
 
 def drive(args) -> None:
@@ -61,21 +75,30 @@ def drive(args) -> None:
         command = [mpirun, "-n", str(ranks), "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
         command += [sys.executable, __file__, "--worker", "--steps", str(args.steps), "--batch", str(args.batch)]
         command += [] if overlap else ["--no-overlap"]
-        result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, OMPI_MCA_btl="self,vader"))
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=dict(os.environ, OMPI_MCA_btl="self,vader")
+        )
         if result.returncode != 0:
             print(result.stderr[-2000:])
             return
         rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
         print(rows[-1])
     single = rows[0]["samples_per_second"]
-    lines = [f"\n### Distributed data-parallel (MPI), {args.label}\n",
-             f"MLP 784-256-256-10, batch {args.batch} per rank, {args.steps} steps, SGD momentum; BLAS threads split between the ranks.\n",
-             "Compute is forward and backward (with overlap, the reductions started during backward count here); "
-             "the last column is what step() still waits for, plus the SGD update.\n",
-             "| ranks | overlap | samples/s | speed-up | compute ms/step | allreduce + update ms/step |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"\n### Distributed data-parallel (MPI), {args.label}\n",
+        f"MLP 784-256-256-10, batch {args.batch} per rank, {args.steps} steps, SGD momentum; BLAS threads split "
+        f"between the ranks.\n",
+        "Compute is forward and backward (with overlap, the reductions started during backward count here); "
+        "the last column is what step() still waits for, plus the SGD update.\n",
+        "| ranks | overlap | samples/s | speed-up | compute ms/step | allreduce + update ms/step |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['ranks']} | {'yes' if r['overlap'] else 'no'} | {r['samples_per_second']:.0f} | {r['samples_per_second'] / single:.2f} | "
-                     f"{r['compute_ms_per_step']:.2f} | {r['allreduce_and_update_ms_per_step']:.2f} |")
+        lines.append(
+            f"| {r['ranks']} | {'yes' if r['overlap'] else 'no'} | {r['samples_per_second']:.0f} | "
+            f"{r['samples_per_second'] / single:.2f} | "
+            f"{r['compute_ms_per_step']:.2f} | {r['allreduce_and_update_ms_per_step']:.2f} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     if args.append:

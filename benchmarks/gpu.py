@@ -5,6 +5,7 @@ an NVIDIA GPU.
 
     python benchmarks/gpu.py [--quick] [--label TEXT] [--write FILE | --append FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,38 +82,84 @@ def main() -> None:
     def compare(what, ours, theirs, unit_scale=1.0, unit="s"):
         a, b = paired_medians([synchronized(ours, cupy), synchronized(theirs, cupy)], repeats)
         rows.append((what, a * unit_scale, b * unit_scale, unit, a / b))
-        print(f"{what:<46} chainrule {a * unit_scale:9.4f} {unit}   PyTorch {b * unit_scale:9.4f} {unit}   ratio {a / b:5.2f}", flush=True)
+        print(
+            f"{what:<46} chainrule {a * unit_scale:9.4f} {unit}   PyTorch {b * unit_scale:9.4f} {unit}   ratio "
+            f"{a / b:5.2f}",
+            flush=True,
+        )
 
     for width, batches in ((256, (32, 128, 1024)), (4096, (128, 1024))):
         for batch in batches:
-            compare(f"MLP 784-{width}-{width}-10 epoch ({n} samples), batch {batch}",
-                    chainrule_mlp_epoch(X_gpu, y_gpu, batch, width, "cuda"), torch_mlp_epoch(X_gpu, y_gpu, batch, width, "cuda"))
+            compare(
+                f"MLP 784-{width}-{width}-10 epoch ({n} samples), batch {batch}",
+                chainrule_mlp_epoch(X_gpu, y_gpu, batch, width, "cuda"),
+                torch_mlp_epoch(X_gpu, y_gpu, batch, width, "cuda"),
+            )
     cpu_rows = []  # where the GPU starts to pay: the same epochs with chainrule on this machine's CPU
     for width, batch in ((256, 128), (256, 1024), (4096, 1024)):
-        gpu_time = next(a for what, a, *_ in rows if what.startswith(f"MLP 784-{width}-") and what.endswith(f"batch {batch}"))
+        gpu_time = next(
+            a for what, a, *_ in rows if what.startswith(f"MLP 784-{width}-") and what.endswith(f"batch {batch}")
+        )
         cpu_n = n if width == 256 else n // 20
         (cpu_time,) = paired_medians([chainrule_mlp_epoch(X_host[:cpu_n], y_host[:cpu_n], batch, width, "cpu")], 3)
         cpu_time *= n / cpu_n
         cpu_rows.append((f"MLP 784-{width}-{width}-10 epoch, batch {batch}", cpu_time, gpu_time))
-        print(f"chainrule CPU ({os.cpu_count()} cores) MLP {width} batch {batch}: {cpu_time:.3f} s per epoch, GPU {gpu_time:.3f} s", flush=True)
+        print(
+            f"chainrule CPU ({os.cpu_count()} cores) MLP {width} batch {batch}: {cpu_time:.3f} s per epoch, GPU "
+            f"{gpu_time:.3f} s",
+            flush=True,
+        )
     steps = 20 if args.quick else 100
-    compare("CNN step (2 conv, batch 128), per step", repeated(chainrule_cnn_step(128, "cuda"), steps),
-            repeated(torch_cnn_step(128, "cuda"), steps), 1000 / steps, "ms")
-    compare("per op: 1000 multiplications, forward and backward", chainrule_chain(1000, "cuda"), torch_chain(1000, "cuda"), 1e6 / 1000, "µs")
-    launch, launch_torch = paired_medians([synchronized(adds(cupy.ones(4, dtype=np.float32)), cupy),
-                                           synchronized(adds(torch.ones(4, device="cuda")), cupy)], repeats)
-    print(f"one kernel launch (a + b of 4 floats): CuPy {launch * 1e3:.2f} µs, PyTorch {launch_torch * 1e3:.2f} µs", flush=True)
+    compare(
+        "CNN step (2 conv, batch 128), per step",
+        repeated(chainrule_cnn_step(128, "cuda"), steps),
+        repeated(torch_cnn_step(128, "cuda"), steps),
+        1000 / steps,
+        "ms",
+    )
+    compare(
+        "per op: 1000 multiplications, forward and backward",
+        chainrule_chain(1000, "cuda"),
+        torch_chain(1000, "cuda"),
+        1e6 / 1000,
+        "µs",
+    )
+    launch, launch_torch = paired_medians(
+        [
+            synchronized(adds(cupy.ones(4, dtype=np.float32)), cupy),
+            synchronized(adds(torch.ones(4, device="cuda")), cupy),
+        ],
+        repeats,
+    )
+    print(
+        f"one kernel launch (a + b of 4 floats): CuPy {launch * 1e3:.2f} µs, PyTorch {launch_torch * 1e3:.2f} µs",
+        flush=True,
+    )
 
-    lines = [f"\n### GPU: {gpu}, {datetime.date.today()} {args.label}".rstrip(), "",
-             f"CuPy {cupy.__version__}, PyTorch {torch.__version__}, NumPy {np.__version__}, Python {platform.python_version()}; "
-             f"data in GPU memory for both; each timing ends with a device synchronize; medians of {repeats} interleaved runs. "
-             f"One kernel launch (a + b of 4 floats) costs {launch * 1e3:.1f} µs from CuPy and {launch_torch * 1e3:.1f} µs from "
-             "PyTorch: the small models here are bound by launches, not by the GPU's arithmetic.", "",
-             "| what | chainrule | PyTorch | chainrule / PyTorch |", "| --- | ---: | ---: | ---: |"]
+    lines = [
+        f"\n### GPU: {gpu}, {datetime.date.today()} {args.label}".rstrip(),
+        "",
+        f"CuPy {cupy.__version__}, PyTorch {torch.__version__}, NumPy {np.__version__}, Python "
+        f"{platform.python_version()}; "
+        f"data in GPU memory for both; each timing ends with a device synchronize; medians of {repeats} interleaved "
+        f"runs. "
+        f"One kernel launch (a + b of 4 floats) costs {launch * 1e3:.1f} µs from CuPy and {launch_torch * 1e3:.1f} "
+        f"µs from "
+        "PyTorch: the small models here are bound by launches, not by the GPU's arithmetic.",
+        "",
+        "| what | chainrule | PyTorch | chainrule / PyTorch |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     lines += [f"| {what} | {a:.4g} {unit} | {b:.4g} {unit} | {r:.2f} |" for what, a, b, unit, r in rows]
-    lines += ["", f"chainrule on this machine's CPU ({os.cpu_count()} cores, NumPy's BLAS) against chainrule on the GPU; the wide "
-              "MLP's CPU figure is timed on a twentieth of the epoch and scaled:", "",
-              "| what | chainrule CPU | chainrule GPU | CPU / GPU |", "| --- | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        f"chainrule on this machine's CPU ({os.cpu_count()} cores, NumPy's BLAS) against chainrule on the GPU; the "
+        f"wide "
+        "MLP's CPU figure is timed on a twentieth of the epoch and scaled:",
+        "",
+        "| what | chainrule CPU | chainrule GPU | CPU / GPU |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     lines += [f"| {what} | {c:.4g} s | {g:.4g} s | {c / g:.1f} |" for what, c, g in cpu_rows]
     text = "\n".join(lines) + "\n"
     print(text)

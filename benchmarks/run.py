@@ -3,6 +3,7 @@ per-op overhead and memory. Prints medians and ratios; --write/--append put the 
 
     python benchmarks/run.py [--quick] [--label TEXT] [--write FILE | --append FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,14 @@ def blas_info() -> str:
     except ImportError:
         return "threadpoolctl not installed"
     infos = threadpool_info()
-    return "; ".join(f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture')} ({i.get('num_threads')} threads, {os.path.basename(i.get('filepath', ''))})" for i in infos) or "none found"
+    return (
+        "; ".join(
+            f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture')} ({i.get('num_threads')} "
+            f"threads, {os.path.basename(i.get('filepath', ''))})"
+            for i in infos
+        )
+        or "none found"
+    )
 
 
 def median_time(fn, repeats: int) -> float:
@@ -72,7 +80,9 @@ def data(n=60000, seed=0):
 # already in GPU memory).
 def chainrule_mlp_epoch(X, y, batch, width=256, device="cpu"):
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10)).to(device)
+    model = nn.Sequential(
+        nn.Linear(784, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10)
+    ).to(device)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -89,7 +99,9 @@ def chainrule_mlp_epoch(X, y, batch, width=256, device="cpu"):
 def torch_mlp_epoch(X, y, batch, width=256, device="cpu"):
     torch.manual_seed(0)
     T = torch.nn
-    model = T.Sequential(T.Linear(784, width), T.ReLU(), T.Linear(width, width), T.ReLU(), T.Linear(width, 10)).to(device)
+    model = T.Sequential(T.Linear(784, width), T.ReLU(), T.Linear(width, width), T.ReLU(), T.Linear(width, 10)).to(
+        device
+    )
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.as_tensor(X, device=device), torch.as_tensor(y, device=device)  # no copy where X already is there
@@ -131,8 +143,16 @@ def floor_epoch(X, batch):
 # ------------------------------------------------------------------ 3. CNN step
 def chainrule_cnn_step(batch=128, device="cpu"):
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 10)).to(device)
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(1568, 10),
+    ).to(device)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = cr.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32)).to(device)
     y = cr.from_numpy(np.random.default_rng(1).integers(0, 10, batch)).to(device)
@@ -149,8 +169,16 @@ def chainrule_cnn_step(batch=128, device="cpu"):
 def torch_cnn_step(batch=128, device="cpu"):
     torch.manual_seed(0)
     T = torch.nn
-    model = T.Sequential(T.Conv2d(1, 16, 3, padding=1), T.ReLU(), T.MaxPool2d(2), T.Conv2d(16, 32, 3, padding=1), T.ReLU(),
-                         T.MaxPool2d(2), T.Flatten(), T.Linear(1568, 10)).to(device)
+    model = T.Sequential(
+        T.Conv2d(1, 16, 3, padding=1),
+        T.ReLU(),
+        T.MaxPool2d(2),
+        T.Conv2d(16, 32, 3, padding=1),
+        T.ReLU(),
+        T.MaxPool2d(2),
+        T.Flatten(),
+        T.Linear(1568, 10),
+    ).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.from_numpy(np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32)).to(device)
     y = torch.from_numpy(np.random.default_rng(1).integers(0, 10, batch)).to(device)
@@ -279,11 +307,22 @@ def main() -> None:
         rows.append((name, ours, theirs, floor, unit, note))
         ratio = f"{ours / theirs:.2f}x PyTorch" if theirs else ""
         floor_ratio = f"{ours / floor:.2f}x floor" if floor else ""
-        print(f"{name:<36} chainrule {ours:9.4f} {unit}  " + (f"PyTorch {theirs:9.4f} {unit}  " if theirs else "") + f"{ratio}  {floor_ratio} {note}", flush=True)
+        print(
+            f"{name:<36} chainrule {ours:9.4f} {unit}  "
+            + (f"PyTorch {theirs:9.4f} {unit}  " if theirs else "")
+            + f"{ratio}  {floor_ratio} {note}",
+            flush=True,
+        )
 
-    print(f"chainrule benchmark {args.label}\nBLAS: {blas_info()}\nthreads: {threads}, numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}", flush=True)
+    print(
+        f"chainrule benchmark {args.label}\nBLAS: {blas_info()}\nthreads: {threads}, numpy {np.__version__}, torch "
+        f"{torch.__version__ if torch else 'absent'}",
+        flush=True,
+    )
     for batch in (32, 128, 1024):
-        fns = [chainrule_mlp_epoch(X, y, batch), floor_epoch(X, batch)] + ([torch_mlp_epoch(X, y, batch)] if torch else [])
+        fns = [chainrule_mlp_epoch(X, y, batch), floor_epoch(X, batch)] + (
+            [torch_mlp_epoch(X, y, batch)] if torch else []
+        )
         ours, floor, *theirs = (t * scale for t in paired_medians(fns, repeats))
         row(f"MLP 784-256-256-10 epoch, batch {batch}", ours, theirs[0] if theirs else None, floor)
     fns = [chainrule_cnn_step()] + ([torch_cnn_step()] if torch else [])
@@ -293,29 +332,57 @@ def main() -> None:
     # row, for both libraries alike, since they share the process.
     if cr.backend.keep_freed_memory():
         ours, *theirs = paired_medians(fns, repeats * 6)
-        row("CNN step, batch 128, malloc tuned", ours * 1e3, theirs[0] * 1e3 if theirs else None, unit="ms",
-            note="(keep_freed_memory(), as the chainrule command does)")
+        row(
+            "CNN step, batch 128, malloc tuned",
+            ours * 1e3,
+            theirs[0] * 1e3 if theirs else None,
+            unit="ms",
+            note="(keep_freed_memory(), as the chainrule command does)",
+        )
     fns = [chainrule_chain()] + ([torch_chain()] if torch else [])
     ours, *theirs = (t / 1000 * 1e6 for t in paired_medians(fns, repeats * 6))
     row("per op (1,000-op chain, fwd+bwd)", ours, theirs[0] if theirs else None, unit="us")
     steps = 2000 if args.quick else 10000
     marks, peak = memory_check(X, y, steps=steps)
     growth = marks[steps] - marks[1000]
-    row(f"RSS growth, step 1,000 to {steps:,}", growth, unit="MB", note=f"(RSS {marks[1000]:.0f} -> {marks[steps]:.0f} MB; peak {peak:.0f} MB)")
+    row(
+        f"RSS growth, step 1,000 to {steps:,}",
+        growth,
+        unit="MB",
+        note=f"(RSS {marks[1000]:.0f} -> {marks[steps]:.0f} MB; peak {peak:.0f} MB)",
+    )
 
     if args.write or args.append:
-        lines = [f"\n### {args.label or 'run'}\n", f"{datetime.date.today()}, {platform.machine()}, {threads} threads, Python {platform.python_version()}, "
-                 f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}  ", f"BLAS: {blas_info()}\n",
-                 "| benchmark | chainrule | PyTorch | ratio | vs floor |", "|---|---|---|---|---|"]
+        lines = [
+            f"\n### {args.label or 'run'}\n",
+            f"{datetime.date.today()}, {platform.machine()}, {threads} threads, Python {platform.python_version()}, "
+            f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}  ",
+            f"BLAS: {blas_info()}\n",
+            "| benchmark | chainrule | PyTorch | ratio | vs floor |",
+            "|---|---|---|---|---|",
+        ]
         for name, ours, theirs, floor, unit, note in rows:
-            lines.append(f"| {name} | {ours:.4g} {unit} | {f'{theirs:.4g} {unit}' if theirs else ''} | {f'{ours / theirs:.2f}' if theirs else ''} | "
-                         f"{f'{ours / floor:.2f} (floor {floor:.4g} s)' if floor else ''} {note} |")
+            lines.append(
+                f"| {name} | {ours:.4g} {unit} | {f'{theirs:.4g} {unit}' if theirs else ''} | "
+                f"{f'{ours / theirs:.2f}' if theirs else ''} | "
+                f"{f'{ours / floor:.2f} (floor {floor:.4g} s)' if floor else ''} {note} |"
+            )
         breakdown = cnn_breakdown()
-        lines += ["", "Where chainrule's CNN step spends its time (ms per step, timed per op):", "", "| op | pass | ms |", "|---|---|---|"]
+        lines += [
+            "",
+            "Where chainrule's CNN step spends its time (ms per step, timed per op):",
+            "",
+            "| op | pass | ms |",
+            "|---|---|---|",
+        ]
         lines += [f"| {op} | {direction} | {ms:.2f} |" for op, direction, ms in breakdown]
         text = "\n".join(lines) + "\n"
         if args.write:
-            header = "# Benchmarks\n\nWritten by `make bench` (benchmarks/run.py): medians of repeated runs, chainrule and PyTorch in the same process, float32, the same thread count. MLP figures are seconds per epoch of 60,000 samples; the floor is the same step's matrix products alone in NumPy.\n"
+            header = (
+                "# Benchmarks\n\nWritten by `make bench` (benchmarks/run.py): medians of repeated runs, "
+                "chainrule and PyTorch in the same process, float32, the same thread count. MLP figures are seconds "
+                "per epoch of 60,000 samples; the floor is the same step's matrix products alone in NumPy.\n"
+            )
             with open(args.write, "w") as f:
                 f.write(header + text)
         else:

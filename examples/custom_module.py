@@ -1,4 +1,5 @@
 """A custom nn.Module trained with fit(): callbacks, early stopping and a checkpoint you can reload."""
+
 import os
 import tempfile
 
@@ -29,8 +30,15 @@ model = TwoTower(data.num_features, data.num_classes)
 print(model)
 train = DataLoader(TensorDataset(data.X_train, data.y_train), batch_size=16, shuffle=True, seed=0)
 val = DataLoader(TensorDataset(data.X_val, data.y_val), batch_size=64)
-history = fit(model, nn.CrossEntropyLoss(), optim.AdamW(model.parameters(), lr=3e-3), train, val, epochs=60,
-              callbacks=[EarlyStopping(patience=8)])
+history = fit(
+    model,
+    nn.CrossEntropyLoss(),
+    optim.AdamW(model.parameters(), lr=3e-3),
+    train,
+    val,
+    epochs=60,
+    callbacks=[EarlyStopping(patience=8)],
+)
 print(f"{len(history)} epochs, best validation loss {min(history['val_loss']):.4f}")
 
 test = DataLoader(TensorDataset(data.X_test, data.y_test), batch_size=64)

@@ -1,4 +1,5 @@
 """The engine from the inside: a graph, its gradients, a numerical check, and a NaN caught at its source."""
+
 import numpy as np
 
 import chainrule as cr

@@ -1,7 +1,7 @@
 """Write docs/pytorch.md: every public name of PyTorch's main namespaces, looked up in chainrule.
 
     python scripts/pytorch_probe.py            # print the table
-    python scripts/pytorch_probe.py --write    # write docs/pytorch.md (tests/test_pytorch_probe.py checks it is current)
+    python scripts/pytorch_probe.py --write    # write docs/pytorch.md (tests/test_pytorch_probe.py: it is current)
 
 A name is *supported* when chainrule has it at the same path (``torch.nn.functional.relu`` ->
 ``chainrule.nn.functional.relu``) and it can be called; *differs* when it is supported but behaves
@@ -9,6 +9,7 @@ differently in a way worth knowing before porting (the notes below, each checked
 tests/compat or named there); otherwise *not supported*. The behaviour of supported names is checked
 against PyTorch 2.13 by the compatibility suite (tests/compat), not by this probe.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,18 +37,18 @@ NAMESPACES = [
 # Supported, but not the same: what a user porting code should know.
 DIFFERS = {
     "torch.tensor": "a float64 NumPy array becomes float32 (the default dtype) unless `dtype=` says float64; "
-                    "`from_numpy` keeps float64. Lists behave as in PyTorch.",
+    "`from_numpy` keeps float64. Lists behave as in PyTorch.",
     "torch.add": "float32 with float64 raises `DTypeError` instead of promoting to float64 (chainrule never upcasts "
-                 "silently); the same holds for every binary op and operator.",
+    "silently); the same holds for every binary op and operator.",
     "torch.max": "with `dim`, tied maxima share the gradient evenly (PyTorch gives it to the index returned); values "
-                 "and indices are the same.",
+    "and indices are the same.",
     "torch.min": "as `max`: tied minima share the gradient.",
     "torch.empty": "returns zeros (PyTorch leaves the memory uninitialised).",
     "torch.empty_like": "returns zeros.",
     "torch.save": "writes a safetensors file, never a pickle: tensors, arrays, numbers, strings, lists, tuples and "
-                  "dicts can be saved; a Module or another object is refused, naming `state_dict()`.",
+    "dicts can be saved; a Module or another object is refused, naming `state_dict()`.",
     "torch.load": "reads what `save` wrote (or any safetensors file, as a dict of tensors); runs no code whatever "
-                  "`weights_only` says; `map_location` takes 'cpu' or 'cuda'.",
+    "`weights_only` says; `map_location` takes 'cpu' or 'cuda'.",
     "torch.manual_seed": "seeds chainrule's own NumPy generator: the same seed gives other numbers than PyTorch's.",
     "torch.randn": "draws from chainrule's generator (other numbers than PyTorch's for the same seed).",
     "torch.rand": "draws from chainrule's generator (other numbers than PyTorch's for the same seed).",
@@ -63,19 +64,23 @@ DIFFERS = {
     "torch.Tensor.backward": "`create_graph=True` (gradients of gradients) is not supported.",
     "torch.Tensor.type": "names the type `chainrule.FloatTensor`.",
     "torch.Tensor.grad_fn": "nodes are named `MulBackward` (PyTorch: `MulBackward0`); `next_functions` as PyTorch's.",
-    "torch.Tensor.__setitem__": "on a view of a tensor in the graph, only views made by indexing are supported while recording "
-                                "(in-place ops on the output of reshape or transpose raise, naming the op).",
+    "torch.Tensor.__setitem__": (
+        "on a view of a tensor in the graph, only views made by indexing are supported while recording "
+        "(in-place ops on the output of reshape or transpose raise, naming the op)."
+    ),
     "torch.Tensor.max": "with `dim`, tied maxima share the gradient evenly.",
     "torch.Tensor.min": "with `dim`, tied minima share the gradient evenly.",
     "torch.Tensor.numpy": "a 'cuda' tensor raises; call `.cpu()` first.",
     "torch.Tensor.cuda": "needs CuPy and an NVIDIA GPU.",
     "torch.nn.Module.state_dict": "values are Tensors holding copies; PyTorch's share memory with the parameters, so "
-                                  "training on changes them.",
+    "training on changes them.",
     "torch.nn.MSELoss": "prediction and target of different shapes raise instead of broadcasting with a warning.",
     "torch.nn.L1Loss": "prediction and target of different shapes raise instead of broadcasting with a warning.",
     "torch.nn.Softmax": "`dim=None` means the last dimension.",
     "torch.nn.LayerNorm": "composed of differentiable ops (slower than a fused kernel, same values).",
-    "torch.optim.Optimizer": "`state` is keyed by `id(param)` and holds NumPy arrays; `state_dict()` round-trips as PyTorch's.",
+    "torch.optim.Optimizer": (
+        "`state` is keyed by `id(param)` and holds NumPy arrays; `state_dict()` round-trips as PyTorch's."
+    ),
     "torch.autograd.Function": "`forward` returns one tensor (several outputs are not supported).",
     "torch.autograd.grad": "`create_graph=True` (gradients of gradients) is not supported.",
     "torch.autograd.backward": "`create_graph=True` is not supported.",
@@ -94,10 +99,36 @@ def _has(owner, name: str) -> bool:
 def _public(owner) -> list[str]:
     names = [n for n in dir(owner) if not n.startswith("_")]
     if owner is torch.Tensor:  # the operators people write
-        names += [n for n in ("__add__", "__sub__", "__mul__", "__truediv__", "__matmul__", "__pow__", "__neg__",
-                              "__getitem__", "__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__",
-                              "__eq__", "__lt__", "__gt__", "__and__", "__or__", "__invert__", "__len__", "__bool__",
-                              "__float__", "__int__", "__array__") if hasattr(owner, n)]
+        names += [
+            n
+            for n in (
+                "__add__",
+                "__sub__",
+                "__mul__",
+                "__truediv__",
+                "__matmul__",
+                "__pow__",
+                "__neg__",
+                "__getitem__",
+                "__setitem__",
+                "__iadd__",
+                "__isub__",
+                "__imul__",
+                "__itruediv__",
+                "__eq__",
+                "__lt__",
+                "__gt__",
+                "__and__",
+                "__or__",
+                "__invert__",
+                "__len__",
+                "__bool__",
+                "__float__",
+                "__int__",
+                "__array__",
+            )
+            if hasattr(owner, n)
+        ]
     if owner is torch.nn:  # the Module methods users call
         names += [f"Module.{m}" for m in dir(torch.nn.Module) if not m.startswith("_")]
     return sorted(set(names))
@@ -144,17 +175,21 @@ def render() -> str:
         "",
         f"**{supported} supported, {differs} supported with a difference, {missing} not supported.** "
         "How supported names behave is checked against PyTorch by the compatibility suite (`tests/compat`: values, "
-        "dtypes, shapes, gradients and errors of ~280 idioms, and PyTorch's beginner tutorials run with only the import "
+        "dtypes, shapes, gradients and errors of ~280 idioms, and PyTorch's beginner tutorials run with only the "
+        "import "
         "changed).",
         "",
         "Differences that hold everywhere:",
         "",
         "- **No silent upcast**: an op mixing float32 and float64 raises `DTypeError` (PyTorch promotes to float64).",
-        "- **float32 by default**, also for `tensor(ndarray)` of float64 (PyTorch keeps float64); `from_numpy` keeps it.",
-        "- **dtypes are NumPy's** (`chainrule.float32 is numpy.dtype('float32')`); devices are 'cpu' and 'cuda' (CuPy).",
+        "- **float32 by default**, also for `tensor(ndarray)` of float64 (PyTorch keeps float64); `from_numpy` keeps "
+        "it.",
+        "- **dtypes are NumPy's** (`chainrule.float32 is numpy.dtype('float32')`); devices are 'cpu' and 'cuda' "
+        "(CuPy).",
         "- **Never pickle**: `save`/`load` use safetensors with JSON; loading runs no code.",
         "- **No higher-order gradients** (`create_graph=True`).",
-        "- **Random numbers** come from chainrule's own seeded NumPy generator: a seed gives other numbers than PyTorch's.",
+        "- **Random numbers** come from chainrule's own seeded NumPy generator: a seed gives other numbers than "
+        "PyTorch's.",
         "",
     ]
     for label, rows, not_supported in sections:

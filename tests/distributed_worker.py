@@ -1,4 +1,5 @@
 """Run under mpirun by test_distributed.py: a few data-parallel steps, or a rank that dies."""
+
 import os
 import sys
 import time
@@ -7,8 +8,8 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import nn, optim
-from chainrule.train import distributed
 from chainrule.data import DataLoader, TensorDataset
+from chainrule.train import distributed
 
 
 class SharedWeights(nn.Module):
@@ -40,7 +41,10 @@ def main(mode: str, out: str, steps: int = 6, batch: int = 4):
     distributed.broadcast_parameters(model)
     # "shared": one bucket per parameter, so the twice-used layer's bucket starts reducing before its
     # second gradient arrives and must be reduced again
-    opt = distributed.DistributedOptimizer(optim.SGD(model.parameters(), lr=0.1, momentum=0.9), bucket_bytes=1 if mode == "shared" else distributed.BUCKET_BYTES)
+    opt = distributed.DistributedOptimizer(
+        optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        bucket_bytes=1 if mode == "shared" else distributed.BUCKET_BYTES,
+    )
     sampler = distributed.DistributedSampler(len(X), seed=3)
     loader = DataLoader(TensorDataset(X, y), batch_size=batch, sampler=sampler)
     loss_fn = nn.CrossEntropyLoss()

@@ -5,6 +5,7 @@ It checks the plumbing (every op takes its array module from its inputs, nothing
 array where a device one is needed, results come back to the host only through to_device), not
 CUDA's numerics: that needs a real GPU.
 """
+
 from __future__ import annotations
 
 import sys
@@ -126,7 +127,12 @@ def install(monkeypatch):
 
     special.erf = erf
     cupyx.scipy = types.SimpleNamespace(special=special)
-    for name, module in (("cupy", cupy), ("cupyx", cupyx), ("cupyx.scipy", cupyx.scipy), ("cupyx.scipy.special", special)):
+    for name, module in (
+        ("cupy", cupy),
+        ("cupyx", cupyx),
+        ("cupyx.scipy", cupyx.scipy),
+        ("cupyx.scipy.special", special),
+    ):
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(backend.device, "_cupy", cupy)
     # What the backend caches for CuPy: on a GPU machine real CuPy's would otherwise reach the fake.

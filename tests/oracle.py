@@ -1,4 +1,5 @@
 """Shared checks: an op against numerical gradients (gradcheck) and against PyTorch, and dtype keeping."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ The GPU tests need CuPy and an NVIDIA GPU; without them they skip and say so. Th
 the parts that do not need a GPU: the array module dispatch, moving to 'cpu', and the error a user
 gets asking for 'cuda' where it cannot be had.
 """
+
 import numpy as np
 import pytest
 
@@ -24,7 +25,9 @@ def _gpu_available() -> bool:
 
 
 GPU = _gpu_available()
-needs_gpu = pytest.mark.skipif(not GPU, reason="no CuPy or no NVIDIA GPU here (pip install 'chainrule[cuda]' on a GPU machine)")
+needs_gpu = pytest.mark.skipif(
+    not GPU, reason="no CuPy or no NVIDIA GPU here (pip install 'chainrule[cuda]' on a GPU machine)"
+)
 
 
 def test_numpy_arrays_use_numpy():
@@ -110,11 +113,14 @@ def test_training_on_cuda_matches_cpu():
 
 
 OPTIMIZERS = {  # on the GPU, SGD and Adam(W) run as fused kernels: each configuration against the CPU's passes
-    "sgd": lambda p: optim.SGD(p, lr=0.1), "sgd-decay": lambda p: optim.SGD(p, lr=0.1, weight_decay=0.05),
+    "sgd": lambda p: optim.SGD(p, lr=0.1),
+    "sgd-decay": lambda p: optim.SGD(p, lr=0.1, weight_decay=0.05),
     "momentum-dampening": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.3),
     "nesterov": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
-    "adam": lambda p: optim.Adam(p, lr=0.01), "adam-decay": lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1),
-    "adamw": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1), "adagrad": lambda p: optim.Adagrad(p, lr=0.05),
+    "adam": lambda p: optim.Adam(p, lr=0.01),
+    "adam-decay": lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1),
+    "adamw": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1),
+    "adagrad": lambda p: optim.Adagrad(p, lr=0.05),
     "rmsprop": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
 }
 
@@ -138,8 +144,12 @@ def test_cross_entropy_on_cuda_matches_cpu(reduction, smoothing):
     results = []
     for device in ("cpu", "cuda"):
         x = cr.tensor(logits, requires_grad=True)
-        loss = F.cross_entropy(x.to(device), cr.tensor(target).to(device), reduction=reduction, label_smoothing=smoothing)
-        (loss * cr.tensor(np.arange(1, loss._array.size + 1, dtype=np.float32).reshape(loss.shape)).to(device)).sum().backward()
+        loss = F.cross_entropy(
+            x.to(device), cr.tensor(target).to(device), reduction=reduction, label_smoothing=smoothing
+        )
+        (
+            loss * cr.tensor(np.arange(1, loss._array.size + 1, dtype=np.float32).reshape(loss.shape)).to(device)
+        ).sum().backward()
         results.append((backend.to_device(loss._array, "cpu"), x.grad._array))
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-6)
@@ -164,7 +174,9 @@ def test_every_op_runs_on_device_arrays_without_mixing_in_host_arrays(fake_gpu, 
     assert out.device == "cuda" and out.dtype == np.float32
     out.backward(fake_gpu.ones(out.shape, dtype=np.float32))
     leaves = _leaves(out)
-    assert leaves and all(leaf.device == "cpu" and leaf.grad is not None and type(leaf.grad._array) is np.ndarray for leaf in leaves)
+    assert leaves and all(
+        leaf.device == "cpu" and leaf.grad is not None and type(leaf.grad._array) is np.ndarray for leaf in leaves
+    )
 
 
 def test_training_on_a_device_matches_cpu(fake_gpu):
@@ -173,8 +185,15 @@ def test_training_on_a_device_matches_cpu(fake_gpu):
         np.testing.assert_allclose(device[key], cpu[key], rtol=1e-6, atol=1e-7, err_msg=key)
 
 
-@pytest.mark.parametrize("make", [lambda p: optim.Adam(p, weight_decay=0.01), lambda p: optim.AdamW(p), lambda p: optim.Adagrad(p),
-                                  lambda p: optim.RMSprop(p, momentum=0.5, centered=True)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: optim.Adam(p, weight_decay=0.01),
+        lambda p: optim.AdamW(p),
+        lambda p: optim.Adagrad(p),
+        lambda p: optim.RMSprop(p, momentum=0.5, centered=True),
+    ],
+)
 def test_optimizers_update_device_parameters(fake_gpu, make):
     model = nn.Linear(4, 2).to("cuda")
     opt = make(model.parameters())
@@ -182,7 +201,9 @@ def test_optimizers_update_device_parameters(fake_gpu, make):
         opt.zero_grad()
         model(cr.ones(3, 4).to("cuda")).sum().backward()
         opt.step()
-    assert model.device == "cuda" and all(backend.is_device_array(v) for s in opt.state.values() for k, v in s.items() if hasattr(v, "shape"))
+    assert model.device == "cuda" and all(
+        backend.is_device_array(v) for s in opt.state.values() for k, v in s.items() if hasattr(v, "shape")
+    )
 
 
 def test_fit_moves_batches_and_checkpoints_hold_host_arrays(fake_gpu, tmp_path):
@@ -211,8 +232,16 @@ def test_mixing_devices_in_one_op_names_the_op_and_devices(fake_gpu):
 
 def test_constants_and_plain_targets_follow_the_tensor_to_the_device(fake_gpu):
     x = cr.tensor([[1.0, -2.0, 3.0]]).to("cuda")
-    for out in (x - 2.0, 2.0 - x, x * np.float32(3), x > 0, F.where(np.array([[True, False, True]]), x, 0.0),
-                F.cross_entropy(x, [2]), F.cross_entropy(x, np.array([2])), F.mse_loss(x, [[0.0, 0.0, 0.0]])):
+    for out in (
+        x - 2.0,
+        2.0 - x,
+        x * np.float32(3),
+        x > 0,
+        F.where(np.array([[True, False, True]]), x, 0.0),
+        F.cross_entropy(x, [2]),
+        F.cross_entropy(x, np.array([2])),
+        F.mse_loss(x, [[0.0, 0.0, 0.0]]),
+    ):
         assert out.device == "cuda", out
     np.testing.assert_allclose(backend.to_device((x - 2.0)._array, "cpu"), [[-1.0, -4.0, 1.0]])
     two = np.asarray(np.float32(2.0))

@@ -1,5 +1,6 @@
 """Differential testing: random computation graphs (op sequences, broadcasting shapes, reductions
 along random axes, indexing) built in chainrule and in PyTorch, values and gradients compared."""
+
 import numpy as np
 import torch
 from hypothesis import given, settings
@@ -55,9 +56,35 @@ def graphs(draw):
         elif kind == "binary":
             ops.append(("binary", draw(st.sampled_from(sorted(BINARY))), draw(st.integers(0, 10))))
         elif kind == "reduce":
-            ops.append(("reduce", draw(st.sampled_from(["sum", "mean", "max", "min"])), draw(st.integers(0, 2)), draw(st.booleans())))
+            ops.append(
+                (
+                    "reduce",
+                    draw(st.sampled_from(["sum", "mean", "max", "min"])),
+                    draw(st.integers(0, 2)),
+                    draw(st.booleans()),
+                )
+            )
         elif kind == "shape":
-            ops.append(("shape", draw(st.sampled_from(["transpose", "flatten", "slice", "index", "reshape_back", "gram", "stack", "concat", "where"]))))
+            ops.append(
+                (
+                    "shape",
+                    draw(
+                        st.sampled_from(
+                            [
+                                "transpose",
+                                "flatten",
+                                "slice",
+                                "index",
+                                "reshape_back",
+                                "gram",
+                                "stack",
+                                "concat",
+                                "where",
+                            ]
+                        )
+                    ),
+                )
+            )
         else:
             ops.append(("softmax", draw(st.sampled_from(["softmax", "log_softmax"])), draw(st.integers(0, 2))))
     return shapes, ops, draw(st.integers(0, 2**32 - 1))

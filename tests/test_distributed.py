@@ -1,5 +1,6 @@
 """Data-parallel training over MPI: 2 ranks equal one process on the same global batches; a dead
 rank makes the others stop with a clear error; `mpirun chainrule train --distributed` works."""
+
 import json
 import os
 import shutil
@@ -22,7 +23,10 @@ except ImportError:
     HAVE_MPI4PY = False
 
 MPIRUN = shutil.which("mpirun")
-needs_mpi = pytest.mark.skipif(not (MPIRUN and HAVE_MPI4PY), reason="MPI is not installed (apt-get install openmpi-bin libopenmpi-dev; pip install mpi4py)")
+needs_mpi = pytest.mark.skipif(
+    not (MPIRUN and HAVE_MPI4PY),
+    reason="MPI is not installed (apt-get install openmpi-bin libopenmpi-dev; pip install mpi4py)",
+)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -30,8 +34,13 @@ def mpirun(n, *args, timeout=180, env=None):
     command = [MPIRUN, "-n", str(n), "--oversubscribe"]
     if os.geteuid() == 0:
         command.append("--allow-run-as-root")
-    merged = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), OMPI_MCA_btl="self,vader",
-                  OMPI_MCA_rmaps_base_oversubscribe="1", **(env or {}))
+    merged = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMPI_MCA_btl="self,vader",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        **(env or {}),
+    )
     return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, env=merged, cwd=ROOT)
 
 
@@ -68,27 +77,59 @@ def test_two_ranks_equal_one_process_on_the_same_global_batches(tmp_path, mode):
 
 @needs_mpi
 def test_a_dead_rank_stops_the_others_instead_of_hanging(tmp_path):
-    result = mpirun(2, sys.executable, "tests/distributed_worker.py", "die", str(tmp_path), timeout=120,
-                    env={"CHAINRULE_DIST_TIMEOUT": "10"})
+    result = mpirun(
+        2,
+        sys.executable,
+        "tests/distributed_worker.py",
+        "die",
+        str(tmp_path),
+        timeout=120,
+        env={"CHAINRULE_DIST_TIMEOUT": "10"},
+    )
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "no answer from the other ranks" in output or "exited" in output.lower() or "aborted" in output.lower(), output[-2000:]
+    assert "no answer from the other ranks" in output or "exited" in output.lower() or "aborted" in output.lower(), (
+        output[-2000:]
+    )
     assert not (tmp_path / "rank0.safetensors").exists()
 
 
 @needs_mpi
 def test_a_silent_rank_times_out_with_a_clear_error(tmp_path):
-    result = mpirun(2, sys.executable, "tests/distributed_worker.py", "hang", str(tmp_path), timeout=120,
-                    env={"CHAINRULE_DIST_TIMEOUT": "3"})
+    result = mpirun(
+        2,
+        sys.executable,
+        "tests/distributed_worker.py",
+        "hang",
+        str(tmp_path),
+        timeout=120,
+        env={"CHAINRULE_DIST_TIMEOUT": "3"},
+    )
     assert result.returncode != 0
-    assert "rank 0: averaging gradients got no answer from the other ranks for 3 s" in result.stderr, result.stderr[-2000:]
+    assert "rank 0: averaging gradients got no answer from the other ranks for 3 s" in result.stderr, result.stderr[
+        -2000:
+    ]
 
 
 @needs_mpi
 def test_mpirun_chainrule_train_distributed(tmp_path):
     out = tmp_path / "run"
-    result = mpirun(2, sys.executable, "-m", "chainrule", "train", "--distributed", "--data", "iris", "--hidden", "16",
-                    "--epochs", "5", "--out", str(out))
+    result = mpirun(
+        2,
+        sys.executable,
+        "-m",
+        "chainrule",
+        "train",
+        "--distributed",
+        "--data",
+        "iris",
+        "--hidden",
+        "16",
+        "--epochs",
+        "5",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["distributed"] and summary["epochs_run"] == 5

@@ -1,4 +1,5 @@
 """The house holds: every import in chainrule points down a floor (the layers contract in pyproject.toml)."""
+
 import os
 import shutil
 import subprocess
@@ -21,5 +22,5 @@ def test_imports_point_only_down_a_floor():
 def test_the_contract_has_no_exemptions():
     with open(os.path.join(ROOT, "pyproject.toml")) as f:
         config = f.read()
-    contract = config[config.index("[tool.importlinter]"):]
+    contract = config[config.index("[tool.importlinter]") :]
     assert "ignore_imports" not in contract and "unmatched_ignore_imports_alerting" not in contract

@@ -1,4 +1,5 @@
 """docs/pytorch.md is what scripts/pytorch_probe.py writes today, and it says what the suite checks."""
+
 import importlib.util
 import os
 
@@ -20,9 +21,20 @@ def test_docs_table_is_current():
 def test_the_names_beginners_reach_for_first_are_supported():
     probe = _probe()
     status = {f"{label}.{name}": s for label, rows, _ in probe.probe() for name, s, _ in rows}
-    for name in ("torch.nn.Linear", "torch.nn.functional.relu", "torch.optim.Adam", "torch.autograd.Function",
-                 "torch.utils.data.DataLoader", "torch.Tensor.add_", "torch.Tensor.zero_", "torch.Tensor.__isub__",
-                 "torch.no_grad", "torch.Tensor.backward", "torch.nn.Module.state_dict", "torch.cuda.is_available"):
+    for name in (
+        "torch.nn.Linear",
+        "torch.nn.functional.relu",
+        "torch.optim.Adam",
+        "torch.autograd.Function",
+        "torch.utils.data.DataLoader",
+        "torch.Tensor.add_",
+        "torch.Tensor.zero_",
+        "torch.Tensor.__isub__",
+        "torch.no_grad",
+        "torch.Tensor.backward",
+        "torch.nn.Module.state_dict",
+        "torch.cuda.is_available",
+    ):
         assert name in status, f"{name} is not supported"
 
 

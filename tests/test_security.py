@@ -1,4 +1,5 @@
 """No pickle anywhere; loading a checkpoint runs no code; config paths stay where the user said."""
+
 import ast
 import os
 import pickle

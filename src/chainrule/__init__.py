@@ -4,6 +4,7 @@ A Tensor records the ops applied to it; ``loss.backward()`` applies the chain ru
 that graph to give every parameter its gradient in one pass. The names follow PyTorch's, so that
 ``import chainrule as torch`` runs most PyTorch beginner code (docs/pytorch.md lists what differs).
 """
+
 # The packages PyTorch users reach for as attributes: torch.nn, torch.optim, torch.autograd, ...
 from . import accelerator, autograd, backend, cuda, data, errors, functional, nn, optim, utils  # noqa: E402,I001
 from .anomaly import detect_anomaly
@@ -85,18 +86,84 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     """How tensors print (NumPy's print options underneath)."""
     import numpy
 
-    options = {k: v for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth).items() if v is not None}
+    options = {
+        k: v
+        for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth).items()
+        if v is not None
+    }
     if sci_mode is not None:
         options["suppress"] = not sci_mode
     numpy.set_printoptions(**options)
 
 
 __all__ = [
-    "Function", "Size", "Tensor", "accelerator", "allclose", "as_tensor", "autograd", "backend", "bitwise_not", "bool",
-    "clone", "cuda", "data", "detect_anomaly", "device", "double", "enable_grad", "eq", "equal", "errors", "float",
-    "float16", "float32", "float64", "functional", "ge", "get_default_device", "get_default_dtype", "get_rng_state", "gradcheck", "gt",
-    "half", "inference_mode", "int", "int8", "int16", "int32", "int64", "is_floating_point", "is_grad_enabled",
-    "is_tensor", "isclose", "isfinite", "isinf", "isnan", "le", "load", "logical_and", "logical_not", "logical_or",
-    "long", "lt", "manual_seed", "ne", "nn", "no_grad", "numel", "numerical_grad", "optim", "save", "set_default_device", "set_default_dtype",
-    "set_grad_enabled", "set_printoptions", "set_rng_state", "short", "tensor", "uint8", "utils",
+    "Function",
+    "Size",
+    "Tensor",
+    "accelerator",
+    "allclose",
+    "as_tensor",
+    "autograd",
+    "backend",
+    "bitwise_not",
+    "bool",
+    "clone",
+    "cuda",
+    "data",
+    "detect_anomaly",
+    "device",
+    "double",
+    "enable_grad",
+    "eq",
+    "equal",
+    "errors",
+    "float",
+    "float16",
+    "float32",
+    "float64",
+    "functional",
+    "ge",
+    "get_default_device",
+    "get_default_dtype",
+    "get_rng_state",
+    "gradcheck",
+    "gt",
+    "half",
+    "inference_mode",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "is_floating_point",
+    "is_grad_enabled",
+    "is_tensor",
+    "isclose",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "le",
+    "load",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "long",
+    "lt",
+    "manual_seed",
+    "ne",
+    "nn",
+    "no_grad",
+    "numel",
+    "numerical_grad",
+    "optim",
+    "save",
+    "set_default_device",
+    "set_default_dtype",
+    "set_grad_enabled",
+    "set_printoptions",
+    "set_rng_state",
+    "short",
+    "tensor",
+    "uint8",
+    "utils",
 ] + _ops_all

@@ -1,4 +1,5 @@
 """chainrule.accelerator, as torch.accelerator (PyTorch's newer tutorials pick their device with it)."""
+
 from __future__ import annotations
 
 from . import cuda

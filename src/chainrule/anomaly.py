@@ -4,6 +4,7 @@ While it is on, every op checks its forward output and remembers where in the us
 created; backward checks every gradient it computes. Off (the default) it costs one comparison
 per op.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -53,8 +54,10 @@ def check_forward(fn, output, inputs) -> None:
     fn.site = _user_site()
     problem = _bad(output)
     if problem:
-        raise AnomalyError(f"detect_anomaly: op {fn.op_name()} produced {problem} in its forward output, "
-                           f"created at {fn.site}, input shapes {_shapes(inputs)}")
+        raise AnomalyError(
+            f"detect_anomaly: op {fn.op_name()} produced {problem} in its forward output, "
+            f"created at {fn.site}, input shapes {_shapes(inputs)}"
+        )
 
 
 def check_backward(fn, grads) -> None:
@@ -62,8 +65,11 @@ def check_backward(fn, grads) -> None:
     grads = grads if isinstance(grads, tuple) else (grads,)
     for index, grad in enumerate(grads):
         if grad is not None and (problem := _bad(grad)):
-            raise AnomalyError(f"detect_anomaly: the backward of op {fn.op_name()} produced {problem} in the gradient "
-                               f"of its input {index}, op created at {getattr(fn, 'site', '<unknown>')}, input shapes {_shapes(fn.inputs)}")
+            raise AnomalyError(
+                f"detect_anomaly: the backward of op {fn.op_name()} produced {problem} in the gradient "
+                f"of its input {index}, op created at {getattr(fn, 'site', '<unknown>')}, input shapes "
+                f"{_shapes(fn.inputs)}"
+            )
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ A custom Function is written as in PyTorch, on Tensors::
 Underneath, ``apply`` records one node of the engine's own kind (``function.Function``), whose
 forward and backward call the user's two static methods.
 """
+
 from __future__ import annotations
 
 from . import function as _engine
@@ -38,18 +39,25 @@ class FunctionCtx:
     def save_for_backward(self, *tensors) -> None:
         for t in tensors:
             if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward: expects Tensors (or None), got {type(t).__name__}; keep other values as ctx attributes")
+                raise TypeError(
+                    f"save_for_backward: expects Tensors (or None), got {type(t).__name__}; keep other values as ctx "
+                    f"attributes"
+                )
         self.saved = tensors
         self.saved_versions = [None if t is None else (t._counter(), t._counter()[0]) for t in tensors]
 
     @property
     def saved_tensors(self) -> tuple:
         if self.node is not None and self.node.freed:
-            raise GraphError("saved_tensors: the graph was already freed by an earlier backward(); pass retain_graph=True to it")
+            raise GraphError(
+                "saved_tensors: the graph was already freed by an earlier backward(); pass retain_graph=True to it"
+            )
         for index, version in enumerate(getattr(self, "saved_versions", ())):
             if version is not None and version[0][0] != version[1]:
-                raise GraphError(f"saved_tensors: saved tensor {index} has been modified by an in-place operation since "
-                                 f"forward (version {version[0][0]}; expected {version[1]})")
+                raise GraphError(
+                    f"saved_tensors: saved tensor {index} has been modified by an in-place operation since "
+                    f"forward (version {version[0][0]}; expected {version[1]})"
+                )
         return tuple(self.saved)
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -72,8 +80,10 @@ class _CustomNode(_engine.Function):
         with no_grad():
             output = user_class.forward(ctx, *call_args)
         if isinstance(output, tuple):
-            raise NotImplementedError(f"{user_class.__name__}.forward: returning several outputs is not supported by chainrule; "
-                                      "return one tensor (or split the function in two)")
+            raise NotImplementedError(
+                f"{user_class.__name__}.forward: returning several outputs is not supported by chainrule; "
+                "return one tensor (or split the function in two)"
+            )
         if not isinstance(output, Tensor):
             raise TypeError(f"{user_class.__name__}.forward must return a Tensor, got {type(output).__name__}")
         self.user_class, self.ctx, self.output_shape, self.output_dtype = user_class, ctx, output.shape, output.dtype
@@ -84,8 +94,10 @@ class _CustomNode(_engine.Function):
         grads = grads if isinstance(grads, tuple) else (grads,)
         tensor_slots = [i for i, a in enumerate(self.ctx.args) if isinstance(a, Tensor)]
         if len(grads) != len(self.ctx.args):
-            raise GraphError(f"{self.user_class.__name__}.backward returned {len(grads)} gradients, but forward took "
-                             f"{len(self.ctx.args)} arguments (return None for the ones without a gradient)")
+            raise GraphError(
+                f"{self.user_class.__name__}.backward returned {len(grads)} gradients, but forward took "
+                f"{len(self.ctx.args)} arguments (return None for the ones without a gradient)"
+            )
         out = []
         for slot, needs in zip(tensor_slots, self.needs_input_grad):
             grad = grads[slot]
@@ -95,8 +107,10 @@ class _CustomNode(_engine.Function):
             grad = grad._array if isinstance(grad, Tensor) else grad
             expected = self.inputs[len(out)]._array.shape
             if grad.shape != expected:
-                raise GraphError(f"{self.user_class.__name__}.backward: the gradient for argument {slot} has shape "
-                                 f"{tuple(grad.shape)}, expected {tuple(expected)}")
+                raise GraphError(
+                    f"{self.user_class.__name__}.backward: the gradient for argument {slot} has shape "
+                    f"{tuple(grad.shape)}, expected {tuple(expected)}"
+                )
             out.append(grad)
         return tuple(out) if len(out) != 1 else out[0]
 
@@ -137,11 +151,20 @@ def _as_list(value) -> list:
     return [value] if isinstance(value, Tensor) else list(value)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False, materialize_grads: bool = False) -> tuple:
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+    materialize_grads: bool = False,
+) -> tuple:
     """d(outputs)/d(inputs) as a tuple, one per input, without touching any ``.grad``."""
     if create_graph:
-        raise NotImplementedError("autograd.grad(create_graph=True): higher-order gradients are not supported by chainrule")
+        raise NotImplementedError(
+            "autograd.grad(create_graph=True): higher-order gradients are not supported by chainrule"
+        )
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     grad_outputs = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
     for out in outputs:
@@ -149,7 +172,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             raise GraphError("autograd.grad: an output does not require grad and has no graph")
     for t in inputs:
         if not t.requires_grad:
-            raise GraphError("autograd.grad: one of the inputs does not require grad; create it with requires_grad=True")
+            raise GraphError(
+                "autograd.grad: one of the inputs does not require grad; create it with requires_grad=True"
+            )
     gradients = [initial_gradient(o, g, "autograd.grad") for o, g in zip(outputs, grad_outputs)]
     collected = run_backward(outputs, gradients, bool(retain_graph), inputs)
     result = []
@@ -160,18 +185,24 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                 result.append(Tensor._wrap(t._array * 0, False))
                 continue
             if not allow_unused:
-                raise GraphError(f"autograd.grad: input {index} was not used to compute the outputs; pass allow_unused=True "
-                                 "to get None for it")
+                raise GraphError(
+                    f"autograd.grad: input {index} was not used to compute the outputs; pass allow_unused=True "
+                    "to get None for it"
+                )
             result.append(None)
             continue
         result.append(Tensor._wrap(array, False))
     return tuple(result)
 
 
-def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None) -> None:
+def backward(
+    tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+) -> None:
     """Add d(tensors)/d(leaf) into every leaf's ``.grad`` (``loss.backward()`` for several outputs at once)."""
     if create_graph:
-        raise NotImplementedError("autograd.backward(create_graph=True): higher-order gradients are not supported by chainrule")
+        raise NotImplementedError(
+            "autograd.backward(create_graph=True): higher-order gradients are not supported by chainrule"
+        )
     tensors = _as_list(tensors)
     grad_tensors = [None] * len(tensors) if grad_tensors is None else _as_list(grad_tensors)
     gradients = [initial_gradient(t, g, "autograd.backward") for t, g in zip(tensors, grad_tensors)]
@@ -179,5 +210,14 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
     run_backward(tensors, gradients, bool(retain_graph), targets, accumulate=targets is not None)
 
 
-__all__ = ["Function", "FunctionCtx", "backward", "enable_grad", "grad", "gradcheck", "is_grad_enabled", "no_grad",
-           "set_grad_enabled"]
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "backward",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]

@@ -1,4 +1,5 @@
 """chainrule.cuda, as torch.cuda: is there a GPU that chainrule can use (through CuPy)?"""
+
 from __future__ import annotations
 
 from . import backend

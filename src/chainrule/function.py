@@ -4,6 +4,7 @@ A Function keeps its inputs (Tensors) and whatever its forward saved for backwar
 Tensor keeps the Function as its creator; the Function does not keep its output, so the graph
 holds no reference cycle and is freed by reference counting alone.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,6 +18,7 @@ from .errors import ChainruleError, DeviceError, GraphError, ShapeError
 from .tensor import Tensor
 
 _state = threading.local()
+
 
 def is_grad_enabled() -> bool:
     """False inside ``no_grad()``: ops then record nothing."""
@@ -132,19 +134,27 @@ class Function:
             # NumPy's message alone ("operands could not be broadcast ...") does not say which op.
             shapes = " and ".join(str(t._array.shape) for t in inputs)
             if "broadcast" in str(exc):
-                raise ShapeError(f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
-                                 "(from the right, each pair of sizes must be equal or one of them 1)") from None
+                raise ShapeError(
+                    f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
+                    "(from the right, each pair of sizes must be equal or one of them 1)"
+                ) from None
             raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
         except TypeError:
             devices = [device_of(t._array) for t in inputs]
             if len(set(devices)) > 1:  # CuPy refuses host arrays; say which op and which devices
-                raise DeviceError(f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; "
-                                  "move them with .to(device)") from None
+                raise DeviceError(
+                    f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; "
+                    "move them with .to(device)"
+                ) from None
             raise
         if anomaly.active:
             anomaly.check_forward(fn, output, inputs)
         out = Tensor._wrap(output, False)
-        if cls.view and output.base is not None and (output.base is inputs[0]._array or output.base is inputs[0]._array.base):
+        if (
+            cls.view
+            and output.base is not None
+            and (output.base is inputs[0]._array or output.base is inputs[0]._array.base)
+        ):
             out._version_counter = inputs[0]._counter()
         if getattr(_state, "grad_enabled", True):
             needs = tuple(t.requires_grad for t in inputs)
@@ -177,7 +187,8 @@ class Function:
     def _modified(self, what: str, writes: int):
         raise GraphError(
             f"backward(): a tensor that {self.op_name()} saved for its gradient ({what}) has been modified by an "
-            f"in-place operation since the forward (it has been written {writes} time{'s' if writes != 1 else ''} in all). "
+            f"in-place operation since the forward (it has been written {writes} time{'s' if writes != 1 else ''} in "
+            f"all). "
             "Use an out-of-place op (y = y + 1 instead of y += 1) or .clone() it before modifying."
         )
 

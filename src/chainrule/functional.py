@@ -1,8 +1,18 @@
 """Every op as a plain function, as ``torch.nn.functional`` (import chainrule.functional as F)."""
+
 from .ops import *  # noqa: F401,F403
 from .ops import __all__  # noqa: F401
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .ops.regularize import batch_norm, dropout, dropout2d, layer_norm  # noqa: F401
 from .ops.shape import embedding  # noqa: F401
 
-__all__ = __all__ + ["avg_pool2d", "conv2d", "max_pool2d", "batch_norm", "dropout", "dropout2d", "embedding", "layer_norm"]
+__all__ = __all__ + [
+    "avg_pool2d",
+    "conv2d",
+    "max_pool2d",
+    "batch_norm",
+    "dropout",
+    "dropout2d",
+    "embedding",
+    "layer_norm",
+]

@@ -3,6 +3,7 @@
 The central difference (f(x + eps) - f(x - eps)) / (2 eps) has error O(eps^2), so with eps = 1e-6
 in float64 it agrees with a correct analytic gradient to about 1e-8.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -100,7 +101,10 @@ def gradcheck(
 
 def _likely_cause(analytic: np.ndarray, expected: np.ndarray, missing: bool) -> str:
     if missing or not np.any(analytic):
-        return ". No gradient reached this input: is it detached, used under no_grad(), or lost in a non-differentiable step?"
+        return (
+            ". No gradient reached this input: is it detached, used under no_grad(), or lost in a "
+            "non-differentiable step?"
+        )
     mask = np.abs(expected) > 1e-8
     if mask.any():
         ratio = analytic[mask] / expected[mask]

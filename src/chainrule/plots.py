@@ -3,6 +3,7 @@ pieces every plot of chainrule uses (pyplot, save_figure).
 
 matplotlib is an optional extra; without it ``plots_available()`` is False and nothing is drawn.
 """
+
 from __future__ import annotations
 
 import os
@@ -79,7 +80,15 @@ def plot_confusion(matrix: np.ndarray, path: str, class_names=None, title: str =
     peak = matrix.max() if matrix.size else 0
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color="white" if matrix[i, j] > peak / 2 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                color="white" if matrix[i, j] > peak / 2 else "black",
+                fontsize=8,
+            )
     ax.set_title(title)
     fig.tight_layout()
     save_figure(fig, path)

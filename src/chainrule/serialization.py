@@ -6,6 +6,7 @@ them with numbers, strings, lists and nested dicts (``{"epoch": 3, "model": mode
 by their path in the object ("model.fc.weight"); everything else is JSON in the file's metadata,
 with a placeholder where each tensor goes. Loading parses JSON and raw arrays only: it runs no code.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ def _safetensors():
     try:
         import safetensors.numpy as st
     except ImportError:
-        raise CheckpointError("saving and loading tensors needs the 'safetensors' package: pip install 'chainrule[checkpoints]'") from None
+        raise CheckpointError(
+            "saving and loading tensors needs the 'safetensors' package: pip install 'chainrule[checkpoints]'"
+        ) from None
     return st
 
 
@@ -66,7 +69,9 @@ def host_array(value, name: str) -> np.ndarray:
     array = to_device(array, "cpu") if is_device_array(array) else np.asarray(array)
     if array.dtype == object:
         raise CheckpointError(f"save: {name!r} is not a numeric array")
-    return array if array.flags.c_contiguous else array.copy(order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+    return (
+        array if array.flags.c_contiguous else array.copy(order="C")
+    )  # (ascontiguousarray would make a 0-d array 1-d)
 
 
 def write_arrays(arrays: dict, path, metadata: dict) -> None:
@@ -95,7 +100,9 @@ def _encode(obj, path: str, arrays: dict):
             return dict(items)
         for k, _ in items:
             if not isinstance(k, (str, int, float, bool)) and k is not None:
-                raise CheckpointError(f"save: dictionary keys must be strings or numbers, got {type(k).__name__} at {path or 'the top'}")
+                raise CheckpointError(
+                    f"save: dictionary keys must be strings or numbers, got {type(k).__name__} at {path or 'the top'}"
+                )
         return {"__dict__": [[k, v] for k, v in items]}
     if isinstance(obj, (list, tuple)):
         values = [_encode(v, f"{path}.{i}" if path else str(i), arrays) for i, v in enumerate(obj)]
@@ -105,8 +112,10 @@ def _encode(obj, path: str, arrays: dict):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     hint = "; save its state_dict() instead" if hasattr(obj, "state_dict") else ""
-    raise CheckpointError(f"save: cannot store a {type(obj).__name__} at {path or 'the top'} without pickle (chainrule never "
-                          f"pickles); tensors, arrays, numbers, strings, lists and dicts can be saved{hint}")
+    raise CheckpointError(
+        f"save: cannot store a {type(obj).__name__} at {path or 'the top'} without pickle (chainrule never "
+        f"pickles); tensors, arrays, numbers, strings, lists and dicts can be saved{hint}"
+    )
 
 
 def save(obj, f, metadata: dict | None = None) -> None:
@@ -186,7 +195,9 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
     device = _device(map_location)
     tree = metadata.get(TREE_KEY)
     if tree is None:
-        return OrderedDict((k, Tensor._wrap(v if device == "cpu" else to_device(v, device), False)) for k, v in arrays.items())
+        return OrderedDict(
+            (k, Tensor._wrap(v if device == "cpu" else to_device(v, device), False)) for k, v in arrays.items()
+        )
     try:
         tree = json.loads(tree)
     except ValueError as exc:

@@ -9,6 +9,7 @@ arrays). ``.data`` and ``.grad`` are Tensors sharing that memory, as in PyTorch.
 bumps a version counter (shared by views of the same memory), and backward refuses to use an array
 that an op saved and that was modified since.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -36,6 +37,7 @@ def next_tick() -> int:
 
 def current_tick() -> int:
     return _tick
+
 
 _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
 
@@ -79,7 +81,9 @@ class device(str):  # noqa: N801 - PyTorch's name
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+        return (
+            f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+        )
 
     __hash__ = str.__hash__
 
@@ -92,7 +96,17 @@ class Tensor:
 
     # _history: (last version, creator) pairs for the values an in-place op replaced, so that ops that
     # consumed an earlier value still walk back through the node that made it
-    __slots__ = ("_array", "_grad", "requires_grad", "_creator", "name", "_hooks", "_version_counter", "_history", "__weakref__")
+    __slots__ = (
+        "_array",
+        "_grad",
+        "requires_grad",
+        "_creator",
+        "name",
+        "_hooks",
+        "_version_counter",
+        "_history",
+        "__weakref__",
+    )
     __array_priority__ = 100  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -141,9 +155,14 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
             if value._array.shape != self._array.shape:
-                raise ShapeError(f"grad: assigned grad has shape {tuple(value.shape)}, expected the tensor's shape {tuple(self.shape)}")
+                raise ShapeError(
+                    f"grad: assigned grad has shape {tuple(value.shape)}, expected the tensor's shape "
+                    f"{tuple(self.shape)}"
+                )
             if value._array.dtype != self._array.dtype:
-                raise DTypeError(f"grad: assigned grad has dtype {value.dtype}, expected the tensor's dtype {self.dtype}")
+                raise DTypeError(
+                    f"grad: assigned grad has dtype {value.dtype}, expected the tensor's dtype {self.dtype}"
+                )
         self._grad = value
 
     @property
@@ -232,7 +251,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._array.size != 1:
-            raise RuntimeError(f"bool(): the truth value of a tensor with {self._array.size} values is ambiguous; use .any() or .all()")
+            raise RuntimeError(
+                f"bool(): the truth value of a tensor with {self._array.size} values is ambiguous; use .any() or .all()"
+            )
         return bool(self._array.item())
 
     def __float__(self) -> float:
@@ -243,7 +264,10 @@ class Tensor:
 
     def __index__(self) -> int:
         if self._array.dtype.kind not in "iub" or self._array.size != 1:
-            raise TypeError(f"only one-element integer tensors can be used as an index, got dtype {self.dtype} and shape {tuple(self.shape)}")
+            raise TypeError(
+                f"only one-element integer tensors can be used as an index, got dtype {self.dtype} and shape "
+                f"{tuple(self.shape)}"
+            )
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
@@ -256,7 +280,9 @@ class Tensor:
         if backend.is_device_array(self._array):
             raise TypeError("numpy(): this tensor is on 'cuda'; call .cpu() first to copy it to host memory")
         if self.requires_grad:
-            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
+            raise RuntimeError(
+                "numpy(): can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
+            )
         return self._array
 
     def tolist(self):
@@ -310,14 +336,18 @@ class Tensor:
         return self
 
     # ---------------------------------------------------------------- backward
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None) -> None:
+    def backward(
+        self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+    ) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it into ``leaf.grad``.
 
         ``gradient`` is d(loss)/d(self); it may be left out only when self has one element.
         Calling backward twice adds the gradients, as in PyTorch: zero them between steps.
         """
         if create_graph:
-            raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported by chainrule")
+            raise NotImplementedError(
+                "backward(create_graph=True): higher-order gradients are not supported by chainrule"
+            )
         if not self.requires_grad:
             raise GraphError(
                 "backward(): this tensor does not require grad and has no graph; "
@@ -337,7 +367,11 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(backend.to_device(self._array, "cpu"), separator=", ", prefix="tensor(", precision=4)
         extras = []
-        if self.dtype != backend.get_default_dtype() and backend.is_float(self.dtype) or not backend.is_float(self.dtype):
+        if (
+            self.dtype != backend.get_default_dtype()
+            and backend.is_float(self.dtype)
+            or not backend.is_float(self.dtype)
+        ):
             extras.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
@@ -408,10 +442,14 @@ def initial_gradient(output: Tensor, gradient, where: str):
             )
         return backend.array_module(output._array).ones_like(output._array)
     gradient = gradient._array if isinstance(gradient, Tensor) else gradient
-    gradient = backend.to_device(np.asarray(gradient) if not backend.is_device_array(gradient) else gradient, output.device)
+    gradient = backend.to_device(
+        np.asarray(gradient) if not backend.is_device_array(gradient) else gradient, output.device
+    )
     gradient = backend.array_module(gradient).array(gradient, dtype=output.dtype, copy=True)
     if gradient.shape != output._array.shape:
-        raise ShapeError(f"{where}: gradient has shape {gradient.shape}, expected the tensor's shape {tuple(output.shape)}")
+        raise ShapeError(
+            f"{where}: gradient has shape {gradient.shape}, expected the tensor's shape {tuple(output.shape)}"
+        )
     return gradient
 
 
@@ -419,8 +457,14 @@ def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
     current = leaf._grad
     if current is None:
         # Own the array: copy when it may be shared with another consumer (a view or grad_output).
-        owned = grad is not grad_output and getattr(grad, "base", None) is None and (type(grad) is np.ndarray or backend.is_device_array(grad))
-        leaf._grad = Tensor._wrap(grad if owned else backend.array_module(leaf._array).array(grad, dtype=leaf._array.dtype, copy=True), False)
+        owned = (
+            grad is not grad_output
+            and getattr(grad, "base", None) is None
+            and (type(grad) is np.ndarray or backend.is_device_array(grad))
+        )
+        leaf._grad = Tensor._wrap(
+            grad if owned else backend.array_module(leaf._array).array(grad, dtype=leaf._array.dtype, copy=True), False
+        )
     else:
         current._array += grad
     hooks = getattr(leaf, "_hooks", None)
@@ -550,4 +594,3 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             else:
                 previous = grads.get(creator)
                 grads[creator] = grad if previous is None else previous + grad
-

@@ -1,4 +1,5 @@
 """The `chainrule` command: outputs exist and parse; bad input gives one line and exit code 2."""
+
 import json
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from chainrule.app.cli import main
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_train_evaluate_predict_round_trip(tmp_path):
@@ -22,13 +25,19 @@ def test_train_evaluate_predict_round_trip(tmp_path):
     assert summary["config"]["hidden"] == [16] and summary["epochs_run"] <= 30
     assert all(json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines())
     evaluated = run_cli("evaluate", str(out))
-    assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["test_accuracy"] == pytest.approx(
+        summary["test_accuracy"]
+    )
     rows = tmp_path / "rows.csv"
     np.savetxt(rows, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]], delimiter=",")
     predicted = run_cli("predict", str(out), "--input", str(rows))
     assert predicted.returncode == 0, predicted.stderr
     lines = predicted.stdout.strip().splitlines()
-    assert lines[0] == "prediction,label,probability" and lines[1].split(",")[1] == "setosa" and lines[2].split(",")[1] == "virginica"
+    assert (
+        lines[0] == "prediction,label,probability"
+        and lines[1].split(",")[1] == "setosa"
+        and lines[2].split(",")[1] == "virginica"
+    )
 
 
 def test_config_file_and_option_override(tmp_path):
@@ -39,19 +48,22 @@ def test_config_file_and_option_override(tmp_path):
     assert summary["config"]["epochs"] == 2 and summary["config"]["hidden"] == [8] and summary["dataset"] == "wine"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--data", "nope"], "unknown dataset"),
-    (["train", "--batch-size", "0"], "batch size must be a positive integer"),
-    (["train", "--batch-size", "-4"], "batch size"),
-    (["train", "--lr", "0"], "option lr"),
-    (["train", "--lr", "nan"], "option lr"),
-    (["train", "--hidden", "12,x"], "layer sizes"),
-    (["train", "--unknown-option"], "unrecognized arguments"),
-    (["train", "--data", "mnist-t10k", "--data-dir", "/nonexistent/folder"], "does not exist"),
-    (["train", "--data", "digits", "--loss", "mse"], "regression loss"),
-    (["evaluate", "/nonexistent/run"], "does not exist"),
-    (["nosuchcommand"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data", "nope"], "unknown dataset"),
+        (["train", "--batch-size", "0"], "batch size must be a positive integer"),
+        (["train", "--batch-size", "-4"], "batch size"),
+        (["train", "--lr", "0"], "option lr"),
+        (["train", "--lr", "nan"], "option lr"),
+        (["train", "--hidden", "12,x"], "layer sizes"),
+        (["train", "--unknown-option"], "unrecognized arguments"),
+        (["train", "--data", "mnist-t10k", "--data-dir", "/nonexistent/folder"], "does not exist"),
+        (["train", "--data", "digits", "--loss", "mse"], "regression loss"),
+        (["evaluate", "/nonexistent/run"], "does not exist"),
+        (["nosuchcommand"], "invalid choice"),
+    ],
+)
 def test_bad_input_prints_one_line_and_exits_2(args, message, capsys):
     with pytest.raises(SystemExit) as info:
         code = main(args)
@@ -79,8 +91,25 @@ def test_config_file_errors(tmp_path, capsys):
 def test_help_explains_every_option():
     result = run_cli("train", "--help")
     assert result.returncode == 0
-    for option in ("--data", "--data-dir", "--hidden", "--activation", "--dropout", "--batchnorm", "--loss", "--optimizer",
-                   "--lr", "--batch-size", "--epochs", "--seed", "--early-stopping", "--out", "--config", "--resume", "--quiet"):
+    for option in (
+        "--data",
+        "--data-dir",
+        "--hidden",
+        "--activation",
+        "--dropout",
+        "--batchnorm",
+        "--loss",
+        "--optimizer",
+        "--lr",
+        "--batch-size",
+        "--epochs",
+        "--seed",
+        "--early-stopping",
+        "--out",
+        "--config",
+        "--resume",
+        "--quiet",
+    ):
         assert option in result.stdout
     for command in ("evaluate", "predict"):
         assert run_cli(command, "--help").returncode == 0
@@ -88,7 +117,9 @@ def test_help_explains_every_option():
 
 def test_divergence_is_reported_and_checkpoint_kept(tmp_path):
     out = tmp_path / "div"
-    result = run_cli("train", "--data", "sine", "--optimizer", "sgd", "--lr", "50", "--epochs", "20", "--out", str(out), "--quiet")
+    result = run_cli(
+        "train", "--data", "sine", "--optimizer", "sgd", "--lr", "50", "--epochs", "20", "--out", str(out), "--quiet"
+    )
     assert result.returncode == 1
     assert "diverged at epoch" in result.stderr and "smaller learning rate" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -100,8 +131,20 @@ def test_explain_command(tmp_path):
     as_json = run_cli("explain", "--format", "json", "--steps", "3")
     assert len(json.loads(as_json.stdout)["losses"]) == 4
     network = tmp_path / "net.json"
-    network.write_text(json.dumps({"inputs": [[1, 0]], "targets": [[1]], "layers": [{"weight": [[0.5, -0.5]], "bias": [0.1], "activation": "tanh"}], "loss": "mse", "lr": 0.1}))
-    custom = run_cli("explain", str(network), "--format", "markdown", "--digits", "5", "--output", str(tmp_path / "out.md"))
+    network.write_text(
+        json.dumps(
+            {
+                "inputs": [[1, 0]],
+                "targets": [[1]],
+                "layers": [{"weight": [[0.5, -0.5]], "bias": [0.1], "activation": "tanh"}],
+                "loss": "mse",
+                "lr": 0.1,
+            }
+        )
+    )
+    custom = run_cli(
+        "explain", str(network), "--format", "markdown", "--digits", "5", "--output", str(tmp_path / "out.md")
+    )
     assert custom.returncode == 0 and "# One step of backpropagation" in (tmp_path / "out.md").read_text()
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")

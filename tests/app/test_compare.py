@@ -34,8 +34,14 @@ def test_gradient_monitor_warns_and_draws(tmp_path):
     X, y = synthetic.spirals(120)
     model = nn.MLP(2, [16] * 10, 3, activation="sigmoid")
     monitor = GradientMonitor(out_dir=str(tmp_path), vanishing=1e-4, quiet=True)
-    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), DataLoader(TensorDataset(X, y), batch_size=32, seed=0),
-        epochs=2, callbacks=[monitor])
+    fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        DataLoader(TensorDataset(X, y), batch_size=32, seed=0),
+        epochs=2,
+        callbacks=[monitor],
+    )
     assert monitor.warnings and "vanishing" in monitor.warnings[0] and "layer 1" in monitor.warnings[0]
     assert (tmp_path / "gradients.png").stat().st_size > 0 and (tmp_path / "gradients.json").exists()
     assert len(monitor.records) == 2 and "act_mean" in monitor.records[0]["layers"]["1"]

@@ -1,4 +1,5 @@
 """Whole runs as `chainrule train` does them: accuracy targets, run folder, resume."""
+
 import json
 import os
 
@@ -15,7 +16,14 @@ from chainrule.train.callbacks import Callback
 def test_digits_default_settings_reach_97_percent(tmp_path):
     summary = train_run(TrainConfig(out=str(tmp_path / "run"), quiet=True, seed=0))
     assert summary["test_accuracy"] >= 0.97
-    for name in ("summary.json", "metrics.jsonl", "model.safetensors", "checkpoint.safetensors", "curves.png", "confusion.png"):
+    for name in (
+        "summary.json",
+        "metrics.jsonl",
+        "model.safetensors",
+        "checkpoint.safetensors",
+        "curves.png",
+        "confusion.png",
+    ):
         assert os.path.getsize(tmp_path / "run" / name) > 0
     saved = json.loads((tmp_path / "run" / "summary.json").read_text())
     for key in ("test_accuracy", "test_loss", "epochs_run", "best_epoch", "seed", "config"):
@@ -45,14 +53,27 @@ class _Interrupt(Callback):
 
 
 def test_resume_ends_with_exactly_the_uninterrupted_weights(tmp_path):
-    settings = dict(data="spirals", hidden=[32, 32], dropout=0.1, epochs=8, early_stopping=50, scheduler="cosine",
-                    optimizer="momentum", lr=0.05, batch_size=16, quiet=True)
+    settings = dict(
+        data="spirals",
+        hidden=[32, 32],
+        dropout=0.1,
+        epochs=8,
+        early_stopping=50,
+        scheduler="cosine",
+        optimizer="momentum",
+        lr=0.05,
+        batch_size=16,
+        quiet=True,
+    )
     train_run(TrainConfig(out=str(tmp_path / "whole"), **settings))
     with pytest.raises(KeyboardInterrupt):
         train_run(TrainConfig(out=str(tmp_path / "cut"), **settings), extra_callbacks=[_Interrupt(3)])
     assert cr.train.read_metadata(str(tmp_path / "cut" / "checkpoint.safetensors"))["epoch"] == 3
     train_run(TrainConfig(quiet=True), resume=str(tmp_path / "cut"))
-    whole, cut = cr.load(str(tmp_path / "whole" / "model.safetensors")), cr.load(str(tmp_path / "cut" / "model.safetensors"))
+    whole, cut = (
+        cr.load(str(tmp_path / "whole" / "model.safetensors")),
+        cr.load(str(tmp_path / "cut" / "model.safetensors")),
+    )
     assert whole.keys() == cut.keys()
     for key in whole:
         np.testing.assert_array_equal(whole[key], cut[key], err_msg=key)

@@ -2,6 +2,7 @@
 and with ``L = chainrule``; the results must agree in values, dtypes and shapes (gradients are
 returned as part of the result), and where PyTorch raises chainrule must raise too.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,7 +69,9 @@ def _plain(value):
 
 def _compare(ours, theirs, where: str, rtol: float, atol: float) -> None:
     if isinstance(theirs, tuple) and theirs and theirs[0] == "tensor" and len(theirs) == 3:
-        assert isinstance(ours, tuple) and ours[0] == "tensor", f"{where}: PyTorch gave a tensor, chainrule gave {ours!r}"
+        assert isinstance(ours, tuple) and ours[0] == "tensor", (
+            f"{where}: PyTorch gave a tensor, chainrule gave {ours!r}"
+        )
         assert ours[1] == theirs[1], f"{where}: dtype {ours[1]}, PyTorch's is {theirs[1]}"
         assert ours[2].shape == theirs[2].shape, f"{where}: shape {ours[2].shape}, PyTorch's is {theirs[2].shape}"
         if theirs[2].dtype.kind in "fc":
@@ -83,12 +86,16 @@ def _compare(ours, theirs, where: str, rtol: float, atol: float) -> None:
             _compare(a, b, f"{where}[{i}]", rtol, atol)
         return
     if isinstance(theirs, dict):
-        assert isinstance(ours, dict) and list(ours) == list(theirs), f"{where}: keys {list(ours)} against PyTorch's {list(theirs)}"
+        assert isinstance(ours, dict) and list(ours) == list(theirs), (
+            f"{where}: keys {list(ours)} against PyTorch's {list(theirs)}"
+        )
         for k in theirs:
             _compare(ours[k], theirs[k], f"{where}[{k!r}]", rtol, atol)
         return
     if isinstance(theirs, float):
-        assert isinstance(ours, (int, float)) and np.isclose(ours, theirs, rtol=rtol or 1e-5, atol=atol or 1e-7), f"{where}: {ours!r} against PyTorch's {theirs!r}"
+        assert isinstance(ours, (int, float)) and np.isclose(ours, theirs, rtol=rtol or 1e-5, atol=atol or 1e-7), (
+            f"{where}: {ours!r} against PyTorch's {theirs!r}"
+        )
         return
     assert type(ours) is type(theirs) and ours == theirs, f"{where}: {ours!r} against PyTorch's {theirs!r}"
 

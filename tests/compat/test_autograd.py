@@ -1,4 +1,5 @@
 """autograd: backward, grad modes, custom Functions with a ctx, autograd.grad, the graph's nodes."""
+
 import pytest
 
 from .harness import check, data, idioms
@@ -13,12 +14,12 @@ def _cube(L):
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x ** 3
+            return x**3
 
         @staticmethod
         def backward(ctx, grad_output):
             (x,) = ctx.saved_tensors
-            return grad_output * 3 * x ** 2
+            return grad_output * 3 * x**2
 
     return Cube
 
@@ -35,12 +36,12 @@ def _legendre(L):
         @staticmethod
         def forward(ctx, input):
             ctx.save_for_backward(input)
-            return 0.5 * (5 * input ** 3 - 3 * input)
+            return 0.5 * (5 * input**3 - 3 * input)
 
         @staticmethod
         def backward(ctx, grad_output):
             (input,) = ctx.saved_tensors
-            return grad_output * 1.5 * (5 * input ** 2 - 1)
+            return grad_output * 1.5 * (5 * input**2 - 1)
 
     x = _x(L, 5, requires_grad=True)
     P3 = LegendrePolynomial3.apply
@@ -193,8 +194,16 @@ def _grad_fn_and_leaves(L):
     x = _x(L, 3, requires_grad=True)
     c = _x(L, 3)
     y = x * c + 1
-    return (x.grad_fn is None, x.is_leaf, y.is_leaf, y.grad_fn is not None, len(y.grad_fn.next_functions),
-            c.is_leaf, c.requires_grad, y.requires_grad)
+    return (
+        x.grad_fn is None,
+        x.is_leaf,
+        y.is_leaf,
+        y.grad_fn is not None,
+        len(y.grad_fn.next_functions),
+        c.is_leaf,
+        c.requires_grad,
+        y.requires_grad,
+    )
 
 
 def _next_functions(L):
@@ -202,8 +211,11 @@ def _next_functions(L):
     c = _x(L, 3)
     y = (x * c).sum()
     mul = y.grad_fn.next_functions[0][0]
-    return (len(mul.next_functions), mul.next_functions[1][0] is None,
-            type(mul.next_functions[0][0]).__name__.replace("AccumulateGrad", "leaf"))
+    return (
+        len(mul.next_functions),
+        mul.next_functions[1][0] is None,
+        type(mul.next_functions[0][0]).__name__.replace("AccumulateGrad", "leaf"),
+    )
 
 
 def _retain_grad(L):

@@ -1,4 +1,5 @@
 """save/load of whole checkpoints: what goes in comes back, in both libraries (chainrule never pickles)."""
+
 import io
 import os
 import tempfile
@@ -39,8 +40,14 @@ def _full_checkpoint(L):
         optimizer.zero_grad()
         model(x).pow(2).sum().backward()
         optimizer.step()
-    checkpoint = {"epoch": 3, "loss": 0.25, "name": "run-1", "history": [1.0, 0.5], "model": model.state_dict(),
-                  "optimizer": optimizer.state_dict()}
+    checkpoint = {
+        "epoch": 3,
+        "loss": 0.25,
+        "name": "run-1",
+        "history": [1.0, 0.5],
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+    }
     loaded = _round_trip(L, checkpoint, map_location="cpu", weights_only=True)
     restored = L.nn.Linear(3, 1)
     restored.load_state_dict(loaded["model"])

@@ -1,4 +1,5 @@
 """In-place updates: the hand-written gradient-descent step, .data and .grad as tensors, version counters."""
+
 import pytest
 
 from .harness import check, data, idioms, same_init
@@ -204,7 +205,7 @@ def _polynomial_gradient_descent(L):
     coefficients = [L.tensor(v, requires_grad=True) for v in (0.1, -0.2, 0.3, -0.1)]
     for _ in range(200):
         a, b, c, d = coefficients
-        loss = (a + b * x + c * x ** 2 + d * x ** 3 - y).pow(2).sum()
+        loss = (a + b * x + c * x**2 + d * x**3 - y).pow(2).sum()
         loss.backward()
         with L.no_grad():
             for p in coefficients:
@@ -240,14 +241,40 @@ INPLACE = idioms(
     ("float_plus_double_inplace_casts", _float_plus_double_inplace),
     ("inplace_cannot_broadcast_self", _broadcast_self_raises),
     ("iadd_keeps_identity", _iadd_keeps_identity),
-    ("methods", lambda L: tuple(op(L.tensor(data(3, seed=1))) for op in (
-        lambda t: t.add_(2), lambda t: t.sub_(L.ones(3)), lambda t: t.mul_(3), lambda t: t.div_(2), lambda t: t.add_(L.ones(3), alpha=2),
-        lambda t: t.zero_(), lambda t: t.fill_(4), lambda t: t.copy_(L.arange(3.0)), lambda t: t.clamp_(-0.1, 0.1),
-        lambda t: t.clamp_(min=0.0), lambda t: t.neg_(), lambda t: t.abs_(), lambda t: t.exp_(), lambda t: t.relu_(),
-        lambda t: t.pow_(2), lambda t: t.addcmul_(L.ones(3), L.arange(3.0), value=0.5), lambda t: t.addcdiv_(L.ones(3), L.full((3,), 2.0)),
-        lambda t: t.masked_fill_(t > 0, 0.0), lambda t: t.sigmoid_(), lambda t: t.tanh_(), lambda t: t.sqrt_().isnan().float()))),
+    (
+        "methods",
+        lambda L: tuple(
+            op(L.tensor(data(3, seed=1)))
+            for op in (
+                lambda t: t.add_(2),
+                lambda t: t.sub_(L.ones(3)),
+                lambda t: t.mul_(3),
+                lambda t: t.div_(2),
+                lambda t: t.add_(L.ones(3), alpha=2),
+                lambda t: t.zero_(),
+                lambda t: t.fill_(4),
+                lambda t: t.copy_(L.arange(3.0)),
+                lambda t: t.clamp_(-0.1, 0.1),
+                lambda t: t.clamp_(min=0.0),
+                lambda t: t.neg_(),
+                lambda t: t.abs_(),
+                lambda t: t.exp_(),
+                lambda t: t.relu_(),
+                lambda t: t.pow_(2),
+                lambda t: t.addcmul_(L.ones(3), L.arange(3.0), value=0.5),
+                lambda t: t.addcdiv_(L.ones(3), L.full((3,), 2.0)),
+                lambda t: t.masked_fill_(t > 0, 0.0),
+                lambda t: t.sigmoid_(),
+                lambda t: t.tanh_(),
+                lambda t: t.sqrt_().isnan().float(),
+            )
+        ),
+    ),
     ("copy_broadcasts_and_casts", lambda L: L.zeros(2, 3).copy_(L.tensor([1, 2, 3]))),
-    ("normal_uniform_shapes", lambda L: (L.zeros(100).normal_(2.0, 0.5).shape, bool((L.zeros(50).uniform_(-1, 1).abs() <= 1).all()))),
+    (
+        "normal_uniform_shapes",
+        lambda L: (L.zeros(100).normal_(2.0, 0.5).shape, bool((L.zeros(50).uniform_(-1, 1).abs() <= 1).all())),
+    ),
     ("polynomial_gradient_descent", _polynomial_gradient_descent),
 )
 

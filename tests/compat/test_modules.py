@@ -1,4 +1,5 @@
 """Modules and losses as beginner code uses them; values and gradients from the same weights."""
+
 import pytest
 
 from .harness import check, data, idioms, same_init
@@ -161,10 +162,17 @@ def _losses(L):
     target = L.tensor([0, 2, 1, 2])
     pred = _x(L, 4, requires_grad=True)
     y = L.tensor([1.0, 0.0, 1.0, 0.0])
-    losses = (L.nn.CrossEntropyLoss()(logits, target), L.nn.CrossEntropyLoss(reduction="sum")(logits, target),
-              L.nn.CrossEntropyLoss(label_smoothing=0.1)(logits, target), L.nn.MSELoss()(pred, y),
-              L.nn.MSELoss(reduction="sum")(pred, y), L.nn.L1Loss()(pred, y), L.nn.BCEWithLogitsLoss()(pred, y),
-              L.nn.BCELoss()(L.sigmoid(pred), y), L.nn.NLLLoss()(L.log_softmax(logits, dim=1), target))
+    losses = (
+        L.nn.CrossEntropyLoss()(logits, target),
+        L.nn.CrossEntropyLoss(reduction="sum")(logits, target),
+        L.nn.CrossEntropyLoss(label_smoothing=0.1)(logits, target),
+        L.nn.MSELoss()(pred, y),
+        L.nn.MSELoss(reduction="sum")(pred, y),
+        L.nn.L1Loss()(pred, y),
+        L.nn.BCEWithLogitsLoss()(pred, y),
+        L.nn.BCELoss()(L.sigmoid(pred), y),
+        L.nn.NLLLoss()(L.log_softmax(logits, dim=1), target),
+    )
     sum(losses).backward()
     return losses, logits.grad, pred.grad
 
@@ -172,18 +180,44 @@ def _losses(L):
 def _functional(L):
     F = L.nn.functional
     x = _x(L, 2, 4)
-    return (F.relu(x), F.softmax(x, dim=1), F.gelu(x), F.leaky_relu(x, 0.2), F.silu(x), F.softplus(x), F.elu(x),
-            F.cross_entropy(x, L.tensor([1, 3])), F.mse_loss(x, L.zeros(2, 4)), F.layer_norm(x, (4,)))
+    return (
+        F.relu(x),
+        F.softmax(x, dim=1),
+        F.gelu(x),
+        F.leaky_relu(x, 0.2),
+        F.silu(x),
+        F.softplus(x),
+        F.elu(x),
+        F.cross_entropy(x, L.tensor([1, 3])),
+        F.mse_loss(x, L.zeros(2, 4)),
+        F.layer_norm(x, (4,)),
+    )
 
 
 def _activation_modules(L):
     x = _x(L, 2, 4)
-    return tuple(m(x) for m in (L.nn.ReLU(), L.nn.Sigmoid(), L.nn.Tanh(), L.nn.Softmax(dim=1), L.nn.LogSoftmax(dim=1),
-                                L.nn.LeakyReLU(0.1), L.nn.GELU(), L.nn.SiLU(), L.nn.Softplus(), L.nn.ELU(), L.nn.Identity(7)))
+    return tuple(
+        m(x)
+        for m in (
+            L.nn.ReLU(),
+            L.nn.Sigmoid(),
+            L.nn.Tanh(),
+            L.nn.Softmax(dim=1),
+            L.nn.LogSoftmax(dim=1),
+            L.nn.LeakyReLU(0.1),
+            L.nn.GELU(),
+            L.nn.SiLU(),
+            L.nn.Softplus(),
+            L.nn.ELU(),
+            L.nn.Identity(7),
+        )
+    )
 
 
 def _conv_pool(L):
-    model = L.nn.Sequential(L.nn.Conv2d(1, 2, 3, padding=1), L.nn.ReLU(), L.nn.MaxPool2d(2), L.nn.Flatten(), L.nn.Linear(8, 2))
+    model = L.nn.Sequential(
+        L.nn.Conv2d(1, 2, 3, padding=1), L.nn.ReLU(), L.nn.MaxPool2d(2), L.nn.Flatten(), L.nn.Linear(8, 2)
+    )
     return _forward_backward(L, model, _x(L, 2, 1, 4, 4))
 
 

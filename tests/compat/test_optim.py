@@ -1,4 +1,5 @@
 """Optimizers and schedulers as training loops use them: step, zero_grad, param_groups, state_dict."""
+
 import copy
 
 import pytest

@@ -1,4 +1,5 @@
 """Reductions with dim and keepdim, (values, indices) results, sorting; each with its gradient."""
+
 import pytest
 
 from .harness import check, data, idioms
@@ -29,7 +30,12 @@ REDUCTIONS = idioms(
     ("max_of_two_tensors", lambda L: L.max(L.tensor(data(4)), L.tensor(data(4, seed=1)))),
     ("min_dim", lambda L: _with_grad(L, lambda x: tuple(x.min(0)), 3, 4)),
     ("amax_amin_dims", lambda L: _with_grad(L, lambda x: L.amax(x, dim=(0, 1)) + x.amin(-1).sum(), 2, 3, 4)),
-    ("argmax_argmin", lambda L: (lambda x: (x.argmax(), x.argmax(dim=1), x.argmin(0), L.argmax(x, 1, keepdim=True)))(L.tensor(data(3, 4)))),
+    (
+        "argmax_argmin",
+        lambda L: (lambda x: (x.argmax(), x.argmax(dim=1), x.argmin(0), L.argmax(x, 1, keepdim=True)))(
+            L.tensor(data(3, 4))
+        ),
+    ),
     ("argmax_positional_dim", lambda L: L.tensor(data(3, 4)).argmax(1)),
     ("prod", lambda L: _with_grad(L, lambda x: x.prod(1), 3, 4)),
     ("prod_with_zero", lambda L: _with_grad(L, lambda x: (x * L.tensor([1.0, 0.0, 1.0])).prod(), 3)),
@@ -38,7 +44,10 @@ REDUCTIONS = idioms(
     ("norm", lambda L: _with_grad(L, lambda x: x.norm() + x.norm(dim=1).sum() + x.norm(p=1), 3, 4)),
     ("logsumexp", lambda L: _with_grad(L, lambda x: x.logsumexp(1), 3, 4)),
     ("cumsum", lambda L: _with_grad(L, lambda x: x.cumsum(dim=1), 3, 4)),
-    ("all_any", lambda L: (lambda x: (x.all(), x.any(), (x > 0).all(), (x > 0).any(dim=1)))(L.tensor([[1.0, 0.0], [2.0, 3.0]]))),
+    (
+        "all_any",
+        lambda L: (lambda x: (x.all(), x.any(), (x > 0).all(), (x > 0).any(dim=1)))(L.tensor([[1.0, 0.0], [2.0, 3.0]])),
+    ),
     ("sort", lambda L: _with_grad(L, lambda x: tuple(x.sort(dim=1, descending=True)), 3, 4)),
     ("sort_values_indices", lambda L: (lambda r: (r.values, r.indices))(L.sort(L.tensor(data(5))))),
     ("argsort", lambda L: L.tensor(data(3, 4)).argsort(dim=1)),

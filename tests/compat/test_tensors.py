@@ -1,4 +1,5 @@
 """Making tensors, their attributes and conversions, indexing, shapes and element-wise math."""
+
 import numpy as np
 import pytest
 
@@ -56,7 +57,13 @@ CREATION = idioms(
     ("as_tensor_list", lambda L: L.as_tensor([1.0, 2.0])),
     ("rand_shape_dtype", lambda L: (L.rand(2, 3).shape, L.rand(2, 3).dtype)),
     ("randn_shape_dtype", lambda L: (L.randn(4).shape, L.randn(4).dtype)),
-    ("randint_range", lambda L: (L.randint(0, 3, (50,)).dtype, bool(((L.randint(0, 3, (50,)) >= 0) & (L.randint(0, 3, (50,)) < 3)).all()))),
+    (
+        "randint_range",
+        lambda L: (
+            L.randint(0, 3, (50,)).dtype,
+            bool(((L.randint(0, 3, (50,)) >= 0) & (L.randint(0, 3, (50,)) < 3)).all()),
+        ),
+    ),
     ("rand_like", lambda L: L.rand_like(_x(L, 2, 2)).shape),
     ("randn_like_dtype", lambda L: L.randn_like(_x(L, 2, dtype=L.float64)).dtype),
     ("randperm_is_a_permutation", lambda L: L.sort(L.randperm(5)).values),
@@ -113,10 +120,18 @@ INDEXING = idioms(
     ("none_axis", lambda L: (_x(L, 3)[None].shape, _x(L, 3)[:, None].shape)),
     ("element", lambda L: _x(L, 3, 3)[1, 2]),
     ("negative_index", lambda L: _x(L, 4)[-1]),
-    ("index_grad_repeated", lambda L: (lambda x: (x[[0, 0, 2]].sum().backward(), x.grad)[1])(_x(L, 3, requires_grad=True))),
+    (
+        "index_grad_repeated",
+        lambda L: (lambda x: (x[[0, 0, 2]].sum().backward(), x.grad)[1])(_x(L, 3, requires_grad=True)),
+    ),
     ("index_select", lambda L: L.index_select(_x(L, 3, 4), 1, L.tensor([3, 0]))),
     ("gather", lambda L: L.gather(_x(L, 3, 4), 1, L.tensor([[0, 0], [1, 3], [2, 2]]))),
-    ("gather_grad", lambda L: (lambda x: (x.gather(1, L.tensor([[0, 0], [1, 3], [2, 2]])).sum().backward(), x.grad)[1])(_x(L, 3, 4, requires_grad=True))),
+    (
+        "gather_grad",
+        lambda L: (lambda x: (x.gather(1, L.tensor([[0, 0], [1, 3], [2, 2]])).sum().backward(), x.grad)[1])(
+            _x(L, 3, 4, requires_grad=True)
+        ),
+    ),
     ("masked_fill", lambda L: (lambda x: x.masked_fill(x < 0, 0.0))(_x(L, 2, 3))),
     ("where", lambda L: (lambda x: L.where(x > 0, x, L.zeros_like(x)))(_x(L, 2, 3))),
     ("cat_dim1", lambda L: L.cat([_x(L, 2, 2), _x(L, 2, 3, seed=1)], dim=1)),
@@ -133,12 +148,21 @@ INDEXING = idioms(
     ("reshape_minus_one", lambda L: _x(L, 2, 3).reshape(-1)),
     ("view", lambda L: _x(L, 2, 3).view(3, -1)),
     ("view_as", lambda L: _x(L, 6).view_as(_x(L, 2, 3))),
-    ("unsqueeze_squeeze", lambda L: (_x(L, 3).unsqueeze(-1).shape, _x(L, 1, 3).squeeze(0).shape, _x(L, 1, 3, 1).squeeze().shape)),
+    (
+        "unsqueeze_squeeze",
+        lambda L: (_x(L, 3).unsqueeze(-1).shape, _x(L, 1, 3).squeeze(0).shape, _x(L, 1, 3, 1).squeeze().shape),
+    ),
     ("expand", lambda L: _x(L, 3, 1).expand(3, 4)),
     ("expand_minus_one", lambda L: _x(L, 3, 1).expand(2, -1, 4)),
-    ("expand_grad", lambda L: (lambda x: (x.expand(3, 4).sum().backward(), x.grad)[1])(_x(L, 3, 1, requires_grad=True))),
+    (
+        "expand_grad",
+        lambda L: (lambda x: (x.expand(3, 4).sum().backward(), x.grad)[1])(_x(L, 3, 1, requires_grad=True)),
+    ),
     ("repeat", lambda L: _x(L, 2, 3).repeat(2, 1)),
-    ("repeat_grad", lambda L: (lambda x: (x.repeat(2, 3).pow(2).sum().backward(), x.grad)[1])(_x(L, 2, requires_grad=True))),
+    (
+        "repeat_grad",
+        lambda L: (lambda x: (x.repeat(2, 3).pow(2).sum().backward(), x.grad)[1])(_x(L, 2, requires_grad=True)),
+    ),
     ("flatten_start", lambda L: _x(L, 2, 3, 4).flatten(1)),
     ("flatten_range", lambda L: _x(L, 2, 3, 4).flatten(0, 1)),
     ("index_out_of_range_raises", lambda L: _x(L, 3)[5]),
@@ -146,31 +170,95 @@ INDEXING = idioms(
 )
 
 MATH = idioms(
-    ("unary_functions", lambda L: tuple(getattr(L, f)(_x(L, 4, low=0.1, high=1.5)) for f in
-                                        ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
-                                         "square", "rsqrt", "reciprocal", "log1p", "expm1"))),
-    ("unary_methods", lambda L: tuple(getattr(_x(L, 4), f)() for f in ("exp", "abs", "neg", "sign", "floor", "ceil", "round", "trunc"))),
-    ("pow_scalar_and_tensor", lambda L: (_x(L, 3, low=0.1) ** 2, _x(L, 3, low=0.1).pow(L.tensor([1, 2, 3])), 2 ** _x(L, 3))),
-    ("arithmetic_with_scalars", lambda L: (lambda x: (x + 1, 1 - x, x * 2, 2 / (x + 3), x / 2, -x, x // 0.3, x % 0.5))(_x(L, 3))),
+    (
+        "unary_functions",
+        lambda L: tuple(
+            getattr(L, f)(_x(L, 4, low=0.1, high=1.5))
+            for f in (
+                "sin",
+                "cos",
+                "tan",
+                "exp",
+                "log",
+                "sqrt",
+                "abs",
+                "sigmoid",
+                "tanh",
+                "relu",
+                "square",
+                "rsqrt",
+                "reciprocal",
+                "log1p",
+                "expm1",
+            )
+        ),
+    ),
+    (
+        "unary_methods",
+        lambda L: tuple(
+            getattr(_x(L, 4), f)() for f in ("exp", "abs", "neg", "sign", "floor", "ceil", "round", "trunc")
+        ),
+    ),
+    (
+        "pow_scalar_and_tensor",
+        lambda L: (_x(L, 3, low=0.1) ** 2, _x(L, 3, low=0.1).pow(L.tensor([1, 2, 3])), 2 ** _x(L, 3)),
+    ),
+    (
+        "arithmetic_with_scalars",
+        lambda L: (lambda x: (x + 1, 1 - x, x * 2, 2 / (x + 3), x / 2, -x, x // 0.3, x % 0.5))(_x(L, 3)),
+    ),
     ("add_alpha", lambda L: L.add(_x(L, 3), _x(L, 3, seed=1), alpha=2)),
     ("broadcast_add", lambda L: _x(L, 2, 3) + _x(L, 3, seed=1)),
     ("matmul_operator", lambda L: _x(L, 2, 3) @ _x(L, 3, 4, seed=1)),
-    ("mm_mv_dot_outer", lambda L: (L.mm(_x(L, 2, 3), _x(L, 3, 2)), L.mv(_x(L, 2, 3), _x(L, 3)), L.dot(_x(L, 3), _x(L, 3, seed=2)),
-                                   L.outer(_x(L, 2), _x(L, 3)))),
+    (
+        "mm_mv_dot_outer",
+        lambda L: (
+            L.mm(_x(L, 2, 3), _x(L, 3, 2)),
+            L.mv(_x(L, 2, 3), _x(L, 3)),
+            L.dot(_x(L, 3), _x(L, 3, seed=2)),
+            L.outer(_x(L, 2), _x(L, 3)),
+        ),
+    ),
     ("bmm", lambda L: L.bmm(_x(L, 2, 2, 3), _x(L, 2, 3, 4, seed=1))),
-    ("matmul_out", lambda L: (lambda out: (L.matmul(_x(L, 2, 3), _x(L, 3, 2, seed=1), out=out), out)[1])(L.zeros(2, 2))),
+    (
+        "matmul_out",
+        lambda L: (lambda out: (L.matmul(_x(L, 2, 3), _x(L, 3, 2, seed=1), out=out), out)[1])(L.zeros(2, 2)),
+    ),
     ("mul_out", lambda L: (lambda out: (L.mul(_x(L, 3), _x(L, 3, seed=1), out=out), out)[1])(L.zeros(3))),
     ("mm_wrong_dims_raises", lambda L: L.mm(_x(L, 3), _x(L, 3))),
     ("clamp", lambda L: (_x(L, 5).clamp(-0.2, 0.3), _x(L, 5).clamp(min=0.0), L.clamp(_x(L, 5), max=0.1))),
     ("maximum_minimum", lambda L: (L.maximum(_x(L, 4), _x(L, 4, seed=1)), L.minimum(_x(L, 4), _x(L, 4, seed=1)))),
-    ("comparisons", lambda L: (lambda a, b: (a == b, a < b, a >= b, a.eq(b), a.gt(0.0), L.lt(a, b), a != b))(_x(L, 4), _x(L, 4, seed=1))),
-    ("logical_ops", lambda L: (lambda a, b: (a & b, a | b, ~a, a ^ b))(L.tensor([True, False, True]), L.tensor([True, True, False]))),
-    ("equal_allclose_isclose", lambda L: (L.equal(_x(L, 3), _x(L, 3)), L.allclose(_x(L, 3), _x(L, 3) + 1e-9), L.isclose(_x(L, 3), _x(L, 3, seed=1)))),
-    ("isnan_isinf", lambda L: (lambda x: (L.isnan(x), L.isinf(x), L.isfinite(x)))(L.tensor([1.0, float("nan"), float("inf")]))),
+    (
+        "comparisons",
+        lambda L: (lambda a, b: (a == b, a < b, a >= b, a.eq(b), a.gt(0.0), L.lt(a, b), a != b))(
+            _x(L, 4), _x(L, 4, seed=1)
+        ),
+    ),
+    (
+        "logical_ops",
+        lambda L: (lambda a, b: (a & b, a | b, ~a, a ^ b))(
+            L.tensor([True, False, True]), L.tensor([True, True, False])
+        ),
+    ),
+    (
+        "equal_allclose_isclose",
+        lambda L: (
+            L.equal(_x(L, 3), _x(L, 3)),
+            L.allclose(_x(L, 3), _x(L, 3) + 1e-9),
+            L.isclose(_x(L, 3), _x(L, 3, seed=1)),
+        ),
+    ),
+    (
+        "isnan_isinf",
+        lambda L: (lambda x: (L.isnan(x), L.isinf(x), L.isfinite(x)))(L.tensor([1.0, float("nan"), float("inf")])),
+    ),
     ("float_plus_int_tensor", lambda L: _x(L, 3) + L.tensor([1, 2, 3])),
     ("int_div_is_true_division", lambda L: L.tensor([3, 4]) / 2),
     ("shape_mismatch_raises", lambda L: _x(L, 2, 3) + _x(L, 4)),
-    ("softmax_functions", lambda L: (L.softmax(_x(L, 2, 3), dim=1), L.log_softmax(_x(L, 2, 3), dim=0), _x(L, 2, 3).softmax(-1))),
+    (
+        "softmax_functions",
+        lambda L: (L.softmax(_x(L, 2, 3), dim=1), L.log_softmax(_x(L, 2, 3), dim=0), _x(L, 2, 3).softmax(-1)),
+    ),
 )
 
 

@@ -3,6 +3,7 @@ with only the import changed to ``import chainrule as torch``. Both start from t
 values (the random functions and the layers' default initialisation of both libraries draw from one
 seeded NumPy generator), so every number they print must agree to 5 significant digits.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,7 +28,9 @@ def _source(name: str, library: str) -> str:
         source = f.read()
     if library == "chainrule":
         # the one change a user makes: the import line
-        source = source.replace("import torch\n", "import chainrule as torch\n").replace("from torch import", "from chainrule import")
+        source = source.replace("import torch\n", "import chainrule as torch\n").replace(
+            "from torch import", "from chainrule import"
+        )
     return source
 
 
@@ -54,12 +57,20 @@ def _shared_randomness(L, seed: int):
         return fill(tensor, rng.uniform(-bound, bound, tuple(tensor.shape)))
 
     patches = {
-        (L, "randn"): lambda *size, dtype=None, requires_grad=False, **kw: make(rng.standard_normal(shape(size)), dtype, requires_grad),
-        (L, "rand"): lambda *size, dtype=None, requires_grad=False, **kw: make(rng.random(shape(size)), dtype, requires_grad),
-        (L, "rand_like"): lambda t, dtype=None, **kw: make(rng.random(tuple(t.shape)), dtype or (t.dtype if t.is_floating_point() else None)),
+        (L, "randn"): lambda *size, dtype=None, requires_grad=False, **kw: make(
+            rng.standard_normal(shape(size)), dtype, requires_grad
+        ),
+        (L, "rand"): lambda *size, dtype=None, requires_grad=False, **kw: make(
+            rng.random(shape(size)), dtype, requires_grad
+        ),
+        (L, "rand_like"): lambda t, dtype=None, **kw: make(
+            rng.random(tuple(t.shape)), dtype or (t.dtype if t.is_floating_point() else None)
+        ),
         (L, "randn_like"): lambda t, dtype=None, **kw: make(rng.standard_normal(tuple(t.shape)), dtype or t.dtype),
         (L.nn.init, "kaiming_uniform_"): kaiming_uniform_,
-        (L.nn.init, "uniform_"): lambda tensor, a=0.0, b=1.0, **kw: fill(tensor, rng.uniform(a, b, tuple(tensor.shape))),
+        (L.nn.init, "uniform_"): lambda tensor, a=0.0, b=1.0, **kw: fill(
+            tensor, rng.uniform(a, b, tuple(tensor.shape))
+        ),
     }
     saved = {key: getattr(*key) for key in patches}
     try:
@@ -115,18 +126,34 @@ def test_tutorial_prints_pytorchs_numbers(name):
         noisy = list(zip(_numbers(ours_noisy), _numbers(theirs_noisy)))
         assert len(noisy) == len(_numbers(theirs_noisy)) == len(_numbers(ours_noisy))
         for (value, _), (reference, _) in noisy:
-            assert abs(value - reference) <= max(0.05 * abs(reference), 1e-3), f"{name}: {value} against PyTorch's {reference}"
+            assert abs(value - reference) <= max(0.05 * abs(reference), 1e-3), (
+                f"{name}: {value} against PyTorch's {reference}"
+            )
     expected, got = _numbers(theirs), _numbers(ours)
-    assert len(got) == len(expected), f"{name}: printed {len(got)} numbers, PyTorch {len(expected)}\n--- chainrule\n{ours}\n--- PyTorch\n{theirs}"
+    assert len(got) == len(expected), (
+        f"{name}: printed {len(got)} numbers, PyTorch {len(expected)}\n--- chainrule\n{ours}\n--- PyTorch\n{theirs}"
+    )
     assert len(expected) > 5
     for index, ((value, _), (reference, decimals)) in enumerate(zip(got, expected)):
         # 5 significant digits; a tensor PyTorch printed with 4 decimals agrees to its last digit; values
         # within 1e-6 of 0 are float32 rounding noise around an exact 0 (in both libraries)
-        tolerance = max(5e-5 * abs(reference), 1.01 * 10.0 ** -decimals if 1 <= decimals <= 4 else 0.0, 1e-6)
+        tolerance = max(5e-5 * abs(reference), 1.01 * 10.0**-decimals if 1 <= decimals <= 4 else 0.0, 1e-6)
         assert abs(value - reference) <= tolerance, (
-            f"{name}: number {index} is {value}, PyTorch printed {reference}\n--- chainrule\n{ours}\n--- PyTorch\n{theirs}")
+            f"{name}: number {index} is {value}, PyTorch printed {reference}\n--- chainrule\n{ours}\n--- "
+            f"PyTorch\n{theirs}"
+        )
 
 
 def test_every_tutorial_is_here():
-    assert {"tensors", "autograd", "build_model", "polynomial_tensor", "polynomial_autograd", "polynomial_custom_function",
-            "polynomial_nn", "polynomial_optim", "polynomial_module", "dynamic_net"} <= set(NAMES)
+    assert {
+        "tensors",
+        "autograd",
+        "build_model",
+        "polynomial_tensor",
+        "polynomial_autograd",
+        "polynomial_custom_function",
+        "polynomial_nn",
+        "polynomial_optim",
+        "polynomial_module",
+        "dynamic_net",
+    } <= set(NAMES)

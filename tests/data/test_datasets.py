@@ -9,7 +9,9 @@ from chainrule.data import DATASETS, load_dataset, read_idx, synthetic
 from chainrule.errors import DataError
 
 
-@pytest.mark.parametrize("name", ["xor", "spirals", "moons", "circles", "sine", "digits", "iris", "breast-cancer", "wine", "diabetes"])
+@pytest.mark.parametrize(
+    "name", ["xor", "spirals", "moons", "circles", "sine", "digits", "iris", "breast-cancer", "wine", "diabetes"]
+)
 def test_named_datasets_load_split_and_are_finite(name):
     d = load_dataset(name, seed=0)
     assert d.X_train.dtype == np.float32 and np.isfinite(d.X_train).all()

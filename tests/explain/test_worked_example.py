@@ -1,5 +1,6 @@
 """`chainrule explain`: the numbers printed are the engine's, and agree with autograd, numerical
 gradients and PyTorch, in every format."""
+
 import json
 import re
 
@@ -19,12 +20,17 @@ def test_builtin_example_gives_the_textbook_numbers():
     assert trace.loss == pytest.approx(0.298371109, abs=1e-9)
     hidden, output = trace.layers
     assert output.out[0] == pytest.approx([0.75136507, 0.772928465], abs=1e-9)
-    assert output.new_weight[0, 0] == pytest.approx(0.35891648, abs=1e-8)   # w5
+    assert output.new_weight[0, 0] == pytest.approx(0.35891648, abs=1e-8)  # w5
     assert output.new_weight[1, 1] == pytest.approx(0.561370121, abs=1e-8)  # w8
     assert hidden.new_weight[0, 0] == pytest.approx(0.149780716, abs=1e-9)  # w1
-    assert hidden.new_weight[1, 1] == pytest.approx(0.29950229, abs=1e-8)   # w4
+    assert hidden.new_weight[1, 1] == pytest.approx(0.29950229, abs=1e-8)  # w4
     text = explain(None)
-    for expected in ("0.298371109", "0.35891648", "0.149780716", "0.74136507 · 0.186815602 · 0.593269992 = 0.0821670406"):
+    for expected in (
+        "0.298371109",
+        "0.35891648",
+        "0.149780716",
+        "0.74136507 · 0.186815602 · 0.593269992 = 0.0821670406",
+    ):
         assert expected in text
 
 
@@ -32,7 +38,9 @@ def _random_spec(rng, sizes, activations, loss, rows):
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         bias = rng.uniform(-0.5, 0.5, n_out).tolist() if i % 2 == 0 else float(rng.uniform(-0.5, 0.5))
-        layers.append({"weight": rng.uniform(-1, 1, (n_out, n_in)).tolist(), "bias": bias, "activation": activations[i]})
+        layers.append(
+            {"weight": rng.uniform(-1, 1, (n_out, n_in)).tolist(), "bias": bias, "activation": activations[i]}
+        )
     inputs = rng.uniform(-1, 1, (rows, sizes[0])).tolist()
     if loss == "cross_entropy":
         targets = rng.integers(0, sizes[-1], rows).tolist()
@@ -58,10 +66,20 @@ def _torch_grads(spec):
         b = torch.tensor(layer.bias, requires_grad=True)
         params += [w, b]
         net = h @ w.T + b
-        h = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "identity": lambda z: z, "softmax": lambda z: z}[layer.activation](net)
+        h = {
+            "sigmoid": torch.sigmoid,
+            "tanh": torch.tanh,
+            "relu": torch.relu,
+            "identity": lambda z: z,
+            "softmax": lambda z: z,
+        }[layer.activation](net)
     t = torch.tensor(spec.targets)
-    loss = {"half_sse": lambda: 0.5 * ((h - t) ** 2).sum(), "mse": lambda: ((h - t) ** 2).mean(),
-            "bce": lambda: torch.nn.functional.binary_cross_entropy(h, t), "cross_entropy": lambda: torch.nn.functional.cross_entropy(h, t)}[spec.loss]()
+    loss = {
+        "half_sse": lambda: 0.5 * ((h - t) ** 2).sum(),
+        "mse": lambda: ((h - t) ** 2).mean(),
+        "bce": lambda: torch.nn.functional.binary_cross_entropy(h, t),
+        "cross_entropy": lambda: torch.nn.functional.cross_entropy(h, t),
+    }[spec.loss]()
     loss.backward()
     return loss.item(), [p.grad.numpy() for p in params]
 
@@ -92,8 +110,14 @@ def test_printed_gradients_equal_autograd_numerical_and_pytorch_in_every_format(
     for layer in data["layers"]:
         # the chain: dE/dnet = dE/dout * dout/dnet wherever they are printed separately
         if layer["dE_dout"] is not None:
-            np.testing.assert_allclose(np.array(layer["dE_dout"]) * np.array(layer["dout_dnet"]), layer["dE_dnet"], rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(np.array(layer["updated_weight"]), np.array(layer["weight"]) - 0.3 * np.array(layer["grad_weight"]), rtol=1e-12)
+            np.testing.assert_allclose(
+                np.array(layer["dE_dout"]) * np.array(layer["dout_dnet"]), layer["dE_dnet"], rtol=1e-12, atol=1e-15
+            )
+        np.testing.assert_allclose(
+            np.array(layer["updated_weight"]),
+            np.array(layer["weight"]) - 0.3 * np.array(layer["grad_weight"]),
+            rtol=1e-12,
+        )
     for fmt in ("text", "markdown", "html", "latex"):
         text = render_step(trace, fmt, digits=9)
         for grad in printed:
@@ -121,14 +145,25 @@ def test_digits_option_controls_precision():
     assert "0.2984" in text and "0.298371109" not in text
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2, 3]]}]}, "3 columns"),
-    ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2]], "activation": "swish"}]}, "activation"),
-    ({"inputs": [[1, 2]], "targets": [[1, 0]], "layers": [{"weight": [[1, 2]]}]}, "targets"),
-    ({"inputs": [[1, 2]], "targets": [0], "layers": [{"weight": [[1, 2], [3, 4]], "activation": "sigmoid"}], "loss": "cross_entropy"}, "softmax"),
-    ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2]]}], "lr": -1}, "lr"),
-    ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2]]}], "momentum": 0.9}, "unknown key"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2, 3]]}]}, "3 columns"),
+        ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2]], "activation": "swish"}]}, "activation"),
+        ({"inputs": [[1, 2]], "targets": [[1, 0]], "layers": [{"weight": [[1, 2]]}]}, "targets"),
+        (
+            {
+                "inputs": [[1, 2]],
+                "targets": [0],
+                "layers": [{"weight": [[1, 2], [3, 4]], "activation": "sigmoid"}],
+                "loss": "cross_entropy",
+            },
+            "softmax",
+        ),
+        ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2]]}], "lr": -1}, "lr"),
+        ({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2]]}], "momentum": 0.9}, "unknown key"),
+    ],
+)
 def test_bad_network_descriptions_are_named(spec, message):
     with pytest.raises(ConfigError, match=message):
         parse_network(spec)
@@ -141,12 +176,26 @@ def test_every_format_renders():
     assert "\\begin{document}" in explain(None, fmt="latex")
 
 
-@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None, reason="no pdflatex here (apt-get install texlive-latex-base)")
+@pytest.mark.skipif(
+    __import__("shutil").which("pdflatex") is None, reason="no pdflatex here (apt-get install texlive-latex-base)"
+)
 def test_latex_output_compiles(tmp_path):
     import subprocess
 
-    for name, spec in (("example", EXAMPLE), ("batch", _random_spec(np.random.default_rng(1), [2, 4, 3, 3], ["relu", "tanh", "softmax"], "cross_entropy", 2))):
+    for name, spec in (
+        ("example", EXAMPLE),
+        (
+            "batch",
+            _random_spec(np.random.default_rng(1), [2, 4, 3, 3], ["relu", "tanh", "softmax"], "cross_entropy", 2),
+        ),
+    ):
         (tmp_path / f"{name}.tex").write_text(explain(spec, fmt="latex", steps=3))
-        result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stdout[-2000:]
         assert (tmp_path / f"{name}.pdf").stat().st_size > 1000

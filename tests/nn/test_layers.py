@@ -38,15 +38,49 @@ def _compare(ours, theirs, x, train: bool):
 CASES = [
     (lambda: nn.Linear(5, 3), lambda: torch.nn.Linear(5, 3), (4, 5)),
     (lambda: nn.Linear(5, 3, bias=False), lambda: torch.nn.Linear(5, 3, bias=False), (4, 5)),
-    (lambda: nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2)),
-     lambda: torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2)), (4, 5)),
-    (lambda: nn.Sequential(nn.Linear(5, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 2), nn.Sigmoid()),
-     lambda: torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.BatchNorm1d(6), torch.nn.Tanh(), torch.nn.Linear(6, 2), torch.nn.Sigmoid()), (8, 5)),
-    (lambda: nn.Sequential(nn.LeakyReLU(0.2), nn.GELU(), nn.Softmax(dim=1)),
-     lambda: torch.nn.Sequential(torch.nn.LeakyReLU(0.2), torch.nn.GELU(), torch.nn.Softmax(dim=1)), (3, 4)),
-    (lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1), lambda: torch.nn.Conv2d(3, 4, 3, stride=2, padding=1), (2, 3, 9, 8)),
-    (lambda: nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(2, stride=1), nn.Flatten(), nn.Linear(36, 3)),
-     lambda: torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.AvgPool2d(2, stride=1), torch.nn.Flatten(), torch.nn.Linear(36, 3)), (3, 2, 8, 8)),
+    (
+        lambda: nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2)),
+        lambda: torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2)),
+        (4, 5),
+    ),
+    (
+        lambda: nn.Sequential(nn.Linear(5, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 2), nn.Sigmoid()),
+        lambda: torch.nn.Sequential(
+            torch.nn.Linear(5, 6), torch.nn.BatchNorm1d(6), torch.nn.Tanh(), torch.nn.Linear(6, 2), torch.nn.Sigmoid()
+        ),
+        (8, 5),
+    ),
+    (
+        lambda: nn.Sequential(nn.LeakyReLU(0.2), nn.GELU(), nn.Softmax(dim=1)),
+        lambda: torch.nn.Sequential(torch.nn.LeakyReLU(0.2), torch.nn.GELU(), torch.nn.Softmax(dim=1)),
+        (3, 4),
+    ),
+    (
+        lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1),
+        lambda: torch.nn.Conv2d(3, 4, 3, stride=2, padding=1),
+        (2, 3, 9, 8),
+    ),
+    (
+        lambda: nn.Sequential(
+            nn.Conv2d(2, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.AvgPool2d(2, stride=1),
+            nn.Flatten(),
+            nn.Linear(36, 3),
+        ),
+        lambda: torch.nn.Sequential(
+            torch.nn.Conv2d(2, 4, 3, padding=1),
+            torch.nn.BatchNorm2d(4),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.AvgPool2d(2, stride=1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(36, 3),
+        ),
+        (3, 2, 8, 8),
+    ),
 ]
 
 
@@ -142,12 +176,15 @@ def test_custom_module_registers_parameters_and_modes():
     assert all(p.grad is None for p in net.parameters())
 
 
-@pytest.mark.parametrize("init_fn, expected_std", [
-    (lambda t: nn.init.xavier_uniform_(t), np.sqrt(2 / (300 + 200))),
-    (lambda t: nn.init.xavier_normal_(t), np.sqrt(2 / (300 + 200))),
-    (lambda t: nn.init.kaiming_uniform_(t, nonlinearity="relu"), np.sqrt(2 / 300)),
-    (lambda t: nn.init.kaiming_normal_(t, nonlinearity="relu"), np.sqrt(2 / 300)),
-])
+@pytest.mark.parametrize(
+    "init_fn, expected_std",
+    [
+        (lambda t: nn.init.xavier_uniform_(t), np.sqrt(2 / (300 + 200))),
+        (lambda t: nn.init.xavier_normal_(t), np.sqrt(2 / (300 + 200))),
+        (lambda t: nn.init.kaiming_uniform_(t, nonlinearity="relu"), np.sqrt(2 / 300)),
+        (lambda t: nn.init.kaiming_normal_(t, nonlinearity="relu"), np.sqrt(2 / 300)),
+    ],
+)
 def test_init_variances(init_fn, expected_std):
     cr.manual_seed(0)
     t = nn.Parameter(np.zeros((200, 300)))

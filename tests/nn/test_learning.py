@@ -1,4 +1,5 @@
 """Networks built from the layers learn the classic problems to a stated loss."""
+
 import numpy as np
 
 import chainrule as cr

@@ -9,14 +9,41 @@ rng = np.random.default_rng(11)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("ours, theirs, make", [
-    (lambda r: nn.MSELoss(reduction=r), lambda r: torch.nn.MSELoss(reduction=r), lambda: (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)))),
-    (lambda r: nn.L1Loss(reduction=r), lambda r: torch.nn.L1Loss(reduction=r), lambda: (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)))),
-    (lambda r: nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1), lambda r: torch.nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1), lambda: (rng.standard_normal((4, 3)), rng.integers(0, 3, 4))),
-    (lambda r: nn.NLLLoss(reduction=r), lambda r: torch.nn.NLLLoss(reduction=r), lambda: (np.log(rng.dirichlet(np.ones(3), 4)), rng.integers(0, 3, 4))),
-    (lambda r: nn.BCELoss(reduction=r), lambda r: torch.nn.BCELoss(reduction=r), lambda: (rng.uniform(0.1, 0.9, (4, 2)), rng.uniform(0, 1, (4, 2)))),
-    (lambda r: nn.BCEWithLogitsLoss(reduction=r), lambda r: torch.nn.BCEWithLogitsLoss(reduction=r), lambda: (rng.standard_normal((4, 2)), rng.uniform(0, 1, (4, 2)))),
-])
+@pytest.mark.parametrize(
+    "ours, theirs, make",
+    [
+        (
+            lambda r: nn.MSELoss(reduction=r),
+            lambda r: torch.nn.MSELoss(reduction=r),
+            lambda: (rng.standard_normal((4, 3)), rng.standard_normal((4, 3))),
+        ),
+        (
+            lambda r: nn.L1Loss(reduction=r),
+            lambda r: torch.nn.L1Loss(reduction=r),
+            lambda: (rng.standard_normal((4, 3)), rng.standard_normal((4, 3))),
+        ),
+        (
+            lambda r: nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1),
+            lambda r: torch.nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1),
+            lambda: (rng.standard_normal((4, 3)), rng.integers(0, 3, 4)),
+        ),
+        (
+            lambda r: nn.NLLLoss(reduction=r),
+            lambda r: torch.nn.NLLLoss(reduction=r),
+            lambda: (np.log(rng.dirichlet(np.ones(3), 4)), rng.integers(0, 3, 4)),
+        ),
+        (
+            lambda r: nn.BCELoss(reduction=r),
+            lambda r: torch.nn.BCELoss(reduction=r),
+            lambda: (rng.uniform(0.1, 0.9, (4, 2)), rng.uniform(0, 1, (4, 2))),
+        ),
+        (
+            lambda r: nn.BCEWithLogitsLoss(reduction=r),
+            lambda r: torch.nn.BCEWithLogitsLoss(reduction=r),
+            lambda: (rng.standard_normal((4, 2)), rng.uniform(0, 1, (4, 2))),
+        ),
+    ],
+)
 def test_loss_modules_match_pytorch(ours, theirs, make, reduction):
     prediction, target = make()
     p = cr.tensor(prediction, dtype="float64", requires_grad=True)

@@ -11,15 +11,25 @@ from tests.oracle import check_op
 rng = np.random.default_rng(6)
 
 
-@pytest.mark.parametrize("stride, padding, kernel", [(1, 0, 3), (1, 1, 3), (2, 1, 3), (2, 0, 2), ((1, 2), (0, 1), (3, 2))])
+@pytest.mark.parametrize(
+    "stride, padding, kernel", [(1, 0, 3), (1, 1, 3), (2, 1, 3), (2, 0, 2), ((1, 2), (0, 1), (3, 2))]
+)
 def test_conv2d_matches_pytorch(stride, padding, kernel):
     k = kernel if isinstance(kernel, tuple) else (kernel, kernel)
     x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, *k)), rng.standard_normal(4)
-    check_op(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding),
-             lambda x, w, b: TF.conv2d(x, w, b, stride=stride, padding=padding), x, w, b, gradcheck=False)
+    check_op(
+        lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding),
+        lambda x, w, b: TF.conv2d(x, w, b, stride=stride, padding=padding),
+        x,
+        w,
+        b,
+        gradcheck=False,
+    )
     small = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((2, 2, *k))
-    assert cr.gradcheck(lambda x, w: F.conv2d(x, w, stride=stride, padding=padding),
-                        [cr.tensor(a, dtype="float64", requires_grad=True) for a in small])
+    assert cr.gradcheck(
+        lambda x, w: F.conv2d(x, w, stride=stride, padding=padding),
+        [cr.tensor(a, dtype="float64", requires_grad=True) for a in small],
+    )
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), (3, 1, 0), (2, 1, 1)])

@@ -118,11 +118,16 @@ def test_python_numbers_and_integer_tensors_keep_the_float_dtype():
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4), st.sampled_from(["add", "mul", "sub", "div"]))
+@given(
+    hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4),
+    st.sampled_from(["add", "mul", "sub", "div"]),
+)
 def test_broadcasting_gradients_match_pytorch(shapes, op):
     a = rng.uniform(0.5, 2.0, size=shapes.input_shapes[0])
     b = rng.uniform(0.5, 2.0, size=shapes.input_shapes[1])
-    fn = {"add": lambda x, y: x + y, "mul": lambda x, y: x * y, "sub": lambda x, y: x - y, "div": lambda x, y: x / y}[op]
+    fn = {"add": lambda x, y: x + y, "mul": lambda x, y: x * y, "sub": lambda x, y: x - y, "div": lambda x, y: x / y}[
+        op
+    ]
     check_op(fn, fn, a, b, gradcheck=False)
 
 

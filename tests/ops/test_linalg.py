@@ -12,7 +12,16 @@ rng = np.random.default_rng(3)
 
 @pytest.mark.parametrize(
     "sa, sb",
-    [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 1, 3, 4), (5, 4, 2))],
+    [
+        ((3, 4), (4, 5)),
+        ((2, 3, 4), (2, 4, 5)),
+        ((2, 3, 4), (4, 5)),
+        ((3, 4), (2, 4, 5)),
+        ((4,), (4, 5)),
+        ((3, 4), (4,)),
+        ((4,), (4,)),
+        ((2, 1, 3, 4), (5, 4, 2)),
+    ],
 )
 def test_matmul_matches_pytorch(sa, sb):
     check_op(lambda a, b: a @ b, torch.matmul, rng.standard_normal(sa), rng.standard_normal(sb))

@@ -19,7 +19,8 @@ def test_cross_entropy_with_class_indices(reduction, smoothing):
     check_op(
         lambda x, t: F.cross_entropy(x, t, reduction=reduction, label_smoothing=smoothing),
         lambda x, t: TF.cross_entropy(x, t, reduction=reduction, label_smoothing=smoothing),
-        logits, target,
+        logits,
+        target,
     )
 
 
@@ -45,31 +46,43 @@ def test_cross_entropy_large_logits_are_finite():
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_nll_loss(reduction):
-    check_op(lambda x, t: F.nll_loss(cr.log_softmax(x, axis=1), t, reduction=reduction),
-             lambda x, t: TF.nll_loss(torch.log_softmax(x, 1), t, reduction=reduction),
-             rng.standard_normal((5, 3)), rng.integers(0, 3, 5))
+    check_op(
+        lambda x, t: F.nll_loss(cr.log_softmax(x, axis=1), t, reduction=reduction),
+        lambda x, t: TF.nll_loss(torch.log_softmax(x, 1), t, reduction=reduction),
+        rng.standard_normal((5, 3)),
+        rng.integers(0, 3, 5),
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
 def test_regression_losses(name, reduction):
-    check_op(lambda y, t: getattr(F, name)(y, t, reduction=reduction),
-             lambda y, t: getattr(TF, name)(y, t, reduction=reduction),
-             rng.standard_normal((4, 3)), rng.standard_normal((4, 3)))
+    check_op(
+        lambda y, t: getattr(F, name)(y, t, reduction=reduction),
+        lambda y, t: getattr(TF, name)(y, t, reduction=reduction),
+        rng.standard_normal((4, 3)),
+        rng.standard_normal((4, 3)),
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_binary_cross_entropy(reduction):
     p, t = rng.uniform(0.05, 0.95, (4, 3)), rng.uniform(0, 1, (4, 3))
-    check_op(lambda x: F.binary_cross_entropy(x, t, reduction=reduction),
-             lambda x: TF.binary_cross_entropy(x, torch.tensor(t), reduction=reduction), p)
+    check_op(
+        lambda x: F.binary_cross_entropy(x, t, reduction=reduction),
+        lambda x: TF.binary_cross_entropy(x, torch.tensor(t), reduction=reduction),
+        p,
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_binary_cross_entropy_with_logits(reduction):
     x, t = rng.standard_normal((4, 3)) * 3, (rng.uniform(0, 1, (4, 3)) > 0.5).astype(float)
-    check_op(lambda y: F.binary_cross_entropy_with_logits(y, t, reduction=reduction),
-             lambda y: TF.binary_cross_entropy_with_logits(y, torch.tensor(t), reduction=reduction), x)
+    check_op(
+        lambda y: F.binary_cross_entropy_with_logits(y, t, reduction=reduction),
+        lambda y: TF.binary_cross_entropy_with_logits(y, torch.tensor(t), reduction=reduction),
+        x,
+    )
 
 
 def test_bce_with_logits_large_logits_are_finite():

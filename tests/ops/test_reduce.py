@@ -49,8 +49,18 @@ def test_bad_axis_is_a_clear_error():
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.array_shapes(min_dims=1, max_dims=4, max_side=4), st.data(), st.sampled_from(["sum", "mean", "amax"]), st.booleans())
+@given(
+    hnp.array_shapes(min_dims=1, max_dims=4, max_side=4),
+    st.data(),
+    st.sampled_from(["sum", "mean", "amax"]),
+    st.booleans(),
+)
 def test_random_axes_property(shape, data, name, keepdims):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = rng.standard_normal(shape)
-    check_op(lambda t: getattr(cr, name)(t, axis=axis, keepdims=keepdims), _torch_reduce(name, axis % len(shape), keepdims), x, gradcheck=False)
+    check_op(
+        lambda t: getattr(cr, name)(t, axis=axis, keepdims=keepdims),
+        _torch_reduce(name, axis % len(shape), keepdims),
+        x,
+        gradcheck=False,
+    )

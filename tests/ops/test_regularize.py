@@ -23,8 +23,13 @@ def test_dropout_is_inverted_and_off_in_eval():
 
 def test_batch_norm_training_matches_pytorch():
     x, w, b = rng.standard_normal((6, 4)), rng.standard_normal(4), rng.standard_normal(4)
-    check_op(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-             lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True), x, w, b)
+    check_op(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+        x,
+        w,
+        b,
+    )
     x3 = rng.standard_normal((3, 2, 5))
     check_op(lambda x: F.batch_norm(x, training=True), lambda x: TF.batch_norm(x, None, None, training=True), x3)
 
@@ -37,5 +42,4 @@ def test_batch_norm_running_statistics_match_pytorch():
     TF.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=0.1)
     np.testing.assert_allclose(rm, trm.numpy())
     np.testing.assert_allclose(rv, trv.numpy())
-    check_op(lambda x: F.batch_norm(x, rm, rv, training=False),
-             lambda x: TF.batch_norm(x, trm, trv, training=False), x)
+    check_op(lambda x: F.batch_norm(x, rm, rv, training=False), lambda x: TF.batch_norm(x, trm, trv, training=False), x)

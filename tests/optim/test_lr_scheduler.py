@@ -12,12 +12,15 @@ def _pair(name, **kwargs):
     return getattr(sched, name)(ours_opt, **kwargs), getattr(torch.optim.lr_scheduler, name)(theirs_opt, **kwargs)
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("StepLR", dict(step_size=3, gamma=0.5)),
-    ("ExponentialLR", dict(gamma=0.9)),
-    ("CosineAnnealingLR", dict(T_max=10, eta_min=0.01)),
-    ("LinearLR", dict(start_factor=0.1, total_iters=4)),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("StepLR", dict(step_size=3, gamma=0.5)),
+        ("ExponentialLR", dict(gamma=0.9)),
+        ("CosineAnnealingLR", dict(T_max=10, eta_min=0.01)),
+        ("LinearLR", dict(start_factor=0.1, total_iters=4)),
+    ],
+)
 def test_schedules_match_pytorch(name, kwargs):
     ours, theirs = _pair(name, **kwargs)
     for _ in range(25):

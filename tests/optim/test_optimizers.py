@@ -74,8 +74,12 @@ def test_updates_are_in_place_and_allocate_no_new_parameter_arrays():
 
 def test_float32_parameters_stay_float32():
     model = nn.Linear(4, 3)
-    for opt in (optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1), optim.Adam(model.parameters()),
-                optim.RMSprop(model.parameters(), centered=True), optim.Adagrad(model.parameters())):
+    for opt in (
+        optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1),
+        optim.Adam(model.parameters()),
+        optim.RMSprop(model.parameters(), centered=True),
+        optim.Adagrad(model.parameters()),
+    ):
         model(cr.randn(5, 4)).sum().backward()
         opt.step()
         assert all(p.dtype == np.float32 for p in model.parameters())
@@ -107,17 +111,20 @@ def test_optimizer_state_dict_round_trip():
     np.testing.assert_array_equal(a.weight._array, c.weight._array)
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: optim.SGD(p, lr=-0.1),
-    lambda p: optim.SGD(p, lr=float("nan")),
-    lambda p: optim.SGD(p, lr=0),
-    lambda p: optim.SGD(p, lr=0.1, momentum=-0.5),
-    lambda p: optim.SGD(p, lr=0.1, nesterov=True),
-    lambda p: optim.Adam(p, betas=(1.0, 0.999)),
-    lambda p: optim.Adam(p, betas=(0.9, -0.1)),
-    lambda p: optim.RMSprop(p, alpha=1.5),
-    lambda p: optim.Adagrad(p, lr_decay=-1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: optim.SGD(p, lr=-0.1),
+        lambda p: optim.SGD(p, lr=float("nan")),
+        lambda p: optim.SGD(p, lr=0),
+        lambda p: optim.SGD(p, lr=0.1, momentum=-0.5),
+        lambda p: optim.SGD(p, lr=0.1, nesterov=True),
+        lambda p: optim.Adam(p, betas=(1.0, 0.999)),
+        lambda p: optim.Adam(p, betas=(0.9, -0.1)),
+        lambda p: optim.RMSprop(p, alpha=1.5),
+        lambda p: optim.Adagrad(p, lr_decay=-1),
+    ],
+)
 def test_nonsense_settings_are_rejected(make):
     with pytest.raises(ValueError):
         make(nn.Linear(2, 2).parameters())
@@ -128,12 +135,19 @@ def test_empty_parameter_list_is_rejected():
         optim.SGD([], lr=0.1)
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: optim.SGD(p, lr=0.1), lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1), lambda p: optim.Adagrad(p, weight_decay=0.01),
-    lambda p: optim.RMSprop(p, momentum=0.9, centered=True, weight_decay=0.01), lambda p: optim.Adam(p, weight_decay=0.01),
-    lambda p: optim.AdamW(p), lambda p: optim.Adadelta(p, weight_decay=0.01),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: optim.SGD(p, lr=0.1),
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1),
+        lambda p: optim.Adagrad(p, weight_decay=0.01),
+        lambda p: optim.RMSprop(p, momentum=0.9, centered=True, weight_decay=0.01),
+        lambda p: optim.Adam(p, weight_decay=0.01),
+        lambda p: optim.AdamW(p),
+        lambda p: optim.Adadelta(p, weight_decay=0.01),
+    ],
+)
 def test_a_step_allocates_no_new_arrays(make):
     import tracemalloc
 

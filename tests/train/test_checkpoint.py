@@ -60,7 +60,9 @@ def test_interrupted_write_leaves_previous_checkpoint_loadable(tmp_path, monkeyp
     assert [f for f in os.listdir(tmp_path) if f != "c.safetensors"] == []  # no stray temporary file
 
 
-@pytest.mark.parametrize("content", [b"", b"abc", b"\x10\x00\x00\x00\x00\x00\x00\x00{not json", b"PK\x03\x04 a zip file, not safetensors"])
+@pytest.mark.parametrize(
+    "content", [b"", b"abc", b"\x10\x00\x00\x00\x00\x00\x00\x00{not json", b"PK\x03\x04 a zip file, not safetensors"]
+)
 def test_bad_files_raise_checkpoint_error(tmp_path, content):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(content)

@@ -1,5 +1,6 @@
 """Faults: SIGTERM/SIGINT save and resume exactly; SIGKILL never leaves a run without a loadable
 checkpoint; a failing write keeps the previous checkpoint."""
+
 import json
 import os
 import random
@@ -17,12 +18,31 @@ import chainrule.train  # noqa: F401
 from chainrule.errors import CheckpointError
 from chainrule.train import load_checkpoint, read_metadata
 
-ARGS = ["--data", "spirals", "--hidden", "32,32", "--dropout", "0.1", "--batch-size", "4", "--optimizer", "momentum",
-        "--lr", "0.02", "--early-stopping", "0", "--scheduler", "cosine", "--quiet"]
+ARGS = [
+    "--data",
+    "spirals",
+    "--hidden",
+    "32,32",
+    "--dropout",
+    "0.1",
+    "--batch-size",
+    "4",
+    "--optimizer",
+    "momentum",
+    "--lr",
+    "0.02",
+    "--early-stopping",
+    "0",
+    "--scheduler",
+    "cosine",
+    "--quiet",
+]
 
 
 def _start(*args):
-    return subprocess.Popen([sys.executable, "-m", "chainrule", "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_for(path, timeout=60.0):
@@ -36,7 +56,10 @@ def _wait_for(path, timeout=60.0):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_saves_mid_epoch_and_resume_matches_an_uninterrupted_run(tmp_path, sig):
     whole, cut = str(tmp_path / "whole"), str(tmp_path / "cut")
-    assert subprocess.run([sys.executable, "-m", "chainrule", "train", *ARGS, "--epochs", "40", "--out", whole]).returncode == 0
+    assert (
+        subprocess.run([sys.executable, "-m", "chainrule", "train", *ARGS, "--epochs", "40", "--out", whole]).returncode
+        == 0
+    )
     proc = _start(*ARGS, "--epochs", "40", "--out", cut)
     _wait_for(os.path.join(cut, "checkpoint.safetensors"))
     time.sleep(0.05)
@@ -46,7 +69,9 @@ def test_signal_saves_mid_epoch_and_resume_matches_an_uninterrupted_run(tmp_path
     assert "resume with: chainrule train --resume" in err and len(err.strip().splitlines()) == 1
     meta = read_metadata(os.path.join(cut, "checkpoint.safetensors"))
     assert meta["epoch"] < 40 and "step" in meta  # stopped inside an epoch, at the end of a step
-    resumed = subprocess.run([sys.executable, "-m", "chainrule", "train", "--resume", cut, "--quiet"], capture_output=True, text=True)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "--resume", cut, "--quiet"], capture_output=True, text=True
+    )
     assert resumed.returncode == 0, resumed.stderr
     a, b = cr.load(os.path.join(whole, "model.safetensors")), cr.load(os.path.join(cut, "model.safetensors"))
     for key in a:

@@ -77,8 +77,15 @@ def test_loggers_write_one_line_per_epoch(tmp_path):
     import json
 
     model, opt, train, val = _setup()
-    fit(model, nn.CrossEntropyLoss(), opt, train, val, epochs=4,
-        callbacks=[JSONLinesLogger(str(tmp_path / "m.jsonl")), CSVLogger(str(tmp_path / "m.csv"))])
+    fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        train,
+        val,
+        epochs=4,
+        callbacks=[JSONLinesLogger(str(tmp_path / "m.jsonl")), CSVLogger(str(tmp_path / "m.csv"))],
+    )
     lines = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2, 3, 4] and "val_loss" in lines[0]
     rows = list(csv.DictReader(open(tmp_path / "m.csv")))

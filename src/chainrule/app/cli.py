@@ -2,6 +2,7 @@
 
 Every error a user can cause prints one line and exits with status 2; no traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,38 +57,78 @@ def _add_train(sub):
     from .config import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS, TrainConfig
 
     d = TrainConfig()
-    p = sub.add_parser("train", help="train a network on a dataset and write a run folder",
-                       description="Train an MLP on a dataset. With no options: digits, 128-64 ReLU, Adam, early stopping; "
-                                   "writes summary.json, metrics.jsonl, model.safetensors, checkpoint.safetensors, curves.png "
-                                   "and confusion.png to the run folder.",
-                       argument_default=argparse.SUPPRESS)
-    p.add_argument("--data", help=f"dataset name ({', '.join(DATASETS)}) or a CSV file whose last column is the target (default {d.data})")
+    p = sub.add_parser(
+        "train",
+        help="train a network on a dataset and write a run folder",
+        description="Train an MLP on a dataset. With no options: digits, 128-64 ReLU, Adam, early stopping; "
+        "writes summary.json, metrics.jsonl, model.safetensors, checkpoint.safetensors, curves.png "
+        "and confusion.png to the run folder.",
+        argument_default=argparse.SUPPRESS,
+    )
+    p.add_argument(
+        "--data",
+        help=f"dataset name ({', '.join(DATASETS)}) or a CSV file whose last column is the target (default {d.data})",
+    )
     p.add_argument("--data-dir", dest="data_dir", help="folder holding MNIST/Fashion-MNIST idx files (gzipped or not)")
-    p.add_argument("--hidden", type=_hidden, help=f"hidden layer sizes, comma-separated (default {','.join(map(str, d.hidden))})")
+    p.add_argument(
+        "--hidden", type=_hidden, help=f"hidden layer sizes, comma-separated (default {','.join(map(str, d.hidden))})"
+    )
     p.add_argument("--activation", choices=ACTIVATIONS, help=f"hidden-layer activation (default {d.activation})")
     p.add_argument("--dropout", type=float, help=f"dropout probability after each hidden layer (default {d.dropout})")
     p.add_argument("--batchnorm", action="store_true", help="add BatchNorm1d after each hidden Linear layer")
-    p.add_argument("--loss", choices=LOSSES, help="loss function; auto: cross_entropy for classification, mse for regression")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"update rule; momentum and nesterov are SGD with --momentum (default {d.optimizer})")
+    p.add_argument(
+        "--loss", choices=LOSSES, help="loss function; auto: cross_entropy for classification, mse for regression"
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help=f"update rule; momentum and nesterov are SGD with --momentum (default {d.optimizer})",
+    )
     p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g})")
-    p.add_argument("--momentum", type=float, help=f"momentum for the momentum/nesterov optimizers (default {d.momentum})")
+    p.add_argument(
+        "--momentum", type=float, help=f"momentum for the momentum/nesterov optimizers (default {d.momentum})"
+    )
     p.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 weight decay (decoupled for adamw)")
-    p.add_argument("--batch-size", dest="batch_size", type=_batch, help=f"examples per step; 1 is SGD, 'full' is batch gradient descent (default {d.batch_size})")
+    p.add_argument(
+        "--batch-size",
+        dest="batch_size",
+        type=_batch,
+        help=f"examples per step; 1 is SGD, 'full' is batch gradient descent (default {d.batch_size})",
+    )
     p.add_argument("--epochs", type=int, help=f"maximum number of epochs (default {d.epochs})")
     p.add_argument("--seed", type=int, help=f"random seed for splits, init, dropout and shuffling (default {d.seed})")
-    p.add_argument("--early-stopping", dest="early_stopping", type=int, help=f"patience in epochs without validation improvement; 0 turns it off (default {d.early_stopping})")
+    p.add_argument(
+        "--early-stopping",
+        dest="early_stopping",
+        type=int,
+        help=f"patience in epochs without validation improvement; 0 turns it off (default {d.early_stopping})",
+    )
     p.add_argument("--scheduler", choices=SCHEDULERS, help="learning-rate schedule (default none)")
-    p.add_argument("--label-smoothing", dest="label_smoothing", type=float, help="label smoothing for cross_entropy (default 0)")
+    p.add_argument(
+        "--label-smoothing", dest="label_smoothing", type=float, help="label smoothing for cross_entropy (default 0)"
+    )
     p.add_argument("--dtype", choices=("float32", "float64"), help="floating-point precision (default float32)")
-    p.add_argument("--device", choices=("cpu", "cuda"), help="where to train: cpu (NumPy, default) or cuda (CuPy on an NVIDIA GPU)")
+    p.add_argument(
+        "--device", choices=("cpu", "cuda"), help="where to train: cpu (NumPy, default) or cuda (CuPy on an NVIDIA GPU)"
+    )
     p.add_argument("--out", help="run folder to write (default runs/<dataset>)")
-    p.add_argument("--config", help="TOML file with the same keys (batch_size = 64, hidden = [128, 64]); options given here win")
+    p.add_argument(
+        "--config", help="TOML file with the same keys (batch_size = 64, hidden = [128, 64]); options given here win"
+    )
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
-    p.add_argument("--monitor-gradients", dest="monitor_gradients", action="store_true",
-                   help="record per-layer gradient norms each epoch (gradients.json, gradients.png) and warn when they vanish or explode")
-    p.add_argument("--distributed", action="store_true",
-                   help="data-parallel training over MPI: run under `mpirun -n N`; each rank trains on a shard, "
-                        "gradients are averaged, rank 0 writes the run folder (--batch-size is per rank)")
+    p.add_argument(
+        "--monitor-gradients",
+        dest="monitor_gradients",
+        action="store_true",
+        help="record per-layer gradient norms each epoch (gradients.json, gradients.png) and warn when they vanish "
+        "or explode",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training over MPI: run under `mpirun -n N`; each rank trains on a shard, "
+        "gradients are averaged, rank 0 writes the run folder (--batch-size is per rank)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -123,14 +164,20 @@ def _cmd_train(args) -> int:
         print(f"chainrule: {exc}{kept}", file=sys.stderr)
         return 1
     except TrainingInterrupted as exc:
-        print(f"chainrule: {exc}; checkpoint saved, resume with: chainrule train --resume {config.out}", file=sys.stderr)
+        print(
+            f"chainrule: {exc}; checkpoint saved, resume with: chainrule train --resume {config.out}", file=sys.stderr
+        )
         return 128 + exc.signal_number
     return 0
 
 
 def _add_evaluate(sub):
-    p = sub.add_parser("evaluate", help="evaluate a run folder's model on its test split",
-                       description="Load RUN_DIR/model.safetensors, rebuild the dataset split from the run's config and print the test metrics as JSON.")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate a run folder's model on its test split",
+        description="Load RUN_DIR/model.safetensors, rebuild the dataset split from the run's config and print the "
+        "test metrics as JSON.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train`")
 
 
@@ -142,10 +189,19 @@ def _cmd_evaluate(args) -> int:
 
 
 def _add_predict(sub):
-    p = sub.add_parser("predict", help="predict with a run folder's model for rows of a CSV file",
-                       description="Apply RUN_DIR's model (with its input standardisation) to every row of FILE.csv and print one prediction per line as CSV.")
+    p = sub.add_parser(
+        "predict",
+        help="predict with a run folder's model for rows of a CSV file",
+        description="Apply RUN_DIR's model (with its input standardisation) to every row of FILE.csv and print one "
+        "prediction per line as CSV.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train`")
-    p.add_argument("--input", required=True, metavar="FILE.csv", help="numeric CSV, one example per row, the model's input columns only")
+    p.add_argument(
+        "--input",
+        required=True,
+        metavar="FILE.csv",
+        help="numeric CSV, one example per row, the model's input columns only",
+    )
     p.add_argument("--output", metavar="FILE.csv", help="write the predictions here instead of standard output")
 
 
@@ -166,7 +222,9 @@ def _cmd_predict(args) -> int:
             probs = F.sigmoid(logits)._array[:, 0]
         else:  # the probability of the predicted class
             probs = F.softmax(logits, axis=1)._array[np.arange(len(classes)), classes]
-        lines = ["prediction,label,probability"] + [f"{c},{names[c] if c < len(names) else c},{p:.6f}" for c, p in zip(classes, probs)]
+        lines = ["prediction,label,probability"] + [
+            f"{c},{names[c] if c < len(names) else c},{p:.6f}" for c, p in zip(classes, probs)
+        ]
     else:
         lines = [",".join(f"prediction{i}" for i in range(output.shape[1])) if output.shape[1] > 1 else "prediction"]
         lines += [",".join(f"{v:.6g}" for v in row) for row in output]
@@ -187,17 +245,43 @@ def _emit(text: str, output: str | None) -> int:
 def _add_explain(sub):
     from ..explain.formats import FORMATS
 
-    p = sub.add_parser("explain", help="show one step of backpropagation with every number, by the chain rule",
-                       description="Run one training step of a small fully connected network on chainrule's engine and write out "
-                                   "every weighted sum, activation, error, chain-rule factor, gradient and updated weight. Without "
-                                   "NETWORK.json it uses the classic 2-2-2 sigmoid example with squared error.")
-    p.add_argument("network", nargs="?", metavar="NETWORK.json",
-                   help='{"inputs": [[...]], "targets": [[...]], "layers": [{"weight": [[...]], "bias": [...] or a number, '
-                        '"activation": "sigmoid|tanh|relu|identity|softmax"}], "loss": "half_sse|mse|cross_entropy|bce", "lr": 0.5}')
-    p.add_argument("--format", choices=FORMATS, default="text", help="text (default), markdown, latex, html, or json (every value, full precision)")
-    p.add_argument("--digits", type=_positive_int, default=9, help="significant digits in the text formats (default 9; json always has full precision)")
-    p.add_argument("--steps", type=_positive_int, default=1, help="run this many updates and add a table of the loss after each (default 1)")
-    p.add_argument("--graph", metavar="FILE.svg", help="also draw the network's computational graph with Graphviz (.svg, .png or .pdf)")
+    p = sub.add_parser(
+        "explain",
+        help="show one step of backpropagation with every number, by the chain rule",
+        description="Run one training step of a small fully connected network on chainrule's engine and write out "
+        "every weighted sum, activation, error, chain-rule factor, gradient and updated weight. Without "
+        "NETWORK.json it uses the classic 2-2-2 sigmoid example with squared error.",
+    )
+    p.add_argument(
+        "network",
+        nargs="?",
+        metavar="NETWORK.json",
+        help='{"inputs": [[...]], "targets": [[...]], "layers": [{"weight": [[...]], "bias": [...] or a number, '
+        '"activation": "sigmoid|tanh|relu|identity|softmax"}], "loss": "half_sse|mse|cross_entropy|bce", "lr": 0.5}',
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), markdown, latex, html, or json (every value, full precision)",
+    )
+    p.add_argument(
+        "--digits",
+        type=_positive_int,
+        default=9,
+        help="significant digits in the text formats (default 9; json always has full precision)",
+    )
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=1,
+        help="run this many updates and add a table of the loss after each (default 1)",
+    )
+    p.add_argument(
+        "--graph",
+        metavar="FILE.svg",
+        help="also draw the network's computational graph with Graphviz (.svg, .png or .pdf)",
+    )
     p.add_argument("--output", metavar="FILE", help="write the explanation here instead of standard output")
 
 
@@ -219,12 +303,15 @@ def _cmd_explain(args) -> int:
 def _add_compare(sub):
     from .compare import EXPERIMENTS
 
-    p = sub.add_parser("compare", help="experiments: optimizers, batching, learning rates, depth",
-                       description="Train the same network several ways and print a table and write a PNG plot: "
-                                   "optimizers (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam); batching (batch, stochastic and "
-                                   "mini-batch gradient descent, loss against epochs and seconds); lr (a sweep in which too large a rate "
-                                   "diverges); depth (a deep sigmoid network against ReLU with He init and against BatchNorm: the first "
-                                   "layer's gradient norm shows the vanishing gradient).")
+    p = sub.add_parser(
+        "compare",
+        help="experiments: optimizers, batching, learning rates, depth",
+        description="Train the same network several ways and print a table and write a PNG plot: "
+        "optimizers (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam); batching (batch, stochastic and "
+        "mini-batch gradient descent, loss against epochs and seconds); lr (a sweep in which too large a rate "
+        "diverges); depth (a deep sigmoid network against ReLU with He init and against BatchNorm: the first "
+        "layer's gradient norm shows the vanishing gradient).",
+    )
     p.add_argument("experiment", choices=EXPERIMENTS, help="which comparison to run")
     p.add_argument("--data", default="digits", help="dataset name (default digits)")
     p.add_argument("--epochs", type=_positive_int, help="epochs per run (default: the experiment's own)")
@@ -242,14 +329,21 @@ def _cmd_compare(args) -> int:
     return 0
 
 
-COMMANDS = {"train": (_add_train, _cmd_train), "evaluate": (_add_evaluate, _cmd_evaluate), "predict": (_add_predict, _cmd_predict),
-            "explain": (_add_explain, _cmd_explain), "compare": (_add_compare, _cmd_compare)}
+COMMANDS = {
+    "train": (_add_train, _cmd_train),
+    "evaluate": (_add_evaluate, _cmd_evaluate),
+    "predict": (_add_predict, _cmd_predict),
+    "explain": (_add_explain, _cmd_explain),
+    "compare": (_add_compare, _cmd_compare),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = _Parser(prog="chainrule", description="chainrule: train, evaluate and explain neural networks built on NumPy.")
+    parser = _Parser(
+        prog="chainrule", description="chainrule: train, evaluate and explain neural networks built on NumPy."
+    )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add, _ in COMMANDS.values():

@@ -1,5 +1,6 @@
 """Experiments that show why training goes wrong or right, each a table and a PNG plot:
 optimizers, batching (batch / stochastic / mini-batch), learning rates, and depth (vanishing gradients)."""
+
 from __future__ import annotations
 
 import math
@@ -46,7 +47,15 @@ def _train(make_model, make_optimizer, data, train, val, epochs, batch_size, see
     loader = DataLoader(train, batch_size=batch_size, shuffle=True, seed=seed)
     timer = _Timer()
     try:
-        history = fit(model, nn.CrossEntropyLoss(), make_optimizer(model.parameters()), loader, val, epochs=epochs, callbacks=[timer, *extra])
+        history = fit(
+            model,
+            nn.CrossEntropyLoss(),
+            make_optimizer(model.parameters()),
+            loader,
+            val,
+            epochs=epochs,
+            callbacks=[timer, *extra],
+        )
         return history.to_list(), timer.seconds, ""
     except TrainingDiverged as exc:
         # Keep the completed epochs and the loss that blew up, so the plot shows the divergence.
@@ -76,15 +85,41 @@ def compare_optimizers(data_name="digits", epochs=20, seed=0):
 
 def compare_batching(data_name="digits", epochs=10, seed=0):
     data, train, val = _data(data_name, seed)
-    setups = {"batch (all rows per step)": (None, 0.5), "stochastic (1 row per step)": (1, 0.01), "mini-batch (32 rows per step)": (32, 0.1)}
-    return {name: _train(_mlp(data.num_features, data.num_classes), lambda p, lr=lr: optim.SGD(p, lr=lr), data, train, val, epochs, batch, seed)
-            for name, (batch, lr) in setups.items()}
+    setups = {
+        "batch (all rows per step)": (None, 0.5),
+        "stochastic (1 row per step)": (1, 0.01),
+        "mini-batch (32 rows per step)": (32, 0.1),
+    }
+    return {
+        name: _train(
+            _mlp(data.num_features, data.num_classes),
+            lambda p, lr=lr: optim.SGD(p, lr=lr),
+            data,
+            train,
+            val,
+            epochs,
+            batch,
+            seed,
+        )
+        for name, (batch, lr) in setups.items()
+    }
 
 
 def compare_lr(data_name="digits", epochs=10, seed=0, rates=(0.001, 0.01, 0.1, 1.0, 10.0)):
     data, train, val = _data(data_name, seed)
-    return {f"lr {lr:g}": _train(_mlp(data.num_features, data.num_classes), lambda p, lr=lr: optim.SGD(p, lr=lr, momentum=0.9), data, train, val, epochs, 32, seed)
-            for lr in rates}
+    return {
+        f"lr {lr:g}": _train(
+            _mlp(data.num_features, data.num_classes),
+            lambda p, lr=lr: optim.SGD(p, lr=lr, momentum=0.9),
+            data,
+            train,
+            val,
+            epochs,
+            32,
+            seed,
+        )
+        for lr in rates
+    }
 
 
 def compare_depth(data_name="digits", epochs=5, seed=0, depth=8, width=32):
@@ -101,14 +136,20 @@ def compare_depth(data_name="digits", epochs=5, seed=0, depth=8, width=32):
         return model
 
     setups = {
-        f"sigmoid, {depth} hidden layers": lambda: nn.MLP(data.num_features, [width] * depth, data.num_classes, activation="sigmoid"),
+        f"sigmoid, {depth} hidden layers": lambda: nn.MLP(
+            data.num_features, [width] * depth, data.num_classes, activation="sigmoid"
+        ),
         f"ReLU + He init, {depth} hidden layers": relu_he,
-        f"sigmoid + BatchNorm, {depth} hidden layers": lambda: nn.MLP(data.num_features, [width] * depth, data.num_classes, activation="sigmoid", batchnorm=True),
+        f"sigmoid + BatchNorm, {depth} hidden layers": lambda: nn.MLP(
+            data.num_features, [width] * depth, data.num_classes, activation="sigmoid", batchnorm=True
+        ),
     }
     runs = {}
     for name, make in setups.items():
         monitor = GradientMonitor(quiet=True)
-        history, seconds, diverged = _train(make, lambda p: optim.SGD(p, lr=0.02, momentum=0.9), data, train, val, epochs, 32, seed, extra=[monitor])
+        history, seconds, diverged = _train(
+            make, lambda p: optim.SGD(p, lr=0.02, momentum=0.9), data, train, val, epochs, 32, seed, extra=[monitor]
+        )
         for record, grads in zip(history, monitor.records):
             names = list(grads["layers"])
             record["first_layer_grad_norm"] = grads["layers"][names[0]]["grad_norm"]
@@ -125,15 +166,23 @@ def table(experiment: str, runs: dict) -> str:
     for name, (history, seconds, diverged) in runs.items():
         last = history[-1] if history else {}
         final = last.get("loss")
-        row = [name, f"{final:.4g}" if final is not None else "nan", f"{last['val_accuracy']:.2%}" if "val_accuracy" in last else "-",
-               f"{seconds[-1]:.2f}" if seconds else "-"]
+        row = [
+            name,
+            f"{final:.4g}" if final is not None else "nan",
+            f"{last['val_accuracy']:.2%}" if "val_accuracy" in last else "-",
+            f"{seconds[-1]:.2f}" if seconds else "-",
+        ]
         if experiment == "depth":
             first = np.mean([r["first_layer_grad_norm"] for r in history if "first_layer_grad_norm" in r] or [math.nan])
             lastn = np.mean([r["last_layer_grad_norm"] for r in history if "last_layer_grad_norm" in r] or [math.nan])
             row += [f"{first:.3g}", f"{lastn:.3g}"]
         row.append(diverged or "")
         rows.append(row)
-    header = ["run", "final loss", "val accuracy", "seconds"] + (["first-layer ‖grad‖", "last-layer ‖grad‖"] if experiment == "depth" else []) + ["note"]
+    header = (
+        ["run", "final loss", "val accuracy", "seconds"]
+        + (["first-layer ‖grad‖", "last-layer ‖grad‖"] if experiment == "depth" else [])
+        + ["note"]
+    )
     widths = [max(len(str(r[c])) for r in [header] + rows) for c in range(len(header))]
     return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header] + rows) + "\n"
 
@@ -153,12 +202,18 @@ def plot(experiment: str, runs: dict, path: str) -> None:
         if experiment == "batching":
             axes[1].plot(seconds[: len(losses)], losses, marker="o", markersize=3, label=label)
         if experiment == "depth":
-            axes[1].plot(epochs, [r.get("first_layer_grad_norm", np.nan) for r in history], marker="o", markersize=3, label=name)
+            axes[1].plot(
+                epochs, [r.get("first_layer_grad_norm", np.nan) for r in history], marker="o", markersize=3, label=name
+            )
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("training loss")
     axes[0].set_yscale("log")
-    titles = {"optimizers": "optimizers on the same network, data and seed", "batching": "loss against epochs",
-              "lr": "learning rates: too large a rate diverges", "depth": "training loss"}
+    titles = {
+        "optimizers": "optimizers on the same network, data and seed",
+        "batching": "loss against epochs",
+        "lr": "learning rates: too large a rate diverges",
+        "depth": "training loss",
+    }
     axes[0].set_title(titles[experiment])
     if experiment == "batching":
         axes[1].set_xlabel("seconds")
@@ -178,7 +233,9 @@ def plot(experiment: str, runs: dict, path: str) -> None:
     plt.close(fig)
 
 
-def run_comparison(experiment: str, data: str = "digits", epochs: int | None = None, seed: int = 0, out: str | None = None) -> tuple[str, dict, str | None]:
+def run_comparison(
+    experiment: str, data: str = "digits", epochs: int | None = None, seed: int = 0, out: str | None = None
+) -> tuple[str, dict, str | None]:
     """Run one experiment; returns (table text, runs, path of the plot or None without matplotlib)."""
     if experiment not in RUNNERS:
         raise ValueError(f"compare: experiment must be one of {', '.join(EXPERIMENTS)}, got {experiment!r}")

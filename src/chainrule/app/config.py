@@ -3,6 +3,7 @@
 The same keys work on the command line (``--batch-size 64``) and in a TOML file
 (``batch_size = 64``); the command line wins where both give one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,13 +52,22 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError on the first option that makes no sense; returns self."""
+
         def fail(key, expected):
             raise ConfigError(f"option {key}: expected {expected}, got {getattr(self, key)!r}")
 
-        if not isinstance(self.hidden, list) or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden):
+        if not isinstance(self.hidden, list) or not all(
+            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden
+        ):
             fail("hidden", "a list of positive integers such as 128,64")
-        for key, choices in (("activation", ACTIVATIONS), ("loss", LOSSES), ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
-                             ("dtype", ("float32", "float64")), ("device", ("cpu", "cuda"))):
+        for key, choices in (
+            ("activation", ACTIVATIONS),
+            ("loss", LOSSES),
+            ("optimizer", OPTIMIZERS),
+            ("scheduler", SCHEDULERS),
+            ("dtype", ("float32", "float64")),
+            ("device", ("cpu", "cuda")),
+        ):
             if getattr(self, key) not in choices:
                 fail(key, f"one of {', '.join(choices)}")
         if not _number(self.lr) or not self.lr > 0 or not math.isfinite(self.lr):
@@ -92,7 +102,10 @@ class TrainConfig:
         known = cls.fields()
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; known keys: {', '.join(known)}")
+            raise ConfigError(
+                f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; known keys: "
+                f"{', '.join(known)}"
+            )
         config = cls()
         for key, value in values.items():
             setattr(config, key, _coerce(key, value, known[key], where))
@@ -110,7 +123,10 @@ def _int(value) -> bool:
 def _coerce(key, value, spec, where):
     default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
     kind = type(default)
-    wrong = ConfigError(f"{where}: key {key!r} should be {kind.__name__ if default is not None else 'a string'}, got {type(value).__name__} {value!r}")
+    wrong = ConfigError(
+        f"{where}: key {key!r} should be {kind.__name__ if default is not None else 'a string'}, got "
+        f"{type(value).__name__} {value!r}"
+    )
     if key == "batch_size":
         if value == "full" or _int(value):
             return value
@@ -156,7 +172,10 @@ def resolve_config_paths(values: dict, base: str, where: str) -> dict:
         if not isinstance(value, str) or (key == "data" and not value.endswith(".csv")):
             continue
         if os.path.isabs(value):
-            raise ConfigError(f"{where}: {key} must be a path relative to the config file's folder, got the absolute path {value!r}; give it on the command line instead")
+            raise ConfigError(
+                f"{where}: {key} must be a path relative to the config file's folder, got the absolute path "
+                f"{value!r}; give it on the command line instead"
+            )
         resolved = os.path.normpath(os.path.join(base, value))
         if os.path.commonpath([resolved, base]) != base:
             raise ConfigError(f"{where}: {key} {value!r} points outside the config file's folder")

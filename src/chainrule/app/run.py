@@ -7,6 +7,7 @@ Everything a run produces goes into its run folder:
   checkpoint.safetensors  the last epoch's resumable state (weights, optimizer, RNG, history)
   curves.png, confusion.png
 """
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,13 @@ def choose_loss(config: TrainConfig, data: DataSplits) -> str:
     task = nn.LOSS_TASKS[config.loss]
     if task != data.task:
         suited = " or ".join(name for name, t in nn.LOSS_TASKS.items() if t == data.task)
-        raise ConfigError(f"option loss: {config.loss!r} is a {task} loss but {data.name!r} is a {data.task} dataset; use {suited}")
+        raise ConfigError(
+            f"option loss: {config.loss!r} is a {task} loss but {data.name!r} is a {data.task} dataset; use {suited}"
+        )
     if config.loss == "bce" and data.num_classes != 2:
-        raise ConfigError(f"option loss: bce needs two classes, {data.name!r} has {data.num_classes}; use cross_entropy")
+        raise ConfigError(
+            f"option loss: bce needs two classes, {data.name!r} has {data.num_classes}; use cross_entropy"
+        )
     return config.loss
 
 
@@ -99,7 +104,15 @@ class Run:
         self.loss_name = choose_loss(config, self.data)
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
-        self.model = nn.MLP(self.data.num_features, config.hidden, outputs, config.activation, config.dropout, config.batchnorm, dtype=self.dtype)
+        self.model = nn.MLP(
+            self.data.num_features,
+            config.hidden,
+            outputs,
+            config.activation,
+            config.dropout,
+            config.batchnorm,
+            dtype=self.dtype,
+        )
         if config.device != "cpu":
             self.model.to(device=config.device)  # before the optimizer, whose state follows the parameters
         optimizer = make_optimizer(config, self.model.parameters())
@@ -114,18 +127,35 @@ class Run:
             self.optimizer = distributed.DistributedOptimizer(optimizer)
             sampler = distributed.DistributedSampler(len(d.X_train), seed=config.seed)
             backend.manual_seed(config.seed + distributed.get_rank())  # each rank its own dropout masks
-        self.train_loader = DataLoader(self._dataset(d.X_train, d.y_train), batch_size=batch, shuffle=True, seed=config.seed,
-                                       dtype=self.dtype, sampler=sampler)
-        self.val_loader = DataLoader(self._dataset(d.X_val, d.y_val), batch_size=1024, dtype=self.dtype) if len(d.X_val) else None
-        self.test_loader = DataLoader(self._dataset(d.X_test, d.y_test), batch_size=1024, dtype=self.dtype) if len(d.X_test) else None
+        self.train_loader = DataLoader(
+            self._dataset(d.X_train, d.y_train),
+            batch_size=batch,
+            shuffle=True,
+            seed=config.seed,
+            dtype=self.dtype,
+            sampler=sampler,
+        )
+        self.val_loader = (
+            DataLoader(self._dataset(d.X_val, d.y_val), batch_size=1024, dtype=self.dtype) if len(d.X_val) else None
+        )
+        self.test_loader = (
+            DataLoader(self._dataset(d.X_test, d.y_test), batch_size=1024, dtype=self.dtype) if len(d.X_test) else None
+        )
 
     def _dataset(self, X, y):
         return TensorDataset(X.astype(self.dtype), prepare_targets(y, self.loss_name, self.dtype))
 
     def metadata(self, ctx=None) -> dict:
         d = self.data
-        return {"architecture": self.model.config, "config": self.config.to_dict(), "task": d.task, "loss": self.loss_name,
-                "class_names": d.class_names, "num_classes": d.num_classes, "dataset": d.name}
+        return {
+            "architecture": self.model.config,
+            "config": self.config.to_dict(),
+            "task": d.task,
+            "loss": self.loss_name,
+            "class_names": d.class_names,
+            "num_classes": d.num_classes,
+            "dataset": d.name,
+        }
 
     def preprocessing_arrays(self) -> dict:
         arrays = {}
@@ -147,9 +177,15 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     main = distributed.is_main()  # rank 0, or the only process
     if main:
         os.makedirs(out, exist_ok=True)
-    early = EarlyStopping(patience=config.early_stopping, restore_best=True) if config.early_stopping and run.val_loader else None
+    early = (
+        EarlyStopping(patience=config.early_stopping, restore_best=True)
+        if config.early_stopping and run.val_loader
+        else None
+    )
     # Only rank 0 writes files and prints; early stopping runs everywhere (validation is identical on every rank).
-    callbacks = [ProgressBar(quiet=config.quiet, stream=stream), JSONLinesLogger(os.path.join(out, METRICS))] if main else []
+    callbacks = (
+        [ProgressBar(quiet=config.quiet, stream=stream), JSONLinesLogger(os.path.join(out, METRICS))] if main else []
+    )
     if early:
         callbacks.append(early)
     if main:
@@ -163,23 +199,38 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     start_epoch, history = resume.epoch, resume.history
     if not config.quiet:
         ranks = f", {distributed.get_world_size()} ranks" if config.distributed else ""
-        print(f"chainrule train{ranks}: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / {run.data.sizes()['val']} val / "
-              f"{run.data.sizes()['test']} test), MLP {run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
-              f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {run.model.num_parameters():,} parameters"
-              + (f", resuming at epoch {start_epoch + 1}" if checkpoint else ""), file=stream, flush=True)
+        print(
+            f"chainrule train{ranks}: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / "
+            f"{run.data.sizes()['val']} val / "
+            f"{run.data.sizes()['test']} test), MLP "
+            f"{run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
+            f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
+            f"{run.model.num_parameters():,} parameters"
+            + (f", resuming at epoch {start_epoch + 1}" if checkpoint else ""),
+            file=stream,
+            flush=True,
+        )
     started = time.perf_counter()
     if start_epoch < config.epochs:
         try:
-            history = fit(run.model, run.loss_fn, run.optimizer, run.train_loader, run.val_loader, epochs=config.epochs,
-                          callbacks=callbacks, scheduler=run.scheduler, resume=resume,
-                          sum_over_ranks=distributed.sum_values if config.distributed else None)
+            history = fit(
+                run.model,
+                run.loss_fn,
+                run.optimizer,
+                run.train_loader,
+                run.val_loader,
+                epochs=config.epochs,
+                callbacks=callbacks,
+                scheduler=run.scheduler,
+                resume=resume,
+                sum_over_ranks=distributed.sum_values if config.distributed else None,
+            )
         finally:
             interrupt.restore()
     seconds = time.perf_counter() - started
     if not main:
         return {}
     return finish_run(run, history, early, out, seconds, stream)
-
 
 
 def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
@@ -201,7 +252,9 @@ def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
 def _restore(run: Run, checkpoint, callbacks) -> Resume:
     meta = checkpoint.metadata
     if meta.get("architecture") != run.model.config:
-        raise CheckpointError(f"checkpoint architecture {meta.get('architecture')} does not match the run's {run.model.config}")
+        raise CheckpointError(
+            f"checkpoint architecture {meta.get('architecture')} does not match the run's {run.model.config}"
+        )
     run.model.load_state_dict(checkpoint.model_state)
     if checkpoint.optimizer_state is not None:
         run.optimizer.load_state_dict(checkpoint.optimizer_state)
@@ -213,11 +266,16 @@ def _restore(run: Run, checkpoint, callbacks) -> Resume:
         if type(cb).__name__ in states:
             cb.load_state_dict(states[type(cb).__name__])
         if isinstance(cb, EarlyStopping):
-            best = {k[len("best."):]: v for k, v in checkpoint.extra_arrays.items() if k.startswith("best.")}
+            best = {k[len("best.") :]: v for k, v in checkpoint.extra_arrays.items() if k.startswith("best.")}
             cb.best_weights = best or None
     partial = meta.get("partial") or {}
-    return Resume(epoch=checkpoint.epoch, step=int(meta.get("step", 0)), history=History(meta.get("history", [])),
-                  totals=EpochTotals.from_list(partial["totals"]) if "totals" in partial else None, first_loss=partial.get("first_loss"))
+    return Resume(
+        epoch=checkpoint.epoch,
+        step=int(meta.get("step", 0)),
+        history=History(meta.get("history", [])),
+        totals=EpochTotals.from_list(partial["totals"]) if "totals" in partial else None,
+        first_loss=partial.get("first_loss"),
+    )
 
 
 def _remove_stale_temporaries(out: str) -> None:
@@ -233,12 +291,25 @@ def _remove_stale_temporaries(out: str) -> None:
 def finish_run(run: Run, history: History, early, out: str, seconds: float, stream=None) -> dict:
     """Evaluate on the test set, save the model, and write summary.json and the plots."""
     config, data, stream = run.config, run.data, stream or sys.stderr
-    best_epoch = early.best_epoch if early is not None and early.best_epoch else (history.last.get("epoch") if len(history) else None)
+    best_epoch = (
+        early.best_epoch
+        if early is not None and early.best_epoch
+        else (history.last.get("epoch") if len(history) else None)
+    )
     save_checkpoint(os.path.join(out, MODEL), run.model, None, run.metadata(), run.preprocessing_arrays())
-    summary = {"dataset": data.name, "task": data.task, "loss_function": run.loss_name, "epochs_run": len(history),
-               "best_epoch": best_epoch, "seed": config.seed, "num_parameters": run.model.num_parameters(),
-               "sizes": data.sizes(), "train_seconds": round(seconds, 3), "stop_reason": getattr(history, "stop_reason", ""),
-               "config": config.to_dict()}
+    summary = {
+        "dataset": data.name,
+        "task": data.task,
+        "loss_function": run.loss_name,
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+        "seed": config.seed,
+        "num_parameters": run.model.num_parameters(),
+        "sizes": data.sizes(),
+        "train_seconds": round(seconds, 3),
+        "stop_reason": getattr(history, "stop_reason", ""),
+        "config": config.to_dict(),
+    }
     confusion = None
     if run.test_loader is not None:
         results = evaluate(run.model, run.test_loader, run.loss_fn, num_classes=data.num_classes)
@@ -251,12 +322,23 @@ def finish_run(run: Run, history: History, early, out: str, seconds: float, stre
             summary.update(_regression_summary(run, results))
     atomic_write(os.path.join(out, SUMMARY), (json.dumps(summary, indent=2) + "\n").encode())
     if plots_available():
-        plot_curves(history.to_list(), os.path.join(out, "curves.png"), best_epoch, title=f"{data.name}: learning curves")
+        plot_curves(
+            history.to_list(), os.path.join(out, "curves.png"), best_epoch, title=f"{data.name}: learning curves"
+        )
         if confusion is not None:
             plot_confusion(confusion, os.path.join(out, "confusion.png"), data.class_names)
     if not config.quiet:
-        line = f"test accuracy {summary['test_accuracy']:.2%}" if "test_accuracy" in summary else f"test R^2 {summary.get('test_r2', float('nan')):.4f}, MAE {summary.get('test_mae', float('nan')):.4g}"
-        print(f"done: {line}, test loss {summary.get('test_loss', float('nan')):.4f}, {len(history)} epochs (best {best_epoch}) in {seconds:.1f} s -> {out}", file=stream, flush=True)
+        line = (
+            f"test accuracy {summary['test_accuracy']:.2%}"
+            if "test_accuracy" in summary
+            else f"test R^2 {summary.get('test_r2', float('nan')):.4f}, MAE {summary.get('test_mae', float('nan')):.4g}"
+        )
+        print(
+            f"done: {line}, test loss {summary.get('test_loss', float('nan')):.4f}, {len(history)} epochs (best "
+            f"{best_epoch}) in {seconds:.1f} s -> {out}",
+            file=stream,
+            flush=True,
+        )
     return summary
 
 
@@ -266,9 +348,15 @@ def _regression_summary(run: Run, results: dict) -> dict:
     prediction = predict(run.model, run.test_loader)
     target, train_target = d.y_test, d.y_train
     if d.target_scaler is not None:
-        prediction, target, train_target = (d.target_scaler.inverse_transform(a) for a in (prediction, target, train_target))
+        prediction, target, train_target = (
+            d.target_scaler.inverse_transform(a) for a in (prediction, target, train_target)
+        )
     baseline = np.abs(target - train_target.mean(axis=0)).mean()
-    return {"test_r2": results["r2"], "test_mae": float(np.abs(target - prediction).mean()), "baseline_mae": float(baseline)}
+    return {
+        "test_r2": results["r2"],
+        "test_mae": float(np.abs(target - prediction).mean()),
+        "baseline_mae": float(baseline),
+    }
 
 
 # ---------------------------------------------------------------------- reusing a run
@@ -318,7 +406,9 @@ def predict_run(run_dir: str, input_csv: str) -> tuple[np.ndarray, dict]:
         X = X[1:]
     features = meta["architecture"]["in_features"]
     if X.ndim != 2 or X.shape[1] != features:
-        raise DataError(f"{input_csv}: expected {features} numeric columns per row (the model's inputs), got shape {X.shape}")
+        raise DataError(
+            f"{input_csv}: expected {features} numeric columns per row (the model's inputs), got shape {X.shape}"
+        )
     check_finite(X, input_csv)
     if "input_scaler.mean" in extra:
         scaler = Standardize()

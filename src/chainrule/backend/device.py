@@ -1,6 +1,7 @@
 """Devices: NumPy arrays live on 'cpu', CuPy arrays on 'cuda'; ops ask ``array_module(x)`` for the
 module that holds their input and call it as ``xp``, so the same code runs on either.
 """
+
 from __future__ import annotations
 
 import sys
@@ -37,7 +38,9 @@ def cupy_module():
         try:
             import cupy
         except ImportError:
-            raise DeviceError("device 'cuda' needs CuPy and an NVIDIA GPU: pip install 'chainrule[cuda]' (cupy-cuda12x)") from None
+            raise DeviceError(
+                "device 'cuda' needs CuPy and an NVIDIA GPU: pip install 'chainrule[cuda]' (cupy-cuda12x)"
+            ) from None
         try:
             cupy.cuda.runtime.getDeviceCount()
         except Exception as exc:  # CUDA's own error types vary with the driver

@@ -1,4 +1,5 @@
 """Dtypes: the names (float32, long, ...), the default floating dtype, and reading a user's dtype spec."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,15 @@ int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
 # PyTorch's other names for them (chainrule.float is float32, chainrule.long is int64, ...)
-DTYPE_ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16, "int": int32, "long": int64, "bool": bool_}
+DTYPE_ALIASES = {
+    "half": float16,
+    "float": float32,
+    "double": float64,
+    "short": int16,
+    "int": int32,
+    "long": int64,
+    "bool": bool_,
+}
 
 _FLOAT_DTYPES = (float32, float64)
 _default_dtype = float32

@@ -1,4 +1,5 @@
 """Memory: reusable scratch arrays for ops' large temporaries, and keeping freed memory for reuse."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The seeded generators: one NumPy generator for the host, and CuPy's for the GPU, seeded alike."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Dataset (anything with __len__ and __getitem__), TensorDataset over arrays, and Subset."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,9 @@ def check_finite(X: np.ndarray, what: str) -> None:
     """DataError naming ``what`` and the first bad row if float data holds NaN or infinity."""
     if X.dtype.kind == "f" and not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]
-        raise DataError(f"{what}: contains NaN or infinite values (first at row {bad[0]}); clean or impute the data first")
+        raise DataError(
+            f"{what}: contains NaN or infinite values (first at row {bad[0]}); clean or impute the data first"
+        )
 
 
 class Dataset:

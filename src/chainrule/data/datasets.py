@@ -2,6 +2,7 @@
 
 ``load_dataset('digits')`` gives a ``DataSplits`` ready for ``DataLoader``; see ``DATASETS``.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,10 +17,27 @@ from .mnist import load_idx_pair
 from .sklearn_datasets import LOADERS as SKLEARN
 from .split import Standardize, train_val_test_split
 
-SYNTHETIC = {"xor": synthetic.xor, "spirals": synthetic.spirals, "moons": synthetic.moons, "circles": synthetic.circles, "sine": synthetic.sine}
+SYNTHETIC = {
+    "xor": synthetic.xor,
+    "spirals": synthetic.spirals,
+    "moons": synthetic.moons,
+    "circles": synthetic.circles,
+    "sine": synthetic.sine,
+}
 MNIST_LIKE = ("mnist", "fashion-mnist", "mnist-t10k", "fashion-mnist-t10k")
 DATASETS = tuple(SYNTHETIC) + tuple(SKLEARN) + MNIST_LIKE
-FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 @dataclass
@@ -67,7 +85,9 @@ def load_csv(path: str):
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a numeric CSV file ({exc})") from None
     if table.ndim != 2 or table.shape[0] == 0 or table.shape[1] < 2:
-        raise DataError(f"{path}: expected rows of at least two numeric columns (inputs..., target), got shape {table.shape}")
+        raise DataError(
+            f"{path}: expected rows of at least two numeric columns (inputs..., target), got shape {table.shape}"
+        )
     X, y = table[:, :-1], table[:, -1]
     check_finite(table, path)
     if np.all(y == np.round(y)) and y.min() >= 0 and len(np.unique(y)) <= max(2, len(y) // 5):
@@ -75,7 +95,9 @@ def load_csv(path: str):
     return X.astype(np.float32), y.astype(np.float32).reshape(-1, 1), "regression"
 
 
-def load_dataset(name: str, data_dir: str | None = None, seed: int = 0, ratios=(0.8, 0.1, 0.1), n: int | None = None) -> DataSplits:
+def load_dataset(
+    name: str, data_dir: str | None = None, seed: int = 0, ratios=(0.8, 0.1, 0.1), n: int | None = None
+) -> DataSplits:
     """Load ``name`` (see ``DATASETS``, or a path to a CSV file), split it and standardise it.
 
     MNIST and Fashion-MNIST read the idx files from ``data_dir``; ``mnist-t10k`` uses only the
@@ -94,7 +116,9 @@ def load_dataset(name: str, data_dir: str | None = None, seed: int = 0, ratios=(
         task = "regression" if name == "diabetes" else "classification"
     elif name in MNIST_LIKE:
         if not data_dir:
-            raise DataError(f"dataset {name!r} needs --data-dir: a folder with the idx files (e.g. t10k-images-idx3-ubyte.gz)")
+            raise DataError(
+                f"dataset {name!r} needs --data-dir: a folder with the idx files (e.g. t10k-images-idx3-ubyte.gz)"
+            )
         X, y = _load_mnist_like(name, data_dir, seed, ratios)
         if isinstance(X, DataSplits):
             return X
@@ -106,7 +130,9 @@ def load_dataset(name: str, data_dir: str | None = None, seed: int = 0, ratios=(
     check_finite(X, f"dataset {name!r}")
     if len(X) == 0:
         raise DataError(f"dataset {name!r} is empty")
-    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = train_val_test_split(X, y, ratios, stratify=task == "classification", seed=seed)
+    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = train_val_test_split(
+        X, y, ratios, stratify=task == "classification", seed=seed
+    )
     scaler = target_scaler = None
     if standardize:
         scaler = Standardize().fit(X_tr)

@@ -3,6 +3,7 @@
 batch_size=None gives the whole set per step (batch gradient descent), 1 gives stochastic
 gradient descent, anything between mini-batch: one code path for all three.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,10 +22,22 @@ class DataLoader:
     generator that ``chainrule.manual_seed`` seeds.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int | None = 32, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None, dtype=None, sampler=None):
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-            raise ConfigError(f"DataLoader: batch_size must be a positive integer or None (the whole set), got {batch_size!r}")
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int | None = 32,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+        dtype=None,
+        sampler=None,
+    ):
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        ):
+            raise ConfigError(
+                f"DataLoader: batch_size must be a positive integer or None (the whole set), got {batch_size!r}"
+            )
         if len(dataset) == 0:
             raise DataError("DataLoader: the dataset is empty")
         self.dataset, self.shuffle, self.drop_last, self.dtype = dataset, shuffle, drop_last, dtype

@@ -3,6 +3,7 @@
 An idx file is a big-endian header (magic 0x00000801 for labels, 0x00000803 for images, then
 the sizes) followed by unsigned bytes. Headers, sizes and label ranges are checked.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -41,7 +42,9 @@ def read_idx(path: str, dims: int) -> np.ndarray:
         raise DataError(f"{path}: too short for an idx header ({len(raw)} bytes)")
     magic = struct.unpack(">I", raw[:4])[0]
     if magic != _MAGIC[dims]:
-        raise DataError(f"{path}: bad idx header: magic number 0x{magic:08x}, expected 0x{_MAGIC[dims]:08x} for a {dims}-D file")
+        raise DataError(
+            f"{path}: bad idx header: magic number 0x{magic:08x}, expected 0x{_MAGIC[dims]:08x} for a {dims}-D file"
+        )
     shape = struct.unpack(f">{dims}I", raw[4:header])
     expected = int(np.prod(shape))
     if len(raw) - header != expected:

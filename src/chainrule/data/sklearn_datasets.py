@@ -1,4 +1,5 @@
 """The small real datasets that ship inside scikit-learn (no download): digits, iris, breast-cancer, wine, diabetes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,9 @@ def load_sklearn(name: str):
     try:
         import sklearn.datasets as skd
     except ImportError:
-        raise DataError(f"dataset {name!r} comes with scikit-learn, which is not installed: pip install 'chainrule[datasets]'") from None
+        raise DataError(
+            f"dataset {name!r} comes with scikit-learn, which is not installed: pip install 'chainrule[datasets]'"
+        ) from None
     bunch = getattr(skd, LOADERS[name])()
     X = np.asarray(bunch.data, dtype=np.float32)
     if name == "diabetes":

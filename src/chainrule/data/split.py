@@ -1,4 +1,5 @@
 """Splitting data into train/validation/test parts, and Standardize fitted on the training part only."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,10 @@ def train_val_test_split(X, y, ratios=(0.8, 0.1, 0.1), stratify: bool = True, se
         indices = np.split(order, [n_train, n_train + n_val])
     for name, index, ratio in zip(("train", "validation", "test"), indices, ratios):
         if len(index) == 0 and ratio > 0:
-            raise DataError(f"train_val_test_split: the {name} split is empty ({len(X)} rows, ratios {ratios}); use more data or other ratios")
+            raise DataError(
+                f"train_val_test_split: the {name} split is empty ({len(X)} rows, ratios {ratios}); use more data or "
+                f"other ratios"
+            )
     return tuple((X[i], y[i]) for i in indices)
 
 

@@ -2,6 +2,7 @@
 
 Each returns (X, y) as float32 inputs and int64 labels (float32 targets for sine).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,9 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0):
     rng = np.random.default_rng(seed)
     half = n // 2
     t_out, t_in = np.linspace(0, np.pi, n - half), np.linspace(0, np.pi, half)
-    X = np.concatenate([np.column_stack([np.cos(t_out), np.sin(t_out)]),
-                        np.column_stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)])])
+    X = np.concatenate(
+        [np.column_stack([np.cos(t_out), np.sin(t_out)]), np.column_stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)])]
+    )
     X += rng.normal(0, noise, X.shape)
     y = np.concatenate([np.zeros(n - half), np.ones(half)])
     return X.astype(np.float32), y.astype(np.int64)
@@ -47,8 +49,9 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 
     rng = np.random.default_rng(seed)
     half = n // 2
     t_out, t_in = np.linspace(0, 2 * np.pi, n - half, endpoint=False), np.linspace(0, 2 * np.pi, half, endpoint=False)
-    X = np.concatenate([np.column_stack([np.cos(t_out), np.sin(t_out)]),
-                        factor * np.column_stack([np.cos(t_in), np.sin(t_in)])])
+    X = np.concatenate(
+        [np.column_stack([np.cos(t_out), np.sin(t_out)]), factor * np.column_stack([np.cos(t_in), np.sin(t_in)])]
+    )
     X += rng.normal(0, noise, X.shape)
     y = np.concatenate([np.zeros(n - half), np.ones(half)])
     return X.astype(np.float32), y.astype(np.int64)

@@ -1,4 +1,5 @@
 """The learner's view: the chain rule step by step with real numbers, graph drawing, and diagnostics."""
+
 from .formats import FORMATS, build_document, to_json
 from .formats import render as render_step
 from .graph import render, to_dot
@@ -13,5 +14,18 @@ def explain(spec=None, fmt: str = "text", steps: int = 1, digits: int = 9) -> st
     return render_step(trace_step(spec, steps=steps), fmt, digits)
 
 
-__all__ = ["EXAMPLE", "FORMATS", "NetworkSpec", "StepTrace", "build_document", "explain", "load_network", "parse_network",
-           "render", "render_step", "to_dot", "to_json", "trace_step"]
+__all__ = [
+    "EXAMPLE",
+    "FORMATS",
+    "NetworkSpec",
+    "StepTrace",
+    "build_document",
+    "explain",
+    "load_network",
+    "parse_network",
+    "render",
+    "render_step",
+    "to_dot",
+    "to_json",
+    "trace_step",
+]

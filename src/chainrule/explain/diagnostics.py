@@ -1,5 +1,6 @@
 """GradientMonitor: per-layer gradient norms and activation statistics by epoch, with warnings
 when gradients vanish or explode, saved as gradients.json and drawn as gradients.png."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,14 @@ class GradientMonitor(Callback):
     A norm below ``vanishing`` or above ``exploding`` adds a warning (printed unless ``quiet``).
     """
 
-    def __init__(self, out_dir: str | None = None, vanishing: float = 1e-5, exploding: float = 1e3, quiet: bool = False, stream=None):
+    def __init__(
+        self,
+        out_dir: str | None = None,
+        vanishing: float = 1e-5,
+        exploding: float = 1e3,
+        quiet: bool = False,
+        stream=None,
+    ):
         self.out_dir, self.vanishing, self.exploding, self.quiet = out_dir, vanishing, exploding, quiet
         self.stream = stream or sys.stderr
         self.records: list[dict] = []
@@ -29,8 +37,11 @@ class GradientMonitor(Callback):
         self._hooks = []
 
     def on_train_begin(self, ctx) -> None:
-        self.layers = [(name, module) for name, module in ctx.model.named_modules() if isinstance(module, (Linear, Conv2d))]
+        self.layers = [
+            (name, module) for name, module in ctx.model.named_modules() if isinstance(module, (Linear, Conv2d))
+        ]
         for name, module in self.layers:
+
             def hook(mod, inputs, output, name=name):
                 if mod.training:
                     data = output._array
@@ -39,6 +50,7 @@ class GradientMonitor(Callback):
                     stats[1] += float(data.std())
                     stats[2] += float((data == 0).mean())
                     stats[3] += 1
+
             module.register_forward_hook(hook)
             self._hooks.append((module, hook))
         self._reset()
@@ -61,11 +73,18 @@ class GradientMonitor(Callback):
             total, count = self._norms[name]
             norm = total / count if count else float("nan")
             act = self._activations.get(name)
-            record["layers"][name] = {"grad_norm": norm, **({"act_mean": act[0] / act[3], "act_std": act[1] / act[3]} if act else {})}
+            record["layers"][name] = {
+                "grad_norm": norm,
+                **({"act_mean": act[0] / act[3], "act_std": act[1] / act[3]} if act else {}),
+            }
             if count and (norm < self.vanishing or not math.isfinite(norm) or norm > self.exploding):
                 kind = "vanishing" if norm < self.vanishing else "exploding"
-                remedy = ("deep sigmoid/tanh stacks shrink gradients layer by layer; try ReLU with He (kaiming) init, or BatchNorm"
-                          if kind == "vanishing" else "try a smaller learning rate, or normalise the inputs")
+                remedy = (
+                    "deep sigmoid/tanh stacks shrink gradients layer by layer; try ReLU with He (kaiming) init, or "
+                    "BatchNorm"
+                    if kind == "vanishing"
+                    else "try a smaller learning rate, or normalise the inputs"
+                )
                 message = f"epoch {logs['epoch']}: layer {name} gradient norm {norm:.3g} ({kind} gradient): {remedy}"
                 self.warnings.append(message)
                 if not self.quiet:
@@ -82,7 +101,10 @@ class GradientMonitor(Callback):
 
     def save(self, out_dir: str) -> None:
         os.makedirs(out_dir, exist_ok=True)
-        atomic_write(os.path.join(out_dir, "gradients.json"), json.dumps({"epochs": self.records, "warnings": self.warnings}, indent=1).encode())
+        atomic_write(
+            os.path.join(out_dir, "gradients.json"),
+            json.dumps({"epochs": self.records, "warnings": self.warnings}, indent=1).encode(),
+        )
         from ..plots import plots_available
 
         if plots_available() and self.records:
@@ -96,7 +118,13 @@ def plot_gradient_norms(records: list[dict], path: str, title: str = "gradient n
     fig, ax = plt.subplots(figsize=(7, 4))
     names = list(records[0]["layers"])
     for name in names:
-        ax.plot([r["epoch"] for r in records], [r["layers"][name]["grad_norm"] for r in records], marker="o", markersize=3, label=f"layer {name}")
+        ax.plot(
+            [r["epoch"] for r in records],
+            [r["layers"][name]["grad_norm"] for r in records],
+            marker="o",
+            markersize=3,
+            label=f"layer {name}",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean ‖∂E/∂W‖ per step")

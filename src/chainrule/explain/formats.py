@@ -4,6 +4,7 @@ The walk through a StepTrace builds one document of blocks (headings, equations,
 equation carries a Unicode form (text, Markdown, HTML) and a LaTeX form, built together by the
 small ``M`` fragments below, so the formats never disagree.
 """
+
 from __future__ import annotations
 
 import html
@@ -128,8 +129,11 @@ class Document:
 
 
 _ACTIVATION_TEXT = {
-    "sigmoid": ("sigmoid", r"\sigma"), "tanh": ("tanh", r"\tanh"), "relu": ("relu", r"\mathrm{relu}"),
-    "identity": ("", ""), "softmax": ("softmax", r"\mathrm{softmax}"),
+    "sigmoid": ("sigmoid", r"\sigma"),
+    "tanh": ("tanh", r"\tanh"),
+    "relu": ("relu", r"\mathrm{relu}"),
+    "identity": ("", ""),
+    "softmax": ("softmax", r"\mathrm{softmax}"),
 }
 _LOCAL_FORMULA = {
     "sigmoid": lambda o: M(f"{o.u}(1 − {o.u})", o.t + r"\left(1 - " + o.t + r"\right)"),
@@ -138,8 +142,14 @@ _LOCAL_FORMULA = {
 _LOSS_TEXT = {
     "half_sse": M("E = ½ Σ (target − out)²", r"E = \tfrac{1}{2} \sum (t - \mathrm{out})^2"),
     "mse": M("E = mean over rows and outputs of (target − out)²", r"E = \frac{1}{NK} \sum (t - \mathrm{out})^2"),
-    "bce": M("E = mean of −(t log out + (1 − t) log(1 − out))", r"E = -\frac{1}{NK} \sum t \log \mathrm{out} + (1 - t) \log(1 - \mathrm{out})"),
-    "cross_entropy": M("E = mean over rows of −Σ t log softmax(net)", r"E = -\frac{1}{N} \sum_n \sum_k t_k \log \mathrm{softmax}(\mathrm{net})_k"),
+    "bce": M(
+        "E = mean of −(t log out + (1 − t) log(1 − out))",
+        r"E = -\frac{1}{NK} \sum t \log \mathrm{out} + (1 - t) \log(1 - \mathrm{out})",
+    ),
+    "cross_entropy": M(
+        "E = mean over rows of −Σ t log softmax(net)",
+        r"E = -\frac{1}{N} \sum_n \sum_k t_k \log \mathrm{softmax}(\mathrm{net})_k",
+    ),
 }
 
 
@@ -148,9 +158,12 @@ def build_document(trace: StepTrace, digits: int = 9) -> Document:
     num = doc.num
     rows = spec.rows
     doc.heading("One step of backpropagation", 1)
-    doc.para(f"{len(trace.layers)} layers, {rows} input row{'s' if rows > 1 else ''}, loss {spec.loss}, learning rate η = {spec.lr:g}. "
-             "Every number comes from chainrule's own graph: forward values, gradients left by backward(), "
-             "each activation's local derivative from its node, and the update from an SGD step.")
+    doc.para(
+        f"{len(trace.layers)} layers, {rows} input row{'s' if rows > 1 else ''}, loss {spec.loss}, learning rate η = "
+        f"{spec.lr:g}. "
+        "Every number comes from chainrule's own graph: forward values, gradients left by backward(), "
+        "each activation's local derivative from its node, and the update from an SGD step."
+    )
     doc.heading("Forward pass")
     for layer in trace.layers:
         doc.heading(f"Layer {layer.index} ({'output' if layer.is_output else 'hidden'}, {layer.activation})", 3)
@@ -159,20 +172,38 @@ def build_document(trace: StepTrace, digits: int = 9) -> Document:
                 doc.para(f"row {n + 1}")
             for i in range(layer.net.shape[1]):
                 bias = layer.bias if layer.bias.ndim == 0 else layer.bias[i]
-                symbols = [times(names.weight(layer.index, i, j), names.input(layer.index, j)) for j in range(layer.weight.shape[1])]
+                symbols = [
+                    times(names.weight(layer.index, i, j), names.input(layer.index, j))
+                    for j in range(layer.weight.shape[1])
+                ]
                 symbols.append(names.bias(layer.index, None if layer.bias.ndim == 0 else i))
-                values = [times(num(layer.weight[i, j]), doc.signed(layer.inputs[n, j])) for j in range(layer.weight.shape[1])]
+                values = [
+                    times(num(layer.weight[i, j]), doc.signed(layer.inputs[n, j])) for j in range(layer.weight.shape[1])
+                ]
                 values.append(doc.signed(bias))
                 doc.equation(eq(names.net(layer.index, i), plus(*symbols), plus(*values), num(layer.net[n, i])))
                 fn_u, fn_t = _ACTIVATION_TEXT[layer.activation]
                 if layer.activation != "softmax":
-                    applied = M(f"{fn_u}({num(layer.net[n, i]).u})", fn_t + r"\left(" + num(layer.net[n, i]).t + r"\right)") if fn_u else num(layer.net[n, i])
+                    applied = (
+                        M(f"{fn_u}({num(layer.net[n, i]).u})", fn_t + r"\left(" + num(layer.net[n, i]).t + r"\right)")
+                        if fn_u
+                        else num(layer.net[n, i])
+                    )
                     doc.equation(eq(names.out(layer.index, i), applied, num(layer.out[n, i])))
             if layer.activation == "softmax":
                 for i in range(layer.net.shape[1]):
-                    doc.equation(eq(names.out(layer.index, i), M(f"exp(net_{names.neuron(layer.index, i).u}) / Σ_k exp(net_k)",
-                                                                r"\frac{e^{\mathrm{net}_{" + names.neuron(layer.index, i).t + r"}}}{\sum_k e^{\mathrm{net}_k}}"),
-                                    num(layer.out[n, i])))
+                    doc.equation(
+                        eq(
+                            names.out(layer.index, i),
+                            M(
+                                f"exp(net_{names.neuron(layer.index, i).u}) / Σ_k exp(net_k)",
+                                r"\frac{e^{\mathrm{net}_{"
+                                + names.neuron(layer.index, i).t
+                                + r"}}}{\sum_k e^{\mathrm{net}_k}}",
+                            ),
+                            num(layer.out[n, i]),
+                        )
+                    )
     _error_section(doc, trace, names)
     doc.heading("Backward pass")
     doc.para("For every weight: ∂E/∂w = ∂E/∂out · ∂out/∂net · ∂net/∂w, summed over the rows; then w ← w − η · ∂E/∂w.")
@@ -206,14 +237,21 @@ def _error_section(doc: Document, trace: StepTrace, names: Names) -> None:
                 elif spec.loss == "mse":
                     expr = M(f"({tu} − {ou})²", rf"({tt} - {ot})^2")
                 else:
-                    expr = M(f"−({tu} · log {ou} + (1 − {tu}) · log(1 − {ou}))", rf"-({tt} \log {ot} + (1 - {tt}) \log(1 - {ot}))")
+                    expr = M(
+                        f"−({tu} · log {ou} + (1 − {tu}) · log(1 − {ou}))",
+                        rf"-({tt} \log {ot} + (1 - {tt}) \log(1 - {ot}))",
+                    )
                 row_u, row_t = (f"[row {n + 1}]", rf",\,\mathrm{{row}}\,{n + 1}") if spec.rows > 1 else ("", "")
-                label = M(f"E_{names.neuron(last.index, k).u}{row_u}", "E_{" + names.neuron(last.index, k).t + row_t + "}")
+                label = M(
+                    f"E_{names.neuron(last.index, k).u}{row_u}", "E_{" + names.neuron(last.index, k).t + row_t + "}"
+                )
                 doc.equation(eq(label, expr, num(trace.errors[n, k])))
     doc.equation(eq(M("E_total", r"E_{\mathrm{total}}"), num(trace.loss)))
 
 
-def _delta_equations(doc: Document, trace: StepTrace, layer: LayerTrace, following: LayerTrace | None, names: Names) -> None:
+def _delta_equations(
+    doc: Document, trace: StepTrace, layer: LayerTrace, following: LayerTrace | None, names: Names
+) -> None:
     """dE/dout (from the loss, or summed over the paths through the next layer) and dE/dnet."""
     num, spec = doc.num, trace.spec
     for n in range(spec.rows):
@@ -224,16 +262,30 @@ def _delta_equations(doc: Document, trace: StepTrace, layer: LayerTrace, followi
             if layer.activation == "softmax":
                 t = spec.targets[n, i] if spec.targets.ndim == 2 else float(spec.targets[n] == i)
                 scale = f" / {spec.rows}" if spec.rows > 1 else ""
-                doc.equation(eq(partial(E, net), M(f"(out − t){scale}  (softmax and cross-entropy fused)", r"\frac{\mathrm{out} - t}{N}"),
-                                M(f"({num(layer.out[n, i]).u} − {num(t).u}){scale}", f"({num(layer.out[n, i]).t} - {num(t).t})" + (f"/{spec.rows}" if spec.rows > 1 else "")),
-                                num(layer.grad_net[n, i])))
+                doc.equation(
+                    eq(
+                        partial(E, net),
+                        M(f"(out − t){scale}  (softmax and cross-entropy fused)", r"\frac{\mathrm{out} - t}{N}"),
+                        M(
+                            f"({num(layer.out[n, i]).u} − {num(t).u}){scale}",
+                            f"({num(layer.out[n, i]).t} - {num(t).t})" + (f"/{spec.rows}" if spec.rows > 1 else ""),
+                        ),
+                        num(layer.grad_net[n, i]),
+                    )
+                )
                 continue
             if following is None:
                 doc.equation(eq(partial(E, out), _loss_derivative(doc, spec, layer, n, i), num(layer.grad_out[n, i])))
             else:
                 # The multivariable chain rule: out_i feeds every neuron k of the next layer.
-                terms_u = [times(partial(E, names.net(following.index, k)), names.weight(following.index, k, i)) for k in range(following.net.shape[1])]
-                terms_v = [times(doc.signed(following.grad_net[n, k]), doc.signed(following.weight[k, i])) for k in range(following.net.shape[1])]
+                terms_u = [
+                    times(partial(E, names.net(following.index, k)), names.weight(following.index, k, i))
+                    for k in range(following.net.shape[1])
+                ]
+                terms_v = [
+                    times(doc.signed(following.grad_net[n, k]), doc.signed(following.weight[k, i]))
+                    for k in range(following.net.shape[1])
+                ]
                 doc.equation(eq(partial(E, out), plus(*terms_u), plus(*terms_v), num(layer.grad_out[n, i])))
             formula = _LOCAL_FORMULA.get(layer.activation)
             local_value = num(layer.local[n, i])
@@ -243,8 +295,14 @@ def _delta_equations(doc: Document, trace: StepTrace, layer: LayerTrace, followi
             else:
                 note = {"relu": M("1 if net > 0 else 0"), "identity": M("1")}[layer.activation]
                 doc.equation(eq(partial(out, net), note, local_value))
-            doc.equation(eq(partial(E, net), times(partial(E, out), partial(out, net)),
-                            times(doc.signed(layer.grad_out[n, i]), local_value), num(layer.grad_net[n, i])))
+            doc.equation(
+                eq(
+                    partial(E, net),
+                    times(partial(E, out), partial(out, net)),
+                    times(doc.signed(layer.grad_out[n, i]), local_value),
+                    num(layer.grad_net[n, i]),
+                )
+            )
 
 
 def _loss_derivative(doc: Document, spec, layer: LayerTrace, n: int, i: int) -> M:
@@ -255,7 +313,10 @@ def _loss_derivative(doc: Document, spec, layer: LayerTrace, n: int, i: int) -> 
         return M(f"−(t − out) = {o.u} − {t.u}", rf"-(t - \mathrm{{out}}) = {o.t} - {t.t}")
     if spec.loss == "mse":
         return M(f"2 (out − t) / {count} = 2 ({o.u} − {t.u}) / {count}", rf"\frac{{2(\mathrm{{out}} - t)}}{{{count}}}")
-    return M(f"(out − t) / (out (1 − out)) / {count}", rf"\frac{{\mathrm{{out}} - t}}{{\mathrm{{out}}(1 - \mathrm{{out}}) \cdot {count}}}")
+    return M(
+        f"(out − t) / (out (1 − out)) / {count}",
+        rf"\frac{{\mathrm{{out}} - t}}{{\mathrm{{out}}(1 - \mathrm{{out}}) \cdot {count}}}",
+    )
 
 
 def _parameter_equations(doc: Document, trace: StepTrace, layer: LayerTrace, names: Names) -> None:
@@ -270,27 +331,60 @@ def _parameter_equations(doc: Document, trace: StepTrace, layer: LayerTrace, nam
             else:
                 out = names.out(layer.index, i)
                 symbolic = times(partial(E, out), partial(out, net), partial(net, w))
-                per_row = [times(doc.signed(layer.grad_out[n, i]), doc.signed(layer.local[n, i]), doc.signed(layer.inputs[n, j])) for n in range(rows)]
+                per_row = [
+                    times(
+                        doc.signed(layer.grad_out[n, i]), doc.signed(layer.local[n, i]), doc.signed(layer.inputs[n, j])
+                    )
+                    for n in range(rows)
+                ]
             sum_prefix = M("Σ_rows ", r"\sum_{n} ") if rows > 1 else M("")
-            doc.equation(eq(partial(E, w), sum_prefix + symbolic, plus(*[paren(p) if rows > 1 else p for p in per_row]), num(layer.grad_weight[i, j])))
-            doc.equation(eq(M(f"{w.u} ← {w.u} − η · ∂E/∂{w.u}", w.t + r" \leftarrow " + w.t + r" - \eta \frac{\partial E}{\partial " + w.t + "}"),
-                            M(f"{num(layer.weight[i, j]).u} − {lr:g} · {doc.signed(layer.grad_weight[i, j]).u}",
-                              f"{num(layer.weight[i, j]).t} - {lr:g} \\cdot {doc.signed(layer.grad_weight[i, j]).t}"),
-                            num(layer.new_weight[i, j])))
+            doc.equation(
+                eq(
+                    partial(E, w),
+                    sum_prefix + symbolic,
+                    plus(*[paren(p) if rows > 1 else p for p in per_row]),
+                    num(layer.grad_weight[i, j]),
+                )
+            )
+            doc.equation(
+                eq(
+                    M(
+                        f"{w.u} ← {w.u} − η · ∂E/∂{w.u}",
+                        w.t + r" \leftarrow " + w.t + r" - \eta \frac{\partial E}{\partial " + w.t + "}",
+                    ),
+                    M(
+                        f"{num(layer.weight[i, j]).u} − {lr:g} · {doc.signed(layer.grad_weight[i, j]).u}",
+                        f"{num(layer.weight[i, j]).t} - {lr:g} \\cdot {doc.signed(layer.grad_weight[i, j]).t}",
+                    ),
+                    num(layer.new_weight[i, j]),
+                )
+            )
     shared = layer.bias.ndim == 0
-    for i in ([None] if shared else range(layer.weight.shape[0])):
+    for i in [None] if shared else range(layer.weight.shape[0]):
         b = names.bias(layer.index, i)
         columns = range(layer.net.shape[1]) if shared else [i]
         terms = [doc.signed(layer.grad_net[n, k]) for n in range(rows) for k in columns]
-        symbolic = M("Σ ∂E/∂net · 1 (the bias feeds " + ("every neuron of the layer" if shared else "one neuron") + ")",
-                     r"\sum \frac{\partial E}{\partial \mathrm{net}} \cdot 1")
+        symbolic = M(
+            "Σ ∂E/∂net · 1 (the bias feeds " + ("every neuron of the layer" if shared else "one neuron") + ")",
+            r"\sum \frac{\partial E}{\partial \mathrm{net}} \cdot 1",
+        )
         grad = layer.grad_bias if shared else layer.grad_bias[i]
         old = layer.bias if shared else layer.bias[i]
         new = layer.new_bias if shared else layer.new_bias[i]
         doc.equation(eq(partial(E, b), symbolic, plus(*terms), num(grad)))
-        doc.equation(eq(M(f"{b.u} ← {b.u} − η · ∂E/∂{b.u}", b.t + r" \leftarrow " + b.t + r" - \eta \frac{\partial E}{\partial " + b.t + "}"),
-                        M(f"{num(old).u} − {lr:g} · {doc.signed(grad).u}", f"{num(old).t} - {lr:g} \\cdot {doc.signed(grad).t}"),
-                        num(new)))
+        doc.equation(
+            eq(
+                M(
+                    f"{b.u} ← {b.u} − η · ∂E/∂{b.u}",
+                    b.t + r" \leftarrow " + b.t + r" - \eta \frac{\partial E}{\partial " + b.t + "}",
+                ),
+                M(
+                    f"{num(old).u} − {lr:g} · {doc.signed(grad).u}",
+                    f"{num(old).t} - {lr:g} \\cdot {doc.signed(grad).t}",
+                ),
+                num(new),
+            )
+        )
 
 
 # ---------------------------------------------------------------------- the formats
@@ -331,18 +425,32 @@ def _markdown(doc: Document) -> str:
             lines.append("    " + block[1].u)
         else:
             header, rows = block[1], block[2]
-            lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+            lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
+                "| " + " | ".join(r) + " |" for r in rows
+            ]
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def _latex(doc: Document) -> str:
     sections = {1: "section*", 2: "subsection*", 3: "subsubsection*"}
-    lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage[margin=2cm]{geometry}", r"\begin{document}"]
+    lines = [
+        r"\documentclass{article}",
+        r"\usepackage{amsmath}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\begin{document}",
+    ]
     for block in doc.blocks:
         if block[0] == "h":
             lines.append(f"\\{sections[block[1]]}{{{block[2]}}}")
         elif block[0] == "p":
-            text = block[1].replace("η", r"$\eta$").replace("∂", r"$\partial$").replace("·", r"$\cdot$").replace("←", r"$\leftarrow$").replace("−", "-")
+            text = (
+                block[1]
+                .replace("η", r"$\eta$")
+                .replace("∂", r"$\partial$")
+                .replace("·", r"$\cdot$")
+                .replace("←", r"$\leftarrow$")
+                .replace("−", "-")
+            )
             lines.append(text.replace("_", r"\_") + "\n")
         elif block[0] == "eq":
             lines.append(r"\[ " + block[1].t + r" \]")
@@ -365,10 +473,21 @@ def _html(doc: Document) -> str:
             body.append(f'<div class="eq">{html.escape(block[1].u)}</div>')
         else:
             header, rows = block[1], block[2]
-            body.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
-                        + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
-    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}.eq{font-family:monospace;margin:.2em 0 .2em 1.5em;white-space:pre}td,th{padding:0 1em;text-align:right}"
-    return f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>chainrule explain</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+            body.append(
+                "<table><tr>"
+                + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+                + "</table>"
+            )
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        ".eq{font-family:monospace;margin:.2em 0 .2em 1.5em;white-space:pre}td,th{padding:0 1em;text-align:right}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>chainrule explain</title>'
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def to_json(trace: StepTrace) -> str:
@@ -383,12 +502,25 @@ def to_json(trace: StepTrace) -> str:
         "targets": spec.targets.tolist(),
         "loss": {"name": spec.loss, "value": float(trace.loss), "terms": arr(trace.errors)},
         "lr": spec.lr,
-        "layers": [{
-            "index": layer.index, "activation": layer.activation, "input": arr(layer.inputs), "weight": arr(layer.weight),
-            "bias": arr(layer.bias), "net": arr(layer.net), "out": arr(layer.out), "dE_dout": arr(layer.grad_out),
-            "dout_dnet": arr(layer.local), "dE_dnet": arr(layer.grad_net), "grad_weight": arr(layer.grad_weight),
-            "grad_bias": arr(layer.grad_bias), "updated_weight": arr(layer.new_weight), "updated_bias": arr(layer.new_bias),
-        } for layer in trace.layers],
+        "layers": [
+            {
+                "index": layer.index,
+                "activation": layer.activation,
+                "input": arr(layer.inputs),
+                "weight": arr(layer.weight),
+                "bias": arr(layer.bias),
+                "net": arr(layer.net),
+                "out": arr(layer.out),
+                "dE_dout": arr(layer.grad_out),
+                "dout_dnet": arr(layer.local),
+                "dE_dnet": arr(layer.grad_net),
+                "grad_weight": arr(layer.grad_weight),
+                "grad_bias": arr(layer.grad_bias),
+                "updated_weight": arr(layer.new_weight),
+                "updated_bias": arr(layer.new_bias),
+            }
+            for layer in trace.layers
+        ],
         "losses": [float(v) for v in trace.losses],
     }
     return json.dumps(data, indent=2) + "\n"

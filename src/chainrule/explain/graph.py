@@ -2,6 +2,7 @@
 
 It walks the graph through the public Tensor API (grad_fn, its inputs), with an explicit stack.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -70,12 +71,16 @@ def render(tensor: Tensor, path: str, show_values: bool = True, show_grads: bool
     """Draw the graph to ``path`` (format from its suffix: .svg, .png, .pdf) with Graphviz's `dot`."""
     dot = shutil.which("dot")
     if dot is None:
-        raise ChainruleError("drawing a graph needs Graphviz's `dot` program: install it with `apt-get install graphviz` "
-                             "(Debian/Ubuntu), `brew install graphviz` (macOS), or use to_dot() for the DOT text")
+        raise ChainruleError(
+            "drawing a graph needs Graphviz's `dot` program: install it with `apt-get install graphviz` "
+            "(Debian/Ubuntu), `brew install graphviz` (macOS), or use to_dot() for the DOT text"
+        )
     fmt = path.rsplit(".", 1)[-1].lower() if "." in path else "svg"
     if fmt not in ("svg", "png", "pdf"):
         raise ValueError(f"render: path must end in .svg, .png or .pdf, got {path!r}")
-    result = subprocess.run([dot, f"-T{fmt}", "-o", path], input=to_dot(tensor, show_values, show_grads), text=True, capture_output=True)
+    result = subprocess.run(
+        [dot, f"-T{fmt}", "-o", path], input=to_dot(tensor, show_values, show_grads), text=True, capture_output=True
+    )
     if result.returncode != 0:
         raise ChainruleError(f"dot failed: {result.stderr.strip()}")
     return path

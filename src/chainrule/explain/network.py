@@ -8,6 +8,7 @@
 ``weight[i][j]`` connects input j to neuron i (the (out, in) layout of nn.Linear); ``bias`` is a
 list (one per neuron) or one number shared by the whole layer, as in the textbook example.
 """
+
 from __future__ import annotations
 
 import json
@@ -95,13 +96,21 @@ def parse_network(spec: dict) -> NetworkSpec:
             raise ConfigError(f"explain: layer {index} needs a 'weight' (a list of rows, one per neuron)")
         weight = _matrix(layer["weight"], f"layer {index} weight")
         if weight.shape[1] != width:
-            raise ConfigError(f"explain: layer {index} weight has {weight.shape[1]} columns but its input has {width} values; weight[i][j] connects input j to neuron i")
+            raise ConfigError(
+                f"explain: layer {index} weight has {weight.shape[1]} columns but its input has {width} values; "
+                f"weight[i][j] connects input j to neuron i"
+            )
         bias = np.array(layer.get("bias", 0.0), dtype=np.float64)
         if bias.ndim > 1 or (bias.ndim == 1 and bias.shape[0] != weight.shape[0]):
-            raise ConfigError(f"explain: layer {index} bias must be one number or {weight.shape[0]} numbers, got {layer.get('bias')!r}")
+            raise ConfigError(
+                f"explain: layer {index} bias must be one number or {weight.shape[0]} numbers, got "
+                f"{layer.get('bias')!r}"
+            )
         activation = layer.get("activation", "sigmoid")
         if activation not in ACTIVATIONS:
-            raise ConfigError(f"explain: layer {index} activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+            raise ConfigError(
+                f"explain: layer {index} activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
+            )
         if activation == "softmax" and (index != len(spec["layers"]) or loss != "cross_entropy"):
             raise ConfigError("explain: softmax is only for the last layer, together with loss cross_entropy")
         layers.append(LayerSpec(weight, bias, activation))
@@ -120,7 +129,10 @@ def _targets(value, rows: int, outputs: int, loss: str) -> np.ndarray:
         return array.reshape(rows).astype(np.int64)
     array = _matrix(value, "targets")
     if array.shape != (rows, outputs):
-        raise ConfigError(f"explain: targets must have {rows} row(s) of {outputs} value(s) (one per output neuron), got shape {array.shape}")
+        raise ConfigError(
+            f"explain: targets must have {rows} row(s) of {outputs} value(s) (one per output neuron), got shape "
+            f"{array.shape}"
+        )
     if loss in ("bce", "cross_entropy") and (array.min() < 0 or array.max() > 1):
         raise ConfigError(f"explain: {loss} targets must lie in [0, 1]")
     return array

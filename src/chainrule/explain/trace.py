@@ -5,6 +5,7 @@ backward() left on them (retain_grad); the local derivative dout/dnet is the act
 backward applied to ones (its saved values); the parameter gradients are autograd's; the updated
 parameters come from an SGD step. Nothing here re-derives a formula by hand.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,8 +46,6 @@ class StepTrace:
     loss: float
     errors: np.ndarray  # each output's (or row's, for cross-entropy) share of the loss
     losses: list = field(default_factory=list)  # loss before the first update and after each one
-
-
 
 
 def make_parameters(spec: NetworkSpec) -> list:
@@ -122,15 +121,29 @@ def trace_step(spec: NetworkSpec, steps: int = 1) -> StepTrace:
     optimizer = optim.SGD([p for pair in params for p in pair], lr=spec.lr)
     optimizer.step()
     layers = []
-    for index, (layer, (h, net, out), (weight, bias), (w0, b0)) in enumerate(zip(spec.layers, records, params, before), start=1):
+    for index, (layer, (h, net, out), (weight, bias), (w0, b0)) in enumerate(
+        zip(spec.layers, records, params, before), start=1
+    ):
         fused = layer.activation == "softmax"
-        layers.append(LayerTrace(
-            index=index, activation=layer.activation, is_output=index == len(spec.layers),
-            inputs=h._array, weight=w0, bias=b0, net=net._array, out=out._array,
-            grad_out=None if fused else out._grad._array, local=_local_derivative(out, layer.activation), grad_net=net._grad._array,
-            grad_weight=weight._grad._array.copy(), grad_bias=np.asarray(bias._grad._array).copy(),
-            new_weight=weight._array.copy(), new_bias=bias._array.copy(),
-        ))
+        layers.append(
+            LayerTrace(
+                index=index,
+                activation=layer.activation,
+                is_output=index == len(spec.layers),
+                inputs=h._array,
+                weight=w0,
+                bias=b0,
+                net=net._array,
+                out=out._array,
+                grad_out=None if fused else out._grad._array,
+                local=_local_derivative(out, layer.activation),
+                grad_net=net._grad._array,
+                grad_weight=weight._grad._array.copy(),
+                grad_bias=np.asarray(bias._grad._array).copy(),
+                new_weight=weight._array.copy(),
+                new_bias=bias._array.copy(),
+            )
+        )
     trace = StepTrace(spec, layers, loss.item(), _errors(spec, records[-1][2]._array), [loss.item()])
     for _ in range(steps):
         if len(trace.losses) > 1:

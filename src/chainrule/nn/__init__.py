@@ -1,4 +1,5 @@
 """Building blocks of networks with the names PyTorch users know: Module, Linear, ReLU, losses, init."""
+
 from . import functional, init, utils
 from .activation import ACTIVATIONS, ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .container import ModuleList, Sequential
@@ -22,9 +23,44 @@ from .module import Module
 from .parameter import Parameter
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "LOSS_TASKS", "Dropout2d", "ELU", "Embedding", "LayerNorm", "SiLU", "Softplus", "functional", "utils",
-    "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss",
-    "Dropout", "Flatten", "GELU", "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
-    "MLP", "MaxPool2d", "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax",
-    "Tanh", "build_model", "init",
+    "ACTIVATIONS",
+    "LOSSES",
+    "LOSS_TASKS",
+    "Dropout2d",
+    "ELU",
+    "Embedding",
+    "LayerNorm",
+    "SiLU",
+    "Softplus",
+    "functional",
+    "utils",
+    "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "GELU",
+    "Identity",
+    "L1Loss",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "MLP",
+    "MaxPool2d",
+    "Module",
+    "ModuleList",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "build_model",
+    "init",
 ]

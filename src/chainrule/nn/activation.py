@@ -1,4 +1,5 @@
 """Activation layers: thin Modules over the functional activations."""
+
 from __future__ import annotations
 
 from .. import functional as F
@@ -90,5 +91,13 @@ class ELU(Module):
 
 
 # Activations by the names configs, the command and the learner's view use.
-ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU, "silu": SiLU, "elu": ELU,
-               "softplus": Softplus}
+ACTIVATIONS = {
+    "relu": ReLU,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "gelu": GELU,
+    "leaky_relu": LeakyReLU,
+    "silu": SiLU,
+    "elu": ELU,
+    "softplus": Softplus,
+}

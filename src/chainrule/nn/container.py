@@ -1,4 +1,5 @@
 """Containers: Sequential (layers applied in order) and ModuleList (a list whose parameters register)."""
+
 from __future__ import annotations
 
 from .module import Module

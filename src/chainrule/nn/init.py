@@ -5,6 +5,7 @@ fan_in/fan_out of a weight (out, in, *kernel) are in*k and out*k, k the kernel's
 Var(w) = 2 / (fan_in + fan_out). Kaiming (He) compensates for ReLU zeroing half its inputs:
 Var(w) = 2 / fan_in.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,15 @@ def _fans(tensor: Tensor) -> tuple[int, int]:
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The factor that keeps activations' variance for each nonlinearity (PyTorch's values)."""
-    gains = {"linear": 1.0, "identity": 1.0, "conv2d": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 0.75}
+    gains = {
+        "linear": 1.0,
+        "identity": 1.0,
+        "conv2d": 1.0,
+        "sigmoid": 1.0,
+        "tanh": 5.0 / 3,
+        "relu": math.sqrt(2.0),
+        "selu": 0.75,
+    }
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope**2))

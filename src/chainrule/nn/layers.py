@@ -1,4 +1,5 @@
-"""Layers with parameters: Linear, Conv2d, BatchNorm1d/2d, LayerNorm, Embedding; and the ones without: Flatten, pooling, dropout.
+"""Layers with parameters: Linear, Conv2d, BatchNorm1d/2d, LayerNorm, Embedding; and the ones without:
+Flatten, pooling, dropout.
 
 Default initialisation follows PyTorch: Linear and Conv2d weights kaiming_uniform_(a=sqrt(5)),
 i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and their biases U(-1/sqrt(fan_in), 1/sqrt(fan_in));
@@ -6,6 +7,7 @@ BatchNorm weight 1 and bias 0, running mean 0 and running variance 1. For deep R
 re-initialise with ``nn.init.kaiming_normal_(w, nonlinearity="relu")`` (He); for tanh/sigmoid,
 ``nn.init.xavier_uniform_`` (Glorot).
 """
+
 from __future__ import annotations
 
 import math
@@ -55,7 +57,11 @@ class Linear(Module):
                 f"features in the last dimension, got shape {tuple(x.shape)} ({x.shape[-1] if x.ndim else 0} features)"
             )
         if isinstance(x, Tensor) and x.dtype == self.weight.dtype:  # the hot path: F.linear's checks are done
-            return LinearFunction.apply(x, self.weight, self.bias) if self.bias is not None else LinearFunction.apply(x, self.weight)
+            return (
+                LinearFunction.apply(x, self.weight, self.bias)
+                if self.bias is not None
+                else LinearFunction.apply(x, self.weight)
+            )
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -65,7 +71,9 @@ class Linear(Module):
 class Conv2d(Module):
     """2-D convolution over (N, C, H, W); weight of shape (out, in, kh, kw)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True, dtype=None):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True, dtype=None
+    ):
         super().__init__()
         _check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels)
         kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
@@ -85,7 +93,10 @@ class Conv2d(Module):
         return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}"
+        )
 
 
 class _Pool(Module):
@@ -127,8 +138,15 @@ class Flatten(Module):
 class _BatchNorm(Module):
     expected_dims: tuple = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype=None,
+    ):
         super().__init__()
         _check_positive(type(self).__name__, num_features=num_features)
         if not 0.0 <= momentum <= 1.0:
@@ -148,13 +166,23 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
-            raise ShapeError(f"{name}({self.num_features}): expected input with {self.num_features} channels in axis 1 "
-                             f"and {' or '.join(map(str, self.expected_dims))} dimensions, got shape {tuple(x.shape)}")
+            raise ShapeError(
+                f"{name}({self.num_features}): expected input with {self.num_features} channels in axis 1 "
+                f"and {' or '.join(map(str, self.expected_dims))} dimensions, got shape {tuple(x.shape)}"
+            )
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
             self.num_batches_tracked._array += 1
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=use_batch, momentum=self.momentum, eps=self.eps)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=use_batch,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
@@ -222,7 +250,9 @@ class Embedding(Module):
         super().__init__()
         _check_positive("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
-            raise ValueError(f"Embedding: padding_idx must be within [-{num_embeddings}, {num_embeddings}), got {padding_idx}")
+            raise ValueError(
+                f"Embedding: padding_idx must be within [-{num_embeddings}, {num_embeddings}), got {padding_idx}"
+            )
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx % num_embeddings if padding_idx is not None else None
         self.weight = Parameter(np.zeros((num_embeddings, embedding_dim)), dtype=resolve_dtype(dtype))
@@ -234,13 +264,17 @@ class Embedding(Module):
         return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}" + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (
+            f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        )
 
 
 class LayerNorm(Module):
     """Normalise each sample over its last dimensions, then scale by ``weight`` (1) and shift by ``bias`` (0)."""
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True, dtype=None):
+    def __init__(
+        self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True, dtype=None
+    ):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine

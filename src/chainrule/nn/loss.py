@@ -2,6 +2,7 @@
 
 The textbook's squared error E = 1/2 sum (y - t)^2 is ``0.5 * MSELoss(reduction='sum')(y, t)``.
 """
+
 from __future__ import annotations
 
 from .. import functional as F

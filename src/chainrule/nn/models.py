@@ -1,4 +1,5 @@
 """Ready-made architectures described by plain dicts, so a checkpoint can rebuild them: MLP."""
+
 from __future__ import annotations
 
 from .activation import ACTIVATIONS
@@ -12,8 +13,16 @@ class MLP(Sequential):
     ``MLP(64, [128, 64], 10)`` maps 64 inputs through hidden layers of 128 and 64 units to 10 outputs.
     """
 
-    def __init__(self, in_features: int, hidden=(128, 64), out_features: int = 10, activation: str = "relu",
-                 dropout: float = 0.0, batchnorm: bool = False, dtype=None):
+    def __init__(
+        self,
+        in_features: int,
+        hidden=(128, 64),
+        out_features: int = 10,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batchnorm: bool = False,
+        dtype=None,
+    ):
         if activation not in ACTIVATIONS:
             raise ValueError(f"MLP: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         layers = [Flatten()]
@@ -28,9 +37,15 @@ class MLP(Sequential):
             width = units
         layers.append(Linear(width, out_features, dtype=dtype))
         super().__init__(*layers)
-        self.config = {"type": "MLP", "in_features": int(in_features), "hidden": [int(h) for h in hidden],
-                       "out_features": int(out_features), "activation": activation, "dropout": float(dropout),
-                       "batchnorm": bool(batchnorm)}
+        self.config = {
+            "type": "MLP",
+            "in_features": int(in_features),
+            "hidden": [int(h) for h in hidden],
+            "out_features": int(out_features),
+            "activation": activation,
+            "dropout": float(dropout),
+            "batchnorm": bool(batchnorm),
+        }
 
 
 def build_model(config: dict, dtype=None):

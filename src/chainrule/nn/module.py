@@ -1,4 +1,5 @@
 """Module: the base class of layers and networks (parameters, children, train/eval, state_dict)."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -218,10 +219,17 @@ class Module:
         Returns (missing, unexpected) when not strict.
         """
         own = dict(self.named_parameters())
-        buffers = {name: (module, key) for prefix, module in self.named_modules() for key in module._buffers
-                   for name in [f"{prefix}.{key}" if prefix else key]}
+        buffers = {
+            name: (module, key)
+            for prefix, module in self.named_modules()
+            for key in module._buffers
+            for name in [f"{prefix}.{key}" if prefix else key]
+        }
         expected = set(own) | set(buffers)
-        given = {k: (v._array if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v)) for k, v in state_dict.items()}
+        given = {
+            k: (v._array if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v))
+            for k, v in state_dict.items()
+        }
         # checkpoints from before BatchNorm counted its batches lack num_batches_tracked: it starts at 0
         missing = sorted(k for k in expected - set(given) if not k.endswith("num_batches_tracked"))
         unexpected = sorted(set(given) - expected)
@@ -270,15 +278,20 @@ class Module:
         hooks = []
         if input_shape is not None:
             for name, module in self.named_modules():
+
                 def hook(mod, inputs, output, name=name):
                     shapes[name] = tuple(output.shape) if isinstance(output, Tensor) else "?"
+
                 module.register_forward_hook(hook)
                 hooks.append((module, hook))
             was_training = self.training
             self.eval()
             try:
                 with no_grad():
-                    sample = Tensor(np.zeros((1,) + tuple(input_shape[1:] if len(input_shape) > 1 else input_shape)), dtype=resolve_dtype(dtype))
+                    sample = Tensor(
+                        np.zeros((1,) + tuple(input_shape[1:] if len(input_shape) > 1 else input_shape)),
+                        dtype=resolve_dtype(dtype),
+                    )
                     self(sample.to(self.device))
             finally:
                 for module, hook in hooks:
@@ -290,7 +303,14 @@ class Module:
                 continue
             count = sum(p._array.size for p in module._parameters.values())
             out = shapes.get(name, "")
-            rows.append((name, type(module).__name__, "(N" + "".join(f", {d}" for d in out[1:]) + ")" if out and out != "?" else str(out), f"{count:,}"))
+            rows.append(
+                (
+                    name,
+                    type(module).__name__,
+                    "(N" + "".join(f", {d}" for d in out[1:]) + ")" if out and out != "?" else str(out),
+                    f"{count:,}",
+                )
+            )
         total = self.num_parameters()
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)

@@ -1,4 +1,5 @@
 """Parameter: a Tensor that a Module registers as learnable (it always requires grad)."""
+
 from __future__ import annotations
 
 from ..tensor import Tensor

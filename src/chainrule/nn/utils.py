@@ -1,4 +1,5 @@
 """nn.utils: gradient clipping, as torch.nn.utils (call between backward() and step())."""
+
 from __future__ import annotations
 
 import math
@@ -26,9 +27,14 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         total = max(float(array_module(g).abs(g).max()) for g in grads)
     else:
         # ||(g_1, ..., g_n)||_p = (sum_i ||g_i||_p^p)^(1/p), accumulated in float64
-        total = float(sum(float((array_module(g).abs(g.astype(np.float64)) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type))
+        total = float(
+            sum(float((array_module(g).abs(g.astype(np.float64)) ** norm_type).sum()) for g in grads)
+            ** (1.0 / norm_type)
+        )
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}; set error_if_nonfinite=False to clip anyway")
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of the gradients is {total}; set error_if_nonfinite=False to clip anyway"
+        )
     scale = max_norm / (total + 1e-6)  # PyTorch's epsilon
     if scale < 1.0:
         for p in params:

@@ -3,6 +3,7 @@
 Each saves what its derivative needs (the output where the derivative is a function of it, as
 for sigmoid y(1 - y) and tanh 1 - y^2) and multiplies it into the output gradient.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Undoing NumPy broadcasting in backward, and checking operand dtypes before an op runs."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Comparisons and tests: eq, lt, isclose, isnan, ... They give bool tensors (or a bool), no gradient."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,20 +29,26 @@ def _comparison(ufunc):
     return compare
 
 
-eq, ne, lt, le, gt, ge = (_comparison(u) for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+eq, ne, lt, le, gt, ge = (
+    _comparison(u) for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
+)
 
 
 def _logical(ufunc, name: str):
     def logical(a, b) -> Tensor:
         x, y = _arrays(a, b)
         if x.dtype.kind == "f" or y.dtype.kind == "f":
-            raise TypeError(f"{name}: bitwise and logical operators need bool or integer tensors, got {x.dtype} and {y.dtype}")
+            raise TypeError(
+                f"{name}: bitwise and logical operators need bool or integer tensors, got {x.dtype} and {y.dtype}"
+            )
         return Tensor._wrap(ufunc(x, y), False)
 
     return logical
 
 
-bitwise_and, bitwise_or, bitwise_xor = (_logical(u, n) for u, n in ((np.bitwise_and, "&"), (np.bitwise_or, "|"), (np.bitwise_xor, "^")))
+bitwise_and, bitwise_or, bitwise_xor = (
+    _logical(u, n) for u, n in ((np.bitwise_and, "&"), (np.bitwise_or, "|"), (np.bitwise_xor, "^"))
+)
 
 
 def logical_and(a, b) -> Tensor:

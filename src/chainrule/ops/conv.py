@@ -4,6 +4,7 @@ im2col gathers, for each of the kh*kw kernel offsets, one strided slice of the w
 convolution becomes a single product W cols. Backward (col2im) and pooling loop over the same
 kernel offsets, never over pixels, and never call np.add.at.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -71,7 +72,9 @@ class Conv2d(Function):
             # copies instead of short strided ones, for ~Wp/Wo more arithmetic.
             hp, wp = h + 2 * padding[0], w + 2 * padding[1]
             flat = xp.zeros((channels, n, hp * wp + kw - 1), dtype=x.dtype)
-            flat[:, :, : hp * wp].reshape(channels, n, hp, wp)[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x.transpose(1, 0, 2, 3)
+            flat[:, :, : hp * wp].reshape(channels, n, hp, wp)[
+                :, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w
+            ] = x.transpose(1, 0, 2, 3)
             cols = workspace.take((kh, kw, channels, n, ho * wp), x.dtype, xp)
             for i in range(kh):
                 for j in range(kw):
@@ -118,7 +121,9 @@ class Conv2d(Function):
             grad_b = grad @ xp.ones(grad.shape[1], dtype=grad.dtype)  # the row sums, as one BLAS call
         if needs[0]:
             # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
-            grad_cols = xp.matmul(self.weight_matrix.T, grad, out=workspace.take((kh * kw * channels, grad.shape[1]), grad.dtype, xp))
+            grad_cols = xp.matmul(
+                self.weight_matrix.T, grad, out=workspace.take((kh * kw * channels, grad.shape[1]), grad.dtype, xp)
+            )
             if self.wide:
                 hp, wp = h + 2 * padding[0], w + 2 * padding[1]
                 grad_cols = grad_cols.reshape(kh, kw, channels, n, ho * wp)
@@ -177,7 +182,9 @@ class MaxPool2d(Function):
         tiles = stride == kernel  # each input pixel in at most one window: assign instead of add
         # windows that tile the whole padded input write every pixel: no need to zero it first
         covers = tiles and out_hw[0] * kernel[0] == h + 2 * padding[0] and out_hw[1] * kernel[1] == w + 2 * padding[1]
-        grad_padded = (xp.empty if covers else xp.zeros)((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype)
+        grad_padded = (xp.empty if covers else xp.zeros)(
+            (c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype
+        )
         for t in range(kernel[0] * kernel[1]):
             target = _offset(grad_padded, t // kernel[1], t % kernel[1], stride, out_hw)
             chosen = self.argmax == t
@@ -225,10 +232,14 @@ def _check_image(x: Tensor, op: str) -> None:
 
 def _check_geometry(x_shape, kernel, stride, padding, op):
     if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{op}: kernel_size and stride must be >= 1 and padding >= 0, got {kernel}, {stride}, {padding}")
+        raise ValueError(
+            f"{op}: kernel_size and stride must be >= 1 and padding >= 0, got {kernel}, {stride}, {padding}"
+        )
     h, w = x_shape[2:]
     if h + 2 * padding[0] < kernel[0] or w + 2 * padding[1] < kernel[1]:
-        raise ShapeError(f"{op}: kernel {kernel} is larger than the padded input {h + 2 * padding[0]}x{w + 2 * padding[1]}")
+        raise ShapeError(
+            f"{op}: kernel {kernel} is larger than the padded input {h + 2 * padding[0]}x{w + 2 * padding[1]}"
+        )
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
@@ -236,7 +247,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
     x, weight = as_tensor(x), as_tensor(weight)
     _check_image(x, "conv2d")
     if weight.ndim != 4 or weight.shape[1] != x.shape[1]:
-        raise ShapeError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight of shape {weight.shape} expects {weight.shape[1] if weight.ndim == 4 else '?'}")
+        raise ShapeError(
+            f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight of shape {weight.shape} "
+            f"expects {weight.shape[1] if weight.ndim == 4 else '?'}"
+        )
     if x.dtype != weight.dtype:
         raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}")
     stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")

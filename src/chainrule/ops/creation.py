@@ -3,6 +3,7 @@
 Each takes ``dtype=``, ``device=`` and ``requires_grad=``; float results are float32 unless the
 default dtype or ``dtype`` says otherwise, integer ones int64.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,7 +59,13 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     """A tensor of ``fill_value``; its dtype follows the value (bool, int64 or the default float) unless given."""
     size = _shape((size,) if isinstance(size, (int, np.integer)) else (size,), "full")
     if dtype is None:
-        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else get_default_dtype()
+        dtype = (
+            np.bool_
+            if isinstance(fill_value, bool)
+            else np.int64
+            if isinstance(fill_value, int)
+            else get_default_dtype()
+        )
     return make(np.full(size, fill_value), dtype, device, requires_grad)
 
 
@@ -88,7 +95,9 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
     return make(np.linspace(start, end, steps), dtype, device, requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def logspace(
+    start, end, steps: int, base: float = 10.0, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     return make(np.logspace(start, end, steps, base=base), dtype, device, requires_grad)
 
 
@@ -126,7 +135,9 @@ def randperm(n: int, dtype=None, device=None, requires_grad: bool = False, gener
 def normal(mean, std, size=None, dtype=None, device=None, generator=None) -> Tensor:
     """Samples of N(mean, std^2): of shape ``size`` for number arguments, else of the tensors' shape."""
     gen = generator or default_generator()
-    mean_array, std_array = (np.asarray(v._array if isinstance(v, Tensor) else v, dtype=np.float64) for v in (mean, std))
+    mean_array, std_array = (
+        np.asarray(v._array if isinstance(v, Tensor) else v, dtype=np.float64) for v in (mean, std)
+    )
     shape = size if size is not None else np.broadcast_shapes(mean_array.shape, std_array.shape)
     return make(gen.normal(mean_array, std_array, shape), dtype, device, False)
 
@@ -134,7 +145,11 @@ def normal(mean, std, size=None, dtype=None, device=None, generator=None) -> Ten
 def _like(op: str, tensor: Tensor, dtype, device):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(tensor).__name__}")
-    return tensor._array.shape, tensor.dtype if dtype is None else resolve_dtype(dtype), tensor.device if device is None else device
+    return (
+        tensor._array.shape,
+        tensor.dtype if dtype is None else resolve_dtype(dtype),
+        tensor.device if device is None else device,
+    )
 
 
 def zeros_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -163,14 +178,18 @@ def rand_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = Fal
 
 def randn_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     shape, dtype, device = _like("randn_like", tensor, dtype, device)
-    return make(default_generator().standard_normal(shape).astype(dtype), None, device, requires_grad, default_float=False)
+    return make(
+        default_generator().standard_normal(shape).astype(dtype), None, device, requires_grad, default_float=False
+    )
 
 
 def randint_like(tensor: Tensor, low, high=None, dtype=None, device=None) -> Tensor:
     if high is None:
         low, high = 0, low
     shape, dtype, device = _like("randint_like", tensor, dtype, device)
-    return make(default_generator().integers(low, high, size=shape).astype(dtype), None, device, False, default_float=False)
+    return make(
+        default_generator().integers(low, high, size=shape).astype(dtype), None, device, False, default_float=False
+    )
 
 
 def from_numpy(array) -> Tensor:

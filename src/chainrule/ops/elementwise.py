@@ -3,6 +3,7 @@
 Each backward multiplies the output gradient by the local derivative and sums it back to the
 input's shape where the forward broadcast (``sum_to``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -374,8 +375,10 @@ def into(out, result: Tensor) -> Tensor:
     if not isinstance(out, Tensor):
         raise TypeError(f"out= expects a Tensor, got {type(out).__name__}")
     if result.requires_grad and is_grad_enabled():
-        raise GraphError("out=: functions with out= do not record the graph, but an input requires grad; "
-                         "assign the result instead (y = op(...))")
+        raise GraphError(
+            "out=: functions with out= do not record the graph, but an input requires grad; "
+            "assign the result instead (y = op(...))"
+        )
     if out._array.shape != result._array.shape:
         out._array = result._array.astype(out._array.dtype)  # PyTorch resizes out to the result's shape
     else:
@@ -415,7 +418,11 @@ def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
         xp = array_module(a._array)
-        rounded = xp.floor_divide(a._array, b._array) if rounding_mode == "floor" else xp.trunc(a._array / b._array).astype(a.dtype)
+        rounded = (
+            xp.floor_divide(a._array, b._array)
+            if rounding_mode == "floor"
+            else xp.trunc(a._array / b._array).astype(a.dtype)
+        )
         result = Tensor._wrap(rounded, False)
     return result if out is None else into(out, result)
 
@@ -531,7 +538,13 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (gradients flow to the chosen one)."""
-    condition = condition._array if isinstance(condition, Tensor) else condition if is_device_array(condition) else np.asarray(condition)
+    condition = (
+        condition._array
+        if isinstance(condition, Tensor)
+        else condition
+        if is_device_array(condition)
+        else np.asarray(condition)
+    )
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
     a, b = operands(a, b, "where")

@@ -6,6 +6,7 @@ hand-written gradient-descent step) that is all. When the graph is recording, th
 recorded as an op of the old one: ``y += b`` becomes ``y = add(y_old, b)`` with ``y_old`` a copy, so
 backward still flows through it; on a leaf that requires grad it is refused, as in PyTorch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +27,13 @@ def _operand(self: Tensor, other, op: str):
     if hasattr(array, "dtype"):
         kind, target = array.dtype.kind, self._array.dtype.kind
         if kind == "f" and target in "iub" or kind in "iu" and target == "b":
-            raise DTypeError(f"{op}: result type {array.dtype} can't be cast to the tensor's dtype {self.dtype} in place")
+            raise DTypeError(
+                f"{op}: result type {array.dtype} can't be cast to the tensor's dtype {self.dtype} in place"
+            )
         if is_device_array(self._array) != is_device_array(array) and getattr(array, "ndim", 0):
-            raise ShapeError(f"{op}: expected the operand on {self.device}, got {device_of(array)}; move it with .to(device)")
+            raise ShapeError(
+                f"{op}: expected the operand on {self.device}, got {device_of(array)}; move it with .to(device)"
+            )
     elif isinstance(array, float) and self._array.dtype.kind in "iub":
         raise DTypeError(f"{op}: result type float can't be cast to the tensor's dtype {self.dtype} in place")
     return array
@@ -57,22 +62,34 @@ def _write(self: Tensor, values, op: str, index=None) -> None:
     except ValueError as exc:
         where = "" if index is None else " at the index"
         shape = np.shape(values)
-        raise ShapeError(f"{op}: cannot write values of shape {tuple(shape)} into a tensor of shape {tuple(self.shape)}{where} ({exc})") from None
+        raise ShapeError(
+            f"{op}: cannot write values of shape {tuple(shape)} into a tensor of shape {tuple(self.shape)}{where} "
+            f"({exc})"
+        ) from None
     self._bump_version()
 
 
 def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
     """Make ``self`` hold ``result``'s values and graph node: the recorded form of an in-place op."""
     if result._array.shape != self._array.shape:
-        raise ShapeError(f"{op}: the result has shape {tuple(result.shape)}, which is not the tensor's shape {tuple(self.shape)} "
-                         "(an in-place op cannot broadcast the tensor itself)")
+        raise ShapeError(
+            f"{op}: the result has shape {tuple(result.shape)}, which is not the tensor's shape {tuple(self.shape)} "
+            "(an in-place op cannot broadcast the tensor itself)"
+        )
     creator = self._creator
     counter = self._version_counter
-    if creator is not None and creator.view and isinstance(counter, list) and counter is creator.inputs[0]._version_counter:
+    if (
+        creator is not None
+        and creator.view
+        and isinstance(counter, list)
+        and counter is creator.inputs[0]._version_counter
+    ):
         # self is a view into another tensor of the graph: write through the base, then view it again.
         if not isinstance(creator, GetItem):
-            raise GraphError(f"{op}: in-place ops on the output of {creator.op_name()} (a view) are not supported while "
-                             "recording the graph; use the out-of-place op (y = y * 2)")
+            raise GraphError(
+                f"{op}: in-place ops on the output of {creator.op_name()} (a view) are not supported while "
+                "recording the graph; use the out-of-place op (y = y * 2)"
+            )
         base = creator.inputs[0]
         setitem(base, creator.index, result)
         self._creator = GetItem.apply(base, index=creator.index)._creator
@@ -105,8 +122,10 @@ def binary_(self: Tensor, other, op: str, out_of_place, ufunc_name: str) -> Tens
     try:
         getattr(xp, ufunc_name)(self._array, array, out=self._array, casting="same_kind")
     except ValueError as exc:
-        raise ShapeError(f"{op}: cannot apply an operand of shape {tuple(np.shape(array))} in place to a tensor of shape "
-                         f"{tuple(self.shape)} ({exc})") from None
+        raise ShapeError(
+            f"{op}: cannot apply an operand of shape {tuple(np.shape(array))} in place to a tensor of shape "
+            f"{tuple(self.shape)} ({exc})"
+        ) from None
     except TypeError as exc:
         raise DTypeError(f"{op}: {exc}") from None
     self._bump_version()
@@ -128,8 +147,13 @@ def fill_(self: Tensor, value, op: str = "fill_") -> Tensor:
         _check_leaf(self, op)
         value = as_tensor(value, like=self, where=op)
         xp = array_module(self._array)
-        return _rebind(self, value.expand(self.shape) * xp.ones((), dtype=self.dtype) if value.requires_grad else
-                       Tensor._wrap(xp.full(self._array.shape, value.item(), dtype=self.dtype), False), op)
+        return _rebind(
+            self,
+            value.expand(self.shape) * xp.ones((), dtype=self.dtype)
+            if value.requires_grad
+            else Tensor._wrap(xp.full(self._array.shape, value.item(), dtype=self.dtype), False),
+            op,
+        )
     _write(self, _operand(self, value, op), op)
     return self
 

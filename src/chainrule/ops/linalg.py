@@ -1,4 +1,5 @@
 """Matrix products: matmul (2-D, batched, vectors), mm/bmm/mv/dot/outer, and the fused affine layer linear(x, W, b)."""
+
 from __future__ import annotations
 
 from ..backend import array_module

@@ -3,6 +3,7 @@
 softmax_cross_entropy: forward by log-sum-exp, backward (softmax - onehot) / N, the fused
 "Softmax-with-Loss" layer of Deep Learning from Scratch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -189,8 +190,10 @@ def _target_array(target, like: Tensor, op: str):
     """A loss's target as an array on the device of the predictions it is compared with."""
     if isinstance(target, Tensor):
         if target.device != like.device:
-            raise DeviceError(f"{op}: the target is on '{target.device}' but the input is on '{like.device}'; "
-                              f"move one with .to('{like.device}')")
+            raise DeviceError(
+                f"{op}: the target is on '{target.device}' but the input is on '{like.device}'; "
+                f"move one with .to('{like.device}')"
+            )
         return target._array
     return to_device(target if is_device_array(target) else np.asarray(target), like.device)
 
@@ -224,7 +227,10 @@ def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: floa
     target_data = _target_array(target, logits, "cross_entropy")
     if target_data.dtype.kind == "f" and target_data.ndim == 2:
         if target_data.shape != logits.shape:
-            raise ShapeError(f"cross_entropy: probability targets must have the logits' shape {logits.shape}, got {target_data.shape}")
+            raise ShapeError(
+                f"cross_entropy: probability targets must have the logits' shape {logits.shape}, got "
+                f"{target_data.shape}"
+            )
         target_data = target_data.astype(logits.dtype, copy=False)
     else:
         target_data = _class_targets(logits, target_data, "cross_entropy")
@@ -270,7 +276,10 @@ def binary_cross_entropy(probabilities, target, reduction: str = "mean") -> Tens
     probabilities, target = _same_shape(probabilities, target, "binary_cross_entropy")
     p, t = probabilities._array, target._array
     if p.size and (p.min() < 0 or p.max() > 1 or array_module(p).isnan(p).any()):
-        raise DataError("binary_cross_entropy: input must be probabilities in [0, 1]; apply sigmoid first or use binary_cross_entropy_with_logits")
+        raise DataError(
+            "binary_cross_entropy: input must be probabilities in [0, 1]; apply sigmoid first or use "
+            "binary_cross_entropy_with_logits"
+        )
     if t.size and (t.min() < 0 or t.max() > 1):
         raise DataError(f"binary_cross_entropy: targets must lie in [0, 1], got values from {t.min()} to {t.max()}")
     return BinaryCrossEntropy.apply(probabilities, target=t, reduction=reduction)
@@ -282,5 +291,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") ->
     logits, target = _same_shape(logits, target, "binary_cross_entropy_with_logits")
     t = target._array
     if t.size and (t.min() < 0 or t.max() > 1):
-        raise DataError(f"binary_cross_entropy_with_logits: targets must lie in [0, 1], got values from {t.min()} to {t.max()}")
+        raise DataError(
+            f"binary_cross_entropy_with_logits: targets must lie in [0, 1], got values from {t.min()} to {t.max()}"
+        )
     return BCEWithLogits.apply(logits, target=t, reduction=reduction)

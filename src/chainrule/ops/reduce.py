@@ -3,6 +3,7 @@
 Backward spreads the output gradient back over the reduced axis: evenly for sum and mean
 (divided by the count for mean), to the maximal (minimal) elements for max (min).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -113,9 +114,16 @@ class Prod(Function):
         x = self.x.reshape(-1) if self.axis is None else self.x
         axis = 0 if self.axis is None else self.axis
         ones = xp.ones_like(xp.take(x, [0], axis=axis))
-        before = xp.cumprod(xp.concatenate([ones, xp.take(x, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
+        before = xp.cumprod(
+            xp.concatenate([ones, xp.take(x, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis
+        )
         flipped = xp.flip(x, axis=axis)
-        after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.take(flipped, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis), axis=axis)
+        after = xp.flip(
+            xp.cumprod(
+                xp.concatenate([ones, xp.take(flipped, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis
+            ),
+            axis=axis,
+        )
         grad = grad_output if self.axis is None or self.keepdims else xp.expand_dims(grad_output, self.axis)
         return (grad * before * after).reshape(self.x.shape)
 
@@ -185,7 +193,9 @@ def _extreme(cls, arg, op, x, dim, keepdim, axis, keepdims):
     if dim is None:
         return cls.apply(x, axes=normalize_axis(None, x.ndim, op), keepdims=keepdim)
     if not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: dim must be one integer when indices are returned, got {dim!r}; use amax/amin for several")
+        raise TypeError(
+            f"{op}: dim must be one integer when indices are returned, got {dim!r}; use amax/amin for several"
+        )
     values = cls.apply(x, axes=normalize_axis(dim, x.ndim, op), keepdims=keepdim)
     return ValuesIndices(values, arg(x, dim, keepdim))
 
@@ -255,7 +265,16 @@ def cumsum(x, dim=None, *, axis=None, dtype=None) -> Tensor:
     return CumSum.apply(x, axis=normalize_axis(dim, x.ndim, "cumsum")[0])
 
 
-def var(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None, axis=None, keepdims: bool = False) -> Tensor:
+def var(
+    x,
+    dim=None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction=None,
+    axis=None,
+    keepdims: bool = False,
+) -> Tensor:
     """Variance, (sum (x - mean)^2) / (N - correction); correction 1 (Bessel's) unless unbiased=False."""
     x = as_tensor(x)
     if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
@@ -268,7 +287,16 @@ def var(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, cor
     return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
 
 
-def std(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None, axis=None, keepdims: bool = False) -> Tensor:
+def std(
+    x,
+    dim=None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction=None,
+    axis=None,
+    keepdims: bool = False,
+) -> Tensor:
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 

@@ -1,4 +1,5 @@
 """Dropout and batch normalisation: the ops whose behaviour differs between training and evaluation."""
+
 from __future__ import annotations
 
 import math
@@ -89,8 +90,16 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
     return Dropout.apply(x, p=p, generator=generator or backend.default_generator())
 
 
-def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training: bool = True,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    x,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise over the batch (and spatial) axes per channel (axis 1).
 
     In training it uses the batch's statistics and updates ``running_mean``/``running_var`` in place
@@ -121,7 +130,9 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     running_mean, running_var = (r._array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
     inv_std = (1.0 / array_module(running_var).sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
-    out = (x - Tensor._wrap(running_mean.astype(x.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(inv_std, False)
+    out = (x - Tensor._wrap(running_mean.astype(x.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(
+        inv_std, False
+    )
     if weight is not None:
         out = out * weight.reshape(shape) + bias.reshape(shape)
     return out
@@ -139,7 +150,11 @@ def dropout2d(x, p: float = 0.5, training: bool = True, generator=None) -> Tenso
     if not training or p == 0.0:
         return x
     shape = x.shape[:-2] + (1, 1)
-    keep = random_uniform(shape, x.dtype, like=x._array) >= p if x.is_cuda else (generator or backend.default_generator()).random(shape, dtype=x.dtype) >= p
+    keep = (
+        random_uniform(shape, x.dtype, like=x._array) >= p
+        if x.is_cuda
+        else (generator or backend.default_generator()).random(shape, dtype=x.dtype) >= p
+    )
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return x * Tensor._wrap((keep * scale).astype(x.dtype), False)
 
@@ -149,8 +164,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     then scale and shift. Composed of differentiable ops, so its gradient is theirs."""
     x = as_tensor(x)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(x.shape[x.ndim - len(normalized_shape):]) != normalized_shape:
-        raise ShapeError(f"layer_norm: the input's last dimensions {tuple(x.shape)} do not end with normalized_shape {normalized_shape}")
+    if tuple(x.shape[x.ndim - len(normalized_shape) :]) != normalized_shape:
+        raise ShapeError(
+            f"layer_norm: the input's last dimensions {tuple(x.shape)} do not end with normalized_shape "
+            f"{normalized_shape}"
+        )
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     centered = x - mean(x, axes, keepdim=True)
     variance = mean(centered * centered, axes, keepdim=True)  # biased, as PyTorch normalises

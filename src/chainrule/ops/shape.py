@@ -2,6 +2,7 @@
 
 They move elements without changing them, so backward moves the gradient back the same way.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -27,7 +28,9 @@ class Reshape(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}") from None
+            raise ShapeError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}"
+            ) from None
 
     def backward(self, grad_output):
         return grad_output.reshape(self.shape)
@@ -224,8 +227,10 @@ class Expand(Function):
         try:
             return array_module(x).broadcast_to(x, shape)
         except ValueError:
-            raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be expanded to {shape} "
-                             "(only dimensions of size 1 grow, and new ones go in front)") from None
+            raise ShapeError(
+                f"expand: a tensor of shape {x.shape} cannot be expanded to {shape} "
+                "(only dimensions of size 1 grow, and new ones go in front)"
+            ) from None
 
     def backward(self, grad_output):
         return sum_to(grad_output, self.shape)  # each copy's gradient adds up: the backward of broadcasting
@@ -253,13 +258,18 @@ class Gather(Function):
         try:
             return xp.take_along_axis(x, index, axis=axis)
         except (IndexError, ValueError) as exc:
-            raise ShapeError(f"gather: index of shape {index.shape} does not fit input of shape {x.shape} along dim {axis} ({exc})") from None
+            raise ShapeError(
+                f"gather: index of shape {index.shape} does not fit input of shape {x.shape} along dim {axis} ({exc})"
+            ) from None
 
     def backward(self, grad_output):
         xp = array_module(grad_output)
         grad = xp.zeros(self.shape, dtype=grad_output.dtype)
         # an index taken twice receives both gradients: scatter with addition
-        full = [xp.arange(s).reshape([-1 if i == d else 1 for i in range(grad_output.ndim)]) for d, s in enumerate(self.index.shape)]
+        full = [
+            xp.arange(s).reshape([-1 if i == d else 1 for i in range(grad_output.ndim)])
+            for d, s in enumerate(self.index.shape)
+        ]
         full[self.axis] = self.index
         scatter_add(grad, tuple(full), grad_output)
         return grad
@@ -288,10 +298,14 @@ def repeat(x, *sizes) -> Tensor:
     x = as_tensor(x)
     sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
     if len(sizes) < x.ndim:
-        raise ShapeError(f"repeat: the {len(sizes)} repeat counts given are fewer than the tensor's {x.ndim} dimensions")
+        raise ShapeError(
+            f"repeat: the {len(sizes)} repeat counts given are fewer than the tensor's {x.ndim} dimensions"
+        )
     x = reshape(x, (1,) * (len(sizes) - x.ndim) + tuple(x.shape))
     # repeat = expand along a new axis before each dimension, then merge the pairs
-    expanded = expand(reshape(x, [d for s in x.shape for d in (1, s)]), [d for r, s in zip(sizes, x.shape) for d in (r, s)])
+    expanded = expand(
+        reshape(x, [d for s in x.shape for d in (1, s)]), [d for r, s in zip(sizes, x.shape) for d in (r, s)]
+    )
     return reshape(expanded * 1, [r * s for r, s in zip(sizes, x.shape)])
 
 
@@ -305,7 +319,9 @@ def t(x) -> Tensor:
     """The transpose of a matrix (a vector or scalar is returned as it is), as ``torch.t``."""
     x = as_tensor(x)
     if x.ndim > 2:
-        raise ShapeError(f"t: expects a tensor with at most 2 dimensions, got shape {tuple(x.shape)}; use transpose(dim0, dim1)")
+        raise ShapeError(
+            f"t: expects a tensor with at most 2 dimensions, got shape {tuple(x.shape)}; use transpose(dim0, dim1)"
+        )
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
@@ -426,7 +442,10 @@ def embedding(indices, weight, padding_idx: int | None = None) -> Tensor:
     if index.dtype.kind not in "iu":
         raise DTypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
     if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
-        raise IndexError(f"embedding: indices must be in [0, {weight.shape[0]}), got values from {int(index.min())} to {int(index.max())}")
+        raise IndexError(
+            f"embedding: indices must be in [0, {weight.shape[0]}), got values from {int(index.min())} to "
+            f"{int(index.max())}"
+        )
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
     return Embedding.apply(weight, indices=index, padding_idx=padding_idx)

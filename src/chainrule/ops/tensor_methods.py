@@ -1,6 +1,7 @@
 """Operators (+, @, [], -=, ...) and methods (t.exp(), t.sum(dim=0), t.add_(1)) of Tensor, named as in
 PyTorch: each is an op of this package; ``attach()`` puts them on the class (the package's __init__
 calls it once, so tensor.py imports no op)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +23,10 @@ def _binary_inplace(name: str, op, ufunc: str):
         return inplace.binary_(self, other, name, op, ufunc)
 
     method.__name__ = name
-    method.__doc__ = f"In place: self <- {op.__name__}(self, other) (counted in the version; refused on a leaf that requires grad outside no_grad)."
+    method.__doc__ = (
+        f"In place: self <- {op.__name__}(self, other) (counted in the version; refused on a leaf that "
+        "requires grad outside no_grad)."
+    )
     return method
 
 
@@ -37,18 +41,23 @@ def _unary_inplace(name: str, op, compute):
 def _clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
     if min is None and max is None:
         raise ValueError("clamp_: at least one of min and max must be given")
-    return inplace.unary_(self, "clamp_", lambda x: elementwise.clip(x, min, max),
-                          lambda a: array_module(a).clip(a, min, max))
+    return inplace.unary_(
+        self, "clamp_", lambda x: elementwise.clip(x, min, max), lambda a: array_module(a).clip(a, min, max)
+    )
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
     """self += value * tensor1 * tensor2."""
-    return inplace.binary_(self, elementwise.mul(elementwise.mul(tensor1, tensor2), value), "addcmul_", elementwise.add, "add")
+    return inplace.binary_(
+        self, elementwise.mul(elementwise.mul(tensor1, tensor2), value), "addcmul_", elementwise.add, "add"
+    )
 
 
 def _addcdiv_(self, tensor1, tensor2, *, value=1):
     """self += value * tensor1 / tensor2."""
-    return inplace.binary_(self, elementwise.mul(elementwise.div(tensor1, tensor2), value), "addcdiv_", elementwise.add, "add")
+    return inplace.binary_(
+        self, elementwise.mul(elementwise.div(tensor1, tensor2), value), "addcdiv_", elementwise.add, "add"
+    )
 
 
 def _masked_fill_(self, mask, value):
@@ -56,7 +65,9 @@ def _masked_fill_(self, mask, value):
     if inplace._recording(self, value):
         inplace._check_leaf(self, "masked_fill_")
         return inplace._rebind(self, shape.masked_fill(inplace._old_value(self), mask, value), "masked_fill_")
-    self._array[array_module(self._array).broadcast_to(mask, self._array.shape)] = value.item() if isinstance(value, Tensor) else value
+    self._array[array_module(self._array).broadcast_to(mask, self._array.shape)] = (
+        value.item() if isinstance(value, Tensor) else value
+    )
     self._bump_version()
     return self
 
@@ -94,8 +105,17 @@ def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
     return out
 
 
-_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte", "int8": "Char",
-               "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAMES = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "bool": "Bool",
+}
 
 
 def _type(self, dtype=None):
@@ -120,7 +140,9 @@ def _new(factory):
 
 
 def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-    return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    return creation.full(
+        size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+    )
 
 
 def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):

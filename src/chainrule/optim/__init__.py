@@ -1,4 +1,5 @@
 """Optimizers (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW) and learning-rate schedulers, as torch.optim."""
+
 from . import lr_scheduler
 from .adaptive import Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer

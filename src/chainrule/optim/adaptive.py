@@ -1,4 +1,5 @@
 """Adaptive-rate optimizers: Adagrad, Adadelta, RMSprop, Adam and AdamW (PyTorch's update rules)."""
+
 from __future__ import annotations
 
 import math
@@ -19,10 +20,25 @@ def _zeros_like_state(state: dict, key: str, like: np.ndarray, value: float = 0.
 class Adagrad(Optimizer):
     """Per-parameter rate lr / sqrt(sum of squared gradients): frequent features learn slower."""
 
-    def __init__(self, params, lr: float = 0.01, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                lr_decay=lr_decay,
+                weight_decay=weight_decay,
+                initial_accumulator_value=initial_accumulator_value,
+                eps=eps,
+            ),
+        )
 
     def validate(self, group):
         super().validate(group)
@@ -49,9 +65,19 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """Divide the gradient by a running root-mean-square of recent gradients (Hinton's RMSprop)."""
 
-    def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-                 momentum: float = 0.0, centered: bool = False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered))
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
+        super().__init__(
+            params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        )
 
     def validate(self, group):
         super().validate(group)
@@ -168,8 +194,20 @@ class Adam(Optimizer):
         kernel = kernels.adam_update() if is_device_array(param) else None  # one launch instead of a dozen passes
         if kernel is not None:
             t = param.dtype.type
-            kernel(grad, t(lr), t(beta1), t(beta2), t(eps), t(wd), t(bias_correction1), t(bias_correction2_sqrt), self.decoupled,
-                   param, m, v)
+            kernel(
+                grad,
+                t(lr),
+                t(beta1),
+                t(beta2),
+                t(eps),
+                t(wd),
+                t(bias_correction1),
+                t(bias_correction2_sqrt),
+                self.decoupled,
+                param,
+                m,
+                v,
+            )
             return
         if self.decoupled:
             param *= 1 - lr * wd  # AdamW: decay the weights directly, not through the gradient

@@ -2,6 +2,7 @@
 
 Call ``scheduler.step()`` once per epoch after ``optimizer.step()``, as in PyTorch.
 """
+
 from __future__ import annotations
 
 import math
@@ -90,7 +91,9 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5):
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ConfigError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], got {start_factor}, {end_factor}")
+            raise ConfigError(
+                f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], got {start_factor}, {end_factor}"
+            )
         _positive("LinearLR", "total_iters", total_iters, integer=True)
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer)
@@ -103,16 +106,35 @@ class LinearLR(LRScheduler):
 class ReduceLROnPlateau:
     """Multiply the lr by ``factor`` when the watched metric has not improved for ``patience`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ):
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ConfigError(f"ReduceLROnPlateau: mode must be 'min'/'max' and threshold_mode 'rel'/'abs', got {mode!r}, {threshold_mode!r}")
+            raise ConfigError(
+                f"ReduceLROnPlateau: mode must be 'min'/'max' and threshold_mode 'rel'/'abs', got {mode!r}, "
+                f"{threshold_mode!r}"
+            )
         if not 0 < factor < 1:
             raise ConfigError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
         if not isinstance(patience, int) or patience < 0:
             raise ConfigError(f"ReduceLROnPlateau: patience must be a non-negative integer, got {patience!r}")
         self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
-        self.threshold, self.threshold_mode, self.cooldown, self.min_lr, self.eps = threshold, threshold_mode, cooldown, min_lr, eps
+        self.threshold, self.threshold_mode, self.cooldown, self.min_lr, self.eps = (
+            threshold,
+            threshold_mode,
+            cooldown,
+            min_lr,
+            eps,
+        )
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
@@ -155,4 +177,10 @@ class ReduceLROnPlateau:
 
 
 # Schedulers by the names configs and the command use.
-SCHEDULERS = {"step": StepLR, "exponential": ExponentialLR, "cosine": CosineAnnealingLR, "warmup": LinearLR, "plateau": ReduceLROnPlateau}
+SCHEDULERS = {
+    "step": StepLR,
+    "exponential": ExponentialLR,
+    "cosine": CosineAnnealingLR,
+    "warmup": LinearLR,
+    "plateau": ReduceLROnPlateau,
+}

@@ -3,6 +3,7 @@
 Updates happen in place on the parameters' arrays (and on preallocated state arrays), so a
 step allocates nothing new once the state exists.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,13 +16,24 @@ from ..tensor import Tensor
 
 
 def check_lr(owner: str, lr) -> float:
-    if not isinstance(lr, (int, float, np.floating)) or isinstance(lr, bool) or math.isnan(lr) or lr <= 0 or math.isinf(lr):
+    if (
+        not isinstance(lr, (int, float, np.floating))
+        or isinstance(lr, bool)
+        or math.isnan(lr)
+        or lr <= 0
+        or math.isinf(lr)
+    ):
         raise ConfigError(f"{owner}: lr (learning rate) must be a positive finite number, got {lr!r}")
     return float(lr)
 
 
 def check_range(owner: str, name: str, value, low: float, high: float, high_open: bool = True) -> float:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and low <= value and (value < high if high_open else value <= high)
+    ok = (
+        isinstance(value, (int, float, np.floating))
+        and not isinstance(value, bool)
+        and low <= value
+        and (value < high if high_open else value <= high)
+    )
     if not ok:
         bracket = ")" if high_open else "]"
         raise ConfigError(f"{owner}: {name} must be in [{low}, {high}{bracket}, got {value!r}")
@@ -34,7 +46,9 @@ class Optimizer:
     def __init__(self, params, defaults: dict):
         name = type(self).__name__
         if isinstance(params, Tensor):
-            raise TypeError(f"{name}: params should be an iterable of Parameters (e.g. model.parameters()), got a single Tensor")
+            raise TypeError(
+                f"{name}: params should be an iterable of Parameters (e.g. model.parameters()), got a single Tensor"
+            )
         params = list(params)
         if not params:
             raise ConfigError(f"{name}: got an empty parameter list; did the model register its layers as attributes?")
@@ -52,7 +66,9 @@ class Optimizer:
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
             if not isinstance(p, Tensor) or not p.requires_grad:
-                raise ConfigError(f"{name}: every parameter must be a Tensor that requires grad, got {type(p).__name__}")
+                raise ConfigError(
+                    f"{name}: every parameter must be a Tensor that requires grad, got {type(p).__name__}"
+                )
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self.validate(group)
@@ -91,7 +107,9 @@ class Optimizer:
         index = {id(p): i for i, p in enumerate(self._all_params())}
         state = {}
         for key, value in self.state.items():
-            state[index[key]] = {k: (v.copy() if hasattr(v, "shape") else v) for k, v in value.items() if not k.startswith("_")}
+            state[index[key]] = {
+                k: (v.copy() if hasattr(v, "shape") else v) for k, v in value.items() if not k.startswith("_")
+            }
         groups = []
         for group in self.param_groups:
             saved = {k: v for k, v in group.items() if k != "params"}
@@ -101,15 +119,22 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups) or any(len(g["params"]) != len(o["params"]) for g, o in zip(groups, self.param_groups)):
-            raise ConfigError(f"{type(self).__name__}.load_state_dict: the saved parameter groups do not match this optimizer's")
+        if len(groups) != len(self.param_groups) or any(
+            len(g["params"]) != len(o["params"]) for g, o in zip(groups, self.param_groups)
+        ):
+            raise ConfigError(
+                f"{type(self).__name__}.load_state_dict: the saved parameter groups do not match this optimizer's"
+            )
         params = self._all_params()
         for group, saved in zip(self.param_groups, groups):
             group.update({k: v for k, v in saved.items() if k != "params"})
         self.state = {}
         for key, value in state_dict["state"].items():
             p = params[int(key)]
-            self.state[id(p)] = {k: (to_device(np.asarray(v, dtype=p.dtype), p.device) if hasattr(v, "shape") else v) for k, v in value.items()}
+            self.state[id(p)] = {
+                k: (to_device(np.asarray(v, dtype=p.dtype), p.device) if hasattr(v, "shape") else v)
+                for k, v in value.items()
+            }
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -134,4 +159,3 @@ def with_weight_decay(param: np.ndarray, grad: np.ndarray, state: dict, weight_d
     array_module(param).multiply(param, weight_decay, out=out)
     out += grad
     return out
-

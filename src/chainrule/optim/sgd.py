@@ -1,4 +1,5 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+
 from __future__ import annotations
 
 from ..backend import array_module, is_device_array, kernels
@@ -13,9 +14,18 @@ class SGD(Optimizer):
     exactly as torch.optim.SGD.
     """
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov))
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        )
 
     def validate(self, group: dict) -> None:
         super().validate(group)

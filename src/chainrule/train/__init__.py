@@ -1,4 +1,5 @@
 """Training: fit/evaluate, callbacks, history, metrics and checkpoints."""
+
 from .callbacks import (
     Callback,
     CSVLogger,
@@ -14,7 +15,30 @@ from .loop import EpochTotals, FitContext, Resume, evaluate, fit, predict, train
 from .metrics import accuracy, confusion_matrix, mean_absolute_error, r2_score
 
 __all__ = [
-    "CSVLogger", "Callback", "Checkpoint", "EarlyStopping", "EpochTotals", "FitContext", "Resume", "GracefulInterrupt", "History", "JSONLinesLogger",
-    "ModelCheckpoint", "ProgressBar", "accuracy", "confusion_matrix", "evaluate", "fit", "load",
-    "load_checkpoint", "mean_absolute_error", "predict", "r2_score", "read_metadata", "save", "save_checkpoint", "train_epoch", "train_step",
+    "CSVLogger",
+    "Callback",
+    "Checkpoint",
+    "EarlyStopping",
+    "EpochTotals",
+    "FitContext",
+    "Resume",
+    "GracefulInterrupt",
+    "History",
+    "JSONLinesLogger",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "accuracy",
+    "confusion_matrix",
+    "evaluate",
+    "fit",
+    "load",
+    "load_checkpoint",
+    "mean_absolute_error",
+    "predict",
+    "r2_score",
+    "read_metadata",
+    "save",
+    "save_checkpoint",
+    "train_epoch",
+    "train_step",
 ]

@@ -3,6 +3,7 @@
 Hooks: on_train_begin(ctx), on_epoch_begin(ctx), on_batch_end(ctx, logs), on_epoch_end(ctx, logs),
 on_train_end(ctx). ``ctx`` is the FitContext (model, optimizer, epoch, history, stop flag).
 """
+
 from __future__ import annotations
 
 import csv
@@ -64,13 +65,22 @@ class ProgressBar(Callback):
         if self._use_bar():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=ctx.steps_per_epoch, desc=f"epoch {ctx.epoch + 1}/{ctx.epochs}", file=self.stream, leave=True, unit="step")
+            self.bar = tqdm(
+                total=ctx.steps_per_epoch,
+                desc=f"epoch {ctx.epoch + 1}/{ctx.epochs}",
+                file=self.stream,
+                leave=True,
+                unit="step",
+            )
 
     def on_batch_end(self, ctx, logs) -> None:
         if self.bar is not None:
             self.bar.update(1)
             if logs["step"] % 10 == 0 or logs["step"] == ctx.steps_per_epoch:
-                self.bar.set_postfix(loss=f"{logs['running_loss']:.4f}", **({"acc": f"{logs['running_accuracy']:.1%}"} if logs.get("running_accuracy") is not None else {}))
+                self.bar.set_postfix(
+                    loss=f"{logs['running_loss']:.4f}",
+                    **({"acc": f"{logs['running_accuracy']:.1%}"} if logs.get("running_accuracy") is not None else {}),
+                )
 
     def on_epoch_end(self, ctx, logs) -> None:
         if self.bar is not None:
@@ -79,19 +89,37 @@ class ProgressBar(Callback):
             self.bar = None
         elif not self.quiet:
             seconds = time.perf_counter() - self.started
-            print(f"epoch {ctx.epoch + 1:>3}/{ctx.epochs}  {_format(logs)}  ({seconds:.2f} s, {ctx.steps_per_epoch / max(seconds, 1e-9):.0f} steps/s)", file=self.stream, flush=True)
+            print(
+                f"epoch {ctx.epoch + 1:>3}/{ctx.epochs}  {_format(logs)}  ({seconds:.2f} s, "
+                f"{ctx.steps_per_epoch / max(seconds, 1e-9):.0f} steps/s)",
+                file=self.stream,
+                flush=True,
+            )
 
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
     ``restore_best`` the model gets back the weights of its best epoch."""
 
-    def __init__(self, patience: int = 10, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0, restore_best: bool = True):
+    def __init__(
+        self,
+        patience: int = 10,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ):
         if not isinstance(patience, int) or patience < 1:
             raise ConfigError(f"EarlyStopping: patience must be a positive integer, got {patience!r}")
         if mode not in ("min", "max"):
             raise ConfigError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
-        self.patience, self.monitor, self.mode, self.min_delta, self.restore_best = patience, monitor, mode, min_delta, restore_best
+        self.patience, self.monitor, self.mode, self.min_delta, self.restore_best = (
+            patience,
+            monitor,
+            mode,
+            min_delta,
+            restore_best,
+        )
         self.best = math.inf if mode == "min" else -math.inf
         self.best_epoch = None
         self.wait = 0
@@ -103,7 +131,9 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, ctx, logs) -> None:
         value = logs.get(self.monitor)
         if value is None:
-            raise ConfigError(f"EarlyStopping: metric {self.monitor!r} is not logged (have {sorted(logs)}); pass a validation loader")
+            raise ConfigError(
+                f"EarlyStopping: metric {self.monitor!r} is not logged (have {sorted(logs)}); pass a validation loader"
+            )
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, logs["epoch"], 0
             if self.restore_best:
@@ -112,7 +142,10 @@ class EarlyStopping(Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 ctx.stop = True
-                ctx.stop_reason = f"early stopping: {self.monitor} has not improved for {self.patience} epochs (best {self.best:.4f} at epoch {self.best_epoch})"
+                ctx.stop_reason = (
+                    f"early stopping: {self.monitor} has not improved for {self.patience} epochs (best "
+                    f"{self.best:.4f} at epoch {self.best_epoch})"
+                )
 
     def on_train_end(self, ctx) -> None:
         if self.restore_best and self.best_weights is not None:
@@ -146,9 +179,13 @@ class ModelCheckpoint(Callback):
         """Everything a resume needs; mid-epoch, also the step reached and the epoch's running totals."""
         from ..backend import get_rng_state
 
-        meta = {"epoch": ctx.epoch if mid_epoch else ctx.epoch + 1, "rng_state": get_rng_state(), "history": ctx.history.to_list(),
-                "callbacks": {type(cb).__name__: cb.state_dict() for cb in ctx.callbacks},
-                "scheduler": ctx.scheduler.state_dict() if ctx.scheduler is not None else None}
+        meta = {
+            "epoch": ctx.epoch if mid_epoch else ctx.epoch + 1,
+            "rng_state": get_rng_state(),
+            "history": ctx.history.to_list(),
+            "callbacks": {type(cb).__name__: cb.state_dict() for cb in ctx.callbacks},
+            "scheduler": ctx.scheduler.state_dict() if ctx.scheduler is not None else None,
+        }
         if mid_epoch:
             meta["step"] = ctx.step
             meta["partial"] = {"totals": ctx.totals.to_list(), "first_loss": ctx.first_loss}

@@ -5,6 +5,7 @@ hyperparameters, epoch, random-generator state). Writing goes to a temporary fil
 folder, which is flushed, fsync'ed and renamed over the old one, so a crash mid-write leaves
 the previous checkpoint as it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,9 @@ def _check_file(path: str) -> None:
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path!r} does not exist")
     if os.path.getsize(path) < 8:
-        raise CheckpointError(f"{path}: empty or truncated file ({os.path.getsize(path)} bytes), not a safetensors checkpoint")
+        raise CheckpointError(
+            f"{path}: empty or truncated file ({os.path.getsize(path)} bytes), not a safetensors checkpoint"
+        )
 
 
 def load(path: str) -> "OrderedDict[str, np.ndarray]":
@@ -66,7 +69,9 @@ class Checkpoint:
         return int(self.metadata.get("epoch", 0))
 
 
-def save_checkpoint(path: str, model, optimizer=None, metadata: dict | None = None, extra_arrays: dict | None = None) -> None:
+def save_checkpoint(
+    path: str, model, optimizer=None, metadata: dict | None = None, extra_arrays: dict | None = None
+) -> None:
     """Model weights, optimizer state and metadata in one safetensors file, written atomically."""
     arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
     meta = dict(metadata or {})
@@ -79,7 +84,11 @@ def save_checkpoint(path: str, model, optimizer=None, metadata: dict | None = No
                     arrays[f"optimizer.{index}.{key}"] = value
                 else:
                     scalars.setdefault(str(index), {})[key] = value
-        meta["optimizer"] = {"type": type(optimizer).__name__, "param_groups": state["param_groups"], "scalars": scalars}
+        meta["optimizer"] = {
+            "type": type(optimizer).__name__,
+            "param_groups": state["param_groups"],
+            "scalars": scalars,
+        }
     for key, value in (extra_arrays or {}).items():
         arrays[f"extra.{key}"] = value
     save(arrays, path, meta)
@@ -89,8 +98,8 @@ def load_checkpoint(path: str) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint`` (see ``Checkpoint``)."""
     arrays = load(path)
     metadata = read_metadata(path)
-    model_state = OrderedDict((k[len("model."):], v) for k, v in arrays.items() if k.startswith("model."))
-    extra = {k[len("extra."):]: v for k, v in arrays.items() if k.startswith("extra.")}
+    model_state = OrderedDict((k[len("model.") :], v) for k, v in arrays.items() if k.startswith("model."))
+    extra = {k[len("extra.") :]: v for k, v in arrays.items() if k.startswith("extra.")}
     optimizer_state = None
     info = metadata.get("optimizer")
     if info is not None:

@@ -7,6 +7,7 @@ over the ranks with Allreduce, in buckets of several parameters, so every rank t
 step and the parameters stay equal; only rank 0 writes checkpoints, logs and plots. A rank that
 dies makes the others stop with a clear error after ``timeout`` seconds instead of hanging.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,10 @@ def _mpi():
     try:
         from mpi4py import MPI
     except ImportError:
-        raise ConfigError("distributed training needs mpi4py and an MPI library: apt-get install openmpi-bin libopenmpi-dev, "
-                          "then pip install 'chainrule[distributed]'") from None
+        raise ConfigError(
+            "distributed training needs mpi4py and an MPI library: apt-get install openmpi-bin libopenmpi-dev, "
+            "then pip install 'chainrule[distributed]'"
+        ) from None
     return MPI
 
 
@@ -88,8 +91,10 @@ def _wait(request, what: str) -> None:
     pause = 0.0
     while not request.Test():
         if time.monotonic() > deadline:
-            error = DistributedError(f"rank {get_rank()}: {what} got no answer from the other ranks for {_timeout:g} s; "
-                                     "a rank has probably died or hung (see its output above). Stopping all ranks.")
+            error = DistributedError(
+                f"rank {get_rank()}: {what} got no answer from the other ranks for {_timeout:g} s; "
+                "a rank has probably died or hung (see its output above). Stopping all ranks."
+            )
             # An exception alone would leave this process waiting in MPI_Finalize for the silent rank:
             # say what happened, then abort the whole job.
             print(f"chainrule: error: {error}", file=sys.stderr, flush=True)
@@ -127,7 +132,9 @@ class DistributedSampler:
     the same on every rank, dealt out round-robin. Shards are padded (wrapping around) to equal
     length so that every rank takes the same number of steps."""
 
-    def __init__(self, size: int, rank: int | None = None, world_size: int | None = None, seed: int = 0, shuffle: bool = True):
+    def __init__(
+        self, size: int, rank: int | None = None, world_size: int | None = None, seed: int = 0, shuffle: bool = True
+    ):
         self.size, self.seed, self.shuffle = size, seed, shuffle
         self.rank = get_rank() if rank is None else rank
         self.world_size = get_world_size() if world_size is None else world_size
@@ -139,7 +146,9 @@ class DistributedSampler:
         return self.per_rank
 
     def indices(self, epoch: int) -> np.ndarray:
-        order = np.random.default_rng([self.seed, epoch]).permutation(self.size) if self.shuffle else np.arange(self.size)
+        order = (
+            np.random.default_rng([self.seed, epoch]).permutation(self.size) if self.shuffle else np.arange(self.size)
+        )
         padded = np.resize(order, self.per_rank * self.world_size)  # wraps around
         return padded[self.rank :: self.world_size]
 
@@ -180,7 +189,10 @@ class DistributedOptimizer:
                 current, size = [], 0
         if current:
             buckets.append(current)
-        return [(group, array_module(group[0]._array).empty(sum(p._array.size for p in group), dtype=group[0].dtype)) for group in buckets]
+        return [
+            (group, array_module(group[0]._array).empty(sum(p._array.size for p in group), dtype=group[0].dtype))
+            for group in buckets
+        ]
 
     def _reset_round(self) -> None:
         self._ready = [set() for _ in self.buckets]

@@ -1,4 +1,5 @@
 """History: the per-epoch record that fit() returns (train/val loss and metrics)."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 fit zeroes the gradients itself each step, switches train()/eval() itself, and stops with a clear
 message when the loss diverges.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,11 +74,24 @@ class FitContext:
 
 
 def _is_classification(target: np.ndarray, output: np.ndarray) -> bool:
-    return target.dtype.kind in "iub" or (output.ndim == 2 and output.shape[1] == 1 and target.dtype.kind == "f" and ((target == 0) | (target == 1)).all())
+    return target.dtype.kind in "iub" or (
+        output.ndim == 2 and output.shape[1] == 1 and target.dtype.kind == "f" and ((target == 0) | (target == 1)).all()
+    )
 
 
-def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 10, callbacks=(),
-        scheduler=None, divergence_factor: float | None = 100.0, resume: Resume | None = None, sum_over_ranks=None) -> History:
+def fit(
+    model: Module,
+    loss_fn,
+    optimizer,
+    train_loader,
+    val_loader=None,
+    epochs: int = 10,
+    callbacks=(),
+    scheduler=None,
+    divergence_factor: float | None = 100.0,
+    resume: Resume | None = None,
+    sum_over_ranks=None,
+) -> History:
     """Train ``model`` for ``epochs`` epochs and return the History.
 
     Each step (``train_step``): zero_grad, forward, loss, backward, step. After each epoch
@@ -101,7 +115,9 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
     try:
         for epoch in range(resume.epoch, epochs):
             skip, totals = (resume.step, resume.totals) if epoch == resume.epoch and resume.step else (0, None)
-            record = train_epoch(ctx, epoch, loss_fn, train_loader, val_loader, skip, totals, divergence_factor, sum_over_ranks)
+            record = train_epoch(
+                ctx, epoch, loss_fn, train_loader, val_loader, skip, totals, divergence_factor, sum_over_ranks
+            )
             history.append(record)
             for cb in callbacks:
                 cb.on_epoch_end(ctx, record)
@@ -115,8 +131,17 @@ def fit(model: Module, loss_fn, optimizer, train_loader, val_loader=None, epochs
     return history
 
 
-def train_epoch(ctx: FitContext, epoch: int, loss_fn, train_loader, val_loader=None, skip: int = 0,
-                totals: EpochTotals | None = None, divergence_factor: float | None = 100.0, sum_over_ranks=None) -> dict:
+def train_epoch(
+    ctx: FitContext,
+    epoch: int,
+    loss_fn,
+    train_loader,
+    val_loader=None,
+    skip: int = 0,
+    totals: EpochTotals | None = None,
+    divergence_factor: float | None = 100.0,
+    sum_over_ranks=None,
+) -> dict:
     """One epoch of ``train_step``s (after the first ``skip`` batches, with ``totals`` so far), then
     validation and the scheduler; returns the epoch's record for the history."""
     model, optimizer, scheduler = ctx.model, ctx.optimizer, ctx.scheduler
@@ -136,8 +161,11 @@ def train_epoch(ctx: FitContext, epoch: int, loss_fn, train_loader, val_loader=N
         train_step(ctx, x, y, loss_fn, step, divergence_factor)
         if ctx.callbacks:
             totals = ctx.totals
-            logs = {"step": step, "running_loss": totals.loss_sum / totals.seen,
-                    "running_accuracy": totals.correct / totals.seen if totals.classification else None}
+            logs = {
+                "step": step,
+                "running_loss": totals.loss_sum / totals.seen,
+                "running_accuracy": totals.correct / totals.seen if totals.classification else None,
+            }
             for cb in ctx.callbacks:
                 cb.on_batch_end(ctx, logs)
         if sum_over_ranks is not None:  # if any rank was signalled, every rank stops at this step
@@ -178,9 +206,15 @@ def train_step(ctx: FitContext, x, y, loss_fn, step: int, divergence_factor: flo
     loss.backward()
     loss_value = loss.item()
     first_loss = ctx.first_loss
-    if not math.isfinite(loss_value) or (divergence_factor and first_loss and loss_value > divergence_factor * max(first_loss, 1e-3)):
+    if not math.isfinite(loss_value) or (
+        divergence_factor and first_loss and loss_value > divergence_factor * max(first_loss, 1e-3)
+    ):
         lr = optimizer.param_groups[0]["lr"]
-        what = "became " + str(loss_value) if not math.isfinite(loss_value) else f"exploded to {loss_value:.4g} from {first_loss:.4g}"
+        what = (
+            "became " + str(loss_value)
+            if not math.isfinite(loss_value)
+            else f"exploded to {loss_value:.4g} from {first_loss:.4g}"
+        )
         error = TrainingDiverged(
             f"training diverged at epoch {ctx.epoch + 1}, step {step}: the loss {what}; "
             f"try a smaller learning rate (now {lr:g}, e.g. {lr / 10:g})"

@@ -1,4 +1,5 @@
 """Metrics: accuracy and the confusion matrix for classification; R^2 and MAE for regression."""
+
 from __future__ import annotations
 
 import numpy as np
