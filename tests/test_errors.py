@@ -15,7 +15,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import errors, nn, optim
-from chainrule.app.config import TrainConfig
+from chainrule.app.config import TrainConfig, resolve_config_paths
+from chainrule.app.run import train_run
 from chainrule.data import DataLoader, TensorDataset, load_dataset
 from chainrule.explain import parse_network
 
@@ -284,6 +285,32 @@ CASES = [
         lambda tmp: parse_network({"inputs": [[1, 2]], "targets": [[1]], "layers": [{"weight": [[1, 2, 3]]}]}),
         errors.ConfigError,
         r"3 columns but its input has 2",
+    ),
+    (
+        "run-folder-taken",
+        "`chainrule train --out DIR` where DIR already holds a run (and no `--overwrite`)",
+        lambda tmp: [
+            train_run(TrainConfig(data="iris", epochs=1, early_stopping=0, quiet=True, out=tmp)) for _ in range(2)
+        ],
+        errors.ConfigError,
+        r"already holds a run.*--overwrite",
+    ),
+    (
+        "resume-changes-model",
+        "`--resume DIR --hidden 999`: an option that would change the run's network",
+        lambda tmp: (
+            train_run(TrainConfig(data="iris", epochs=1, early_stopping=0, quiet=True, out=tmp)),
+            train_run(TrainConfig(data="iris", hidden=[999], quiet=True), resume=tmp),
+        ),
+        errors.ConfigError,
+        r"--hidden would change",
+    ),
+    (
+        "config-path-outside",
+        'a config file naming `data = "/etc/passwd"`',
+        lambda tmp: resolve_config_paths({"data": "/etc/passwd"}, tmp, "run.toml"),
+        errors.ConfigError,
+        r"data must be a path relative to the config file's folder",
     ),
 ]
 

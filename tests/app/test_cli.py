@@ -24,7 +24,7 @@ def test_train_evaluate_predict_round_trip(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["hidden"] == [16] and summary["epochs_run"] <= 30
     assert all(json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines())
-    evaluated = run_cli("evaluate", str(out))
+    evaluated = run_cli("evaluate", str(out), "--json")
     assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["test_accuracy"] == pytest.approx(
         summary["test_accuracy"]
     )
@@ -34,7 +34,7 @@ def test_train_evaluate_predict_round_trip(tmp_path):
     assert predicted.returncode == 0, predicted.stderr
     lines = predicted.stdout.strip().splitlines()
     assert (
-        lines[0] == "prediction,label,probability"
+        lines[0] == "prediction,label,p_setosa,p_versicolor,p_virginica"
         and lines[1].split(",")[1] == "setosa"
         and lines[2].split(",")[1] == "virginica"
     )

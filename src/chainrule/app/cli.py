@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 from ..errors import ChainruleError, TrainingDiverged, TrainingInterrupted
@@ -37,8 +38,9 @@ def _positive_int(text: str, message: str = "expected a positive integer") -> in
 
 
 def _hidden(text: str) -> list:
+    """Layer sizes separated by commas and/or spaces: '128,64', '128 64' and '128, 64' all mean [128, 64]."""
     try:
-        sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
+        sizes = [int(part) for part in re.split(r"[,\s]+", text.strip()) if part]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 128,64, got {text!r}") from None
     if not sizes or any(s <= 0 for s in sizes):
@@ -71,7 +73,9 @@ def _add_train(sub):
     )
     p.add_argument("--data-dir", dest="data_dir", help="folder holding MNIST/Fashion-MNIST idx files (gzipped or not)")
     p.add_argument(
-        "--hidden", type=_hidden, help=f"hidden layer sizes, comma-separated (default {','.join(map(str, d.hidden))})"
+        "--hidden",
+        type=_hidden,
+        help=f"hidden layer sizes, separated by commas or spaces (default {','.join(map(str, d.hidden))})",
     )
     p.add_argument("--activation", choices=ACTIVATIONS, help=f"hidden-layer activation (default {d.activation})")
     p.add_argument("--dropout", type=float, help=f"dropout probability after each hidden layer (default {d.dropout})")
@@ -111,7 +115,11 @@ def _add_train(sub):
     p.add_argument(
         "--device", choices=("cpu", "cuda"), help="where to train: cpu (NumPy, default) or cuda (CuPy on an NVIDIA GPU)"
     )
-    p.add_argument("--out", help="run folder to write (default runs/<dataset>)")
+    p.add_argument(
+        "--out",
+        help="run folder to write (default: a fresh runs/<dataset>/version_N); never replaced without --overwrite",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in the --out folder")
     p.add_argument(
         "--config", help="TOML file with the same keys (batch_size = 64, hidden = [128, 64]); options given here win"
     )
@@ -157,7 +165,8 @@ def _cmd_train(args) -> int:
 
         extra.append(GradientMonitor(out_dir=config.out, quiet=config.quiet))
     try:
-        train_run(config, resume=resume, extra_callbacks=extra)
+        given = {"quiet": False, **values, **options} if resume else None  # quiet is this invocation's alone
+        train_run(config, resume=resume, extra_callbacks=extra, given=given)
     except TrainingDiverged as exc:
         checkpoint = os.path.join(config.out or "", "checkpoint.safetensors")
         kept = f"; the last good checkpoint is {checkpoint}" if os.path.isfile(checkpoint) else ""
@@ -179,13 +188,34 @@ def _add_evaluate(sub):
         "test metrics as JSON.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train`")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object (for programs)")
 
 
 def _cmd_evaluate(args) -> int:
     from .run import evaluate_run
 
-    print(json.dumps(evaluate_run(args.run_dir), indent=2))
+    results = evaluate_run(args.run_dir)
+    print(json.dumps(results) if args.json else format_evaluation(results))
     return 0
+
+
+def format_evaluation(results: dict) -> str:
+    """The test metrics as a short table: per-class precision, recall and F1 for classification."""
+    lines = [f"test loss      {results['test_loss']:.4f}"]
+    if "test_accuracy" not in results:
+        lines += [f"{k:<14} {v:.4f}" for k, v in results.items() if k != "test_loss" and isinstance(v, float)]
+        return "\n".join(lines)
+    lines.append(f"test accuracy  {results['test_accuracy']:.2%}")
+    names, scores = results["class_names"], results["per_class"]
+    width = max(5, *(len(n) for n in names))
+    lines += ["", f"{'class':<{width}}  precision  recall  f1     support"]
+    for i, name in enumerate(names):
+        p, r, f, n = (scores[k][i] for k in ("precision", "recall", "f1", "support"))
+        lines.append(f"{name:<{width}}  {p:9.3f}  {r:6.3f}  {f:5.3f}  {n:7d}")
+    total = sum(scores["support"])
+    macro = [sum(scores[k]) / len(names) for k in ("precision", "recall", "f1")]
+    lines.append(f"{'macro':<{width}}  {macro[0]:9.3f}  {macro[1]:6.3f}  {macro[2]:5.3f}  {total:7d}")
+    return "\n".join(lines)
 
 
 def _add_predict(sub):
@@ -218,13 +248,14 @@ def _cmd_predict(args) -> int:
         names = meta.get("class_names") or []
         classes = predicted_classes(output)
         logits = Tensor._wrap(output, False)
-        if output.shape[1] == 1:  # one logit: the probability of class 1
-            probs = F.sigmoid(logits)._array[:, 0]
-        else:  # the probability of the predicted class
-            probs = F.softmax(logits, axis=1)._array[np.arange(len(classes)), classes]
-        lines = ["prediction,label,probability"] + [
-            f"{c},{names[c] if c < len(names) else c},{p:.6f}" for c, p in zip(classes, probs)
-        ]
+        if output.shape[1] == 1:  # one logit: sigmoid gives P(class 1)
+            p1 = F.sigmoid(logits)._array[:, :1]
+            probs = np.concatenate([1 - p1, p1], axis=1)
+        else:
+            probs = F.softmax(logits, dim=1)._array
+        names = [str(names[k]) if k < len(names) else str(k) for k in range(probs.shape[1])]
+        header = "prediction,label," + ",".join(f"p_{name}" for name in names)  # one probability per class
+        lines = [header] + [f"{c},{names[c]}," + ",".join(f"{p:.6f}" for p in row) for c, row in zip(classes, probs)]
     else:
         lines = [",".join(f"prediction{i}" for i in range(output.shape[1])) if output.shape[1] > 1 else "prediction"]
         lines += [",".join(f"{v:.6g}" for v in row) for row in output]

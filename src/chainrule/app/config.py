@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from .. import nn, optim
+from ..data.datasets import DATASETS
 from ..errors import ConfigError
 from ..optim import lr_scheduler
 
@@ -47,6 +48,7 @@ class TrainConfig:
     device: str = "cpu"
     out: str | None = None
     monitor_gradients: bool = False
+    overwrite: bool = False
     distributed: bool = False
     quiet: bool = False
 
@@ -163,13 +165,18 @@ def load_toml(path: str) -> tuple[dict, str]:
     return values, os.path.dirname(os.path.abspath(path))
 
 
+# The keys of a config file that name paths: each is checked before anything is opened.
+PATH_KEYS = ("data_dir", "out", "data")
+
+
 def resolve_config_paths(values: dict, base: str, where: str) -> dict:
     """Relative data_dir/out/data paths in a config file are relative to the file's folder, and may not
-    climb out of it with '..' (a config file from elsewhere must not reach into the rest of the disk)."""
+    climb out of it with '..' (a config file from elsewhere must not reach into the rest of the disk).
+    ``data`` is a path unless it names a built-in dataset."""
     values = dict(values)
-    for key in ("data_dir", "out", "data"):
+    for key in PATH_KEYS:
         value = values.get(key)
-        if not isinstance(value, str) or (key == "data" and not value.endswith(".csv")):
+        if not isinstance(value, str) or (key == "data" and value in DATASETS):
             continue
         if os.path.isabs(value):
             raise ConfigError(

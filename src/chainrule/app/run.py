@@ -31,13 +31,33 @@ from ..train.callbacks import EarlyStopping, GracefulInterrupt, JSONLinesLogger,
 from ..train.checkpoint import load_checkpoint, save_checkpoint
 from ..train.history import History
 from ..train.loop import EpochTotals, Resume, evaluate, fit, predict
+from ..train.metrics import per_class_scores
 from .config import TrainConfig
 
 CHECKPOINT, MODEL, SUMMARY, METRICS = "checkpoint.safetensors", "model.safetensors", "summary.json", "metrics.jsonl"
 
 
+# The files that make a folder a run folder: one holding any of them is never replaced by surprise.
+RUN_FILES = ("summary.json", "metrics.jsonl", "model.safetensors", "checkpoint.safetensors")
+
+
 def default_out(config: TrainConfig) -> str:
-    return os.path.join("runs", os.path.splitext(os.path.basename(config.data))[0])
+    """A fresh numbered folder for a run without --out: runs/<dataset>/version_N (as Lightning's)."""
+    parent = os.path.join("runs", os.path.splitext(os.path.basename(config.data))[0])
+    n = 0
+    while os.path.exists(os.path.join(parent, f"version_{n}")):
+        n += 1
+    return os.path.join(parent, f"version_{n}")
+
+
+def check_out(out: str, overwrite: bool) -> None:
+    """Refuse to write a new run into a folder that holds one, unless ``overwrite``."""
+    held = [name for name in RUN_FILES if os.path.exists(os.path.join(out, name))]
+    if held and not overwrite:
+        raise ConfigError(
+            f"run folder {out!r} already holds a run ({', '.join(held)}); pass --overwrite to replace it, "
+            f"--resume {out} to continue it, or another --out"
+        )
 
 
 def choose_loss(config: TrainConfig, data: DataSplits) -> str:
@@ -165,14 +185,25 @@ class Run:
         return arrays
 
 
-def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra_callbacks=()) -> dict:
-    """Run ``config`` end to end (or continue the run in folder ``resume``) and return the summary."""
+def train_run(
+    config: TrainConfig, resume: str | None = None, stream=None, extra_callbacks=(), given: dict | None = None
+) -> dict:
+    """Run ``config`` end to end (or continue the run in folder ``resume``) and return the summary.
+
+    ``given``: the options the user set (for --resume: those that differ from the run's are applied
+    if a resume may change them and refused otherwise); by default, the config's non-default values.
+    """
     stream = stream or sys.stderr
-    start_epoch, history, checkpoint = 0, History(), None
+    start_epoch, history, checkpoint, changes = 0, History(), None, {}
     if resume:
-        checkpoint, config = _resume_config(resume, config)
+        if given is None:
+            defaults = TrainConfig()
+            given = {k: v for k, v in vars(config).items() if v != getattr(defaults, k)}
+        checkpoint, config, changes = _resume_config(resume, given)
     out = config.out or default_out(config)
     config.out = out
+    if not resume:
+        check_out(out, config.overwrite)
     run = Run(config)
     main = distributed.is_main()  # rank 0, or the only process
     if main:
@@ -197,6 +228,11 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
         _remove_stale_temporaries(out)
     resume = _restore(run, checkpoint, callbacks) if checkpoint is not None else Resume()
     start_epoch, history = resume.epoch, resume.history
+    if "lr" in changes:  # the optimizer's and scheduler's saved state hold the old learning rate
+        for group in run.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] = config.lr
+        if hasattr(run.scheduler, "base_lrs"):
+            run.scheduler.base_lrs = [config.lr for _ in run.scheduler.base_lrs]
     if not config.quiet:
         ranks = f", {distributed.get_world_size()} ranks" if config.distributed else ""
         print(
@@ -206,7 +242,8 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
             f"{run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
             f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
             f"{run.model.num_parameters():,} parameters"
-            + (f", resuming at epoch {start_epoch + 1}" if checkpoint else ""),
+            + (f", resuming at epoch {start_epoch + 1}" if checkpoint else "")
+            + "".join(f", {k} now {v!r}" for k, v in changes.items() if k not in ("quiet",)),
             file=stream,
             flush=True,
         )
@@ -233,7 +270,26 @@ def train_run(config: TrainConfig, resume: str | None = None, stream=None, extra
     return finish_run(run, history, early, out, seconds, stream)
 
 
-def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
+# What a resumed run may change (the rest would change the model, the data or the order of batches).
+RESUMABLE = ("epochs", "lr", "early_stopping", "quiet", "monitor_gradients", "device", "overwrite")
+
+
+def resume_changes(saved: TrainConfig, given: dict) -> dict:
+    """The options given with --resume that differ from the run's: the resumable ones, or a ConfigError
+    naming every option that a resume cannot change."""
+    changed = {k: v for k, v in given.items() if k not in ("out",) and getattr(saved, k) != v}
+    fixed = sorted(k for k in changed if k not in RESUMABLE)
+    if fixed:
+        names = ", ".join(f"--{k.replace('_', '-')}" for k in fixed)
+        was = ", ".join(f"{k}={getattr(saved, k)!r}" for k in fixed)
+        raise ConfigError(
+            f"--resume: {names} would change the run's model, data or batches ({was} in the run); start a new "
+            f"run instead. A resume may change: {', '.join(RESUMABLE)}"
+        )
+    return changed
+
+
+def _resume_config(resume: str, given: dict) -> tuple:
     path = os.path.join(resume, CHECKPOINT)
     if not os.path.isdir(resume):
         raise CheckpointError(f"--resume: run folder {resume!r} does not exist")
@@ -242,11 +298,12 @@ def _resume_config(resume: str, overrides: TrainConfig) -> tuple:
     if not isinstance(saved, dict):
         raise CheckpointError(f"{path}: has no run config; it was not written by `chainrule train`")
     config = TrainConfig.from_dict(saved, where=path)
+    changes = resume_changes(config, given)
+    for key, value in changes.items():
+        setattr(config, key, value)
     config.out = resume
-    config.quiet = overrides.quiet
-    if overrides.epochs != TrainConfig().epochs:
-        config.epochs = overrides.epochs  # the one option a resume may change: train for longer
-    return checkpoint, config
+    config.validate()
+    return checkpoint, config, changes
 
 
 def _restore(run: Run, checkpoint, callbacks) -> Resume:
@@ -387,6 +444,8 @@ def evaluate_run(run_dir: str) -> dict:
     out = {"test_loss": results["loss"]}
     if "accuracy" in results:
         out["test_accuracy"] = results["accuracy"]
+        out["class_names"] = [str(c) for c in (run.data.class_names or range(run.data.num_classes))]
+        out["per_class"] = per_class_scores(results["confusion"])
         out["confusion_matrix"] = results["confusion"].tolist()
     else:
         out.update(_regression_summary(run, results))

@@ -32,6 +32,15 @@ def _default_init(weight: Parameter, bias: Parameter | None) -> None:
         init.uniform_(bias, -bound, bound)
 
 
+def _check_input(layer: Module, x) -> None:
+    """A layer's input must be a Tensor: a list or array gets a TypeError naming the layer, not an AttributeError."""
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{type(layer).__name__}({layer.extra_repr()}): expected a Tensor as input, got {type(x).__name__}; "
+            "make one with chainrule.tensor(...)"
+        )
+
+
 def _check_positive(layer: str, **values) -> None:
     for name, value in values.items():
         if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -51,6 +60,7 @@ class Linear(Module):
         _default_init(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ShapeError(
                 f"Linear({self.in_features}, {self.out_features}): expected input with {self.in_features} "
@@ -85,6 +95,7 @@ class Conv2d(Module):
         _default_init(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ShapeError(
                 f"Conv2d({self.in_channels}, {self.out_channels}): expected input of shape "
@@ -107,6 +118,7 @@ class _Pool(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return type(self).op(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
@@ -129,6 +141,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -164,6 +177,7 @@ class _BatchNorm(Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         name = type(self).__name__
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
             raise ShapeError(
@@ -283,6 +297,7 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(self.normalized_shape), dtype=dtype) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -69,7 +69,7 @@ class ProgressBar(Callback):
                 total=ctx.steps_per_epoch,
                 desc=f"epoch {ctx.epoch + 1}/{ctx.epochs}",
                 file=self.stream,
-                leave=True,
+                leave=False,  # the epoch's summary line replaces the bar (a bar line is cut at the width)
                 unit="step",
             )
 
@@ -83,11 +83,11 @@ class ProgressBar(Callback):
                 )
 
     def on_epoch_end(self, ctx, logs) -> None:
+        """Each epoch's summary on a line of its own (after the bar is taken down), never cut short."""
         if self.bar is not None:
-            self.bar.set_postfix_str(_format(logs))
             self.bar.close()
             self.bar = None
-        elif not self.quiet:
+        if not self.quiet:
             seconds = time.perf_counter() - self.started
             print(
                 f"epoch {ctx.epoch + 1:>3}/{ctx.epochs}  {_format(logs)}  ({seconds:.2f} s, "

@@ -32,6 +32,25 @@ def confusion_matrix(predicted: np.ndarray, actual: np.ndarray, num_classes: int
     return counts
 
 
+def per_class_scores(confusion: np.ndarray) -> dict:
+    """Precision, recall and F1 of each class, and its support, from a confusion matrix (true rows,
+    predicted columns): precision_k = C[k,k] / sum_i C[i,k], recall_k = C[k,k] / sum_j C[k,j],
+    F1 = 2 P R / (P + R); 0 where a denominator is 0 (scikit-learn's zero_division=0)."""
+    counts = np.asarray(confusion, dtype=np.float64)
+    hits = np.diag(counts)
+    predicted, actual = counts.sum(axis=0), counts.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, hits / predicted, 0.0)
+        recall = np.where(actual > 0, hits / actual, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return {
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": actual.astype(int).tolist(),
+    }
+
+
 def r2_score(prediction: np.ndarray, target: np.ndarray) -> float:
     """1 - SS_res / SS_tot: 1 is perfect, 0 is no better than predicting the mean."""
     residual = ((target - prediction) ** 2).sum()

@@ -1,0 +1,180 @@
+"""A practitioner's first hour with the command: what used to go wrong silently now does what was
+meant or says why in one line (issue 15). Each test failed on the code before."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.app.cli import _hidden, main
+from chainrule.app.config import PATH_KEYS, load_toml, resolve_config_paths
+from chainrule.errors import CheckpointError, ConfigError
+
+QUICK = ["--data", "iris", "--epochs", "2", "--early-stopping", "0", "--quiet"]
+
+
+def _train(tmp_path, *args):
+    return main(["train", *QUICK, *args])
+
+
+@pytest.mark.parametrize("text", ["128 64", "128,64", "128, 64", " 128  64 "])
+def test_hidden_sizes_by_commas_or_spaces(text):
+    assert _hidden(text) == [128, 64]
+
+
+def test_hidden_with_spaces_builds_the_network_meant(tmp_path):
+    assert _train(tmp_path, "--hidden", "12 8", "--out", str(tmp_path / "r")) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["config"]["hidden"] == [12, 8]
+
+
+@pytest.mark.parametrize("key", PATH_KEYS)
+@pytest.mark.parametrize("where", ["absolute", "outside"])
+def test_every_path_in_a_config_is_checked_before_anything_is_opened(tmp_path, key, where):
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours")
+    value = str(secret) if where == "absolute" else "../secret.txt"
+    config = folder / "run.toml"
+    config.write_text(f'{key} = "{value}"\n')
+    table, base = load_toml(str(config))
+    with pytest.raises(ConfigError, match=key):
+        resolve_config_paths(table, base, str(config))
+
+
+def test_a_dataset_name_in_a_config_is_not_a_path(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('data = "iris"\n')
+    table, base = load_toml(str(config))
+    assert resolve_config_paths(table, base, str(config))["data"] == "iris"
+
+
+def test_etc_passwd_as_data_is_refused_on_the_command_line_config(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('data = "/etc/passwd"\n')
+    assert main(["train", "--config", str(config), "--quiet"]) == 2
+    assert "data must be a path relative to the config file's folder" in capsys.readouterr().err
+
+
+def test_resume_refuses_options_that_change_the_model_and_applies_the_others(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert _train(tmp_path, "--hidden", "8", "--out", out) == 0
+    assert main(["train", "--resume", out, "--hidden", "999", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--hidden" in err and "[8]" in err and err.count("\n") == 1
+    assert main(["train", "--resume", out, "--lr", "0.5", "--epochs", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "lr now 0.5" in err and "epochs now 3" in err
+    metrics = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    assert metrics[-1]["epoch"] == 3 and metrics[-1]["lr"] == 0.5
+
+
+def test_a_run_folder_is_never_overwritten_without_overwrite(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert _train(tmp_path, "--out", out) == 0
+    before = open(os.path.join(out, "summary.json")).read()
+    assert _train(tmp_path, "--out", out, "--seed", "1") == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert open(os.path.join(out, "summary.json")).read() == before
+    assert _train(tmp_path, "--out", out, "--seed", "1", "--overwrite") == 0
+    assert json.loads(open(os.path.join(out, "summary.json")).read())["config"]["seed"] == 1
+
+
+def test_without_out_each_run_gets_a_fresh_numbered_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *QUICK[:-1]]) == 0
+    assert main(["train", *QUICK[:-1]]) == 0
+    assert sorted(os.listdir(tmp_path / "runs" / "iris")) == ["version_0", "version_1"]
+    assert os.path.join("runs", "iris", "version_1") in capsys.readouterr().err
+
+
+def test_predict_prints_one_probability_per_class_named_by_class(tmp_path, capsys):
+    out = str(tmp_path / "bc")
+    assert main(["train", "--data", "breast-cancer", "--loss", "bce", "--epochs", "3", "--quiet", "--out", out]) == 0
+    rows = tmp_path / "rows.csv"
+    np.savetxt(rows, np.zeros((2, 30)), delimiter=",")
+    capsys.readouterr()
+    assert main(["predict", out, "--input", str(rows)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "prediction,label,p_malignant,p_benign"
+    for line in lines[1:]:
+        cells = line.split(",")
+        probabilities = [float(p) for p in cells[2:]]
+        assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
+        assert cells[1] == ["malignant", "benign"][int(cells[0])]
+        assert probabilities[int(cells[0])] >= 0.5
+
+
+def test_evaluate_prints_a_compact_table_and_json_on_request(tmp_path, capsys):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    out = str(tmp_path / "run")
+    assert _train(tmp_path, "--out", out, "--epochs", "20") == 0
+    capsys.readouterr()
+    assert main(["evaluate", out]) == 0
+    table = capsys.readouterr().out
+    assert len(table.splitlines()) < 12 and "precision" in table and "setosa" in table
+    assert main(["evaluate", out, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    confusion = np.array(results["confusion_matrix"])
+    actual = np.repeat(np.arange(3), confusion.sum(axis=1))
+    predicted = np.concatenate([np.repeat(np.arange(3), row) for row in confusion])
+    precision, recall, f1, support = precision_recall_fscore_support(actual, predicted, zero_division=0)
+    np.testing.assert_allclose(results["per_class"]["precision"], precision)
+    np.testing.assert_allclose(results["per_class"]["recall"], recall)
+    np.testing.assert_allclose(results["per_class"]["f1"], f1)
+    assert results["per_class"]["support"] == support.tolist()
+
+
+def test_each_epoch_summary_is_printed_whole_above_the_bar(capsys):
+    pytest.importorskip("tqdm")
+    from chainrule.data import DataLoader, TensorDataset
+    from chainrule.train import ProgressBar, fit
+
+    class Terminal:
+        def __init__(self):
+            self.text = ""
+
+        def write(self, text):
+            self.text += text
+
+        def flush(self):
+            pass
+
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    cr.manual_seed(0)
+    x, y = cr.randn(64, 4), cr.randint(0, 3, (64,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    fit(
+        model,
+        nn.CrossEntropyLoss(),
+        cr.optim.SGD(model.parameters(), lr=0.1),
+        loader,
+        loader,
+        epochs=2,
+        callbacks=[ProgressBar(stream=terminal)],
+    )
+    summaries = [
+        line
+        for line in terminal.text.replace("\r", "\n").splitlines()
+        if line.startswith("epoch ") and "val_accuracy" in line
+    ]
+    assert len(summaries) == 2 and all("steps/s" in line for line in summaries)
+
+
+def test_a_list_given_to_a_layer_is_a_type_error_naming_the_layer():
+    with pytest.raises(TypeError, match=r"Linear\(in_features=2, out_features=1, bias=True\).*Tensor.*list"):
+        nn.Linear(2, 1)([[1.0, 2.0]])
+
+
+def test_saving_a_module_names_its_state_dict(tmp_path):
+    with pytest.raises(CheckpointError, match=r"state_dict\(\)"):
+        cr.save(nn.Linear(2, 1), str(tmp_path / "model.pt"))
