@@ -1,5 +1,6 @@
 """Plotting helpers: learning curves (where overfitting shows), the confusion matrix, and the two
-pieces every plot of chainrule uses (pyplot, save_figure).
+pieces every plot of chainrule uses (figure, save_figure). Plots are drawn on their own
+``matplotlib.figure.Figure``: no pyplot, so a notebook's backend and figures are left alone.
 
 matplotlib is an optional extra; without it ``plots_available()`` is False and nothing is drawn.
 """
@@ -19,14 +20,12 @@ def plots_available() -> bool:
     return True
 
 
-def pyplot():
-    """matplotlib's pyplot, drawing off-screen (the Agg backend: files, no window)."""
-    import matplotlib
+def figure(nrows: int = 1, ncols: int = 1, figsize=(6, 4)):
+    """A new Figure of its own and its axes (an array where there are several), outside pyplot."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols)
 
 
 def save_figure(fig, path: str) -> None:
@@ -41,10 +40,9 @@ def plot_curves(history: list[dict], path: str, best_epoch: int | None = None, t
 
     A validation loss that turns upward while the training loss keeps falling is overfitting.
     """
-    plt = pyplot()
     epochs = [r["epoch"] for r in history]
     has_acc = any(r.get("accuracy") is not None for r in history)
-    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 4))
+    fig, axes = figure(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 4))
     axes = np.atleast_1d(axes)
     panels = [("loss", "loss")] + ([("accuracy", "accuracy")] if has_acc else [])
     for ax, (key, label) in zip(axes, panels):
@@ -63,15 +61,19 @@ def plot_curves(history: list[dict], path: str, best_epoch: int | None = None, t
         fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_confusion(matrix: np.ndarray, path: str, class_names=None, title: str = "confusion matrix (test set)") -> None:
     """Counts of true class (rows) against predicted class (columns)."""
-    plt = pyplot()
     n = matrix.shape[0]
-    names = list(class_names) if class_names and len(class_names) == n else [str(i) for i in range(n)]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    names = (
+        [str(c) for c in class_names]
+        if class_names is not None and len(class_names) == n
+        else [str(i) for i in range(n)]
+    )
+    names = [name if len(name) <= 18 else name[:17] + "…" for name in names]  # long names stay readable
+    margin = 0.09 * max(len(name) for name in names)  # inches for the longest tick label
+    fig, ax = figure(figsize=(max(4.0, 1.2 + margin + 0.55 * n), max(3.0, 1.0 + margin + 0.5 * n)))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(n), names, rotation=45, ha="right")
     ax.set_yticks(range(n), names)
@@ -92,4 +94,3 @@ def plot_confusion(matrix: np.ndarray, path: str, class_names=None, title: str =
     ax.set_title(title)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)

@@ -178,3 +178,22 @@ def test_a_list_given_to_a_layer_is_a_type_error_naming_the_layer():
 def test_saving_a_module_names_its_state_dict(tmp_path):
     with pytest.raises(CheckpointError, match=r"state_dict\(\)"):
         cr.save(nn.Linear(2, 1), str(tmp_path / "model.pt"))
+
+
+def test_ctrl_c_while_the_plots_are_drawn_finishes_them_and_stops_in_one_line(tmp_path, monkeypatch, capsys):
+    import signal
+
+    from chainrule.app import run
+
+    drawn = run.plot_curves
+
+    def interrupted_while_drawing(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives while the curves are drawn
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(run, "plot_curves", interrupted_while_drawing)
+    out = tmp_path / "run"
+    assert main(["train", *QUICK, "--out", str(out)]) == 128 + signal.SIGINT
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "after training; the run folder is complete" in err
+    assert (out / "curves.png").exists() and (out / "confusion.png").exists() and (out / "summary.json").exists()

@@ -173,6 +173,13 @@ def _cmd_train(args) -> int:
         print(f"chainrule: {exc}{kept}", file=sys.stderr)
         return 1
     except TrainingInterrupted as exc:
+        if getattr(exc, "after_training", False):
+            print(
+                f"chainrule: interrupted by signal {exc.signal_number} after training; the run folder is complete: "
+                f"{config.out}",
+                file=sys.stderr,
+            )
+            return 128 + exc.signal_number
         print(
             f"chainrule: {exc}; checkpoint saved, resume with: chainrule train --resume {config.out}", file=sys.stderr
         )

@@ -13,7 +13,7 @@ from .. import backend, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
 from ..errors import TrainingDiverged
 from ..explain.diagnostics import GradientMonitor
-from ..plots import plots_available, pyplot, save_figure
+from ..plots import figure, plots_available, save_figure
 from ..train.callbacks import Callback
 from ..train.loop import fit
 
@@ -188,9 +188,8 @@ def table(experiment: str, runs: dict) -> str:
 
 
 def plot(experiment: str, runs: dict, path: str) -> None:
-    plt = pyplot()
     panels = 2 if experiment in ("batching", "depth") else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4))
+    fig, axes = figure(1, panels, figsize=(6 * panels, 4))
     axes = np.atleast_1d(axes)
     for name, (history, seconds, diverged) in runs.items():
         if not history:
@@ -230,7 +229,6 @@ def plot(experiment: str, runs: dict, path: str) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def run_comparison(

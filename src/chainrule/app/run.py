@@ -10,9 +10,12 @@ Everything a run produces goes into its run folder:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -22,7 +25,7 @@ from ..data import DataLoader, TensorDataset, load_dataset
 from ..data.dataset import check_finite
 from ..data.datasets import DataSplits
 from ..data.split import Standardize
-from ..errors import CheckpointError, ConfigError, DataError
+from ..errors import CheckpointError, ConfigError, DataError, TrainingInterrupted
 from ..optim import lr_scheduler
 from ..plots import plot_confusion, plot_curves, plots_available
 from ..serialization import atomic_write
@@ -345,8 +348,40 @@ def _remove_stale_temporaries(out: str) -> None:
                 pass
 
 
+@contextlib.contextmanager
+def interrupts_deferred():
+    """SIGINT/SIGTERM while a run's last files are written wait until they are all written (a second
+    signal stops at once); the signals received are in the yielded list."""
+    received, previous = [], {}
+    if threading.current_thread() is threading.main_thread():
+
+        def handler(signum, frame):
+            if received:
+                raise KeyboardInterrupt
+            received.append(signum)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def finish_run(run: Run, history: History, early, out: str, seconds: float, stream=None) -> dict:
-    """Evaluate on the test set, save the model, and write summary.json and the plots."""
+    """Evaluate on the test set, save the model, and write summary.json and the plots; an interrupt
+    meanwhile is handled as one during training: everything is written first, then it stops."""
+    with interrupts_deferred() as received:
+        summary = _finish_run(run, history, early, out, seconds, stream)
+    if received:
+        error = TrainingInterrupted(received[0], len(history), 0)
+        error.after_training = True
+        raise error
+    return summary
+
+
+def _finish_run(run: Run, history: History, early, out: str, seconds: float, stream=None) -> dict:
     config, data, stream = run.config, run.data, stream or sys.stderr
     best_epoch = (
         early.best_epoch
@@ -383,7 +418,9 @@ def finish_run(run: Run, history: History, early, out: str, seconds: float, stre
             history.to_list(), os.path.join(out, "curves.png"), best_epoch, title=f"{data.name}: learning curves"
         )
         if confusion is not None:
-            plot_confusion(confusion, os.path.join(out, "confusion.png"), data.class_names)
+            accuracy = summary["test_accuracy"]
+            title = f"{data.name}: confusion matrix (test set, accuracy {accuracy:.2%})"
+            plot_confusion(confusion, os.path.join(out, "confusion.png"), data.class_names, title=title)
     if not config.quiet:
         line = (
             f"test accuracy {summary['test_accuracy']:.2%}"

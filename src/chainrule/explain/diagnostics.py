@@ -112,10 +112,9 @@ class GradientMonitor(Callback):
 
 
 def plot_gradient_norms(records: list[dict], path: str, title: str = "gradient norm per layer") -> None:
-    from ..plots import pyplot, save_figure
+    from ..plots import figure, save_figure
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = figure(figsize=(7, 4))
     names = list(records[0]["layers"])
     for name in names:
         ax.plot(
@@ -133,4 +132,3 @@ def plot_gradient_norms(records: list[dict], path: str, title: str = "gradient n
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
