@@ -16,8 +16,40 @@ def test_compare_commands_run_and_plot(tmp_path, experiment, epochs):
     assert len(text.strip().splitlines()) == len(runs) + 1
     if experiment == "lr":
         assert "diverged" in text  # the largest rates blow up
-    if experiment == "optimizers":
-        assert set(runs) == {"SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam"}
+    if experiment == "optimizers":  # each run named with its settings, in the table and the legend
+        assert list(runs) == [
+            "SGD (lr 0.05)",
+            "Momentum (lr 0.05, momentum 0.9)",
+            "Nesterov (lr 0.05, momentum 0.9, nesterov)",
+            "Adagrad (lr 0.05)",
+            "RMSprop (lr 0.001)",
+            "Adam (lr 0.001)",
+        ]
+        assert all(name in text for name in runs)
+
+
+def test_compare_optimizers_with_one_lr_for_all(tmp_path):
+    text, runs, _ = run_comparison("optimizers", epochs=1, out=str(tmp_path), lr=0.01)
+    assert all("lr 0.01" in name for name in runs) and "lr 0.05" not in text
+
+
+def test_compare_lr_refuses_one_lr(tmp_path):
+    from chainrule.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="sweeps learning rates"):
+        run_comparison("lr", epochs=1, out=str(tmp_path), lr=0.1)
+
+
+def test_every_line_of_a_comparison_is_distinguishable(tmp_path, monkeypatch):
+    from chainrule.app import compare
+
+    drawn = []
+    monkeypatch.setattr(compare, "save_figure", lambda fig, path: drawn.append(fig))
+    run_comparison("optimizers", epochs=2, out=str(tmp_path))
+    lines = drawn[0].axes[0].get_lines()
+    styles = {(line.get_color(), line.get_linestyle(), line.get_marker()) for line in lines}
+    assert len(lines) == 6 and len({s[1:] for s in styles}) == 6  # dash and marker differ even without colour
+    assert [line.get_label() for line in lines][1] == "Momentum (lr 0.05, momentum 0.9)"
 
 
 def test_depth_shows_the_vanishing_gradient(tmp_path):

@@ -355,12 +355,17 @@ def _add_compare(sub):
     p.add_argument("--epochs", type=_positive_int, help="epochs per run (default: the experiment's own)")
     p.add_argument("--seed", type=int, default=0, help="random seed shared by every run (default 0)")
     p.add_argument("--out", help="folder for the plot (default runs/compare-<experiment>)")
+    p.add_argument(
+        "--lr", type=float, help="one learning rate for every run (default: each run's own, shown in the table)"
+    )
 
 
 def _cmd_compare(args) -> int:
     from .compare import run_comparison
 
-    text, _, path = run_comparison(args.experiment, data=args.data, epochs=args.epochs, seed=args.seed, out=args.out)
+    text, _, path = run_comparison(
+        args.experiment, data=args.data, epochs=args.epochs, seed=args.seed, out=args.out, lr=args.lr
+    )
     sys.stdout.write(text)
     if path:
         print(f"plot: {path}")

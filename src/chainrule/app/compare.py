@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
-from ..errors import TrainingDiverged
+from ..errors import ConfigError, TrainingDiverged
 from ..explain.diagnostics import GradientMonitor
 from ..plots import figure, plots_available, save_figure
 from ..train.callbacks import Callback
@@ -67,28 +67,54 @@ def _mlp(features, classes, hidden=(64,), activation="relu"):
     return lambda: nn.MLP(features, list(hidden), classes, activation=activation)
 
 
-def compare_optimizers(data_name="digits", epochs=20, seed=0):
+# Each optimizer with the learning rate it is usually run at (the adaptive ones divide by a running RMS
+# of the gradient, so their steps are larger at the same rate), and its other settings.
+OPTIMIZER_SETUPS = {
+    "SGD": (optim.SGD, dict(lr=0.05)),
+    "Momentum": (optim.SGD, dict(lr=0.05, momentum=0.9)),
+    "Nesterov": (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True)),
+    "Adagrad": (optim.Adagrad, dict(lr=0.05)),
+    "RMSprop": (optim.RMSprop, dict(lr=0.001)),
+    "Adam": (optim.Adam, dict(lr=0.001)),
+}
+
+
+def _settings(options: dict) -> str:
+    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else k for k, v in options.items() if v is not False)
+
+
+def compare_optimizers(data_name="digits", epochs=20, seed=0, lr=None):
+    """Every optimizer on the same network, data and seed; ``lr`` gives them all one learning rate.
+    Each run is named with its settings, so that the table and the legend say what was compared."""
     data, train, val = _data(data_name, seed)
-    setups = {
-        "SGD": lambda p: optim.SGD(p, lr=0.05),
-        "Momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
-        "Nesterov": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
-        "Adagrad": lambda p: optim.Adagrad(p, lr=0.05),
-        "RMSprop": lambda p: optim.RMSprop(p, lr=0.001),
-        "Adam": lambda p: optim.Adam(p, lr=0.001),
-    }
     runs = {}
-    for name, make in setups.items():
-        runs[name] = _train(_mlp(data.num_features, data.num_classes), make, data, train, val, epochs, 32, seed)
+    for name, (optimizer, options) in OPTIMIZER_SETUPS.items():
+        options = dict(options, **({"lr": float(lr)} if lr is not None else {}))
+        label = f"{name} ({_settings(options)})"
+        runs[label] = _train(
+            _mlp(data.num_features, data.num_classes),
+            lambda p, optimizer=optimizer, options=options: optimizer(p, **options),
+            data,
+            train,
+            val,
+            epochs,
+            32,
+            seed,
+        )
     return runs
 
 
-def compare_batching(data_name="digits", epochs=10, seed=0):
+def compare_batching(data_name="digits", epochs=10, seed=0, lr=None):
     data, train, val = _data(data_name, seed)
     setups = {
         "batch (all rows per step)": (None, 0.5),
         "stochastic (1 row per step)": (1, 0.01),
         "mini-batch (32 rows per step)": (32, 0.1),
+    }
+    setups = {
+        f"{name}, lr {lr if given is None else given:g}": (batch, lr if given is None else given)
+        for given in [lr]
+        for name, (batch, lr) in setups.items()
     }
     return {
         name: _train(
@@ -122,7 +148,7 @@ def compare_lr(data_name="digits", epochs=10, seed=0, rates=(0.001, 0.01, 0.1, 1
     }
 
 
-def compare_depth(data_name="digits", epochs=5, seed=0, depth=8, width=32):
+def compare_depth(data_name="digits", epochs=5, seed=0, depth=8, width=32, lr=0.02):
     """A deep sigmoid MLP against ReLU with He init and against sigmoid with BatchNorm:
     the first layer's gradient norm shows the vanishing gradient."""
     data, train, val = _data(data_name, seed)
@@ -148,7 +174,7 @@ def compare_depth(data_name="digits", epochs=5, seed=0, depth=8, width=32):
     for name, make in setups.items():
         monitor = GradientMonitor(quiet=True)
         history, seconds, diverged = _train(
-            make, lambda p: optim.SGD(p, lr=0.02, momentum=0.9), data, train, val, epochs, 32, seed, extra=[monitor]
+            make, lambda p: optim.SGD(p, lr=lr, momentum=0.9), data, train, val, epochs, 32, seed, extra=[monitor]
         )
         for record, grads in zip(history, monitor.records):
             names = list(grads["layers"])
@@ -157,6 +183,9 @@ def compare_depth(data_name="digits", epochs=5, seed=0, depth=8, width=32):
         runs[name] = (history, seconds, diverged)
     return runs
 
+
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "x")
 
 RUNNERS = {"optimizers": compare_optimizers, "batching": compare_batching, "lr": compare_lr, "depth": compare_depth}
 
@@ -189,21 +218,27 @@ def table(experiment: str, runs: dict) -> str:
 
 def plot(experiment: str, runs: dict, path: str) -> None:
     panels = 2 if experiment in ("batching", "depth") else 1
-    fig, axes = figure(1, panels, figsize=(6 * panels, 4))
+    fig, axes = figure(1, panels, figsize=(6.5 * panels, 4.5))
     axes = np.atleast_1d(axes)
-    for name, (history, seconds, diverged) in runs.items():
+    for index, (name, (history, seconds, diverged)) in enumerate(runs.items()):
         if not history:
             continue
+        # each line its own colour, dash and marker: lines that run close (Momentum and Nesterov) stay apart
+        style = dict(
+            color=f"C{index}",
+            linestyle=LINESTYLES[index % len(LINESTYLES)],
+            marker=MARKERS[index % len(MARKERS)],
+            markersize=4,
+            markevery=max(1, len(history) // 10),
+        )
         epochs = [r["epoch"] for r in history]
         losses = [r["loss"] if r["loss"] is not None else np.nan for r in history]
         label = name + (" (diverged)" if diverged else "")
-        axes[0].plot(epochs, losses, marker="o", markersize=3, label=label)
+        axes[0].plot(epochs, losses, label=label, **style)
         if experiment == "batching":
-            axes[1].plot(seconds[: len(losses)], losses, marker="o", markersize=3, label=label)
+            axes[1].plot(seconds[: len(losses)], losses, label=label, **style)
         if experiment == "depth":
-            axes[1].plot(
-                epochs, [r.get("first_layer_grad_norm", np.nan) for r in history], marker="o", markersize=3, label=name
-            )
+            axes[1].plot(epochs, [r.get("first_layer_grad_norm", np.nan) for r in history], label=name, **style)
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("training loss")
     axes[0].set_yscale("log")
@@ -232,14 +267,26 @@ def plot(experiment: str, runs: dict, path: str) -> None:
 
 
 def run_comparison(
-    experiment: str, data: str = "digits", epochs: int | None = None, seed: int = 0, out: str | None = None
+    experiment: str,
+    data: str = "digits",
+    epochs: int | None = None,
+    seed: int = 0,
+    out: str | None = None,
+    lr: float | None = None,
 ) -> tuple[str, dict, str | None]:
-    """Run one experiment; returns (table text, runs, path of the plot or None without matplotlib)."""
+    """Run one experiment; returns (table text, runs, path of the plot or None without matplotlib).
+    ``lr`` sets every run's learning rate (not for the lr experiment, which is a sweep of them)."""
     if experiment not in RUNNERS:
         raise ValueError(f"compare: experiment must be one of {', '.join(EXPERIMENTS)}, got {experiment!r}")
     kwargs = {"data_name": data, "seed": seed}
     if epochs is not None:
         kwargs["epochs"] = epochs
+    if lr is not None:
+        if experiment == "lr":
+            raise ConfigError("compare lr: --lr does not apply (the experiment sweeps learning rates)")
+        if not lr > 0 or not math.isfinite(lr):
+            raise ConfigError(f"compare: --lr must be a positive learning rate, got {lr!r}")
+        kwargs["lr"] = lr
     runs = RUNNERS[experiment](**kwargs)
     path = None
     if plots_available():
