@@ -197,3 +197,58 @@ def test_ctrl_c_while_the_plots_are_drawn_finishes_them_and_stops_in_one_line(tm
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "after training; the run folder is complete" in err
     assert (out / "curves.png").exists() and (out / "confusion.png").exists() and (out / "summary.json").exists()
+
+
+def _points(tmp_path, name="points.csv", delimiter=",", labels=("small", "large"), text_column=False):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 3))
+    lines = [delimiter.join(["x0", "x1", "colour" if text_column else "x2", "size"])]
+    for i, row in enumerate(X):
+        cells = [f"{v:.5f}" for v in row]
+        if text_column:
+            cells[2] = "red" if i % 2 else "blue"
+        lines.append(delimiter.join([*cells, labels[int(row[0] > 0)]]))
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_text_column_is_named_not_called_nan(tmp_path, capsys):
+    path = _points(tmp_path, text_column=True)
+    assert main(["train", "--data", str(path), "--quiet", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "'colour' (column 3) is not numeric: line 2 holds 'blue'" in err and "NaN" not in err
+
+
+def test_text_labels_become_classes_kept_by_the_run_and_used_by_predict(tmp_path, capsys):
+    path = _points(tmp_path)
+    out = tmp_path / "r"
+    assert main(["train", "--data", str(path), "--epochs", "30", "--quiet", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["task"] == "classification" and summary["test_accuracy"] > 0.8
+    rows = tmp_path / "rows.csv"
+    rows.write_text("2.0,0.1,0.3\n-2.0,0.2,0.1\n")
+    capsys.readouterr()
+    assert main(["predict", str(out), "--input", str(rows)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "prediction,label,p_large,p_small"
+    assert lines[1].split(",")[1] == "large" and lines[2].split(",")[1] == "small"
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_the_delimiter_is_detected(tmp_path, delimiter):
+    from chainrule.data import load_dataset
+
+    data = load_dataset(str(_points(tmp_path, delimiter=delimiter)))
+    assert data.num_features == 3 and data.class_names == ["large", "small"]
+
+
+def test_the_delimiter_can_be_given(tmp_path):
+    from chainrule.data import load_dataset
+
+    path = _points(tmp_path, delimiter=";")
+    assert load_dataset(str(path), delimiter=";").num_features == 3
+    from chainrule.errors import DataError
+
+    with pytest.raises(DataError, match="delimiter"):
+        load_dataset(str(path), delimiter=",")

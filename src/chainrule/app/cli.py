@@ -73,6 +73,9 @@ def _add_train(sub):
     )
     p.add_argument("--data-dir", dest="data_dir", help="folder holding MNIST/Fashion-MNIST idx files (gzipped or not)")
     p.add_argument(
+        "--delimiter", help="the column separator of a CSV --data file (default: detected, one of , ; tab |)"
+    )
+    p.add_argument(
         "--hidden",
         type=_hidden,
         help=f"hidden layer sizes, separated by commas or spaces (default {','.join(map(str, d.hidden))})",
@@ -240,6 +243,7 @@ def _add_predict(sub):
         help="numeric CSV, one example per row, the model's input columns only",
     )
     p.add_argument("--output", metavar="FILE.csv", help="write the predictions here instead of standard output")
+    p.add_argument("--delimiter", help="the column separator of FILE.csv (default: detected)")
 
 
 def _cmd_predict(args) -> int:
@@ -250,7 +254,7 @@ def _cmd_predict(args) -> int:
     from ..train.metrics import predicted_classes
     from .run import predict_run
 
-    output, meta = predict_run(args.run_dir, args.input)
+    output, meta = predict_run(args.run_dir, args.input, args.delimiter)
     if meta["task"] == "classification":
         names = meta.get("class_names") or []
         classes = predicted_classes(output)

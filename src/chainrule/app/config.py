@@ -29,6 +29,7 @@ SCHEDULERS = ("none",) + tuple(lr_scheduler.SCHEDULERS)
 class TrainConfig:
     data: str = "digits"
     data_dir: str | None = None
+    delimiter: str | None = None  # of a CSV file; found by csv.Sniffer when not given
     hidden: list = field(default_factory=lambda: [128, 64])
     activation: str = "relu"
     dropout: float = 0.0

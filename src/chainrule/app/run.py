@@ -22,10 +22,11 @@ import numpy as np
 
 from .. import backend, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
+from ..data.csv_files import load_inputs
 from ..data.dataset import check_finite
 from ..data.datasets import DataSplits
 from ..data.split import Standardize
-from ..errors import CheckpointError, ConfigError, DataError, TrainingInterrupted
+from ..errors import CheckpointError, ConfigError, TrainingInterrupted
 from ..optim import lr_scheduler
 from ..plots import plot_confusion, plot_curves, plots_available
 from ..serialization import atomic_write
@@ -123,7 +124,7 @@ class Run:
         self.config = config.validate()
         self.dtype = backend.resolve_dtype(config.dtype)
         backend.manual_seed(config.seed)
-        self.data = load_dataset(config.data, config.data_dir, seed=config.seed)
+        self.data = load_dataset(config.data, config.data_dir, seed=config.seed, delimiter=config.delimiter)
         self.loss_name = choose_loss(config, self.data)
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
@@ -489,22 +490,10 @@ def evaluate_run(run_dir: str) -> dict:
     return out
 
 
-def predict_run(run_dir: str, input_csv: str) -> tuple[np.ndarray, dict]:
+def predict_run(run_dir: str, input_csv: str, delimiter: str | None = None) -> tuple[np.ndarray, dict]:
     """Predictions of a saved run for the rows of a CSV file of inputs (no target column)."""
     model, meta, extra = load_run(run_dir)
-    try:
-        X = np.genfromtxt(input_csv, delimiter=",", dtype=np.float64, ndmin=2) if os.path.isfile(input_csv) else None
-    except ValueError as exc:
-        raise DataError(f"{input_csv}: not a numeric CSV file ({exc})") from None
-    if X is None:
-        raise DataError(f"input file {input_csv!r} does not exist")
-    if np.isnan(X[0]).all():  # a header row
-        X = X[1:]
-    features = meta["architecture"]["in_features"]
-    if X.ndim != 2 or X.shape[1] != features:
-        raise DataError(
-            f"{input_csv}: expected {features} numeric columns per row (the model's inputs), got shape {X.shape}"
-        )
+    X = load_inputs(input_csv, meta["architecture"]["in_features"], delimiter)
     check_finite(X, input_csv)
     if "input_scaler.mean" in extra:
         scaler = Standardize()

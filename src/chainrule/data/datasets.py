@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import synthetic
+from .csv_files import load_csv
 from .dataset import check_finite
 from .mnist import load_idx_pair
 from .sklearn_datasets import LOADERS as SKLEARN
@@ -69,34 +70,13 @@ class DataSplits:
         return {"train": len(self.X_train), "val": len(self.X_val), "test": len(self.X_test)}
 
 
-def load_csv(path: str):
-    """A numeric CSV file: every column but the last is an input, the last is the target.
-
-    An integer-valued last column makes a classification task, anything else a regression.
-    A first row that is not numeric is taken as a header.
-    """
-    if not os.path.isfile(path):
-        raise DataError(f"data file {path!r} does not exist")
-    try:
-        with open(path, encoding="utf-8") as f:
-            first = f.readline()
-        has_header = any(c.isalpha() for c in first.replace("nan", "").replace("NaN", "").replace("e", ""))
-        table = np.genfromtxt(path, delimiter=",", skip_header=1 if has_header else 0, dtype=np.float64)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a numeric CSV file ({exc})") from None
-    if table.ndim != 2 or table.shape[0] == 0 or table.shape[1] < 2:
-        raise DataError(
-            f"{path}: expected rows of at least two numeric columns (inputs..., target), got shape {table.shape}"
-        )
-    X, y = table[:, :-1], table[:, -1]
-    check_finite(table, path)
-    if np.all(y == np.round(y)) and y.min() >= 0 and len(np.unique(y)) <= max(2, len(y) // 5):
-        return X.astype(np.float32), y.astype(np.int64), "classification"
-    return X.astype(np.float32), y.astype(np.float32).reshape(-1, 1), "regression"
-
-
 def load_dataset(
-    name: str, data_dir: str | None = None, seed: int = 0, ratios=(0.8, 0.1, 0.1), n: int | None = None
+    name: str,
+    data_dir: str | None = None,
+    seed: int = 0,
+    ratios=(0.8, 0.1, 0.1),
+    n: int | None = None,
+    delimiter: str | None = None,
 ) -> DataSplits:
     """Load ``name`` (see ``DATASETS``, or a path to a CSV file), split it and standardise it.
 
@@ -124,7 +104,7 @@ def load_dataset(
             return X
         task, standardize = "classification", False
     elif name.endswith(".csv") or os.path.isfile(name):
-        X, y, task = load_csv(name)
+        X, y, task, class_names = load_csv(name, delimiter)
     else:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or give a .csv file")
     check_finite(X, f"dataset {name!r}")
@@ -140,7 +120,7 @@ def load_dataset(
     if task == "regression" and standardize:
         target_scaler = Standardize().fit(y_tr)
         y_tr, y_va, y_te = target_scaler.transform(y_tr), target_scaler.transform(y_va), target_scaler.transform(y_te)
-    classes = int(y.max()) + 1 if task == "classification" else None
+    classes = max(int(y.max()) + 1, len(class_names)) if task == "classification" else None
     return DataSplits(name, task, X_tr, y_tr, X_va, y_va, X_te, y_te, classes, class_names, scaler, target_scaler)
 
 

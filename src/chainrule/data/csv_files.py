@@ -1,0 +1,109 @@
+"""CSV files of your own: the delimiter detected (or given), a header found, text labels turned into
+classes, and a column that is not numeric named, with the row and the value that is not a number."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+
+from ..errors import DataError
+
+DELIMITERS = ",;\t|"
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None if cell.strip() else float("nan")  # an empty cell is a missing value
+
+
+def read_rows(path: str, delimiter: str | None = None) -> tuple[list[str] | None, list[list[str]]]:
+    """(header or None, rows of cells). The delimiter is ``delimiter`` or found by ``csv.Sniffer``
+    among , ; tab and |; a first row whose input cells are not numbers is the header."""
+    if not os.path.isfile(path):
+        raise DataError(f"data file {path!r} does not exist")
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable text file ({exc})") from None
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(text[:65536], delimiters=DELIMITERS).delimiter
+        except csv.Error:
+            delimiter = ","  # one column, or nothing to tell them apart by
+    rows = [row for row in csv.reader(text.splitlines(), delimiter=delimiter) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise DataError(f"{path}: the file holds no rows")
+    first = rows[0]
+    header = None
+    # a header: some input column holds text in the first row and a number in the second
+    second = rows[1] if len(rows) > 1 else []
+    if any(_number(a) is None and _number(b) is not None for a, b in zip(first[:-1], second[:-1])):
+        header, rows = [cell.strip() for cell in first], rows[1:]
+    widths = {len(row) for row in rows}
+    if len(widths) > 1:
+        width = len(rows[0])
+        bad = next(i for i, row in enumerate(rows) if len(row) != width)
+        raise DataError(
+            f"{path}: rows have different numbers of columns (row {bad + 1 + (header is not None)} has "
+            f"{len(rows[bad])}, the first has {width}); is the delimiter {delimiter!r} right? (--delimiter)"
+        )
+    return header, rows
+
+
+def load_csv(path: str, delimiter: str | None = None):
+    """A CSV file of examples: every column but the last is an input, the last is the target.
+
+    Returns (X, y, task, class_names). A target of text labels, or of a few non-negative integers,
+    makes a classification task (text labels become classes in sorted order, their names kept);
+    anything else a regression. An input column that is not numeric is an error naming it.
+    """
+    header, rows = read_rows(path, delimiter)
+    if len(rows[0]) < 2:
+        raise DataError(
+            f"{path}: expected rows of at least two columns (inputs..., target), got {len(rows[0])} column; "
+            "is the delimiter right? (--delimiter)"
+        )
+    columns = list(zip(*rows))
+    X = _numeric(path, header, columns[:-1], "; only the last column, the target, may hold text labels")
+    target = [cell.strip() for cell in columns[-1]]
+    numbers = [_number(cell) for cell in target]
+    if None in numbers:  # text labels: the classes, in sorted order
+        class_names = sorted(set(target))
+        index = {name: i for i, name in enumerate(class_names)}
+        return X.astype(np.float32), np.array([index[t] for t in target], dtype=np.int64), "classification", class_names
+    y = np.array(numbers, dtype=np.float64)
+    if (
+        np.all(np.isfinite(y))
+        and np.all(y == np.round(y))
+        and y.min() >= 0
+        and len(np.unique(y)) <= max(2, len(y) // 5)
+    ):
+        return X.astype(np.float32), y.astype(np.int64), "classification", []
+    return X.astype(np.float32), y.astype(np.float32).reshape(-1, 1), "regression", []
+
+
+def load_inputs(path: str, features: int, delimiter: str | None = None) -> np.ndarray:
+    """The rows of a CSV file of inputs only (for predictions): ``features`` numeric columns."""
+    header, rows = read_rows(path, delimiter)
+    if len(rows[0]) != features:
+        raise DataError(f"{path}: expected {features} input columns (the model's inputs), got {len(rows[0])}")
+    return _numeric(path, header, list(zip(*rows)))
+
+
+def _numeric(path: str, header, columns, hint: str = "") -> np.ndarray:
+    """Columns of cells as a (rows, columns) float array, or a DataError naming the first one that is not numeric."""
+    values = []
+    for index, column in enumerate(columns):
+        numbers = [_number(cell) for cell in column]
+        if None in numbers:
+            row = numbers.index(None)
+            name = f"{header[index]!r} (column {index + 1})" if header else f"column {index + 1}"
+            line = row + 1 + (header is not None)
+            raise DataError(f"{path}: {name} is not numeric: line {line} holds {column[row]!r}{hint}")
+        values.append(numbers)
+    return np.array(values, dtype=np.float64).T
