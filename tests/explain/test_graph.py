@@ -49,3 +49,16 @@ def test_missing_graphviz_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ChainruleError, match="apt-get install graphviz"):
         render(_graph(), str(tmp_path / "g.svg"))
+
+
+def test_the_network_graph_reads_top_to_bottom_with_named_nodes():
+    from chainrule.explain import EXAMPLE, parse_network
+    from chainrule.explain.trace import build_graph, make_parameters
+
+    spec = parse_network(EXAMPLE)
+    loss, _ = build_graph(spec, make_parameters(spec))
+    dot = to_dot(loss)
+    assert "rankdir=TB" in dot
+    for name in ("net_h1", "out_h1", "net_o", "out_o", "W1", "b2", "loss"):
+        assert f'label="{name}\\n' in dot, name
+    assert 'label="tensor\\n' not in dot

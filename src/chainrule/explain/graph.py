@@ -24,9 +24,21 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _name(t: Tensor, root: Tensor) -> str:
+    """A tensor's name, or what it is: the loss, an op's result, a parameter or a constant."""
+    if t.name:
+        return t.name
+    if t is root:
+        return "loss"
+    if t.grad_fn is not None:
+        return f"{t.grad_fn.op_name()} result"
+    return "parameter" if t.requires_grad else "constant"
+
+
 def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) -> str:
     """DOT source: a box per tensor (name or shape, optional values and gradients), an ellipse per op."""
-    lines = ["digraph chainrule {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    # top to bottom: inputs above, the loss at the foot (a left-to-right row grows thousands of pixels wide)
+    lines = ["digraph chainrule {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=10];']
     ids: dict = {}
 
     def node_id(obj) -> str:
@@ -35,7 +47,7 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
         return ids[id(obj)]
 
     def tensor_node(t: Tensor) -> str:
-        label = [t.name or ("loss" if t is tensor else "tensor"), f"shape {tuple(t.shape)}"]
+        label = [_name(t, tensor), f"shape {tuple(t.shape)}"]
         if show_values:
             label.append("value " + _values(t._array))
         if show_grads and t.grad is not None:

@@ -64,7 +64,7 @@ def build_graph(spec: NetworkSpec, params: list) -> tuple:
     h = Tensor(spec.inputs, dtype=np.float64)
     h.name = "x"
     records = []
-    for layer, (weight, bias) in zip(spec.layers, params):
+    for index, (layer, (weight, bias)) in enumerate(zip(spec.layers, params), start=1):
         net = (h @ weight.T + bias).retain_grad()
         if layer.activation == "identity":
             out = net
@@ -72,6 +72,11 @@ def build_graph(spec: NetworkSpec, params: list) -> tuple:
             out = F.softmax(net, axis=1)
         else:
             out = ACTIVATIONS[layer.activation]()(net).retain_grad()
+        # the textbook's names: net_h1 and out_h1 for hidden layer 1, net_o and out_o for the output layer
+        unit = "o" if index == len(spec.layers) else f"h{index}"
+        net.name = f"net_{unit}"
+        if out is not net:
+            out.name = f"out_{unit}"
         records.append((h, net, out))
         h = out
     return _loss(spec, records[-1]), records
@@ -80,14 +85,15 @@ def build_graph(spec: NetworkSpec, params: list) -> tuple:
 def _loss(spec: NetworkSpec, last) -> Tensor:
     _, net, out = last
     targets = spec.targets
+    t = Tensor(targets) if targets.dtype.kind == "i" else Tensor(targets, dtype=np.float64)
+    t.name = "t"  # the targets, as the formulas call them
     if spec.loss == "half_sse":
-        return 0.5 * F.mse_loss(out, Tensor(targets, dtype=np.float64), reduction="sum")  # E = 1/2 sum (t - o)^2
+        return 0.5 * F.mse_loss(out, t, reduction="sum")  # E = 1/2 sum (t - o)^2
     if spec.loss == "mse":
-        return F.mse_loss(out, Tensor(targets, dtype=np.float64))
+        return F.mse_loss(out, t)
     if spec.loss == "bce":
-        return F.binary_cross_entropy(out, Tensor(targets, dtype=np.float64))
-    target = Tensor(targets) if targets.dtype.kind == "i" else Tensor(targets, dtype=np.float64)
-    return F.cross_entropy(net, target)  # softmax and cross-entropy fused: dE/dnet = (p - t) / N
+        return F.binary_cross_entropy(out, t)
+    return F.cross_entropy(net, t)  # softmax and cross-entropy fused: dE/dnet = (p - t) / N
 
 
 def _errors(spec: NetworkSpec, out: np.ndarray) -> np.ndarray:
