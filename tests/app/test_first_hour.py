@@ -252,3 +252,82 @@ def test_the_delimiter_can_be_given(tmp_path):
 
     with pytest.raises(DataError, match="delimiter"):
         load_dataset(str(path), delimiter=",")
+
+
+def test_a_cnn_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "cnn"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "cnn",
+                "--channels",
+                "8 16",
+                "--hidden",
+                "none",
+                "--data",
+                "digits",
+                "--epochs",
+                "3",
+                "--early-stopping",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "CNN 1x8x8-conv8-conv16-10" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test_accuracy"] > 0.6 and summary["config"]["model"] == "cnn"  # 3 epochs of a tiny net
+    assert main(["evaluate", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    rows = tmp_path / "rows.csv"
+    np.savetxt(rows, np.zeros((2, 64)), delimiter=",")
+    assert main(["predict", str(out), "--input", str(rows)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    "data, channels, match", [("wine", "16", "not a square number"), ("digits", "4 4 4 4", "pooling")]
+)
+def test_a_cnn_on_data_that_are_not_images_is_refused_in_one_line(tmp_path, capsys, data, channels, match):
+    assert (
+        main(
+            ["train", "--model", "cnn", "--data", data, "--channels", channels, "--quiet", "--out", str(tmp_path / "r")]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+def _tensorboard_scalars(folder) -> dict:
+    """The scalars of TensorBoard event files: {tag: [(step, value)]} (TFRecord framing, Event protos)."""
+    import struct
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    scalars: dict = {}
+    for name in sorted(os.listdir(folder)):
+        data = (folder / name).read_bytes()
+        at = 0
+        while at < len(data):
+            (length,) = struct.unpack("<Q", data[at : at + 8])
+            event = Event.FromString(data[at + 12 : at + 12 + length])
+            at += 12 + length + 4
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_tensorboard_logging_beside_the_json_lines(tmp_path):
+    pytest.importorskip("tensorboardX")
+    out = tmp_path / "run"
+    assert main(["train", *QUICK, "--epochs", "3", "--tensorboard", "--out", str(out)]) == 0
+    scalars = _tensorboard_scalars(out / "tensorboard")
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy", "lr"):
+        assert [step for step, _ in scalars[key]] == [1, 2, 3]
+        np.testing.assert_allclose([v for _, v in scalars[key]], [m[key] for m in metrics], rtol=1e-6)

@@ -38,12 +38,15 @@ def _positive_int(text: str, message: str = "expected a positive integer") -> in
 
 
 def _hidden(text: str) -> list:
-    """Layer sizes separated by commas and/or spaces: '128,64', '128 64' and '128, 64' all mean [128, 64]."""
+    """Layer sizes separated by commas and/or spaces: '128,64', '128 64' and '128, 64' all mean [128, 64];
+    'none' (or nothing) means no hidden layer."""
+    if text.strip().lower() in ("", "none"):
+        return []
     try:
         sizes = [int(part) for part in re.split(r"[,\s]+", text.strip()) if part]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 128,64, got {text!r}") from None
-    if not sizes or any(s <= 0 for s in sizes):
+    if any(s <= 0 for s in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
     return sizes
 
@@ -56,7 +59,7 @@ def _batch(text: str):
 
 def _add_train(sub):
     from ..data.datasets import DATASETS
-    from .config import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS, TrainConfig
+    from .config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser(
@@ -79,6 +82,15 @@ def _add_train(sub):
         "--hidden",
         type=_hidden,
         help=f"hidden layer sizes, separated by commas or spaces (default {','.join(map(str, d.hidden))})",
+    )
+    p.add_argument(
+        "--model", choices=MODELS, help="mlp, or cnn: convolutions over image rows such as mnist's (default mlp)"
+    )
+    p.add_argument(
+        "--channels",
+        type=_hidden,
+        help=f"--model cnn: feature maps of each 3x3 convolution, each followed by a 2x2 max-pool "
+        f"(default {','.join(map(str, d.channels))})",
     )
     p.add_argument("--activation", choices=ACTIVATIONS, help=f"hidden-layer activation (default {d.activation})")
     p.add_argument("--dropout", type=float, help=f"dropout probability after each hidden layer (default {d.dropout})")
@@ -139,6 +151,11 @@ def _add_train(sub):
         action="store_true",
         help="data-parallel training over MPI: run under `mpirun -n N`; each rank trains on a shard, "
         "gradients are averaged, rank 0 writes the run folder (--batch-size is per rank)",
+    )
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also log each epoch's metrics for TensorBoard in RUN/tensorboard (needs tensorboardX)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 

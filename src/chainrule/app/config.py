@@ -22,6 +22,7 @@ from ..optim import lr_scheduler
 OPTIMIZERS = tuple(optim.OPTIMIZERS) + ("momentum", "nesterov")
 LOSSES = ("auto",) + tuple(nn.LOSSES)
 ACTIVATIONS = tuple(nn.ACTIVATIONS)
+MODELS = ("mlp", "cnn")
 SCHEDULERS = ("none",) + tuple(lr_scheduler.SCHEDULERS)
 
 
@@ -30,7 +31,9 @@ class TrainConfig:
     data: str = "digits"
     data_dir: str | None = None
     delimiter: str | None = None  # of a CSV file; found by csv.Sniffer when not given
+    model: str = "mlp"
     hidden: list = field(default_factory=lambda: [128, 64])
+    channels: list = field(default_factory=lambda: [16, 32])  # --model cnn: one 3x3 conv and 2x2 pool each
     activation: str = "relu"
     dropout: float = 0.0
     batchnorm: bool = False
@@ -49,6 +52,7 @@ class TrainConfig:
     device: str = "cpu"
     out: str | None = None
     monitor_gradients: bool = False
+    tensorboard: bool = False
     overwrite: bool = False
     distributed: bool = False
     quiet: bool = False
@@ -63,7 +67,14 @@ class TrainConfig:
             isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden
         ):
             fail("hidden", "a list of positive integers such as 128,64")
+        if (
+            not isinstance(self.channels, list)
+            or not self.channels
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.channels)
+        ):
+            fail("channels", "a list of positive integers such as 16,32")
         for key, choices in (
+            ("model", MODELS),
             ("activation", ACTIVATIONS),
             ("loss", LOSSES),
             ("optimizer", OPTIMIZERS),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -31,7 +32,14 @@ from ..optim import lr_scheduler
 from ..plots import plot_confusion, plot_curves, plots_available
 from ..serialization import atomic_write
 from ..train import distributed
-from ..train.callbacks import EarlyStopping, GracefulInterrupt, JSONLinesLogger, ModelCheckpoint, ProgressBar
+from ..train.callbacks import (
+    EarlyStopping,
+    GracefulInterrupt,
+    JSONLinesLogger,
+    ModelCheckpoint,
+    ProgressBar,
+    TensorBoardLogger,
+)
 from ..train.checkpoint import load_checkpoint, save_checkpoint
 from ..train.history import History
 from ..train.loop import EpochTotals, Resume, evaluate, fit, predict
@@ -117,6 +125,55 @@ def make_scheduler(config: TrainConfig, optimizer):
     return lr_scheduler.SCHEDULERS[config.scheduler](optimizer, **scheduler_options(config)[config.scheduler])
 
 
+def image_shape(data: DataSplits) -> tuple:
+    """(channels, height, width) of a dataset's rows for --model cnn: square grey images."""
+    side = math.isqrt(data.num_features)
+    if side * side != data.num_features:
+        raise ConfigError(
+            f"option model: cnn needs image data (square grey images such as mnist or digits); {data.name!r} has "
+            f"{data.num_features} features per row, not a square number"
+        )
+    return (1, side, side)
+
+
+def make_model(config: TrainConfig, data: DataSplits, outputs: int, dtype):
+    """The network the options describe: an MLP, or a CNN over the rows seen as images."""
+    if config.model == "cnn":
+        try:
+            return nn.CNN(
+                image_shape(data),
+                config.channels,
+                config.hidden,
+                outputs,
+                config.activation,
+                config.dropout,
+                config.batchnorm,
+                dtype=dtype,
+            )
+        except ValueError as exc:  # the image is too small for that many pooling steps
+            raise ConfigError(f"option channels: {exc}") from None
+    return nn.MLP(
+        data.num_features, config.hidden, outputs, config.activation, config.dropout, config.batchnorm, dtype=dtype
+    )
+
+
+def describe(model) -> str:
+    """The architecture in one phrase: 'MLP 64-128-64-10' or 'CNN 1x28x28-conv16-conv32-10'."""
+    c = model.config
+    if c["type"] == "CNN":
+        layers = ["x".join(map(str, c["in_shape"]))] + [f"conv{w}" for w in c["channels"]] + list(map(str, c["hidden"]))
+    else:
+        layers = [str(c["in_features"])] + list(map(str, c["hidden"]))
+    return f"{c['type']} {'-'.join(layers + [str(c['out_features'])])}"
+
+
+def input_features(architecture: dict) -> int:
+    """How many numbers a row of input holds for a saved architecture."""
+    if architecture.get("type") == "CNN":
+        return math.prod(architecture["in_shape"])
+    return architecture["in_features"]
+
+
 class Run:
     """The pieces of one run, built from a config (and, for --resume, its checkpoint)."""
 
@@ -128,15 +185,7 @@ class Run:
         self.loss_name = choose_loss(config, self.data)
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
-        self.model = nn.MLP(
-            self.data.num_features,
-            config.hidden,
-            outputs,
-            config.activation,
-            config.dropout,
-            config.batchnorm,
-            dtype=self.dtype,
-        )
+        self.model = make_model(config, self.data, outputs, self.dtype)
         if config.device != "cpu":
             self.model.to(device=config.device)  # before the optimizer, whose state follows the parameters
         optimizer = make_optimizer(config, self.model.parameters())
@@ -225,6 +274,8 @@ def train_run(
         callbacks.append(early)
     if main:
         callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT), metadata_fn=run.metadata))
+    if main and config.tensorboard:
+        callbacks.append(TensorBoardLogger(os.path.join(out, "tensorboard")))
     callbacks.extend(extra_callbacks)
     interrupt = GracefulInterrupt()
     callbacks.append(interrupt)
@@ -242,8 +293,7 @@ def train_run(
         print(
             f"chainrule train{ranks}: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / "
             f"{run.data.sizes()['val']} val / "
-            f"{run.data.sizes()['test']} test), MLP "
-            f"{run.data.num_features}-{'-'.join(map(str, config.hidden))}-{run.model.config['out_features']} "
+            f"{run.data.sizes()['test']} test), {describe(run.model)} "
             f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
             f"{run.model.num_parameters():,} parameters"
             + (f", resuming at epoch {start_epoch + 1}" if checkpoint else "")
@@ -275,7 +325,7 @@ def train_run(
 
 
 # What a resumed run may change (the rest would change the model, the data or the order of batches).
-RESUMABLE = ("epochs", "lr", "early_stopping", "quiet", "monitor_gradients", "device", "overwrite")
+RESUMABLE = ("epochs", "lr", "early_stopping", "quiet", "monitor_gradients", "tensorboard", "device", "overwrite")
 
 
 def resume_changes(saved: TrainConfig, given: dict) -> dict:
@@ -493,7 +543,7 @@ def evaluate_run(run_dir: str) -> dict:
 def predict_run(run_dir: str, input_csv: str, delimiter: str | None = None) -> tuple[np.ndarray, dict]:
     """Predictions of a saved run for the rows of a CSV file of inputs (no target column)."""
     model, meta, extra = load_run(run_dir)
-    X = load_inputs(input_csv, meta["architecture"]["in_features"], delimiter)
+    X = load_inputs(input_csv, input_features(meta["architecture"]), delimiter)
     check_finite(X, input_csv)
     if "input_scaler.mean" in extra:
         scaler = Standardize()

@@ -16,13 +16,16 @@ from .layers import (
     LayerNorm,
     Linear,
     MaxPool2d,
+    Unflatten,
 )
 from .loss import LOSS_TASKS, LOSSES, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .models import MLP, build_model
+from .models import CNN, MLP, build_model
 from .module import Module
 from .parameter import Parameter
 
 __all__ = [
+    "CNN",
+    "Unflatten",
     "ACTIVATIONS",
     "LOSSES",
     "LOSS_TASKS",

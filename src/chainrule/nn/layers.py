@@ -148,6 +148,27 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size``: (N, 784) -> (N, 1, 28, 28) with Unflatten(1, (1, 28, 28))."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        dim = self.dim % x.ndim
+        if math.prod(self.unflattened_size) != x.shape[dim]:
+            raise ShapeError(
+                f"Unflatten({self.dim}, {self.unflattened_size}): dimension {dim} of the input has "
+                f"{x.shape[dim]} values, not {math.prod(self.unflattened_size)}; input shape {tuple(x.shape)}"
+            )
+        return F.reshape(x, tuple(x.shape[:dim]) + self.unflattened_size + tuple(x.shape[dim + 1 :]))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class _BatchNorm(Module):
     expected_dims: tuple = ()
 

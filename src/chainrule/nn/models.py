@@ -1,10 +1,10 @@
-"""Ready-made architectures described by plain dicts, so a checkpoint can rebuild them: MLP."""
+"""Ready-made architectures described by plain dicts, so a checkpoint can rebuild them: MLP and CNN."""
 
 from __future__ import annotations
 
 from .activation import ACTIVATIONS
 from .container import Sequential
-from .layers import BatchNorm1d, Dropout, Flatten, Linear
+from .layers import BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Unflatten
 
 
 class MLP(Sequential):
@@ -48,10 +48,71 @@ class MLP(Sequential):
         }
 
 
+class CNN(Sequential):
+    """A convolutional network for images given as flat rows: the row is unflattened to ``in_shape``
+    (channels, height, width), then [Conv2d 3x3 -> (BatchNorm2d) -> activation -> MaxPool2d 2] per entry
+    of ``channels``, then Flatten, hidden Linear layers and the output Linear.
+
+    ``CNN((1, 28, 28), [16, 32], [], 10)`` is the classic small MNIST network: 28x28 -> 16 maps of
+    14x14 -> 32 maps of 7x7 -> 10 outputs.
+    """
+
+    def __init__(
+        self,
+        in_shape,
+        channels=(16, 32),
+        hidden=(),
+        out_features: int = 10,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batchnorm: bool = False,
+        dtype=None,
+    ):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"CNN: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        in_shape = tuple(int(s) for s in in_shape)
+        if len(in_shape) != 3:
+            raise ValueError(f"CNN: in_shape must be (channels, height, width), got {in_shape}")
+        depth, (c, h, w) = len(channels), in_shape
+        if min(h, w) < 2**depth:
+            raise ValueError(
+                f"CNN: {depth} pooling steps halve a {h}x{w} image below one pixel; use fewer channels entries"
+            )
+        layers = [Unflatten(1, in_shape)]
+        for width in channels:
+            layers.append(Conv2d(c, width, 3, padding=1, dtype=dtype))
+            if batchnorm:
+                layers.append(BatchNorm2d(width, dtype=dtype))
+            layers += [ACTIVATIONS[activation](), MaxPool2d(2)]
+            c, h, w = width, h // 2, w // 2
+        layers.append(Flatten())
+        features = c * h * w
+        for units in hidden:
+            layers += [Linear(features, units, dtype=dtype), ACTIVATIONS[activation]()]
+            if dropout:
+                layers.append(Dropout(dropout))
+            features = units
+        layers.append(Linear(features, out_features, dtype=dtype))
+        super().__init__(*layers)
+        self.config = {
+            "type": "CNN",
+            "in_shape": list(in_shape),
+            "channels": [int(c) for c in channels],
+            "hidden": [int(u) for u in hidden],
+            "out_features": int(out_features),
+            "activation": activation,
+            "dropout": float(dropout),
+            "batchnorm": bool(batchnorm),
+        }
+
+
+ARCHITECTURES = {"MLP": MLP, "CNN": CNN}
+
+
 def build_model(config: dict, dtype=None):
     """Rebuild a model from its ``config`` dict (as saved in checkpoints)."""
     config = dict(config)
     kind = config.pop("type", None)
-    if kind != "MLP":
-        raise ValueError(f"build_model: unknown architecture {kind!r}")
-    return MLP(dtype=dtype, **config)
+    if kind not in ARCHITECTURES:
+        raise ValueError(f"build_model: unknown architecture {kind!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[kind](dtype=dtype, **config)

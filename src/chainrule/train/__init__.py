@@ -8,6 +8,7 @@ from .callbacks import (
     JSONLinesLogger,
     ModelCheckpoint,
     ProgressBar,
+    TensorBoardLogger,
 )
 from .checkpoint import Checkpoint, load, load_checkpoint, read_metadata, save, save_checkpoint
 from .history import History
@@ -22,6 +23,7 @@ __all__ = [
     "EpochTotals",
     "FitContext",
     "Resume",
+    "TensorBoardLogger",
     "GracefulInterrupt",
     "History",
     "JSONLinesLogger",

@@ -215,6 +215,44 @@ class JSONLinesLogger(Callback):
             f.write(json.dumps({k: _plain(v) for k, v in logs.items()}) + "\n")
 
 
+class TensorBoardLogger(Callback):
+    """Each epoch's numbers (loss, accuracy, their validation twins, the learning rate) as TensorBoard
+    scalars in ``log_dir``, through tensorboardX: watch a run with ``tensorboard --logdir runs``."""
+
+    def __init__(self, log_dir: str, every_steps: int = 50):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            raise ConfigError("TensorBoard logging needs tensorboardX: pip install 'chainrule[tensorboard]'") from None
+        self.writer_class, self.log_dir, self.every_steps, self.writer = SummaryWriter, log_dir, every_steps, None
+
+    def on_train_begin(self, ctx) -> None:
+        self.writer = self.writer_class(self.log_dir)
+
+    def on_batch_end(self, ctx, logs) -> None:  # the running loss within epochs, for a finer curve
+        if self.every_steps and logs["step"] % self.every_steps == 0:
+            self.writer.add_scalar(
+                "step/running_loss", logs["running_loss"], ctx.epoch * ctx.steps_per_epoch + logs["step"]
+            )
+
+    def on_epoch_end(self, ctx, logs) -> None:
+        for key, value in logs.items():
+            if key != "epoch" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.writer.add_scalar(key, value, logs["epoch"])
+        self.writer.flush()
+
+    def on_train_end(self, ctx) -> None:
+        self.close()
+
+    def on_interrupt(self, ctx) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 class CSVLogger(Callback):
     """One row per epoch in a CSV file."""
 
