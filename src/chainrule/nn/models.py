@@ -7,6 +7,25 @@ from .container import Sequential
 from .layers import BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Unflatten
 
 
+def _check_activation(model: str, activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{model}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+
+
+def dense_layers(features: int, hidden, out_features: int, activation: str, dropout: float, batchnorm: bool, dtype):
+    """[Linear -> (BatchNorm1d) -> activation -> (Dropout)] per hidden size, then the output Linear."""
+    layers = []
+    for units in hidden:
+        layers.append(Linear(features, units, dtype=dtype))
+        if batchnorm:
+            layers.append(BatchNorm1d(units, dtype=dtype))
+        layers.append(ACTIVATIONS[activation]())
+        if dropout:
+            layers.append(Dropout(dropout))
+        features = units
+    return layers + [Linear(features, out_features, dtype=dtype)]
+
+
 class MLP(Sequential):
     """A multilayer perceptron: [Linear -> (BatchNorm) -> activation -> (Dropout)] per hidden layer, then Linear.
 
@@ -23,19 +42,8 @@ class MLP(Sequential):
         batchnorm: bool = False,
         dtype=None,
     ):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"MLP: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        layers = [Flatten()]
-        width = in_features
-        for units in hidden:
-            layers.append(Linear(width, units, dtype=dtype))
-            if batchnorm:
-                layers.append(BatchNorm1d(units, dtype=dtype))
-            layers.append(ACTIVATIONS[activation]())
-            if dropout:
-                layers.append(Dropout(dropout))
-            width = units
-        layers.append(Linear(width, out_features, dtype=dtype))
+        _check_activation("MLP", activation)
+        layers = [Flatten(), *dense_layers(in_features, hidden, out_features, activation, dropout, batchnorm, dtype)]
         super().__init__(*layers)
         self.config = {
             "type": "MLP",
@@ -51,7 +59,7 @@ class MLP(Sequential):
 class CNN(Sequential):
     """A convolutional network for images given as flat rows: the row is unflattened to ``in_shape``
     (channels, height, width), then [Conv2d 3x3 -> (BatchNorm2d) -> activation -> MaxPool2d 2] per entry
-    of ``channels``, then Flatten, hidden Linear layers and the output Linear.
+    of ``channels``, then Flatten and the MLP's dense layers (``hidden``, then the output Linear).
 
     ``CNN((1, 28, 28), [16, 32], [], 10)`` is the classic small MNIST network: 28x28 -> 16 maps of
     14x14 -> 32 maps of 7x7 -> 10 outputs.
@@ -68,8 +76,7 @@ class CNN(Sequential):
         batchnorm: bool = False,
         dtype=None,
     ):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"CNN: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        _check_activation("CNN", activation)
         in_shape = tuple(int(s) for s in in_shape)
         if len(in_shape) != 3:
             raise ValueError(f"CNN: in_shape must be (channels, height, width), got {in_shape}")
@@ -85,14 +92,7 @@ class CNN(Sequential):
                 layers.append(BatchNorm2d(width, dtype=dtype))
             layers += [ACTIVATIONS[activation](), MaxPool2d(2)]
             c, h, w = width, h // 2, w // 2
-        layers.append(Flatten())
-        features = c * h * w
-        for units in hidden:
-            layers += [Linear(features, units, dtype=dtype), ACTIVATIONS[activation]()]
-            if dropout:
-                layers.append(Dropout(dropout))
-            features = units
-        layers.append(Linear(features, out_features, dtype=dtype))
+        layers += [Flatten(), *dense_layers(c * h * w, hidden, out_features, activation, dropout, batchnorm, dtype)]
         super().__init__(*layers)
         self.config = {
             "type": "CNN",
