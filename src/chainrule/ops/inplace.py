@@ -145,15 +145,9 @@ def fill_(self: Tensor, value, op: str = "fill_") -> Tensor:
     """Set every element to ``value`` (a number or a one-element tensor)."""
     if _recording(self, value):
         _check_leaf(self, op)
-        value = as_tensor(value, like=self, where=op)
-        xp = array_module(self._array)
-        return _rebind(
-            self,
-            value.expand(self.shape) * xp.ones((), dtype=self.dtype)
-            if value.requires_grad
-            else Tensor._wrap(xp.full(self._array.shape, value.item(), dtype=self.dtype), False),
-            op,
-        )
+        # recorded as value broadcast to self's shape: its gradient is the sum of self's
+        value = as_tensor(value, like=self, where=op).to(self.dtype)
+        return _rebind(self, value.expand(self.shape), op)
     _write(self, _operand(self, value, op), op)
     return self
 
@@ -162,9 +156,8 @@ def copy_(self: Tensor, source) -> Tensor:
     """Copy ``source``'s values into self (broadcast, cast to self's dtype, moved to self's device)."""
     if _recording(self, source):
         _check_leaf(self, "copy_")
-        source = as_tensor(source, like=self, where="copy_")
-        source = source.to(self.dtype).to(device=self.device)
-        return _rebind(self, source.expand(self.shape) + array_module(self._array).zeros((), dtype=self.dtype), "copy_")
+        source = as_tensor(source, like=self, where="copy_").to(self.dtype).to(device=self.device)
+        return _rebind(self, source.expand(self.shape), "copy_")
     array = source._array if isinstance(source, Tensor) else np.asarray(source)
     array = to_device(array, check_device(self.device))
     _write(self, array.astype(self._array.dtype, copy=False), "copy_")
