@@ -17,12 +17,17 @@ from .backend import device_of
 from .errors import ChainruleError, DeviceError, GraphError, ShapeError
 from .tensor import Tensor
 
-_state = threading.local()
+
+class _State(threading.local):
+    grad_enabled = True  # per thread, as PyTorch's grad mode
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """False inside ``no_grad()``: ops then record nothing."""
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -125,9 +130,12 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the forward on the inputs' arrays and, when grad is on, record the node."""
-        fn = cls()
+        fn = object.__new__(cls)  # (no __init__: the forward sets what it saves)
         try:
-            output = fn.forward(*[t._array for t in inputs], **params)
+            if len(inputs) == 1:  # the common case, without building a list
+                output = fn.forward(inputs[0]._array, **params)
+            else:
+                output = fn.forward(*[t._array for t in inputs], **params)
         except ChainruleError:
             raise
         except ValueError as exc:
@@ -156,8 +164,8 @@ class Function:
             and (output.base is inputs[0]._array or output.base is inputs[0]._array.base)
         ):
             out._version_counter = inputs[0]._counter()
-        if getattr(_state, "grad_enabled", True):
-            needs = tuple(t.requires_grad for t in inputs)
+        if _state.grad_enabled:
+            needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs

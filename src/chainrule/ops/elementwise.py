@@ -82,6 +82,78 @@ class Div(Function):
         return sum_to(grad_a, a.shape) if self.needs_input_grad[0] else None, grad_b
 
 
+class _ScalarOp(Function):
+    """An operator with a Python number (x * 2.5, x + 1, 1 - x, x / 4): the number stays a number, so no
+    constant tensor is made and NumPy keeps the tensor's dtype (the scalar is 'weak', NEP 50)."""
+
+    saved_inputs = ()
+    saves_output = False
+    reflected = False
+
+    @property
+    def next_functions(self) -> tuple:
+        # PyTorch lists the number as a second input without a node: x + 1 -> ((x's node, 0), (None, 0))
+        nodes = super().next_functions
+        return nodes if self.reflected else nodes + ((None, 0),)
+
+
+class MulScalar(_ScalarOp):
+    op = "mul"
+
+    def forward(self, x, scalar):
+        self.scalar = scalar
+        return x * scalar
+
+    def backward(self, grad_output):
+        return grad_output * self.scalar  # d(s x)/dx = s
+
+
+class AddScalar(_ScalarOp):
+    op = "add"
+
+    def forward(self, x, scalar):
+        return x + scalar
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+class SubScalar(_ScalarOp):
+    op = "sub"
+
+    def forward(self, x, scalar, reflected):
+        self.reflected = reflected
+        return scalar - x if reflected else x - scalar
+
+    def backward(self, grad_output):
+        return -grad_output if self.reflected else grad_output
+
+
+class DivScalar(_ScalarOp):
+    op = "div"
+    saved_inputs = (0,)
+
+    def forward(self, x, scalar, reflected):
+        self.scalar, self.reflected = scalar, reflected
+        if reflected:
+            self.x = x
+            return scalar / x
+        return x / scalar
+
+    def backward(self, grad_output):
+        if self.reflected:  # d(s/x)/dx = -s / x^2
+            return grad_output * (-self.scalar / (self.x * self.x))
+        return grad_output / self.scalar
+
+
+_PYTHON_NUMBERS = (float, int)
+
+
+def scalar_operand(x, other) -> bool:
+    """True where ``x op other`` can take the scalar fast path: a float tensor and a Python number."""
+    return type(other) in _PYTHON_NUMBERS and isinstance(x, Tensor) and x._array.dtype.kind == "f"
+
+
 class Neg(Function):
     saved_inputs = ()
     saves_output = False
@@ -391,6 +463,8 @@ def add(a, b, *, alpha=1, out=None) -> Tensor:
     """a + alpha * b."""
     if alpha != 1:
         b = mul(b, alpha)
+    if out is None and scalar_operand(a, b):
+        return AddScalar.apply(a, scalar=b)
     result = Add.apply(*operands(a, b, "add"))
     return result if out is None else into(out, result)
 
@@ -399,17 +473,23 @@ def sub(a, b, *, alpha=1, out=None) -> Tensor:
     """a - alpha * b."""
     if alpha != 1:
         b = mul(b, alpha)
+    if out is None and scalar_operand(a, b):
+        return SubScalar.apply(a, scalar=b, reflected=False)
     result = Sub.apply(*operands(a, b, "sub"))
     return result if out is None else into(out, result)
 
 
 def mul(a, b, *, out=None) -> Tensor:
+    if out is None and scalar_operand(a, b):
+        return MulScalar.apply(a, scalar=b)
     result = Mul.apply(*operands(a, b, "mul"))
     return result if out is None else into(out, result)
 
 
 def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
     """a / b (true division; ``rounding_mode`` 'floor' or 'trunc' rounds, without a gradient)."""
+    if out is None and rounding_mode is None and scalar_operand(a, b):
+        return DivScalar.apply(a, scalar=b, reflected=False)
     a, b = operands(a, b, "div")
     if rounding_mode is None and a.dtype.kind != "f":  # integers divide into the default float dtype, as in PyTorch
         a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
@@ -425,6 +505,20 @@ def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
         )
         result = Tensor._wrap(rounded, False)
     return result if out is None else into(out, result)
+
+
+def rsub(x, number) -> Tensor:
+    """number - x (Python's reflected subtraction)."""
+    if scalar_operand(x, number):
+        return SubScalar.apply(x, scalar=number, reflected=True)
+    return sub(as_tensor(number, like=x), x)
+
+
+def rdiv(x, number) -> Tensor:
+    """number / x (Python's reflected division)."""
+    if scalar_operand(x, number):
+        return DivScalar.apply(x, scalar=number, reflected=True)
+    return div(as_tensor(number, like=x), x)
 
 
 def remainder(a, b) -> Tensor:

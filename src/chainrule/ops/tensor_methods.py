@@ -169,13 +169,13 @@ def _softmax(function):
 
 _METHODS = {
     "__add__": elementwise.add,
-    "__radd__": _reflected(elementwise.add),
+    "__radd__": elementwise.add,  # a + b == b + a
     "__sub__": elementwise.sub,
-    "__rsub__": _reflected(elementwise.sub),
+    "__rsub__": elementwise.rsub,
     "__mul__": elementwise.mul,
-    "__rmul__": _reflected(elementwise.mul),
+    "__rmul__": elementwise.mul,
     "__truediv__": elementwise.div,
-    "__rtruediv__": _reflected(elementwise.div),
+    "__rtruediv__": elementwise.rdiv,
     "__floordiv__": elementwise.floor_divide,
     "__rfloordiv__": _reflected(elementwise.floor_divide),
     "__mod__": elementwise.remainder,
