@@ -157,6 +157,9 @@ class ValuesIndices(tuple):
     def indices(self):
         return self[1]
 
+    def __repr__(self) -> str:
+        return f"chainrule.return_types(values={self[0]!r}, indices={self[1]!r})"
+
 
 def dims(op: str, dim, keepdim, axis, keepdims):
     """PyTorch's ``dim``/``keepdim`` with NumPy's ``axis``/``keepdims`` accepted as aliases."""
