@@ -61,12 +61,13 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(self, x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        shape = x._array.shape  # (the array's plain tuple: this runs every step)
+        if not shape or shape[-1] != self.in_features:
             raise ShapeError(
                 f"Linear({self.in_features}, {self.out_features}): expected input with {self.in_features} "
                 f"features in the last dimension, got shape {tuple(x.shape)} ({x.shape[-1] if x.ndim else 0} features)"
             )
-        if isinstance(x, Tensor) and x.dtype == self.weight.dtype:  # the hot path: F.linear's checks are done
+        if x._array.dtype == self.weight._array.dtype:  # the hot path: F.linear's checks are done
             return (
                 LinearFunction.apply(x, self.weight, self.bias)
                 if self.bias is not None
