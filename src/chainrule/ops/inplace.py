@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module, check_device, device_of, is_device_array, to_device
-from ..errors import DTypeError, GraphError, ShapeError
+from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from ..function import Function, is_grad_enabled
 from ..tensor import Tensor, as_tensor, record_history
 from .broadcast import sum_to
@@ -31,7 +31,7 @@ def _operand(self: Tensor, other, op: str):
                 f"{op}: result type {array.dtype} can't be cast to the tensor's dtype {self.dtype} in place"
             )
         if is_device_array(self._array) != is_device_array(array) and getattr(array, "ndim", 0):
-            raise ShapeError(
+            raise DeviceError(
                 f"{op}: expected the operand on {self.device}, got {device_of(array)}; move it with .to(device)"
             )
     elif isinstance(array, float) and self._array.dtype.kind in "iub":
