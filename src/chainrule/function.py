@@ -47,33 +47,33 @@ class _GradMode(contextlib.ContextDecorator):
         return False
 
 
-class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
+class _FixedGradMode(_GradMode):
+    """A grad mode usable as ``with m():``, ``@m()`` and bare ``@m`` (the mode is the class's ``enabled``)."""
+
+    mode = True
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if callable(func):  # used bare: @no_grad
+            self.__init__()
+            return self(func)
+        return self
+
+    def __init__(self, func=None):
+        super().__init__(self.mode)
+
+
+class no_grad(_FixedGradMode):  # noqa: N801 - PyTorch's name
     """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``): ops inside record no
     graph (for evaluation and for updates written by hand)."""
 
-    def __new__(cls, func=None):
-        self = super().__new__(cls)
-        if callable(func):  # bare @no_grad
-            self.__init__()
-            return self(func)
-        return self
-
-    def __init__(self, func=None):
-        super().__init__(False)
+    mode = False
 
 
-class enable_grad(_GradMode):  # noqa: N801
+class enable_grad(_FixedGradMode):  # noqa: N801
     """Context manager and decorator that turns recording back on inside ``no_grad``."""
 
-    def __new__(cls, func=None):
-        self = super().__new__(cls)
-        if callable(func):
-            self.__init__()
-            return self(func)
-        return self
-
-    def __init__(self, func=None):
-        super().__init__(True)
+    mode = True
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801
