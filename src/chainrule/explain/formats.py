@@ -134,11 +134,21 @@ _ACTIVATION_TEXT = {
     "relu": ("relu", r"\mathrm{relu}"),
     "identity": ("", ""),
     "softmax": ("softmax", r"\mathrm{softmax}"),
+    "leaky_relu": ("leaky_relu", r"\mathrm{leaky\_relu}"),
+    "gelu": ("gelu", r"\mathrm{gelu}"),
+}
+# The derivative of the activations whose formula reads the net rather than the out (the number is the node's).
+_LOCAL_NOTE = {
+    "relu": M("1 if net > 0 else 0", r"[\mathrm{net} > 0]"),
+    "identity": M("1"),
+    "leaky_relu": M("1 if net > 0 else 0.01", r"\begin{cases}1 & \mathrm{net} > 0\\ 0.01 & \text{else}\end{cases}"),
+    "gelu": M("Φ(net) + net · φ(net)", r"\Phi(\mathrm{net}) + \mathrm{net}\,\varphi(\mathrm{net})"),
 }
 _LOCAL_FORMULA = {
     "sigmoid": lambda o: M(f"{o.u}(1 − {o.u})", o.t + r"\left(1 - " + o.t + r"\right)"),
     "tanh": lambda o: M(f"1 − {o.u}²", "1 - " + o.t + "^2"),
 }
+_OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD with momentum", "nesterov": "SGD with Nesterov momentum"}
 _LOSS_TEXT = {
     "half_sse": M("E = ½ Σ (target − out)²", r"E = \tfrac{1}{2} \sum (t - \mathrm{out})^2"),
     "mse": M("E = mean over rows and outputs of (target − out)²", r"E = \frac{1}{NK} \sum (t - \mathrm{out})^2"),
@@ -162,7 +172,8 @@ def build_document(trace: StepTrace, digits: int = 9) -> Document:
         f"{len(trace.layers)} layers, {rows} input row{'s' if rows > 1 else ''}, loss {spec.loss}, learning rate η = "
         f"{spec.lr:g}. "
         "Every number comes from chainrule's own graph: forward values, gradients left by backward(), "
-        "each activation's local derivative from its node, and the update from an SGD step."
+        f"each activation's local derivative from its node, and the update from the optimizer's step "
+        f"({_OPTIMIZER_NAMES.get(trace.optimizer, trace.optimizer)})."
     )
     doc.heading("Forward pass")
     for layer in trace.layers:
@@ -250,14 +261,23 @@ def _error_section(doc: Document, trace: StepTrace, names: Names) -> None:
 
 
 def _delta_equations(
-    doc: Document, trace: StepTrace, layer: LayerTrace, following: LayerTrace | None, names: Names
+    doc: Document,
+    trace: StepTrace,
+    layer: LayerTrace,
+    following: LayerTrace | None,
+    names: Names,
+    rows=None,
+    neurons=None,
 ) -> None:
-    """dE/dout (from the loss, or summed over the paths through the next layer) and dE/dnet."""
+    """dE/dout (from the loss, or summed over the paths through the next layer) and dE/dnet, for the given
+    rows and neurons of the layer (all of them by default)."""
     num, spec = doc.num, trace.spec
-    for n in range(spec.rows):
+    rows = range(spec.rows) if rows is None else rows
+    neurons = range(layer.net.shape[1]) if neurons is None else neurons
+    for n in rows:
         if spec.rows > 1:
             doc.para(f"row {n + 1}")
-        for i in range(layer.net.shape[1]):
+        for i in neurons:
             net, out = names.net(layer.index, i), names.out(layer.index, i)
             if layer.activation == "softmax":
                 t = spec.targets[n, i] if spec.targets.ndim == 2 else float(spec.targets[n] == i)
@@ -289,12 +309,24 @@ def _delta_equations(
                 doc.equation(eq(partial(E, out), plus(*terms_u), plus(*terms_v), num(layer.grad_out[n, i])))
             formula = _LOCAL_FORMULA.get(layer.activation)
             local_value = num(layer.local[n, i])
-            if formula is not None:
+            if layer.dropout:
+                fn_u, fn_t = _ACTIVATION_TEXT[layer.activation]
+                keep = 1 - layer.dropout
+                doc.equation(
+                    eq(
+                        partial(out, net),
+                        M(
+                            f"{fn_u or 'identity'}′(net) · mask / {keep:g}  (dropout {layer.dropout:g})",
+                            (fn_t or r"\mathrm{id}") + rf"'(\mathrm{{net}}) \cdot \mathrm{{mask}} / {keep:g}",
+                        ),
+                        local_value,
+                    )
+                )
+            elif formula is not None:
                 o = num(layer.out[n, i])
                 doc.equation(eq(partial(out, net), formula(out), formula(o), local_value))
             else:
-                note = {"relu": M("1 if net > 0 else 0"), "identity": M("1")}[layer.activation]
-                doc.equation(eq(partial(out, net), note, local_value))
+                doc.equation(eq(partial(out, net), _LOCAL_NOTE[layer.activation], local_value))
             doc.equation(
                 eq(
                     partial(E, net),
@@ -319,64 +351,108 @@ def _loss_derivative(doc: Document, spec, layer: LayerTrace, n: int, i: int) -> 
     )
 
 
-def _parameter_equations(doc: Document, trace: StepTrace, layer: LayerTrace, names: Names) -> None:
-    num, rows, lr = doc.num, trace.spec.rows, trace.spec.lr
-    for i in range(layer.weight.shape[0]):
-        net = names.net(layer.index, i)
-        for j in range(layer.weight.shape[1]):
-            w = names.weight(layer.index, i, j)
-            if layer.activation == "softmax":
-                symbolic = times(partial(E, net), partial(net, w))
-                per_row = [times(doc.signed(layer.grad_net[n, i]), doc.signed(layer.inputs[n, j])) for n in range(rows)]
-            else:
-                out = names.out(layer.index, i)
-                symbolic = times(partial(E, out), partial(out, net), partial(net, w))
-                per_row = [
-                    times(
-                        doc.signed(layer.grad_out[n, i]), doc.signed(layer.local[n, i]), doc.signed(layer.inputs[n, j])
-                    )
-                    for n in range(rows)
-                ]
-            sum_prefix = M("Σ_rows ", r"\sum_{n} ") if rows > 1 else M("")
-            doc.equation(
-                eq(
-                    partial(E, w),
-                    sum_prefix + symbolic,
-                    plus(*[paren(p) if rows > 1 else p for p in per_row]),
-                    num(layer.grad_weight[i, j]),
-                )
-            )
-            doc.equation(
-                eq(
-                    M(
-                        f"{w.u} ← {w.u} − η · ∂E/∂{w.u}",
-                        w.t + r" \leftarrow " + w.t + r" - \eta \frac{\partial E}{\partial " + w.t + "}",
-                    ),
-                    M(
-                        f"{num(layer.weight[i, j]).u} − {lr:g} · {doc.signed(layer.grad_weight[i, j]).u}",
-                        f"{num(layer.weight[i, j]).t} - {lr:g} \\cdot {doc.signed(layer.grad_weight[i, j]).t}",
-                    ),
-                    num(layer.new_weight[i, j]),
-                )
-            )
+def _row_terms(doc: Document, layer: LayerTrace, rows, i: int, j: int) -> list:
+    """Each row's ∂E/∂out · ∂out/∂net · ∂net/∂w (or ∂E/∂net · ∂net/∂w where softmax is fused)."""
+    if layer.activation == "softmax":
+        return [times(doc.signed(layer.grad_net[n, i]), doc.signed(layer.inputs[n, j])) for n in rows]
+    return [
+        times(doc.signed(layer.grad_out[n, i]), doc.signed(layer.local[n, i]), doc.signed(layer.inputs[n, j]))
+        for n in rows
+    ]
+
+
+def _elide(terms: list, limit: int | None, total: int) -> list:
+    if limit is None or len(terms) <= limit:
+        return terms
+    return terms[:limit] + [M(f"… ({total - limit} more rows)", rf"\dots\ (\text{{{total - limit} more rows}})")]
+
+
+def weight_equations(
+    doc: Document, trace: StepTrace, layer: LayerTrace, names: Names, i: int, j: int, rows=None, limit=None
+) -> float:
+    """∂E/∂w for weight (i, j) as the sum over ``rows`` (all by default) of the chain's products, then the
+    penalty's share and the update. Returns the data part of the gradient over those rows."""
+    all_rows = rows is None
+    rows = list(range(trace.spec.rows)) if all_rows else list(rows)
+    w, net = names.weight(layer.index, i, j), names.net(layer.index, i)
+    if layer.activation == "softmax":
+        symbolic = times(partial(E, net), partial(net, w))
+    else:
+        out = names.out(layer.index, i)
+        symbolic = times(partial(E, out), partial(out, net), partial(net, w))
+    per_row = _row_terms(doc, layer, rows, i, j)
+    if layer.activation == "softmax":
+        value = float(sum(layer.grad_net[n, i] * layer.inputs[n, j] for n in rows))
+    else:
+        value = float(sum(layer.grad_out[n, i] * layer.local[n, i] * layer.inputs[n, j] for n in rows))
+    many = trace.spec.rows > 1
+    prefix = M("Σ_rows ", r"\sum_{n} ") if many and all_rows else M("")
+    lhs = partial(E, w) if all_rows else M(f"row {rows[0] + 1}'s share of ∂E/∂{w.u}", rf"\text{{row {rows[0] + 1}: }}")
+    shown = _elide([paren(p) if many and all_rows else p for p in per_row], limit, len(rows))
+    doc.equation(eq(lhs, prefix + symbolic, plus(*shown), doc.num(value)))
+    if all_rows:
+        data = value
+        if layer.penalty_grad is not None:
+            data = _penalty_equation(doc, trace, w, layer.penalty_grad[i, j], layer.grad_weight[i, j])
+        _update_equation(doc, trace, w, layer.weight[i, j], layer.grad_weight[i, j], layer.new_weight[i, j])
+        return data
+    return value
+
+
+def bias_equations(doc: Document, trace: StepTrace, layer: LayerTrace, names: Names, i, rows=None, limit=None):
+    """∂E/∂b for neuron i's bias (i None: one bias shared by the layer), summed over ``rows``, then the update."""
+    all_rows = rows is None
+    rows = list(range(trace.spec.rows)) if all_rows else list(rows)
     shared = layer.bias.ndim == 0
-    for i in [None] if shared else range(layer.weight.shape[0]):
-        b = names.bias(layer.index, i)
-        columns = range(layer.net.shape[1]) if shared else [i]
-        terms = [doc.signed(layer.grad_net[n, k]) for n in range(rows) for k in columns]
-        symbolic = M(
-            "Σ ∂E/∂net · 1 (the bias feeds " + ("every neuron of the layer" if shared else "one neuron") + ")",
-            r"\sum \frac{\partial E}{\partial \mathrm{net}} \cdot 1",
-        )
+    b = names.bias(layer.index, None if shared else i)
+    columns = range(layer.net.shape[1]) if shared else [i]
+    terms = _elide([doc.signed(layer.grad_net[n, k]) for n in rows for k in columns], limit, len(rows) * len(columns))
+    value = float(sum(layer.grad_net[n, k] for n in rows for k in columns))
+    symbolic = M(
+        "Σ ∂E/∂net · 1 (the bias feeds " + ("every neuron of the layer" if shared else "one neuron") + ")",
+        r"\sum \frac{\partial E}{\partial \mathrm{net}} \cdot 1",
+    )
+    lhs = partial(E, b) if all_rows else M(f"row {rows[0] + 1}'s share of ∂E/∂{b.u}", rf"\text{{row {rows[0] + 1}: }}")
+    doc.equation(eq(lhs, symbolic, plus(*terms), doc.num(value)))
+    if all_rows:
         grad = layer.grad_bias if shared else layer.grad_bias[i]
         old = layer.bias if shared else layer.bias[i]
         new = layer.new_bias if shared else layer.new_bias[i]
-        doc.equation(eq(partial(E, b), symbolic, plus(*terms), num(grad)))
+        _update_equation(doc, trace, b, old, grad, new)
+    return value
+
+
+def _penalty_equation(doc: Document, trace: StepTrace, w: M, penalty: float, total: float) -> float:
+    """∂L/∂w = ∂E/∂w + ∂R/∂w for an L1 (R = λ Σ|w|) or L2 (R = λ/2 Σ w²) penalty; returns ∂E/∂w."""
+    kind, rate = trace.penalty
+    data = float(total - penalty)
+    form = (
+        M(f"λ · sign({w.u})", rf"\lambda\,\mathrm{{sign}}({w.t})")
+        if kind == "l1"
+        else M(f"λ · {w.u}", rf"\lambda {w.t}")
+    )
+    doc.equation(
+        eq(
+            partial(M("L"), w),
+            plus(partial(E, w), partial(M("R"), w)),
+            plus(partial(E, w), form),
+            plus(doc.num(data), doc.signed(penalty)),
+            doc.num(total),
+        )
+    )
+    doc.para(f"{kind.upper()} penalty with λ = {rate:g}: the optimizer steps on ∂L/∂w.")
+    return data
+
+
+def _update_equation(doc: Document, trace: StepTrace, p: M, old, grad, new) -> None:
+    """The update the optimizer applied: w − η·g for plain SGD; for any other rule, w plus the step it took."""
+    num, lr, g = doc.num, trace.spec.lr, "L" if trace.penalty else "E"
+    if trace.optimizer == "sgd":
         doc.equation(
             eq(
                 M(
-                    f"{b.u} ← {b.u} − η · ∂E/∂{b.u}",
-                    b.t + r" \leftarrow " + b.t + r" - \eta \frac{\partial E}{\partial " + b.t + "}",
+                    f"{p.u} ← {p.u} − η · ∂{g}/∂{p.u}",
+                    p.t + r" \leftarrow " + p.t + rf" - \eta \frac{{\partial {g}}}{{\partial " + p.t + "}",
                 ),
                 M(
                     f"{num(old).u} − {lr:g} · {doc.signed(grad).u}",
@@ -385,6 +461,24 @@ def _parameter_equations(doc: Document, trace: StepTrace, layer: LayerTrace, nam
                 num(new),
             )
         )
+        return
+    name = _OPTIMIZER_NAMES.get(trace.optimizer, trace.optimizer)
+    step = float(new - old)
+    doc.equation(
+        eq(
+            M(f"{p.u} ← {p.u} + Δ{p.u}  ({name})", p.t + r" \leftarrow " + p.t + r" + \Delta " + p.t),
+            M(f"{num(old).u} + {doc.signed(step).u}", f"{num(old).t} + {doc.signed(step).t}"),
+            num(new),
+        )
+    )
+
+
+def _parameter_equations(doc: Document, trace: StepTrace, layer: LayerTrace, names: Names) -> None:
+    for i in range(layer.weight.shape[0]):
+        for j in range(layer.weight.shape[1]):
+            weight_equations(doc, trace, layer, names, i, j)
+    for i in [None] if layer.bias.ndim == 0 else range(layer.weight.shape[0]):
+        bias_equations(doc, trace, layer, names, i)
 
 
 # ---------------------------------------------------------------------- the formats
@@ -518,9 +612,13 @@ def to_json(trace: StepTrace) -> str:
                 "grad_bias": arr(layer.grad_bias),
                 "updated_weight": arr(layer.new_weight),
                 "updated_bias": arr(layer.new_bias),
+                "dropout": layer.dropout,
+                "penalty_grad": arr(layer.penalty_grad),
             }
             for layer in trace.layers
         ],
         "losses": [float(v) for v in trace.losses],
+        "optimizer": trace.optimizer,
+        "penalty": None if trace.penalty is None else {"kind": trace.penalty[0], "rate": trace.penalty[1]},
     }
     return json.dumps(data, indent=2) + "\n"

@@ -20,7 +20,15 @@ import numpy as np
 
 from ..errors import ConfigError
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")  # those whose derivative formats.py writes out
+ACTIVATIONS = (
+    "sigmoid",
+    "tanh",
+    "relu",
+    "identity",
+    "softmax",
+    "leaky_relu",
+    "gelu",
+)  # those whose derivative formats.py writes out
 LOSSES = ("half_sse", "mse", "cross_entropy", "bce")
 
 # The worked example of a 2-2-2 sigmoid network with squared error that many learners first meet
