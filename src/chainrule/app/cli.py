@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-from ..errors import ChainruleError, TrainingDiverged, TrainingInterrupted
+from ..errors import ChainruleError, ConfigError, TrainingDiverged, TrainingInterrupted
 
 EXIT_USAGE = 2
 
@@ -393,12 +393,47 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _add_playground(sub):
+    p = sub.add_parser(
+        "playground",
+        help="a live page in the browser: train a network and click any weight to see its chain rule",
+        description="Serve the playground on this machine and open it in the browser: 2-D data sets, digits or your "
+        "CSV, a network of up to six hidden layers trained live by chainrule's engine, a heatmap per neuron, loss "
+        "and gradient-norm charts, and for any weight the chain rule of the step just taken, with its numbers. "
+        "Needs pip install 'chainrule[playground]'.",
+    )
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; give 0.0.0.0 to let others in)",
+    )
+    p.add_argument("--no-browser", action="store_true", help="print the address but do not open a browser")
+
+
+def _cmd_playground(args) -> int:
+    from ..playground.server import serve
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"option --port: expected 0 to 65535, got {args.port}")
+
+    def ready(url):
+        print(f"chainrule playground: {url}  (Ctrl+C stops it)", flush=True)
+
+    try:
+        serve(args.host, args.port, open_browser=not args.no_browser, ready=ready)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 COMMANDS = {
     "train": (_add_train, _cmd_train),
     "evaluate": (_add_evaluate, _cmd_evaluate),
     "predict": (_add_predict, _cmd_predict),
     "explain": (_add_explain, _cmd_explain),
     "compare": (_add_compare, _cmd_compare),
+    "playground": (_add_playground, _cmd_playground),
 }
 
 

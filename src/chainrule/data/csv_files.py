@@ -20,16 +20,20 @@ def _number(cell: str) -> float | None:
         return None if cell.strip() else float("nan")  # an empty cell is a missing value
 
 
-def read_rows(path: str, delimiter: str | None = None) -> tuple[list[str] | None, list[list[str]]]:
+def read_rows(
+    path: str, delimiter: str | None = None, text: str | None = None
+) -> tuple[list[str] | None, list[list[str]]]:
     """(header or None, rows of cells). The delimiter is ``delimiter`` or found by ``csv.Sniffer``
-    among , ; tab and |; a first row whose input cells are not numbers is the header."""
-    if not os.path.isfile(path):
-        raise DataError(f"data file {path!r} does not exist")
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable text file ({exc})") from None
+    among , ; tab and |; a first row whose input cells are not numbers is the header. Where ``text`` is
+    given (an upload), it is the file's content and ``path`` only names it in messages."""
+    if text is None:
+        if not os.path.isfile(path):
+            raise DataError(f"data file {path!r} does not exist")
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: not a readable text file ({exc})") from None
     if delimiter is None:
         try:
             delimiter = csv.Sniffer().sniff(text[:65536], delimiters=DELIMITERS).delimiter
@@ -55,14 +59,15 @@ def read_rows(path: str, delimiter: str | None = None) -> tuple[list[str] | None
     return header, rows
 
 
-def load_csv(path: str, delimiter: str | None = None):
+def load_csv(path: str, delimiter: str | None = None, text: str | None = None):
     """A CSV file of examples: every column but the last is an input, the last is the target.
 
     Returns (X, y, task, class_names). A target of text labels, or of a few non-negative integers,
     makes a classification task (text labels become classes in sorted order, their names kept);
-    anything else a regression. An input column that is not numeric is an error naming it.
+    anything else a regression. An input column that is not numeric is an error naming it. ``text``:
+    the content itself (an upload), ``path`` then only names it.
     """
-    header, rows = read_rows(path, delimiter)
+    header, rows = read_rows(path, delimiter, text)
     if len(rows[0]) < 2:
         raise DataError(
             f"{path}: expected rows of at least two columns (inputs..., target), got {len(rows[0])} column; "

@@ -222,7 +222,7 @@ def build_document(trace: StepTrace, digits: int = 9) -> Document:
         layer = trace.layers[position]
         following = trace.layers[position + 1] if position + 1 < len(trace.layers) else None
         doc.heading(f"Layer {layer.index} ({'output' if layer.is_output else 'hidden'}, {layer.activation})", 3)
-        _delta_equations(doc, trace, layer, following, names)
+        delta_equations(doc, trace, layer, following, names)
         _parameter_equations(doc, trace, layer, names)
     if len(trace.losses) > 2:
         doc.heading("Loss after each update")
@@ -260,7 +260,7 @@ def _error_section(doc: Document, trace: StepTrace, names: Names) -> None:
     doc.equation(eq(M("E_total", r"E_{\mathrm{total}}"), num(trace.loss)))
 
 
-def _delta_equations(
+def delta_equations(
     doc: Document,
     trace: StepTrace,
     layer: LayerTrace,
@@ -323,7 +323,7 @@ def _delta_equations(
                     )
                 )
             elif formula is not None:
-                o = num(layer.out[n, i])
+                o = doc.signed(layer.out[n, i])  # a negative out in parentheses: 1 − (−0.5)²
                 doc.equation(eq(partial(out, net), formula(out), formula(o), local_value))
             else:
                 doc.equation(eq(partial(out, net), _LOCAL_NOTE[layer.activation], local_value))
@@ -582,6 +582,30 @@ def _html(doc: Document) -> str:
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>chainrule explain</title>'
         f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+def html_fragment(doc: Document) -> str:
+    """The document as HTML without a page around it, each equation as LaTeX display math (\\[ … \\]):
+    the playground typesets it with KaTeX and Jupyter with its MathJax, so both show the same mathematics."""
+    body = []
+    for block in doc.blocks:
+        if block[0] == "h":
+            level = min(block[1] + 2, 6)
+            body.append(f"<h{level}>{html.escape(block[2])}</h{level}>")
+        elif block[0] == "p":
+            body.append(f"<p>{html.escape(block[1])}</p>")
+        elif block[0] == "eq":
+            body.append(f'<div class="eq" title="{html.escape(block[1].u)}">\\[{html.escape(block[1].t)}\\]</div>')
+        else:
+            header, rows = block[1], block[2]
+            body.append(
+                "<table><tr>"
+                + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+                + "</table>"
+            )
+    return '<div class="chainrule-explain">' + "\n".join(body) + "</div>"
 
 
 def to_json(trace: StepTrace) -> str:

@@ -1,0 +1,275 @@
+"""The WebSocket messages: each one checked field by field, then carried out on the tab's Session.
+
+``Connection.handle(message)`` returns the replies to send; it never raises for a bad message (it
+answers with an ``error`` message naming what is wrong) so that the server keeps serving. See
+docs/playground.md for every message with an example.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import random
+
+from ..errors import ChainruleError
+from ..explain.formats import FORMATS
+from ..explain.formats import render as render_step
+from ..serialization import save
+from .config import PlaygroundConfig, parse_config
+from .datasets import MAX_UPLOAD
+from .session import Session
+
+# type -> {field: (accepted Python types, required)}
+MESSAGES = {
+    "config": {"config": ((dict,), True)},
+    "play": {},
+    "pause": {},
+    "step": {},
+    "epoch": {},
+    "reset": {},
+    "regenerate": {},
+    "select": {
+        "layer": ((int,), True),
+        "i": ((int,), True),
+        "j": ((int, type(None)), False),
+        "row": ((int, type(None)), False),
+    },
+    "deselect": {},
+    "upload_csv": {"name": ((str,), True), "text": ((str,), True)},
+    "load_csv": {"path": ((str,), True)},
+    "export": {"format": ((str,), True)},
+    "download": {"what": ((str,), True)},
+}
+DOWNLOADS = ("model", "toml", "history", "data")
+EXPORT_LIMIT = 50_000  # rows × weights of a step that "Export this step" writes out
+
+
+class ProtocolError(ValueError):
+    """A message that is not one the playground knows, or has a wrong field."""
+
+
+def check(message) -> dict:
+    """The message if its type and fields are right, else a ProtocolError saying what is wrong."""
+    if not isinstance(message, dict):
+        raise ProtocolError(f"expected a JSON object with a 'type', got {type(message).__name__}")
+    kind = message.get("type")
+    if kind not in MESSAGES:
+        raise ProtocolError(f"unknown message type {kind!r}; known: {', '.join(MESSAGES)}")
+    fields = MESSAGES[kind]
+    unknown = sorted(set(message) - set(fields) - {"type"})
+    if unknown:
+        raise ProtocolError(f"message {kind!r}: unknown field(s) {', '.join(map(repr, unknown))}")
+    for name, (types, required) in fields.items():
+        if name not in message:
+            if required:
+                raise ProtocolError(f"message {kind!r}: missing field {name!r}")
+            continue
+        value = message[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ProtocolError(f"message {kind!r}: field {name!r} should be {expected}, got {json.dumps(value)[:60]}")
+    return message
+
+
+class Connection:
+    """One tab: its Session (made by the first config message) and whether it is playing."""
+
+    def __init__(self):
+        self.session: Session | None = None
+        self.playing = False
+
+    def handle(self, message) -> list:
+        try:
+            message = check(message)
+            return getattr(self, "on_" + message["type"])(message)
+        except (ProtocolError, ChainruleError, ValueError) as exc:
+            return [{"type": "error", "message": str(exc)}]
+
+    def need_session(self) -> Session:
+        if self.session is None:
+            raise ProtocolError("send a 'config' message first")
+        return self.session
+
+    def _state(self) -> list:
+        s = self.session
+        return [s.describe(), s.frame(), {"type": "status", "playing": self.playing}]
+
+    # ------------------------------------------------------------------ the network and its data
+    def on_config(self, message) -> list:
+        config = parse_config(message["config"])
+        if self.session is None:
+            self.session = Session(config) if config.dataset != "csv" else _csv_needed(config)
+        else:
+            with self.session.lock:
+                self.session.configure(config)
+        with self.session.lock:
+            return self._state()
+
+    def on_regenerate(self, message) -> list:
+        s = self.need_session()
+        values = s.config.to_dict() | {"seed": random.randrange(2**31)}
+        with s.lock:
+            s.configure(parse_config(values))
+            return self._state()
+
+    def on_upload_csv(self, message) -> list:
+        if len(message["text"]) > MAX_UPLOAD:
+            raise ProtocolError(
+                f"upload_csv: {message['name']} is over {MAX_UPLOAD // 2**20} MB; the playground takes small sets"
+            )
+        return self._use_csv(message["name"][:200], message["text"])
+
+    def on_load_csv(self, message) -> list:
+        path = os.path.expanduser(message["path"])
+        if not os.path.isfile(path):
+            raise ProtocolError(f"load_csv: no file at {message['path']!r}")
+        if os.path.getsize(path) > MAX_UPLOAD:
+            raise ProtocolError(
+                f"load_csv: {message['path']} is over {MAX_UPLOAD // 2**20} MB; the playground takes small sets"
+            )
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"load_csv: {message['path']} is not a readable text file ({exc})") from None
+        return self._use_csv(os.path.basename(path), text)
+
+    def _use_csv(self, name: str, text: str) -> list:
+        base = self.session.config.to_dict() if self.session else PlaygroundConfig().to_dict()
+        base["dataset"] = "csv"
+        config = parse_config(base)
+        if self.session is None:
+            self.session = Session(config, (name, text))
+        else:
+            with self.session.lock:
+                self.session.configure(config, (name, text))
+        with self.session.lock:
+            return self._state()
+
+    # ------------------------------------------------------------------ controls
+    def on_play(self, message) -> list:
+        self.need_session()
+        self.playing = True
+        return [{"type": "status", "playing": True}]
+
+    def on_pause(self, message) -> list:
+        self.playing = False
+        return [{"type": "status", "playing": False}]
+
+    def on_step(self, message) -> list:
+        s = self.need_session()
+        with s.lock:
+            s.step()
+            return [s.frame()]
+
+    def on_epoch(self, message) -> list:
+        s = self.need_session()
+        with s.lock:
+            s.run_epoch()
+            return [s.frame()]
+
+    def on_reset(self, message) -> list:
+        s = self.need_session()
+        self.playing = False
+        with s.lock:
+            s.reset()
+            return self._state()
+
+    # ------------------------------------------------------------------ the chain rule
+    def on_select(self, message) -> list:
+        s = self.need_session()
+        selection = {"layer": message["layer"], "i": message["i"], "j": message.get("j"), "row": message.get("row")}
+        with s.lock:
+            reply = s.chain(**selection)  # raises on a bad index before the selection is kept
+            s.selection = selection
+            return [reply]
+
+    def on_deselect(self, message) -> list:
+        self.need_session().selection = None
+        return []
+
+    def on_export(self, message) -> list:
+        s = self.need_session()
+        fmt = message["format"]
+        if fmt not in FORMATS:
+            raise ProtocolError(f"export: format should be one of {', '.join(FORMATS)}, got {fmt!r}")
+        with s.lock:
+            trace = s.trace()
+            weights = sum(layer.weight.size for layer in trace.layers)
+            if trace.spec.rows * weights > EXPORT_LIMIT:
+                raise ProtocolError(
+                    f"export: this step has {trace.spec.rows} rows × {weights} weights, too many equations to write "
+                    f"out (limit {EXPORT_LIMIT}); lower the batch size or the network's size"
+                )
+            text = render_step(trace, fmt)
+        extension = {"text": "txt", "markdown": "md", "latex": "tex", "html": "html", "json": "json"}[fmt]
+        return [_file(f"chainrule-step-{s.steps}.{extension}", text.encode("utf-8"), "text/plain")]
+
+    def on_download(self, message) -> list:
+        s = self.need_session()
+        what = message["what"]
+        if what not in DOWNLOADS:
+            raise ProtocolError(f"download: what should be one of {', '.join(DOWNLOADS)}, got {what!r}")
+        with s.lock:
+            if what == "model":
+                buffer = io.BytesIO()
+                save(s.model_state(), buffer)
+                return [_file("playground-model.safetensors", buffer.getvalue(), "application/octet-stream")]
+            if what == "history":
+                return [_file("playground-history.csv", s.history_csv().encode(), "text/csv")]
+            if what == "data":
+                return [_file("playground-data.csv", s.data_csv().encode(), "text/csv")]
+            return [_file("playground.toml", train_toml(s).encode(), "application/toml")]
+
+
+def _csv_needed(config):
+    raise ProtocolError("dataset csv: upload a CSV file (or give its path) first")
+
+
+def _file(name: str, data: bytes, mime: str) -> dict:
+    return {"type": "file", "name": name, "mime": mime, "base64": base64.b64encode(data).decode()}
+
+
+def train_toml(s: Session) -> str:
+    """A TOML file for ``chainrule train --config`` with this network, optimizer and data (the data file is
+    the 'data' download, saved beside it). What the command cannot express is said in comments."""
+    c = s.config
+    acts = [layer.activation for layer in c.hidden]
+    activation = acts[0] if acts else "relu"
+    activation = {"linear": "relu"}.get(activation, activation)
+    if s.data.task == "regression":
+        loss = "mse"
+    else:
+        loss = "bce" if c.loss == "bce" else "cross_entropy"
+    epochs = max(1, s.epochs)
+    notes = []
+    if len(set(acts)) > 1 or "linear" in acts:
+        notes.append(f"the playground's per-layer activations {acts} become one activation, {activation!r}")
+    if c.loss in ("half_sse", "mse") and s.data.task == "classification":
+        notes.append(f"{c.loss} on classes becomes {loss} (the command's classification losses)")
+    if c.regularization == "l1":
+        notes.append("the L1 penalty has no counterpart in the command and is left out")
+    notes.append("the command splits the rows 80/10/10 and standardises the inputs; the playground did neither")
+    lines = [
+        "# Made by `chainrule playground`. Save playground-data.csv (the 'data' download) beside this file, then:",
+        "#   chainrule train --config playground.toml",
+        *[f"# Note: {note}." for note in notes],
+        'data = "playground-data.csv"',
+        'model = "mlp"',
+        f"hidden = {[layer.units for layer in c.hidden]}",
+        f'activation = "{activation}"',
+        f"dropout = {c.dropout}",
+        f'loss = "{loss}"',
+        f'optimizer = "{c.optimizer}"',
+        f"lr = {c.lr}",
+        f"batch_size = {c.batch_size}",
+        f"epochs = {epochs}",
+        f"seed = {c.seed}",
+        f"weight_decay = {c.reg_rate if c.regularization == 'l2' else 0.0}",
+        'dtype = "float64"',
+        "early_stopping = 0",
+        'out = "runs/playground"',
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,483 @@
+"""One browser tab's playground: its data, its network on chainrule's engine, its optimizer and history.
+
+Training uses explain's own graph (``explain.trace.forward``): every net and out keeps its gradient,
+so the latest step can be turned into a StepTrace, and any weight's chain rule read off it, without
+a second copy of the network. All methods that touch the network hold ``lock``: the server trains in
+a worker thread while the page's messages arrive.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import nn, optim
+from ..explain.chain import parameter_chain
+from ..explain.formats import html_fragment
+from ..explain.network import LayerSpec, NetworkSpec
+from ..explain.trace import StepTrace, forward, layer_traces, loss_of, loss_terms
+from ..function import no_grad
+from ..tensor import Tensor
+from .config import PlaygroundConfig
+from .datasets import EXTENT, from_csv, make
+
+GRID = 40  # heatmap cells per side
+HISTORY_LIMIT = 100_000  # rows kept for the chart and the CSV download
+
+
+@dataclass
+class LastStep:
+    """What the latest step left behind: its graph's records, the parameters before it, the optimizer state."""
+
+    records: list
+    before: list
+    inputs: np.ndarray
+    targets: np.ndarray
+    loss: float
+    penalty_grads: list | None
+    state_before: list  # per parameter: {name: copy} of the optimizer's state before the step
+
+
+class Session:
+    def __init__(self, config: PlaygroundConfig | None = None, csv_upload: tuple | None = None):
+        self.lock = threading.Lock()
+        self.csv_upload = csv_upload  # (name, text) of the user's CSV, kept for regenerate and reset
+        self.selection: dict | None = None
+        self.configure(config or PlaygroundConfig(), csv_upload)
+
+    # ------------------------------------------------------------------ setup
+    def configure(self, config: PlaygroundConfig, csv_upload: tuple | None = None) -> None:
+        """New data (from the settings, or the CSV) and a new network; raises before changing anything."""
+        if config.dataset == "csv":
+            upload = csv_upload or self.csv_upload
+            if upload is None:
+                from ..errors import DataError
+
+                raise DataError("dataset csv: upload a CSV file (or give its path) first")
+            data = from_csv(upload[1], upload[0], config.train_percent, config.seed)
+            if config.task == "classification" and data.task == "regression" and config.loss not in ("half_sse", "mse"):
+                config.loss = "mse"
+            self.csv_upload = upload
+        else:
+            data = make(
+                config.dataset, config.points, config.noise / 100, config.train_percent, config.seed, config.classes
+            )
+        if data.task == "regression" and config.loss not in ("half_sse", "mse"):
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                f"playground setting 'loss': {data.note or 'this set'} is a regression; use half_sse or mse"
+            )
+        if data.task == "classification" and config.loss == "bce" and data.classes > 2:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"playground setting 'loss': bce is for two classes, the set has {data.classes}")
+        self.config, self.data = config, data
+        self.train_x = data.inputs(data.X_train, config.features)
+        self.test_x = data.inputs(data.X_test, config.features)
+        self.train_t = self.encode(data.y_train)
+        self.test_t = self.encode(data.y_test)
+        self.reset()
+
+    @property
+    def outputs(self) -> int:
+        d, c = self.data, self.config
+        if d.task == "regression" or c.loss == "bce" or (d.classes == 2 and c.loss != "cross_entropy"):
+            return 1
+        return d.classes
+
+    @property
+    def activations(self) -> list:
+        hidden = ["identity" if layer.activation == "linear" else layer.activation for layer in self.config.hidden]
+        return hidden + [self.config.output_activation]
+
+    def encode(self, y: np.ndarray) -> np.ndarray:
+        """Targets in the form the loss takes: class indices for cross-entropy, else (rows, outputs) floats
+        (0/1, or -1/+1 under a tanh output; one-hot for more than two classes)."""
+        c = self.config
+        if self.data.task == "regression":
+            return y.astype(np.float64).reshape(-1, 1)
+        if c.loss == "cross_entropy":
+            return y.astype(np.int64)
+        t = y.astype(np.float64).reshape(-1, 1) if self.outputs == 1 else np.eye(self.outputs)[y]
+        return 2 * t - 1 if c.output_activation == "tanh" else t
+
+    def reset(self) -> None:
+        """A fresh network (PyTorch's default uniform ±1/√fan_in, from the settings' seed) and optimizer."""
+        c = self.config
+        rng = np.random.default_rng(c.seed + 1)
+        sizes = [self.train_x.shape[1]] + [layer.units for layer in c.hidden] + [self.outputs]
+        self.layers = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            linear = nn.Linear(fan_in, fan_out, dtype=np.float64)
+            bound = 1 / math.sqrt(fan_in)
+            linear.weight._array[...] = rng.uniform(-bound, bound, (fan_out, fan_in))
+            linear.bias._array[...] = rng.uniform(-bound, bound, fan_out)
+            self.layers.append(linear)
+        self.params = [(layer.weight, layer.bias) for layer in self.layers]
+        self.optimizer = make_optimizer(c.optimizer, [p for pair in self.params for p in pair], c.lr)
+        self.rng = np.random.default_rng(c.seed + 2)
+        self.order = self.rng.permutation(len(self.train_x))
+        self.cursor = 0
+        self.steps = self.epochs = 0
+        self.history: list = []
+        self.last: LastStep | None = None
+        self.last_norms = [0.0] * len(self.layers)
+        self.selection = None
+
+    # ------------------------------------------------------------------ training
+    def step(self) -> float:
+        """One mini-batch: forward on the engine, backward, the optimizer's update. Returns the batch's loss."""
+        c = self.config
+        size = min(c.batch_size, len(self.train_x))
+        if self.cursor + size > len(self.order):
+            self.order, self.cursor = self.rng.permutation(len(self.train_x)), 0
+        index = self.order[self.cursor : self.cursor + size]
+        self.cursor += size
+        if self.cursor >= len(self.order):
+            self.epochs += 1
+            self.order, self.cursor = self.rng.permutation(len(self.train_x)), 0
+        x = Tensor(self.train_x[index], dtype=np.float64)
+        x.name = "x"
+        targets = self.train_t[index]
+        before = [(w._array.copy(), b._array.copy()) for w, b in self.params]
+        state_before = [
+            {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.optimizer.state.get(id(p), {}).items()}
+            for pair in self.params
+            for p in pair
+        ]
+        self.optimizer.zero_grad()
+        dropouts = [c.dropout] * len(c.hidden) + [0.0]
+        records = forward(x, self.params, self.activations, dropouts, training=True)
+        loss = loss_of(c.loss, records[-1], targets)
+        loss.backward(retain_graph=True)  # the nodes keep their saved values for the local derivatives
+        penalty_grads = None
+        if c.regularization != "none" and c.reg_rate > 0:
+            data = [w._grad._array.copy() for w, _ in self.params]
+            self.penalty().backward()
+            penalty_grads = [w._grad._array - g for (w, _), g in zip(self.params, data)]
+        self.last_norms = [float(np.linalg.norm(w._grad._array)) for w, _ in self.params]
+        self.optimizer.step()
+        self.steps += 1
+        value = loss.item()
+        self.last = LastStep(records, before, x._array, targets, value, penalty_grads, state_before)
+        return value
+
+    def penalty(self) -> Tensor:
+        """R = λ Σ|w| (L1) or λ/2 Σ w² (L2) over the weights (not the biases), on the engine."""
+        c = self.config
+        terms = [(w.abs() if c.regularization == "l1" else w * w).sum() for w, _ in self.params]
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total * (c.reg_rate if c.regularization == "l1" else c.reg_rate / 2)
+
+    def run_epoch(self) -> None:
+        start = self.epochs
+        while self.epochs == start:
+            self.step()
+
+    def predict(self, x: np.ndarray) -> list:
+        """Every layer's output for the rows of ``x`` (no dropout, no graph): the heatmaps and the losses."""
+        with no_grad():
+            records = forward(Tensor(x, dtype=np.float64), self.params, self.activations, training=False)
+        return [out._array for _, _, out in records]
+
+    def evaluate(self, x: np.ndarray, targets: np.ndarray) -> tuple:
+        """(loss per example, accuracy or None) over a whole set."""
+        if len(x) == 0:
+            return float("nan"), None
+        with no_grad():
+            records = forward(Tensor(x, dtype=np.float64), self.params, self.activations, training=False)
+            loss = loss_of(self.config.loss, records[-1], targets).item()
+        if self.config.loss == "half_sse":
+            loss /= len(x)  # ½Σ over the set, per example, so that train and test compare
+        out = records[-1][2]._array
+        if self.data.task == "regression":
+            return loss, None
+        return loss, float((self.classify(out) == self.labels(targets)).mean())
+
+    def classify(self, out: np.ndarray) -> np.ndarray:
+        if out.shape[1] > 1:
+            return out.argmax(axis=1)
+        middle = 0.0 if self.config.output_activation == "tanh" else 0.5
+        return (out[:, 0] > middle).astype(np.int64)
+
+    def labels(self, targets: np.ndarray) -> np.ndarray:
+        if targets.ndim == 1:
+            return targets
+        if targets.shape[1] > 1:
+            return targets.argmax(axis=1)
+        return (targets[:, 0] > 0).astype(np.int64) if self.config.output_activation == "tanh" else targets[:, 0]
+
+    # ------------------------------------------------------------------ what the page draws
+    def describe(self) -> dict:
+        """The 'network' message: the settings, the layer sizes, the points and the names of the inputs."""
+        d, c = self.data, self.config
+        points = None
+        if d.kind == "plane":
+            points = {
+                "train": np.column_stack([d.X_train, d.y_train.reshape(len(d.X_train), -1)[:, 0]]).round(4).tolist(),
+                "test": np.column_stack([d.X_test, d.y_test.reshape(len(d.X_test), -1)[:, 0]]).round(4).tolist(),
+            }
+        return {
+            "type": "network",
+            "config": c.to_dict(),
+            "kind": d.kind,
+            "task": d.task,
+            "classes": d.classes,
+            "class_names": d.class_names,
+            "inputs": list(c.features) if d.kind == "plane" else [f"pixel {k}" for k in range(64)],
+            "sizes": [self.train_x.shape[1]] + [layer.units for layer in c.hidden] + [self.outputs],
+            "activations": self.activations,
+            "points": points,
+            "extent": EXTENT,
+            "grid": GRID,
+            "train_size": len(self.train_x),
+            "test_size": len(self.test_x),
+            "note": d.note,
+        }
+
+    def frame(self, heatmaps: bool = True) -> dict:
+        """The 'frame' message: losses, weights, gradient norms and (on the plane) every node's heatmap."""
+        train_loss, train_acc = self.evaluate(self.train_x, self.train_t)
+        test_loss, test_acc = self.evaluate(self.test_x, self.test_t)
+        row = [self.steps, self.epochs, train_loss, test_loss] + self.last_norms
+        if not self.history or self.history[-1][0] != self.steps:
+            self.history.append(row)
+            del self.history[:-HISTORY_LIMIT]
+        message = {
+            "type": "frame",
+            "step": self.steps,
+            "epoch": self.epochs,
+            "train_loss": _finite(train_loss),
+            "test_loss": _finite(test_loss),
+            "train_accuracy": train_acc,
+            "test_accuracy": test_acc,
+            "grad_norms": [_finite(v) for v in self.last_norms],
+            "weights": [_finite_list(w._array.round(5).tolist()) for w, _ in self.params],
+            "biases": [_finite_list(b._array.round(5).tolist()) for _, b in self.params],
+        }
+        if heatmaps and self.data.kind == "plane":
+            message["heatmaps"] = self.heatmaps()
+        elif self.data.kind == "digits":
+            w = self.params[0][0]._array
+            scale = np.abs(w).max(axis=1, keepdims=True) + 1e-12
+            message["images"] = [_bytes(row) for row in w / scale]
+        if self.selection is not None and self.last is not None:
+            message["chain"] = self.chain(**self.selection)
+        return message
+
+    def heatmaps(self) -> dict:
+        """Each input feature's and each neuron's value over a GRID×GRID raster of the plane, as bytes
+        (0..255 for -scale..scale, base64); the output's as a class map where there are several classes."""
+        ticks = (np.arange(GRID) + 0.5) / GRID * 2 * EXTENT - EXTENT
+        x1, x2 = np.meshgrid(ticks, -ticks)  # row 0 is the top of the plane (x2 = +EXTENT)
+        plane = np.column_stack([x1.ravel(), x2.ravel()])
+        inputs = self.data.inputs(plane, self.config.features)
+        outs = self.predict(inputs)
+        nodes = [[_bytes(inputs[:, k] / (np.abs(inputs[:, k]).max() + 1e-12)) for k in range(inputs.shape[1])]]
+        for out in outs[:-1]:
+            nodes.append([_bytes(out[:, k] / (np.abs(out[:, k]).max() + 1e-12)) for k in range(out.shape[1])])
+        last = outs[-1]
+        signed = self._signed_output(last)
+        nodes.append([_bytes(signed[:, k]) for k in range(last.shape[1])])
+        result = {"nodes": nodes}
+        if last.shape[1] > 1:
+            result["classes"] = base64.b64encode(last.argmax(axis=1).astype(np.uint8).tobytes()).decode()
+            top = np.sort(last, axis=1)
+            confidence = (top[:, -1] - top[:, -2]) if self.config.loss == "cross_entropy" else top[:, -1]
+            result["confidence"] = _bytes(np.clip(confidence, 0, 1) * 2 - 1)
+        else:
+            result["output"] = nodes[-1][0]
+        return result
+
+    def _signed_output(self, out: np.ndarray) -> np.ndarray:
+        """The output mapped to [-1, 1]: probabilities p to 2p - 1; regression values by the targets' range."""
+        act = self.config.output_activation
+        if self.data.task == "regression":
+            scale = np.abs(self.train_t).max() + 1e-12
+            return np.clip(out / scale, -1, 1)
+        if act == "tanh":
+            return np.clip(out, -1, 1)
+        return np.clip(2 * out - 1, -1, 1)
+
+    # ------------------------------------------------------------------ the chain rule of the latest step
+    def trace(self) -> StepTrace:
+        """The latest step as explain's StepTrace: the graph's values, its gradients and the update."""
+        if self.last is None:
+            from ..errors import ConfigError
+
+            raise ConfigError("no step yet: press step (or play) first, then pick a weight")
+        last, c = self.last, self.config
+        layers = layer_traces(
+            last.records,
+            self.params,
+            last.before,
+            self.activations,
+            [c.dropout] * len(c.hidden) + [0.0],
+            last.penalty_grads,
+        )
+        specs = [LayerSpec(w, b, act) for (w, b), act in zip(last.before, self.activations)]
+        spec = NetworkSpec(last.inputs, last.targets, specs, c.loss, c.lr)
+        out = last.records[-1][2]._array
+        penalty = (c.regularization, c.reg_rate) if last.penalty_grads is not None else None
+        name = "sgd" if c.optimizer == "sgd" else c.optimizer
+        return StepTrace(spec, layers, last.loss, loss_terms(c.loss, out, last.targets), [last.loss], name, penalty)
+
+    def chain(self, layer: int, i: int, j: int | None = None, row: int | None = None) -> dict:
+        """The 'chain' message for a weight (i, j) of ``layer`` or its bias (j None), for one row or the batch."""
+        trace = self.trace()
+        pc = parameter_chain(trace, layer, i, j, row)
+        index = (i, j) if j is not None else (i,)
+        state = self.optimizer_state(2 * (layer - 1) + (0 if j is not None else 1), index)
+        return {
+            "type": "chain",
+            "name": pc.name,
+            "layer": layer,
+            "i": i,
+            "j": j,
+            "row": row,
+            "rows": trace.spec.rows,
+            "step": self.steps,
+            "factors": [{"name": n, "value": v} for n, v in pc.factors],
+            "row_product": pc.row_product,
+            "data_gradient": pc.data_gradient,
+            "gradient": pc.engine_gradient,
+            "penalty": None if trace.penalty is None else pc.engine_gradient - pc.data_gradient,
+            "old": pc.old,
+            "new": pc.new,
+            "update": state,
+            "html": html_fragment(pc.document),
+        }
+
+    def optimizer_state(self, position: int, index: tuple) -> dict:
+        """The update rule with this parameter's numbers (``position``: 2·layer for a weight, + 1 for a bias,
+        counted from 0): the state before and after, and the new value the rule gives."""
+        c, group = self.config, self.optimizer.param_groups[0]
+        param = self.params[position // 2][position % 2]
+        before = self.last.state_before[position]
+        after = self.optimizer.state.get(id(param), {})
+        old = float(self.last.before[position // 2][position % 2][index])
+        grad = float(param._grad._array[index])
+        lr = group["lr"]
+
+        def at(state, key):
+            value = state.get(key)
+            return None if value is None else float(np.asarray(value)[index])
+
+        rule = {"optimizer": c.optimizer, "lr": lr, "grad": grad, "old": old}
+        if c.optimizer == "sgd":
+            rule.update(formula="w ← w − η·g", result=old - lr * grad)
+        elif c.optimizer in ("momentum", "nesterov"):
+            mu, v_before, v = group["momentum"], at(before, "momentum_buffer"), at(after, "momentum_buffer")
+            step = grad + mu * v if c.optimizer == "nesterov" else v
+            rule.update(
+                momentum=mu,
+                velocity_before=v_before,
+                velocity=v,
+                formula="v ← μ·v + g; w ← w − η·" + ("(g + μ·v)" if c.optimizer == "nesterov" else "v"),
+                result=old - lr * step,
+            )
+        elif c.optimizer == "adam":
+            b1, b2 = group["betas"]
+            eps, t = group["eps"], int(after.get("step", 0))
+            m, v = at(after, "exp_avg"), at(after, "exp_avg_sq")
+            m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+            rule.update(
+                betas=[b1, b2],
+                eps=eps,
+                t=t,
+                m_before=at(before, "exp_avg"),
+                v_before=at(before, "exp_avg_sq"),
+                m=m,
+                v=v,
+                formula="m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; w ← w − η·m̂/(√v̂ + ε)",
+                result=old - lr * m_hat / (math.sqrt(v_hat) + eps),
+            )
+        elif c.optimizer == "adagrad":
+            eps, total = group["eps"], at(after, "sum")
+            rule.update(
+                eps=eps,
+                sum_before=at(before, "sum"),
+                sum=total,
+                formula="G ← G + g²; w ← w − η·g/(√G + ε)",
+                result=old - lr * grad / (math.sqrt(total) + eps),
+            )
+        else:  # rmsprop
+            alpha, eps, avg = group["alpha"], group["eps"], at(after, "square_avg")
+            rule.update(
+                alpha=alpha,
+                eps=eps,
+                square_avg_before=at(before, "square_avg"),
+                square_avg=avg,
+                formula="s ← α·s + (1−α)·g²; w ← w − η·g/(√s + ε)",
+                result=old - lr * grad / (math.sqrt(avg) + eps),
+            )
+        rule["new"] = float(param._array[index])
+        return rule
+
+    # ------------------------------------------------------------------ take it home
+    def history_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            ["step", "epoch", "train_loss", "test_loss"] + [f"grad_norm_layer{k + 1}" for k in range(len(self.layers))]
+        )
+        writer.writerows(self.history)
+        return out.getvalue()
+
+    def data_csv(self) -> str:
+        """The training and test rows as the network sees them (the chosen features), with the label: the
+        data file the TOML names."""
+        names = list(self.config.features) if self.data.kind == "plane" else [f"pixel{k}" for k in range(64)]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names + ["label"])
+        for x, y in ((self.train_x, self.data.y_train), (self.test_x, self.data.y_test)):
+            for features, label in zip(x, y.reshape(len(x), -1)[:, 0]):
+                writer.writerow([f"{v:.6g}" for v in features] + [f"{label:.6g}"])
+        return out.getvalue()
+
+    def model_state(self) -> dict:
+        """A checkpoint ``chainrule.load`` reads: each Linear's weight and bias, and the settings."""
+        state = {}
+        for k, layer in enumerate(self.layers):
+            state[f"layers.{k}.weight"] = layer.weight.detach().clone()
+            state[f"layers.{k}.bias"] = layer.bias.detach().clone()
+        return {
+            "state_dict": state,
+            "activations": self.activations,
+            "config": self.config.to_dict(),
+            "steps": self.steps,
+        }
+
+
+def make_optimizer(name: str, params: list, lr: float):
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "nesterov":
+        return optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
+    return optim.OPTIMIZERS[name](params, lr=lr)
+
+
+def _bytes(values: np.ndarray) -> str:
+    """Values in [-1, 1] as base64 bytes 0..255 (NaN as 127)."""
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    return base64.b64encode(np.clip(np.round((values + 1) * 127.5), 0, 255).astype(np.uint8).tobytes()).decode()
+
+
+def _finite(value):
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _finite_list(values):
+    if isinstance(values, list):
+        return [_finite_list(v) for v in values]
+    return _finite(values)

@@ -1,0 +1,530 @@
+// The chainrule playground's page: draws what the server's engine sends, and sends what the learner does.
+// Messages are described in docs/playground.md. No build step: plain JavaScript, KaTeX and uPlot.
+"use strict";
+
+const DATASETS = {circle: "circle", xor: "exclusive or", gauss: "two Gaussians", spiral: "spiral",
+  blobs: "blobs", plane: "plane (regression)", bumps: "bumps (regression)", digits: "8×8 digits", csv: "your CSV"};
+const FEATURES = {x1: "x₁", x2: "x₂", "x1^2": "x₁²", "x2^2": "x₂²", x1x2: "x₁x₂", sin_x1: "sin x₁", sin_x2: "sin x₂"};
+const ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear", "leaky_relu", "gelu"];
+const RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
+const DEFAULTS = {dataset: "circle", classes: 3, noise: 0, train_percent: 50, points: 500, seed: 1,
+  features: ["x1", "x2"], hidden: [{units: 4, activation: "tanh"}, {units: 2, activation: "tanh"}],
+  loss: "bce", output: "tanh", optimizer: "sgd", lr: 0.03, batch_size: 10, regularization: "none",
+  reg_rate: 0, dropout: 0};
+const NEG = [245, 147, 34], POS = [8, 119, 189];  // orange for negative, blue for positive (as TensorFlow Playground)
+const CLASS_COLOURS = [[245, 147, 34], [8, 119, 189], [60, 160, 60], [200, 60, 160], [120, 90, 200], [200, 60, 60],
+  [90, 90, 90], [0, 170, 170], [170, 140, 0], [140, 70, 20]];
+
+const $ = (id) => document.getElementById(id);
+let socket = null, config = null, net = null, frame = null, selection = null, lastStep = -1;
+let lossData = [[], [], []], gradData = null, lossChart = null, gradChart = null;
+const canvases = [];  // [[canvas per node] per column]
+
+// ---------------------------------------------------------------- the URL holds the settings
+function encodeHash(c) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(c)) {
+    if (k === "hidden") p.set(k, v.map((l) => l.units + ":" + l.activation).join(",") || "none");
+    else if (k === "features") p.set(k, v.join(","));
+    else p.set(k, String(v));
+  }
+  return "#" + p.toString();
+}
+
+function decodeHash(hash) {
+  const c = structuredClone(DEFAULTS);
+  const p = new URLSearchParams(hash.replace(/^#/, ""));
+  for (const [k, v] of p.entries()) {
+    if (!(k in DEFAULTS)) continue;
+    if (k === "hidden") c.hidden = v === "none" ? [] : v.split(",").map((s) => {
+      const [units, activation] = s.split(":");
+      return {units: Number(units), activation};
+    });
+    else if (k === "features") c.features = v ? v.split(",") : [];
+    else if (typeof DEFAULTS[k] === "number") c[k] = Number(v);
+    else c[k] = v;
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------- the socket
+function connect() {
+  socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+  socket.onopen = () => {
+    $("connection").textContent = "connected";
+    const wanted = decodeHash(location.hash);
+    send({type: "config", config: wanted.dataset === "csv" ? {...wanted, dataset: "circle"} : wanted});
+  };
+  socket.onmessage = (event) => receive(JSON.parse(event.data));
+  socket.onclose = () => {
+    $("connection").textContent = "connection lost; reconnecting…";
+    setPlaying(false);
+    setTimeout(connect, 1000);
+  };
+}
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function receive(m) {
+  if (m.type === "error") return showError(m.message);
+  if (m.type === "network") return onNetwork(m);
+  if (m.type === "frame") return onFrame(m);
+  if (m.type === "status") return setPlaying(m.playing);
+  if (m.type === "chain") return onChain(m);
+  if (m.type === "file") return saveFile(m);
+}
+
+function showError(text) {
+  const box = $("error");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
+}
+
+function setPlaying(playing) {
+  document.body.dataset.playing = playing ? "yes" : "no";
+  $("play").textContent = playing ? "❚❚ pause" : "▶ play";
+}
+
+function saveFile(m) {
+  const bytes = Uint8Array.from(atob(m.base64), (c) => c.charCodeAt(0));
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([bytes], {type: m.mime}));
+  link.download = m.name;
+  document.body.appendChild(link);
+  link.click();
+  setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+}
+
+// ---------------------------------------------------------------- settings
+function changeConfig(patch) {
+  const next = {...config, ...patch};
+  send({type: "config", config: next});
+}
+
+function fillSelect(select, values, format) {
+  select.innerHTML = values.map((v) => `<option value="${v}">${format ? format(v) : v}</option>`).join("");
+}
+
+function setupControls() {
+  const buttons = $("datasets");
+  for (const [name, label] of Object.entries(DATASETS)) {
+    const b = document.createElement("button");
+    b.textContent = label;
+    b.dataset.dataset = name;
+    b.onclick = () => {
+      if (name === "csv") return $("csv-file").click();
+      const patch = {dataset: name};
+      const classes = name === "digits" ? 10 : ["spiral", "blobs"].includes(name) ? config.classes : 2;
+      if (["plane", "bumps"].includes(name)) { if (!["half_sse", "mse"].includes(config.loss)) patch.loss = "mse"; }
+      else if (classes > 2 && ["bce"].includes(config.loss)) patch.loss = "cross_entropy";
+      else if (classes === 2 && config.loss === "mse" && ["plane", "bumps"].includes(config.dataset)) patch.loss = "bce";
+      if (name === "digits" && (config.dataset !== "digits")) {
+        patch.hidden = [{units: 16, activation: "relu"}];
+        patch.lr = 0.1;
+        patch.batch_size = 32;
+      } else if (name !== "digits" && config.dataset === "digits") {
+        patch.hidden = DEFAULTS.hidden;
+        patch.lr = DEFAULTS.lr;
+        patch.batch_size = DEFAULTS.batch_size;
+      }
+      changeConfig(patch);
+    };
+    buttons.appendChild(b);
+  }
+  fillSelect($("lr"), RATES);
+  fillSelect($("reg_rate"), REG_RATES);
+  fillSelect($("dropout"), DROPOUTS);
+  for (const id of ["loss", "output", "optimizer", "regularization"]) $(id).onchange = (e) => changeConfig({[id]: e.target.value});
+  for (const id of ["lr", "reg_rate", "dropout"]) $(id).onchange = (e) => changeConfig({[id]: Number(e.target.value)});
+  for (const id of ["classes", "noise", "train_percent", "points"]) {
+    $(id).oninput = (e) => { $(id + "-value").textContent = e.target.value + (id === "noise" || id === "train_percent" ? "%" : ""); };
+    $(id).onchange = (e) => changeConfig({[id]: Number(e.target.value)});
+  }
+  $("batch_size").onchange = (e) => changeConfig({batch_size: Math.max(1, Math.round(Number(e.target.value)) || 1)});
+  $("seed").onchange = (e) => changeConfig({seed: Math.max(0, Math.round(Number(e.target.value)) || 0)});
+  $("regenerate").onclick = () => send({type: "regenerate"});
+  $("reset").onclick = () => send({type: "reset"});
+  $("play").onclick = () => send({type: document.body.dataset.playing === "yes" ? "pause" : "play"});
+  $("step").onclick = () => send({type: "step"});
+  $("epoch").onclick = () => send({type: "epoch"});
+  $("add-layer").onclick = () => {
+    if (config.hidden.length >= 6) return showError("at most 6 hidden layers");
+    const units = config.dataset === "digits" ? 16 : 4;
+    const activation = config.hidden.length ? config.hidden[config.hidden.length - 1].activation : "tanh";
+    changeConfig({hidden: [...config.hidden, {units, activation}]});
+  };
+  $("remove-layer").onclick = () => changeConfig({hidden: config.hidden.slice(0, -1)});
+  $("csv-file").onchange = (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    if (file.size > 5 * 1024 * 1024) return showError(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB; the playground takes CSV files up to 5 MB`);
+    file.text().then((text) => send({type: "upload_csv", name: file.name, text}));
+    e.target.value = "";
+  };
+  $("csv-load").onclick = () => send({type: "load_csv", path: $("csv-path").value});
+  $("show-test").onchange = () => drawOutput();
+  $("chain-close").onclick = () => { selection = null; $("chain-panel").hidden = true; send({type: "deselect"}); drawLinks(); };
+  $("chain-row").onchange = (e) => {
+    if (!selection) return;
+    selection.row = e.target.value === "" ? null : Number(e.target.value);
+    send({type: "select", ...selection});
+  };
+  for (const b of document.querySelectorAll("[data-format]")) b.onclick = () => send({type: "export", format: b.dataset.format});
+  for (const b of document.querySelectorAll("[data-download]")) b.onclick = () => send({type: "download", what: b.dataset.download});
+}
+
+function showConfig() {
+  for (const id of ["loss", "output", "optimizer", "regularization", "lr", "reg_rate", "dropout", "batch_size", "seed"]) $(id).value = config[id];
+  for (const id of ["classes", "noise", "train_percent", "points"]) {
+    $(id).value = config[id];
+    $(id + "-value").textContent = config[id] + (id === "noise" || id === "train_percent" ? "%" : "");
+  }
+  for (const b of document.querySelectorAll("[data-dataset]")) b.classList.toggle("chosen", b.dataset.dataset === config.dataset);
+  $("classes-label").hidden = !["spiral", "blobs"].includes(config.dataset);
+  $("output-label").hidden = !["half_sse", "mse"].includes(config.loss);
+  $("layer-count").textContent = `${config.hidden.length} hidden layer${config.hidden.length === 1 ? "" : "s"}`;
+  history.replaceState(null, "", encodeHash(config));
+}
+
+// ---------------------------------------------------------------- the network drawing
+const NODE = 36, COLUMN = 118, TOP = 8;
+
+function layout() {
+  // (x, y, size) of every node, per column: inputs, hidden layers, output
+  const columns = net.sizes.map((count, c) => {
+    if (c === 0 && net.kind === "plane") count = Object.keys(FEATURES).length;  // every feature, on or off
+    return count;
+  });
+  const tallest = Math.max(...columns);
+  const size = net.kind === "digits" ? Math.max(6, Math.min(NODE, Math.floor(420 / tallest) - 2)) : NODE;
+  const pitch = size + (net.kind === "digits" ? 2 : 12);
+  const height = TOP * 2 + tallest * pitch;
+  const positions = columns.map((count, c) => Array.from({length: count}, (_, k) =>
+    ({x: 10 + c * COLUMN, y: TOP + k * pitch + (tallest - count) * pitch / 2, size})));
+  return {positions, height, width: 20 + (columns.length - 1) * COLUMN + size};
+}
+
+function featureIndex(k) {
+  // which of the network's inputs the k-th drawn feature is (-1: switched off)
+  return config.features.indexOf(Object.keys(FEATURES)[k]);
+}
+
+function onNetwork(m) {
+  net = m;
+  config = m.config;
+  showConfig();
+  $("data-note").textContent = m.note || "";
+  lossData = [[], [], []];
+  gradData = [[], ...m.sizes.slice(1).map(() => [])];
+  lastStep = -1;
+  selection = null;
+  $("chain-panel").hidden = true;
+  buildNetwork();
+  buildCharts();
+}
+
+function buildNetwork() {
+  const box = $("network");
+  for (const old of box.querySelectorAll(".node, .bias")) old.remove();
+  canvases.length = 0;
+  const {positions, height, width} = layout();
+  net.positions = positions;
+  box.style.height = height + "px";
+  box.style.width = width + "px";
+  const svg = $("links");
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  positions.forEach((column, c) => {
+    canvases.push([]);
+    column.forEach((p, k) => {
+      const node = document.createElement("canvas");
+      node.className = "node";
+      node.width = node.height = net.kind === "digits" && c === 1 ? 8 : (net.kind === "digits" ? 1 : 40);
+      Object.assign(node.style, {left: p.x + "px", top: p.y + "px", width: p.size + "px", height: p.size + "px"});
+      node.dataset.column = c;
+      node.dataset.index = k;
+      if (c === 0 && net.kind === "plane") {
+        const on = featureIndex(k) >= 0;
+        node.classList.toggle("off", !on);
+        node.title = FEATURES[Object.keys(FEATURES)[k]] + (on ? " (on: click to switch off)" : " (off: click to switch on)");
+        node.onclick = () => toggleFeature(Object.keys(FEATURES)[k]);
+        const label = document.createElement("span");
+        label.className = "bias feature-label";
+        label.textContent = FEATURES[Object.keys(FEATURES)[k]];
+        Object.assign(label.style, {left: (p.x - 2) + "px", top: (p.y + p.size / 2 - 8) + "px"});
+        label.style.transform = "translateX(-100%)";
+        box.appendChild(label);
+      } else if (c > 0) {
+        node.title = `neuron ${k + 1} of ${c === positions.length - 1 ? "the output layer" : "hidden layer " + c}: click for its bias`;
+        node.onclick = () => select({layer: c, i: k, j: null, row: selection ? selection.row : null});
+        node.onmouseenter = (e) => showHover(c, k, e);
+        node.onmouseleave = () => { $("hover").hidden = true; };
+      }
+      box.appendChild(node);
+      canvases[c].push(node);
+    });
+  });
+  buildLayerControls(positions);
+  drawLinks();
+}
+
+function buildLayerControls(positions) {
+  const box = $("layer-controls");
+  box.innerHTML = "";
+  box.style.width = $("network").style.width;
+  config.hidden.forEach((layer, h) => {
+    const x = positions[h + 1][0].x;
+    const d = document.createElement("div");
+    d.className = "layer-control";
+    d.style.left = (x - 30) + "px";
+    const activations = ACTIVATIONS.map((a) => `<option ${a === layer.activation ? "selected" : ""}>${a}</option>`).join("");
+    d.innerHTML = `<button title="add a neuron">+</button><button title="remove a neuron">−</button>
+      <div>${layer.units} neuron${layer.units === 1 ? "" : "s"}</div><select>${activations}</select>`;
+    const [plus, minus] = d.querySelectorAll("button");
+    const limit = config.dataset === "digits" ? 64 : 8;
+    plus.onclick = () => layer.units < limit ? setLayer(h, {units: layer.units + 1}) : showError(`at most ${limit} neurons per layer here`);
+    minus.onclick = () => layer.units > 1 ? setLayer(h, {units: layer.units - 1}) : null;
+    d.querySelector("select").onchange = (e) => setLayer(h, {activation: e.target.value});
+    box.appendChild(d);
+  });
+}
+
+function setLayer(h, patch) {
+  changeConfig({hidden: config.hidden.map((l, k) => (k === h ? {...l, ...patch} : l))});
+}
+
+function toggleFeature(name) {
+  const on = config.features.includes(name);
+  if (on && config.features.length === 1) return showError("at least one input must stay on");
+  changeConfig({features: on ? config.features.filter((f) => f !== name) : [...config.features, name]});
+}
+
+function inputPosition(j) {
+  // where input j of the first layer is drawn
+  if (net.kind === "plane") return net.positions[0][Object.keys(FEATURES).indexOf(config.features[j])];
+  return net.positions[0][j];
+}
+
+function drawLinks() {
+  const svg = $("links");
+  svg.innerHTML = "";
+  if (!net || !net.positions) return;
+  const weights = frame ? frame.weights : null;
+  let largest = 1e-9;
+  if (weights) for (const w of weights) for (const row of w) for (const v of row) largest = Math.max(largest, Math.abs(v || 0));
+  const ns = "http://www.w3.org/2000/svg";
+  for (let l = 1; l < net.positions.length; l++) {
+    net.positions[l].forEach((to, i) => {
+      for (let j = 0; j < net.sizes[l - 1]; j++) {
+        const from = l === 1 ? inputPosition(j) : net.positions[l - 1][j];
+        const w = weights ? weights[l - 1][i][j] : 0;
+        const x1 = from.x + from.size, y1 = from.y + from.size / 2, x2 = to.x, y2 = to.y + to.size / 2;
+        const chosen = selection && selection.layer === l && selection.i === i && selection.j === j;
+        const line = document.createElementNS(ns, "line");
+        Object.entries({x1, y1, x2, y2}).forEach(([k, v]) => line.setAttribute(k, v));
+        line.setAttribute("stroke", chosen ? "#222" : `rgb(${(w >= 0 ? POS : NEG).join(",")})`);
+        line.setAttribute("stroke-width", chosen ? 4 : (0.4 + 4 * Math.abs(w || 0) / largest).toFixed(2));
+        line.setAttribute("class", "link");
+        svg.appendChild(line);
+        const hit = document.createElementNS(ns, "line");
+        Object.entries({x1, y1, x2, y2}).forEach(([k, v]) => hit.setAttribute(k, v));
+        hit.setAttribute("class", "hit");
+        hit.dataset.layer = l;
+        hit.dataset.i = i;
+        hit.dataset.j = j;
+        const title = document.createElementNS(ns, "title");
+        title.textContent = `w${l}[${i + 1},${j + 1}] = ${w === null ? "NaN" : Number(w).toPrecision(4)}: click for its chain rule`;
+        hit.appendChild(title);
+        hit.onclick = () => select({layer: l, i, j, row: selection ? selection.row : null});
+        svg.appendChild(hit);
+      }
+    });
+  }
+}
+
+function select(s) {
+  selection = s;
+  send({type: "select", ...s});
+  drawLinks();
+}
+
+// ---------------------------------------------------------------- heatmaps
+function decode(b64) {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+function colour(byte) {
+  // 0..255 for -1..1: orange through white to blue
+  const t = byte / 127.5 - 1, c = t < 0 ? NEG : POS, a = Math.abs(t);
+  return [255 + (c[0] - 255) * a, 255 + (c[1] - 255) * a, 255 + (c[2] - 255) * a];
+}
+
+function paint(canvas, bytes, side, classMap, confidence) {
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(side, side);
+  for (let k = 0; k < side * side; k++) {
+    let rgb;
+    if (classMap) {
+      const c = CLASS_COLOURS[classMap[k] % CLASS_COLOURS.length], a = 0.25 + 0.6 * (confidence[k] / 255);
+      rgb = [255 + (c[0] - 255) * a, 255 + (c[1] - 255) * a, 255 + (c[2] - 255) * a];
+    } else rgb = colour(bytes[k]);
+    image.data.set([rgb[0], rgb[1], rgb[2], 255], k * 4);
+  }
+  if (canvas.width !== side) { canvas.width = canvas.height = side; }
+  ctx.putImageData(image, 0, 0);
+}
+
+function drawHeatmaps() {
+  if (!frame || !net) return;
+  if (frame.heatmaps) {
+    const g = net.grid, nodes = frame.heatmaps.nodes;
+    nodes[0].forEach((b, j) => {
+      const k = Object.keys(FEATURES).indexOf(config.features[j]);
+      paint(canvases[0][k], decode(b), g);
+    });
+    for (let c = 1; c < nodes.length; c++) nodes[c].forEach((b, k) => paint(canvases[c][k], decode(b), g));
+  }
+  if (frame.images) frame.images.forEach((b, k) => paint(canvases[1][k], decode(b), 8));
+}
+
+function drawOutput() {
+  const canvas = $("output-map"), ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (!frame || !net) return;
+  if (net.kind === "digits") {
+    ctx.fillStyle = "#333";
+    ctx.font = "15px sans-serif";
+    ctx.fillText("8×8 digits: 64 inputs, 10 classes.", 16, 40);
+    ctx.fillText("The first layer's neurons show their", 16, 70);
+    ctx.fillText("weights as 8×8 images.", 16, 92);
+    if (frame.test_accuracy !== null) {
+      ctx.font = "bold 28px sans-serif";
+      ctx.fillText(`test accuracy ${(100 * frame.test_accuracy).toFixed(1)}%`, 16, 160);
+    }
+    return;
+  }
+  const g = net.grid, h = frame.heatmaps;
+  const off = document.createElement("canvas");
+  if (h.classes) paint(off, null, g, decode(h.classes), decode(h.confidence));
+  else paint(off, decode(h.output), g);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  const scale = canvas.width / (2 * net.extent);
+  const draw = (points, test) => {
+    for (const [x1, x2, label] of points) {
+      const px = (x1 + net.extent) * scale, py = (net.extent - x2) * scale;
+      let c;
+      if (net.task === "regression") c = colour(Math.max(0, Math.min(255, (label / (net.targetScale || 1) + 1) * 127.5)));
+      else if (net.classes === 2) c = label >= 0.5 ? POS : NEG;
+      else c = CLASS_COLOURS[label % CLASS_COLOURS.length];
+      ctx.beginPath();
+      ctx.arc(px, py, 3.2, 0, 2 * Math.PI);
+      ctx.fillStyle = `rgb(${c.join(",")})`;
+      ctx.strokeStyle = test ? "#000" : "#fff";
+      ctx.lineWidth = test ? 1.4 : 1;
+      ctx.fill();
+      ctx.stroke();
+    }
+  };
+  if (!net.targetScale && net.task === "regression") {
+    net.targetScale = Math.max(1e-9, ...net.points.train.map((p) => Math.abs(p[2])));
+  }
+  draw(net.points.train, false);
+  if ($("show-test").checked) draw(net.points.test, true);
+}
+
+function showHover(c, k, event) {
+  const box = $("hover"), canvas = box.querySelector("canvas");
+  const source = canvases[c][k];
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, 160, 160);
+  ctx.drawImage(source, 0, 0, 160, 160);
+  const last = c === net.sizes.length - 1;
+  box.querySelector("div").textContent = `${last ? "output" : "hidden layer " + c} neuron ${k + 1} (${net.activations[c - 1]})`;
+  box.style.left = (event.pageX + 16) + "px";
+  box.style.top = (event.pageY + 16) + "px";
+  box.hidden = false;
+}
+
+// ---------------------------------------------------------------- frames and charts
+function format(v) {
+  return v === null || v === undefined ? "NaN" : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);
+}
+
+function onFrame(m) {
+  frame = m;
+  $("epoch-count").textContent = m.epoch;
+  $("step-count").textContent = m.step;
+  $("train-loss").textContent = format(m.train_loss);
+  $("test-loss").textContent = format(m.test_loss);
+  $("train-acc").textContent = m.train_accuracy === null ? "" : `(accuracy ${(100 * m.train_accuracy).toFixed(1)}%)`;
+  $("test-acc").textContent = m.test_accuracy === null ? "" : `(accuracy ${(100 * m.test_accuracy).toFixed(1)}%)`;
+  if (m.diverged) showError("the loss became NaN: the learning rate is too large for this network (training paused)");
+  if (m.step !== lastStep) {
+    if (m.step < lastStep) { lossData = [[], [], []]; gradData = gradData.map(() => []); }
+    lastStep = m.step;
+    lossData[0].push(m.step);
+    lossData[1].push(m.train_loss);
+    lossData[2].push(m.test_loss);
+    gradData[0].push(m.step);
+    m.grad_norms.forEach((v, k) => gradData[k + 1].push(v > 0 ? v : null));
+    if (lossChart) lossChart.setData(lossData);
+    if (gradChart) gradChart.setData(gradData);
+  }
+  drawHeatmaps();
+  drawOutput();
+  drawLinks();
+  if (m.chain) onChain(m.chain);
+}
+
+function buildCharts() {
+  for (const chart of [lossChart, gradChart]) if (chart) chart.destroy();
+  const width = 330;
+  lossChart = new uPlot({title: "loss per example", width, height: 170, scales: {x: {time: false}},
+    series: [{label: "step"}, {label: "train", stroke: "#0877bd", width: 1.5}, {label: "test", stroke: "#222", width: 1.5, dash: [4, 3]}],
+    axes: [{}, {size: 50}]}, lossData, $("loss-chart"));
+  const palette = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2"];
+  gradChart = new uPlot({title: "gradient norm per layer (log scale)", width, height: 170,
+    scales: {x: {time: false}, y: {distr: 3}},
+    series: [{label: "step"}, ...net.sizes.slice(1).map((_, k) => ({label: `W${k + 1}`, stroke: palette[k % palette.length], width: 1.2}))],
+    axes: [{}, {size: 50}]}, gradData, $("grad-chart"));
+}
+
+// ---------------------------------------------------------------- the chain-rule panel
+function onChain(m) {
+  $("chain-panel").hidden = false;
+  $("chain-name").textContent = m.name;
+  $("chain-step").textContent = m.step;
+  const rows = $("chain-row");
+  const wanted = m.row === null ? "" : String(m.row);
+  if (rows.options.length !== m.rows + 1) {
+    rows.innerHTML = `<option value="">the batch (all ${m.rows} rows)</option>` +
+      Array.from({length: m.rows}, (_, k) => `<option value="${k}">row ${k + 1} of the batch</option>`).join("");
+  }
+  rows.value = wanted;
+  $("chain-row-product").textContent = m.row_product.toPrecision(8);
+  $("chain-data-gradient").textContent = m.data_gradient.toPrecision(8);
+  $("chain-gradient").textContent = m.gradient.toPrecision(8);
+  $("chain-penalty-line").hidden = m.penalty === null;
+  if (m.penalty !== null) $("chain-penalty").textContent = m.penalty.toPrecision(8);
+  $("chain-formula").textContent = m.update.formula;
+  $("chain-result").textContent = m.update.result.toPrecision(10);
+  $("chain-new").textContent = m.update.new.toPrecision(10);
+  const state = Object.entries(m.update).filter(([k]) => !["optimizer", "formula", "result", "new"].includes(k));
+  $("chain-state").textContent = state.map(([k, v]) => `${k} = ${Array.isArray(v) ? v.join(", ") : v === null ? "–" : typeof v === "number" ? Number(v.toPrecision(6)) : v}`).join(";  ");
+  const math = $("chain-math");
+  math.innerHTML = m.html;
+  renderMathInElement(math, {delimiters: [{left: "\\[", right: "\\]", display: true}], throwOnError: false});
+}
+
+// ---------------------------------------------------------------- start
+setupControls();
+connect();
