@@ -35,6 +35,7 @@ test: $(STAMP) $(VENV)/.system lint
 bench: $(STAMP) $(VENV)/.system
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py --label "as a user's machine (OPENBLAS_CORETYPE/L2_SIZE unset)" --write benchmarks/results.md
 	$(PY) benchmarks/run.py --label "as set on this machine" --append benchmarks/results.md
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) benchmarks/playground.py --append benchmarks/results.md
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/distributed.py --label "1 and 2 ranks on this machine" --append benchmarks/results.md
 	cat benchmarks/results_gpu.md >> benchmarks/results.md  # the last GPU run's figures (make bench-gpu)
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Optional system packages the tests use: Graphviz (graph drawings), Open MPI (distributed
-# training) and pdflatex (checks that `chainrule explain --format latex` compiles). Installed only where this can be done without asking (root with apt-get); elsewhere
+# training), pdflatex (checks that `chainrule explain --format latex` compiles) and Debian's chromium
+# (the playground's browser tests; Playwright drives it, and never downloads a browser of its own). Installed only where this can be done without asking (root with apt-get); elsewhere
 # the tests that need them skip and say why.
 set -u
 missing=()
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v mpicc >/dev/null 2>&1 || missing+=(openmpi-bin libopenmpi-dev)
 command -v pdflatex >/dev/null 2>&1 || missing+=(texlive-latex-base)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} with apt-get"

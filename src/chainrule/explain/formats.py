@@ -109,7 +109,11 @@ class Document:
 
     def num(self, x: float) -> M:
         text = f"{float(x) + 0.0:.{self.digits}g}"  # + 0.0 turns -0.0 into 0.0
-        return M(text if not text.startswith("-") else "−" + text[1:], text)
+        latex = text
+        if "e" in text:  # 5.3e-05 is written 5.3 \times 10^{-5} in the mathematics
+            mantissa, exponent = text.split("e")
+            latex = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        return M(text if not text.startswith("-") else "−" + text[1:], latex)
 
     def signed(self, x: float) -> M:
         """A number that may follow an operator: negative ones in parentheses."""

@@ -54,6 +54,13 @@ class StepTrace:
     optimizer: str = "sgd"  # plain SGD writes w - lr * g; any other rule is shown as w + its step
     penalty: tuple | None = None  # ("l1" or "l2", rate) where the loss has a weight penalty
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the step's equations as HTML with LaTeX, typeset by the notebook's MathJax (the
+        playground typesets the same HTML with KaTeX)."""
+        from .formats import build_document, html_fragment  # formats imports this module
+
+        return html_fragment(build_document(self, digits=6))
+
 
 def make_parameters(spec: NetworkSpec) -> list:
     """(weight, bias) float64 tensors per layer, named W1, b1, ... for the graph drawing."""

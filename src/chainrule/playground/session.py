@@ -135,11 +135,8 @@ class Session:
     def step(self) -> float:
         """One mini-batch: forward on the engine, backward, the optimizer's update. Returns the batch's loss."""
         c = self.config
-        size = min(c.batch_size, len(self.train_x))
-        if self.cursor + size > len(self.order):
-            self.order, self.cursor = self.rng.permutation(len(self.train_x)), 0
-        index = self.order[self.cursor : self.cursor + size]
-        self.cursor += size
+        index = self.order[self.cursor : self.cursor + c.batch_size]  # the epoch's last batch may be smaller
+        self.cursor += len(index)
         if self.cursor >= len(self.order):
             self.epochs += 1
             self.order, self.cursor = self.rng.permutation(len(self.train_x)), 0

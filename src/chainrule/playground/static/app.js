@@ -460,6 +460,7 @@ function format(v) {
 }
 
 function onFrame(m) {
+  if (window.firstFrameAt === undefined) window.firstFrameAt = performance.now();  // ms since the page was opened
   frame = m;
   $("epoch-count").textContent = m.epoch;
   $("step-count").textContent = m.step;

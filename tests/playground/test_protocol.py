@@ -1,0 +1,291 @@
+"""The WebSocket protocol in process (Starlette's test client): every message type, bad input, origins, tabs."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+
+import pytest
+
+pytest.importorskip("starlette", reason="the playground extra is not installed (pip install 'chainrule[playground]')")
+pytest.importorskip("httpx2", reason="Starlette's test client needs httpx2 (the dev extra)")
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from chainrule.playground.protocol import MESSAGES, Connection
+from chainrule.playground.server import create_app, same_origin
+
+ORIGIN = {"origin": "http://testserver"}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def receive_until(ws, kind, limit=50):
+    for _ in range(limit):
+        message = ws.receive_json()
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r} message")
+
+
+def start(ws, **config):
+    ws.send_json({"type": "config", "config": config})
+    network = receive_until(ws, "network")
+    frame = receive_until(ws, "frame")
+    receive_until(ws, "status")
+    return network, frame
+
+
+def test_the_page_and_its_files_come_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "chainrule playground" in page.text
+    for path in (
+        "/static/app.js",
+        "/static/style.css",
+        "/static/vendor/katex/katex.min.js",
+        "/static/vendor/katex/katex.min.css",
+        "/static/vendor/katex/contrib/auto-render.min.js",
+        "/static/vendor/katex/fonts/KaTeX_Main-Regular.woff2",
+        "/static/vendor/uplot/uPlot.iife.min.js",
+        "/static/vendor/katex/LICENSE",
+        "/static/vendor/uplot/LICENSE",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert "http" not in page.text.replace("http://www.w3.org", "")  # nothing from another site
+
+
+def test_a_page_from_another_origin_is_refused(client):
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+            ws.receive_json()
+    assert refused.value.code == 1008
+    assert same_origin("http://127.0.0.1:8000", "127.0.0.1:8000")
+    assert not same_origin("http://127.0.0.1:8001", "127.0.0.1:8000")
+    assert not same_origin("null", "127.0.0.1:8000")
+
+
+def test_every_message_type(client):
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        network, frame = start(ws)
+        assert network["sizes"] == [2, 4, 2, 1] and frame["step"] == 0 and len(frame["heatmaps"]["nodes"]) == 4
+        ws.send_json({"type": "step"})
+        assert receive_until(ws, "frame")["step"] == 1
+        ws.send_json({"type": "epoch"})
+        frame = receive_until(ws, "frame")
+        assert frame["epoch"] == 1 and frame["step"] == 25  # the rest of the pass: 250 training points, batches of 10
+        ws.send_json({"type": "select", "layer": 2, "i": 1, "j": 3})
+        chain = receive_until(ws, "chain")
+        assert chain["name"] == "w2[2,4]" and chain["gradient"] == pytest.approx(chain["data_gradient"])
+        ws.send_json({"type": "select", "layer": 2, "i": 1, "j": 3, "row": 4})
+        assert receive_until(ws, "chain")["row"] == 4
+        ws.send_json({"type": "play"})
+        assert receive_until(ws, "status")["playing"] is True
+        first = receive_until(ws, "frame")
+        later = receive_until(ws, "frame")
+        assert later["step"] > first["step"] > 25 and "chain" in later  # the panel follows the training
+        ws.send_json({"type": "pause"})
+        receive_until(ws, "status")
+        ws.send_json({"type": "deselect"})
+        for fmt in ("markdown", "latex", "html", "json", "text"):
+            ws.send_json({"type": "export", "format": fmt})
+            exported = receive_until(ws, "file")
+            assert exported["name"].startswith("chainrule-step-") and base64.b64decode(exported["base64"])
+        ws.send_json({"type": "download", "what": "history"})
+        assert base64.b64decode(receive_until(ws, "file")["base64"]).startswith(b"step,epoch,train_loss")
+        ws.send_json({"type": "regenerate"})
+        regenerated = receive_until(ws, "network")
+        assert regenerated["config"]["seed"] != 1
+        receive_until(ws, "status")
+        ws.send_json({"type": "reset"})
+        assert receive_until(ws, "frame")["step"] == 0
+        receive_until(ws, "status")
+        ws.send_json(
+            {
+                "type": "upload_csv",
+                "name": "mine.csv",
+                "text": "x,y,c\n" + "\n".join(f"{i},{i * i % 7},{i % 2}" for i in range(30)),
+            }
+        )
+        csv_network = receive_until(ws, "network")
+        assert csv_network["config"]["dataset"] == "csv" and csv_network["train_size"] == 15
+        assert "mine.csv: 30 rows" in csv_network["note"]
+
+
+def test_load_csv_by_path(client, tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("a;b;label\n" + "\n".join(f"{i};{-i};{'yes' if i > 10 else 'no'}" for i in range(20)))
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        ws.send_json({"type": "load_csv", "path": str(path)})
+        network = receive_until(ws, "network")
+        assert network["class_names"] == ["no", "yes"]
+        ws.send_json({"type": "load_csv", "path": str(tmp_path / "missing.csv")})
+        assert "no file at" in receive_until(ws, "error")["message"]
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("not json", "not JSON"),
+        ([1, 2], "expected a JSON object"),
+        ({"type": "explode"}, "unknown message type 'explode'"),
+        ({"type": "step", "extra": 1}, "unknown field(s) 'extra'"),
+        ({"type": "select", "layer": "1", "i": 0}, "field 'layer' should be int"),
+        ({"type": "select", "layer": True, "i": 0}, "field 'layer' should be int"),
+        ({"type": "config", "config": {"hidden": [{"units": 2, "activation": "tanh"}] * 10000}}, "at most 6 layers"),
+        ({"type": "config", "config": {"lr": -1}}, "'lr'"),
+        ({"type": "upload_csv", "name": "big.csv", "text": "1,2,3\n" * 1_000_000}, "over 5 MB"),
+        (
+            {"type": "upload_csv", "name": "text.csv", "text": "a,b,c\n1,2,0\n2,two,1\n3,4,0\n5,6,1\n"},
+            "'b' (column 2) is not numeric",
+        ),
+        ({"type": "select", "layer": 9, "i": 0, "j": 0}, "layer must be 1 to 3"),
+        ({"type": "select", "layer": 1, "i": 0, "j": 5}, "layer 1 has 4×2 weights"),
+        ({"type": "export", "format": "pdf"}, "format should be one of"),
+        ({"type": "download", "what": "everything"}, "what should be one of"),
+    ],
+)
+def test_bad_messages_get_an_error_and_the_server_keeps_serving(client, message, expected):
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        start(ws)
+        ws.send_json({"type": "step"})
+        receive_until(ws, "frame")
+        ws.send_text(message) if isinstance(message, str) else ws.send_json(message)
+        assert expected in receive_until(ws, "error")["message"]
+        ws.send_json({"type": "step"})  # still serving, with the old state
+        assert receive_until(ws, "frame")["step"] == 2
+
+
+def test_a_selection_before_any_step_says_so(client):
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        ws.send_json({"type": "step"})
+        assert "send a 'config' message first" in receive_until(ws, "error")["message"]
+        start(ws)
+        ws.send_json({"type": "select", "layer": 1, "i": 0, "j": 0})
+        assert "no step yet" in receive_until(ws, "error")["message"]
+
+
+def test_tabs_have_their_own_networks(client):
+    with client.websocket_connect("/ws", headers=ORIGIN) as a, client.websocket_connect("/ws", headers=ORIGIN) as b:
+        start(a)
+        start(b, dataset="xor", hidden=[{"units": 3, "activation": "relu"}])
+        for _ in range(3):
+            a.send_json({"type": "step"})
+            receive_until(a, "frame")
+        b.send_json({"type": "step"})
+        frame_b = receive_until(b, "frame")
+        assert frame_b["step"] == 1 and len(frame_b["weights"][0]) == 3
+
+
+def test_the_toml_is_accepted_by_chainrule_train(client, tmp_path):
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        start(ws, hidden=[{"units": 4, "activation": "tanh"}], optimizer="adam", lr=0.01)
+        ws.send_json({"type": "epoch"})
+        receive_until(ws, "frame")
+        files = {}
+        for what in ("toml", "data", "model"):
+            ws.send_json({"type": "download", "what": what})
+            message = receive_until(ws, "file")
+            files[message["name"]] = base64.b64decode(message["base64"])
+    (tmp_path / "playground.toml").write_bytes(files["playground.toml"])
+    (tmp_path / "playground-data.csv").write_bytes(files["playground-data.csv"])
+    values = tomllib.loads(files["playground.toml"].decode())
+    assert values["hidden"] == [4] and values["activation"] == "tanh" and values["optimizer"] == "adam"
+    assert files["playground-model.safetensors"][8:9] == b"{"  # a safetensors header, not a pickle
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "--config", str(tmp_path / "playground.toml"), "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "runs" / "playground" / "model.safetensors").is_file()
+
+
+# every type with fields of any JSON kind: the handler answers (an error or a reply) and never raises
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+messages = st.one_of(
+    json_values,
+    st.builds(
+        lambda kind, fields: {"type": kind, **fields},
+        st.sampled_from(list(MESSAGES) + ["nope"]),
+        st.dictionaries(
+            st.sampled_from(["config", "layer", "i", "j", "row", "format", "what", "name", "text", "path", "x"]),
+            json_values,
+            max_size=4,
+        ),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(messages, min_size=1, max_size=6))
+def test_random_messages_never_break_the_handler(sequence):
+    connection = Connection()
+    connection.handle({"type": "config", "config": {"points": 60}})
+    for message in sequence:
+        if isinstance(message, dict) and message.get("type") in ("load_csv",):
+            continue  # paths: covered above, and a random one must not read this machine's files in a test
+        replies = connection.handle(message)
+        assert isinstance(replies, list)
+        for reply in replies:
+            json.dumps(reply, allow_nan=False)  # what goes to the page is valid JSON
+    assert connection.handle({"type": "step"})[0]["type"] == "frame"
+
+
+def test_the_command_listens_on_localhost_only(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "playground", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BROWSER": "false"},
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("chainrule playground: http://127.0.0.1:"), line
+        url = line.split()[2]
+        import urllib.request
+
+        deadline = time.time() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    assert b"chainrule playground" in response.read()
+                break
+            except OSError:
+                assert time.time() < deadline
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_port_in_use_is_one_line_and_exit_2():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "chainrule", "playground", "--no-browser", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2 and "cannot listen on 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
