@@ -57,12 +57,19 @@ def browser():
         b.close()
 
 
+def open_page(browser, **options):
+    """A page that waits up to 2 minutes: the tests run beside others on a loaded 2-core machine."""
+    page = browser.new_page(**options)
+    page.set_default_timeout(120_000)
+    return page
+
+
 def number(page, selector) -> float:
     return float(page.inner_text(selector))
 
 
 def test_play_learn_click_a_weight_and_read_its_chain_rule(url, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1400, "height": 1050})
+    page = open_page(browser, viewport={"width": 1400, "height": 1050})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("requestfailed", lambda r: errors.append("request failed: " + r.url))
@@ -82,7 +89,7 @@ def test_play_learn_click_a_weight_and_read_its_chain_rule(url, browser, tmp_pat
     assert page.locator("#links .hit").count() == 4 * 8 + 8 * 8 + 8
     before = number(page, "#test-loss")
     page.click("#play")
-    page.wait_for_function("Number(document.getElementById('step-count').textContent) > 1500", timeout=60_000)
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) > 1500")
     page.click("#play")  # pause
     page.wait_for_function("document.body.dataset.playing === 'no'")
     after = number(page, "#test-loss")
@@ -115,14 +122,14 @@ def test_play_learn_click_a_weight_and_read_its_chain_rule(url, browser, tmp_pat
 
 
 def test_the_url_holds_the_settings_and_errors_show_on_the_page(url, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = open_page(browser, viewport={"width": 1400, "height": 1000})
     page.goto(url)
     page.wait_for_function("document.getElementById('test-loss').textContent !== '–'")
     page.select_option("#lr", "0.3")
     page.select_option("#optimizer", "adam")
     page.wait_for_function("location.hash.includes('lr=0.3') && location.hash.includes('optimizer=adam')")
     link = page.url
-    other = browser.new_page()
+    other = open_page(browser)
     other.goto(link)
     other.wait_for_function("document.getElementById('lr').value === '0.3'")
     assert other.input_value("#optimizer") == "adam"
@@ -135,3 +142,18 @@ def test_the_url_holds_the_settings_and_errors_show_on_the_page(url, browser):
     assert re.search(r"'b' \(column 2\) is not numeric", page.inner_text("#error"))
     page.click("#step")
     page.wait_for_function("document.getElementById('step-count').textContent === '1'")
+
+
+def test_digits_show_the_first_layers_weights_as_images(url, browser):
+    page = open_page(browser, viewport={"width": 1400, "height": 1000})
+    page.goto(url + "#dataset=digits&loss=cross_entropy&hidden=16:relu&lr=0.1&batch_size=32")
+    page.wait_for_function("document.getElementById('test-loss').textContent !== '–'")
+    page.click("#epoch")
+    page.wait_for_function("document.getElementById('epoch-count').textContent === '1'")
+    assert page.locator("#network canvas.node").count() == 64 + 16 + 10
+    # each first-layer neuron's canvas is its 8×8 weight image, painted (not left white)
+    painted = page.evaluate(
+        "[...document.querySelectorAll('#network canvas.node')].slice(64, 80).map(c => c.width === 8 && "
+        "[...c.getContext('2d').getImageData(0, 0, 8, 8).data].some((v, k) => k % 4 !== 3 && v < 250))"
+    )
+    assert painted == [True] * 16

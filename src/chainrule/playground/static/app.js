@@ -196,18 +196,16 @@ function showConfig() {
 const NODE = 36, COLUMN = 118, TOP = 8;
 
 function layout() {
-  // (x, y, size) of every node, per column: inputs, hidden layers, output
-  const columns = net.sizes.map((count, c) => {
-    if (c === 0 && net.kind === "plane") count = Object.keys(FEATURES).length;  // every feature, on or off
-    return count;
-  });
-  const tallest = Math.max(...columns);
-  const size = net.kind === "digits" ? Math.max(6, Math.min(NODE, Math.floor(420 / tallest) - 2)) : NODE;
-  const pitch = size + (net.kind === "digits" ? 2 : 12);
-  const height = TOP * 2 + tallest * pitch;
+  // (x, y, size) of every node, per column: inputs, hidden layers, output. Each column sizes its own nodes,
+  // so that 64 pixel inputs fit and a layer of 16 first-layer neurons still shows its 8×8 weight images.
+  const columns = net.sizes.map((count, c) => (c === 0 && net.kind === "plane" ? Object.keys(FEATURES).length : count));
+  const room = 460;
+  const sizes = columns.map((count) => Math.max(5, Math.min(NODE, Math.floor(room / count) - (count > 16 ? 1 : 10))));
+  const pitches = columns.map((count, c) => sizes[c] + (count > 16 ? 1 : 10));
+  const height = TOP * 2 + Math.max(...columns.map((count, c) => count * pitches[c]));
   const positions = columns.map((count, c) => Array.from({length: count}, (_, k) =>
-    ({x: 10 + c * COLUMN, y: TOP + k * pitch + (tallest - count) * pitch / 2, size})));
-  return {positions, height, width: 20 + (columns.length - 1) * COLUMN + size};
+    ({x: 10 + c * COLUMN, y: TOP + k * pitches[c] + (height - 2 * TOP - count * pitches[c]) / 2, size: sizes[c]})));
+  return {positions, height, width: 20 + (columns.length - 1) * COLUMN + NODE};
 }
 
 function featureIndex(k) {
@@ -265,6 +263,14 @@ function buildNetwork() {
         node.onclick = () => select({layer: c, i: k, j: null, row: selection ? selection.row : null});
         node.onmouseenter = (e) => showHover(c, k, e);
         node.onmouseleave = () => { $("hover").hidden = true; };
+      }
+      if (net.kind === "digits" && c === positions.length - 1) {  // the output neurons: which digit each one is
+        node.width = node.height = 40;
+        const ctx = node.getContext("2d");
+        ctx.font = "bold 26px sans-serif";
+        ctx.textAlign = "center";
+        ctx.fillStyle = "#183d4e";
+        ctx.fillText(net.class_names[k] || String(k), 20, 30);
       }
       box.appendChild(node);
       canvases[c].push(node);
