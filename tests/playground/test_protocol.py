@@ -185,6 +185,25 @@ def test_tabs_have_their_own_networks(client):
         assert frame_b["step"] == 1 and len(frame_b["weights"][0]) == 3
 
 
+def test_closing_a_tab_frees_its_network(client):
+    import gc
+
+    from chainrule.playground.session import LIVE
+
+    gc.collect()
+    before = len(LIVE)
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        start(ws)
+        ws.send_json({"type": "play"})
+        receive_until(ws, "frame")
+        assert len(LIVE) == before + 1
+    deadline = time.time() + 10
+    while len(LIVE) > before and time.time() < deadline:  # the server notices the close, then drops the session
+        time.sleep(0.05)
+        gc.collect()
+    assert len(LIVE) == before
+
+
 def test_the_toml_is_accepted_by_chainrule_train(client, tmp_path):
     with client.websocket_connect("/ws", headers=ORIGIN) as ws:
         start(ws, hidden=[{"units": 4, "activation": "tanh"}], optimizer="adam", lr=0.01)

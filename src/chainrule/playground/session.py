@@ -13,6 +13,7 @@ import csv
 import io
 import math
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from .datasets import EXTENT, from_csv, make
 
 GRID = 40  # heatmap cells per side
 HISTORY_LIMIT = 100_000  # rows kept for the chart and the CSV download
+LIVE: weakref.WeakSet = weakref.WeakSet()  # the sessions in memory: a closed tab's must leave it
 
 
 @dataclass
@@ -47,6 +49,7 @@ class LastStep:
 class Session:
     def __init__(self, config: PlaygroundConfig | None = None, csv_upload: tuple | None = None):
         self.lock = threading.Lock()
+        LIVE.add(self)
         self.csv_upload = csv_upload  # (name, text) of the user's CSV, kept for regenerate and reset
         self.selection: dict | None = None
         self.configure(config or PlaygroundConfig(), csv_upload)
