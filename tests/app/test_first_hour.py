@@ -331,3 +331,22 @@ def test_tensorboard_logging_beside_the_json_lines(tmp_path):
     for key in ("loss", "val_loss", "accuracy", "val_accuracy", "lr"):
         assert [step for step, _ in scalars[key]] == [1, 2, 3]
         np.testing.assert_allclose([v for _, v in scalars[key]], [m[key] for m in metrics], rtol=1e-6)
+
+
+def test_an_mlp_may_have_one_activation_per_hidden_layer_and_keep_its_inputs_unscaled():
+    from chainrule.app.config import TrainConfig
+    from chainrule.data import load_dataset
+
+    config = TrainConfig.from_dict({"activation": ["tanh", "identity"], "hidden": [4, 3]})
+    assert config.activation == ["tanh", "identity"]
+    model = nn.MLP(2, [4, 3], 1, ["tanh", "identity"])
+    assert [type(m).__name__ for m in model] == ["Flatten", "Linear", "Tanh", "Linear", "Identity", "Linear"]
+    assert type(nn.build_model(model.config)[4]).__name__ == "Identity"  # a checkpoint rebuilds it
+    with pytest.raises(ConfigError, match=r"a list of them with one per hidden layer \(2\), got \['tanh'\]"):
+        TrainConfig.from_dict({"activation": ["tanh"], "hidden": [4, 3]})
+    with pytest.raises(ConfigError, match="activation"):
+        TrainConfig.from_dict({"activation": ["tanh", "relu"], "hidden": [4, 3], "model": "cnn"})
+    scaled = load_dataset("wine", seed=0)
+    raw = load_dataset("wine", seed=0, standardize=False)
+    assert abs(scaled.X_train.mean()) < 0.1 and raw.X_train.max() > 100 and raw.input_scaler is None
+    np.testing.assert_array_equal(scaled.y_train, raw.y_train)

@@ -206,7 +206,13 @@ def test_closing_a_tab_frees_its_network(client):
 
 def test_the_toml_is_accepted_by_chainrule_train(client, tmp_path):
     with client.websocket_connect("/ws", headers=ORIGIN) as ws:
-        start(ws, hidden=[{"units": 4, "activation": "tanh"}], optimizer="adam", lr=0.01)
+        start(
+            ws,
+            hidden=[{"units": 4, "activation": "tanh"}, {"units": 3, "activation": "linear"}],
+            optimizer="adam",
+            lr=0.01,
+            features=["x1", "x2", "x1x2"],
+        )
         ws.send_json({"type": "epoch"})
         receive_until(ws, "frame")
         files = {}
@@ -217,7 +223,8 @@ def test_the_toml_is_accepted_by_chainrule_train(client, tmp_path):
     (tmp_path / "playground.toml").write_bytes(files["playground.toml"])
     (tmp_path / "playground-data.csv").write_bytes(files["playground-data.csv"])
     values = tomllib.loads(files["playground.toml"].decode())
-    assert values["hidden"] == [4] and values["activation"] == "tanh" and values["optimizer"] == "adam"
+    assert values["hidden"] == [4, 3] and values["activation"] == ["tanh", "identity"]
+    assert values["optimizer"] == "adam" and values["standardize"] is False
     assert files["playground-model.safetensors"][8:9] == b"{"  # a safetensors header, not a pickle
     result = subprocess.run(
         [sys.executable, "-m", "chainrule", "train", "--config", str(tmp_path / "playground.toml"), "--quiet"],
@@ -228,6 +235,8 @@ def test_the_toml_is_accepted_by_chainrule_train(client, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "runs" / "playground" / "model.safetensors").is_file()
+    summary = json.loads((tmp_path / "runs" / "playground" / "summary.json").read_text())
+    assert "tanh" in json.dumps(summary) and "identity" in json.dumps(summary)
 
 
 # every type with fields of any JSON kind: the handler answers (an error or a reply) and never raises
@@ -308,3 +317,36 @@ def test_a_port_in_use_is_one_line_and_exit_2():
         )
     assert result.returncode == 2 and "cannot listen on 127.0.0.1" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_huge_message_closes_only_its_own_socket():
+    """Against the real server (uvicorn): a message over 8 MB (a page would refuse a 2 GB file before sending)
+    closes that socket; another tab goes on being served."""
+    import asyncio
+
+    import websockets
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "playground", "--no-browser"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        url = process.stdout.readline().split()[2].replace("http://", "ws://") + "ws"
+
+        async def scenario():
+            async with websockets.connect(url, max_size=None) as good, websockets.connect(url, max_size=None) as bad:
+                await good.send(json.dumps({"type": "config", "config": {}}))
+                assert json.loads(await good.recv())["type"] == "network"
+                await bad.send(json.dumps({"type": "upload_csv", "name": "huge.csv", "text": "1,2,3\n" * 1_600_000}))
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(bad.recv(), 20)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+                await good.send(json.dumps({"type": "step"}))
+                while (message := json.loads(await asyncio.wait_for(good.recv(), 20)))["type"] != "frame" or (
+                    message["step"] != 1
+                ):
+                    pass
+
+        asyncio.run(scenario())
+    finally:
+        process.terminate()
+        process.wait(10)

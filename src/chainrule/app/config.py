@@ -31,10 +31,11 @@ class TrainConfig:
     data: str = "digits"
     data_dir: str | None = None
     delimiter: str | None = None  # of a CSV file; found by csv.Sniffer when not given
+    standardize: bool = True  # scale a CSV's (or scikit-learn set's) inputs to mean 0, variance 1 on the train part
     model: str = "mlp"
     hidden: list = field(default_factory=lambda: [128, 64])
     channels: list = field(default_factory=lambda: [16, 32])  # --model cnn: one 3x3 conv and 2x2 pool each
-    activation: str = "relu"
+    activation: str | list = "relu"  # or, for an MLP, one per hidden layer: ["tanh", "relu"]
     dropout: float = 0.0
     batchnorm: bool = False
     loss: str = "auto"
@@ -75,7 +76,6 @@ class TrainConfig:
             fail("channels", "a list of positive integers such as 16,32")
         for key, choices in (
             ("model", MODELS),
-            ("activation", ACTIVATIONS),
             ("loss", LOSSES),
             ("optimizer", OPTIMIZERS),
             ("scheduler", SCHEDULERS),
@@ -84,6 +84,19 @@ class TrainConfig:
         ):
             if getattr(self, key) not in choices:
                 fail(key, f"one of {', '.join(choices)}")
+        if isinstance(self.activation, list):
+            if (
+                self.model != "mlp"
+                or len(self.activation) != len(self.hidden)
+                or any(a not in ACTIVATIONS for a in self.activation)
+            ):
+                fail(
+                    "activation",
+                    f"one of {', '.join(ACTIVATIONS)}, or for an MLP a list of them with one per hidden layer "
+                    f"({len(self.hidden)})",
+                )
+        elif self.activation not in ACTIVATIONS:
+            fail("activation", f"one of {', '.join(ACTIVATIONS)}")
         if not _number(self.lr) or not self.lr > 0 or not math.isfinite(self.lr):
             fail("lr", "a positive learning rate such as 0.001")
         if not _number(self.dropout) or not 0 <= self.dropout < 1:
@@ -141,6 +154,8 @@ def _coerce(key, value, spec, where):
         f"{where}: key {key!r} should be {kind.__name__ if default is not None else 'a string'}, got "
         f"{type(value).__name__} {value!r}"
     )
+    if key == "activation" and isinstance(value, list):
+        return value  # one per hidden layer; validate() checks the names and the count
     if key == "batch_size":
         if value == "full" or _int(value):
             return value

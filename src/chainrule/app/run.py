@@ -181,7 +181,9 @@ class Run:
         self.config = config.validate()
         self.dtype = backend.resolve_dtype(config.dtype)
         backend.manual_seed(config.seed)
-        self.data = load_dataset(config.data, config.data_dir, seed=config.seed, delimiter=config.delimiter)
+        self.data = load_dataset(
+            config.data, config.data_dir, seed=config.seed, delimiter=config.delimiter, standardize=config.standardize
+        )
         self.loss_name = choose_loss(config, self.data)
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs

@@ -77,14 +77,15 @@ def load_dataset(
     ratios=(0.8, 0.1, 0.1),
     n: int | None = None,
     delimiter: str | None = None,
+    standardize: bool = True,
 ) -> DataSplits:
     """Load ``name`` (see ``DATASETS``, or a path to a CSV file), split it and standardise it.
 
     MNIST and Fashion-MNIST read the idx files from ``data_dir``; ``mnist-t10k`` uses only the
-    10,000 test images, split 8:1:1, for where only those are at hand.
+    10,000 test images, split 8:1:1, for where only those are at hand. ``standardize=False`` keeps a
+    CSV's or scikit-learn set's inputs (and regression targets) as they are.
     """
     class_names: list = []
-    standardize = True
     if name in SYNTHETIC:
         X, y = SYNTHETIC[name](seed=seed) if n is None else SYNTHETIC[name](n=n, seed=seed)
         task = "regression" if name == "sine" else "classification"

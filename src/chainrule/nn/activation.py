@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..tensor import Tensor
+from .layers import Identity
 from .module import Module
 
 
@@ -100,4 +101,5 @@ ACTIVATIONS = {
     "silu": SiLU,
     "elu": ELU,
     "softplus": Softplus,
+    "identity": Identity,  # no activation: a linear layer (the playground's "linear")
 }

@@ -7,19 +7,34 @@ from .container import Sequential
 from .layers import BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Unflatten
 
 
-def _check_activation(model: str, activation: str) -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"{model}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+def _check_activation(model: str, activation) -> None:
+    for name in [activation] if isinstance(activation, str) else activation:
+        if name not in ACTIVATIONS:
+            raise ValueError(f"{model}: activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
 
 
-def dense_layers(features: int, hidden, out_features: int, activation: str, dropout: float, batchnorm: bool, dtype):
-    """[Linear -> (BatchNorm1d) -> activation -> (Dropout)] per hidden size, then the output Linear."""
+def _per_layer(activation, hidden) -> list:
+    """One activation name per hidden layer: ``activation`` is one name for all, or a list of one per layer."""
+    if isinstance(activation, str):
+        return [activation] * len(hidden)
+    activation = list(activation)
+    if len(activation) != len(hidden):
+        raise ValueError(
+            f"MLP: a list of activations needs one per hidden layer ({len(hidden)}), "
+            f"got {len(activation)}: {activation}"
+        )
+    return activation
+
+
+def dense_layers(features: int, hidden, out_features: int, activation, dropout: float, batchnorm: bool, dtype):
+    """[Linear -> (BatchNorm1d) -> activation -> (Dropout)] per hidden size, then the output Linear.
+    ``activation``: one name for every hidden layer, or a list with one name per layer."""
     layers = []
-    for units in hidden:
+    for units, name in zip(hidden, _per_layer(activation, hidden)):
         layers.append(Linear(features, units, dtype=dtype))
         if batchnorm:
             layers.append(BatchNorm1d(units, dtype=dtype))
-        layers.append(ACTIVATIONS[activation]())
+        layers.append(ACTIVATIONS[name]())
         if dropout:
             layers.append(Dropout(dropout))
         features = units
@@ -29,7 +44,8 @@ def dense_layers(features: int, hidden, out_features: int, activation: str, drop
 class MLP(Sequential):
     """A multilayer perceptron: [Linear -> (BatchNorm) -> activation -> (Dropout)] per hidden layer, then Linear.
 
-    ``MLP(64, [128, 64], 10)`` maps 64 inputs through hidden layers of 128 and 64 units to 10 outputs.
+    ``MLP(64, [128, 64], 10)`` maps 64 inputs through hidden layers of 128 and 64 units to 10 outputs;
+    ``activation`` is one name for every hidden layer or a list of one per layer (["tanh", "relu"]).
     """
 
     def __init__(
@@ -37,12 +53,13 @@ class MLP(Sequential):
         in_features: int,
         hidden=(128, 64),
         out_features: int = 10,
-        activation: str = "relu",
+        activation="relu",
         dropout: float = 0.0,
         batchnorm: bool = False,
         dtype=None,
     ):
         _check_activation("MLP", activation)
+        activation = activation if isinstance(activation, str) else list(activation)
         layers = [Flatten(), *dense_layers(in_features, hidden, out_features, activation, dropout, batchnorm, dtype)]
         super().__init__(*layers)
         self.config = {
@@ -76,6 +93,10 @@ class CNN(Sequential):
         batchnorm: bool = False,
         dtype=None,
     ):
+        if not isinstance(activation, str):
+            raise ValueError(
+                f"CNN: activation must be one name (its conv and dense layers share it), got {activation!r}"
+            )
         _check_activation("CNN", activation)
         in_shape = tuple(int(s) for s in in_shape)
         if len(in_shape) != 3:

@@ -236,36 +236,39 @@ def train_toml(s: Session) -> str:
     """A TOML file for ``chainrule train --config`` with this network, optimizer and data (the data file is
     the 'data' download, saved beside it). What the command cannot express is said in comments."""
     c = s.config
-    acts = [layer.activation for layer in c.hidden]
-    activation = acts[0] if acts else "relu"
-    activation = {"linear": "relu"}.get(activation, activation)
+    acts = ["identity" if layer.activation == "linear" else layer.activation for layer in c.hidden]
     if s.data.task == "regression":
         loss = "mse"
     else:
         loss = "bce" if c.loss == "bce" else "cross_entropy"
-    epochs = max(1, s.epochs)
     notes = []
-    if len(set(acts)) > 1 or "linear" in acts:
-        notes.append(f"the playground's per-layer activations {acts} become one activation, {activation!r}")
+    if c.loss == "half_sse":
+        notes.append("½Σ squared error over the batch becomes the command's mean squared error (a smaller step)")
     if c.loss in ("half_sse", "mse") and s.data.task == "classification":
-        notes.append(f"{c.loss} on classes becomes {loss} (the command's classification losses)")
+        notes.append(f"{c.loss} on classes becomes {loss}, the command's loss for classes")
     if c.regularization == "l1":
         notes.append("the L1 penalty has no counterpart in the command and is left out")
-    notes.append("the command splits the rows 80/10/10 and standardises the inputs; the playground did neither")
+    if c.regularization == "l2":
+        notes.append("the L2 penalty becomes weight_decay, which the command applies to the biases too")
+    notes.append(
+        "the command splits the rows 80/10/10 (the playground: train and test only) and draws its own initial weights"
+    )
+    activation = f'"{acts[0]}"' if len(set(acts)) <= 1 else "[" + ", ".join(f'"{a}"' for a in acts) + "]"
     lines = [
         "# Made by `chainrule playground`. Save playground-data.csv (the 'data' download) beside this file, then:",
         "#   chainrule train --config playground.toml",
         *[f"# Note: {note}." for note in notes],
         'data = "playground-data.csv"',
+        "standardize = false  # the playground's inputs, as they are",
         'model = "mlp"',
         f"hidden = {[layer.units for layer in c.hidden]}",
-        f'activation = "{activation}"',
+        f"activation = {activation if acts else chr(34) + 'relu' + chr(34)}",
         f"dropout = {c.dropout}",
         f'loss = "{loss}"',
         f'optimizer = "{c.optimizer}"',
         f"lr = {c.lr}",
         f"batch_size = {c.batch_size}",
-        f"epochs = {epochs}",
+        f"epochs = {max(1, s.epochs)}",
         f"seed = {c.seed}",
         f"weight_decay = {c.reg_rate if c.regularization == 'l2' else 0.0}",
         'dtype = "float64"',
