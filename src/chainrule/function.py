@@ -8,6 +8,7 @@ holds no reference cycle and is freed by reference counting alone.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import threading
 
@@ -106,6 +107,30 @@ class inference_mode(no_grad):  # noqa: N801
         _GradMode.__init__(self, not mode)
 
 
+# Every recorded node's number, in the order of creation. A node's inputs existed before it ran, so their
+# nodes have smaller numbers: backward runs the nodes by decreasing number (as PyTorch's sequence_nr).
+_sequence = itertools.count()
+
+
+def _reraise(cls, exc, inputs):
+    """A forward's ValueError or TypeError from NumPy, said as the op's: which op, which shapes or devices."""
+    if isinstance(exc, ValueError):
+        # NumPy's message alone ("operands could not be broadcast ...") does not say which op.
+        shapes = " and ".join(str(t._array.shape) for t in inputs)
+        if "broadcast" in str(exc):
+            raise ShapeError(
+                f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
+                "(from the right, each pair of sizes must be equal or one of them 1)"
+            ) from None
+        raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
+    devices = [device_of(t._array) for t in inputs]
+    if len(set(devices)) > 1:  # CuPy refuses host arrays; say which op and which devices
+        raise DeviceError(
+            f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; move them with .to(device)"
+        ) from None
+    raise exc
+
+
 class Function:
     """Base class of every op. Subclasses define ``forward(*arrays)`` and ``backward(grad_output)``.
 
@@ -138,23 +163,8 @@ class Function:
                 output = fn.forward(*[t._array for t in inputs], **params)
         except ChainruleError:
             raise
-        except ValueError as exc:
-            # NumPy's message alone ("operands could not be broadcast ...") does not say which op.
-            shapes = " and ".join(str(t._array.shape) for t in inputs)
-            if "broadcast" in str(exc):
-                raise ShapeError(
-                    f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
-                    "(from the right, each pair of sizes must be equal or one of them 1)"
-                ) from None
-            raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
-        except TypeError:
-            devices = [device_of(t._array) for t in inputs]
-            if len(set(devices)) > 1:  # CuPy refuses host arrays; say which op and which devices
-                raise DeviceError(
-                    f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; "
-                    "move them with .to(device)"
-                ) from None
-            raise
+        except (ValueError, TypeError) as exc:
+            _reraise(cls, exc, inputs)
         if anomaly.active:
             anomaly.check_forward(fn, output, inputs)
         out = Tensor._wrap(output, False)
@@ -165,15 +175,40 @@ class Function:
         ):
             out._version_counter = inputs[0]._counter()
         if _state.grad_enabled:
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = (inputs[0].requires_grad,) if len(inputs) == 1 else tuple([t.requires_grad for t in inputs])
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
                 fn.tick = engine._tick
+                fn.seq = next(_sequence)
                 if fn.saves_output:
                     fn.output_version = out._counter()
                 out.requires_grad = True
                 out._creator = fn
+        return out
+
+    @classmethod
+    def apply_scalar(cls, x, *args):
+        """apply() for one tensor and a Python number (x * 2.5, 1 - x): the same node, without apply's general
+        bookkeeping, because for small arrays the cost of such an op is this Python, not NumPy. Only for ops
+        that save no output and make no view (the scalar ops in ops/elementwise.py)."""
+        fn = object.__new__(cls)
+        try:
+            output = fn.forward(x._array, *args)
+        except ChainruleError:
+            raise
+        except (ValueError, TypeError) as exc:
+            _reraise(cls, exc, (x,))
+        if anomaly.active:
+            anomaly.check_forward(fn, output, (x,))
+        out = Tensor._wrap(output, False)
+        if x.requires_grad and _state.grad_enabled:
+            fn.inputs = (x,)
+            fn.needs_input_grad = (True,)
+            fn.tick = engine._tick
+            fn.seq = next(_sequence)
+            out.requires_grad = True
+            out._creator = fn
         return out
 
     def check_saved_versions(self) -> None:
@@ -234,9 +269,16 @@ class Function:
     def release(self) -> None:
         """Drop the arrays saved for backward, keeping only the graph's structure."""
         state = self.__dict__
-        inputs, needs, tick, site = state["inputs"], state["needs_input_grad"], state.get("tick"), state.get("site")
+        inputs, needs, tick, seq = state["inputs"], state["needs_input_grad"], state.get("tick"), state["seq"]
+        site = state.get("site")
         state.clear()
-        state["inputs"], state["needs_input_grad"], state["tick"], state["freed"] = inputs, needs, tick, True
+        state["inputs"], state["needs_input_grad"], state["tick"], state["seq"], state["freed"] = (
+            inputs,
+            needs,
+            tick,
+            seq,
+            True,
+        )
         if site is not None:
             state["site"] = site
 

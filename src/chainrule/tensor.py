@@ -12,6 +12,7 @@ that an op saved and that was modified since.
 
 from __future__ import annotations
 
+import operator
 import weakref
 from typing import TYPE_CHECKING
 
@@ -500,25 +501,31 @@ def creator_at(t: Tensor, tick: int):
 
 
 def _topological_order(roots) -> list:
-    """Functions reachable from ``roots``, each after every Function that consumes its output."""
-    order, visited = [], set()
+    """Functions reachable from ``roots``, each after every Function that consumes its output: the reachable
+    ones by decreasing creation number (a node is always made after the nodes of its inputs)."""
+    seen = set(roots)
+    stack = list(roots)
     histories = _histories_exist
-    stack = [(root, False) for root in reversed(roots)]
     while stack:
-        fn, expanded = stack.pop()
-        if expanded:
-            order.append(fn)
-            continue
-        if fn in visited:
-            continue
-        visited.add(fn)
-        stack.append((fn, True))
-        for t, needs in zip(fn.inputs, fn.needs_input_grad):
+        fn = stack.pop()
+        inputs = fn.inputs
+        if len(inputs) == 1:  # the common case (a recorded one-input node needs its input's grad)
+            t = inputs[0]
             creator = t._creator if not histories else creator_at(t, fn.tick)
-            if needs and creator is not None and creator not in visited:
-                stack.append((creator, False))
-    order.reverse()
-    return order
+            if creator is not None and creator not in seen:
+                seen.add(creator)
+                stack.append(creator)
+            continue
+        for t, needs in zip(inputs, fn.needs_input_grad):
+            if needs:
+                creator = t._creator if not histories else creator_at(t, fn.tick)
+                if creator is not None and creator not in seen:
+                    seen.add(creator)
+                    stack.append(creator)
+    return sorted(seen, key=_creation, reverse=True)
+
+
+_creation = operator.attrgetter("seq")
 
 
 def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
@@ -579,18 +586,34 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             anomaly.check_backward(fn, input_grads)
         if not retain_graph:
             fn.release()
-        if len(fn.inputs) == 1:
-            input_grads = (input_grads,) if not isinstance(input_grads, tuple) else input_grads
-        for t, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+        inputs = fn.inputs
+        if len(inputs) == 1:  # the common case, without the zip below
+            grad = input_grads[0] if type(input_grads) is tuple else input_grads
+            if grad is None:
+                continue
+            t = inputs[0]
+            creator = t._creator if not histories else creator_at(t, fn.tick)
+            if creator is None:
+                _to_leaf(t, grad, grad_output, target_ids, collected)
+            else:
+                previous = grads.get(creator)
+                grads[creator] = grad if previous is None else previous + grad
+            continue
+        for t, needs, grad in zip(inputs, fn.needs_input_grad, input_grads):
             if not needs or grad is None:
                 continue
             creator = t._creator if not histories else creator_at(t, fn.tick)
             if creator is None:
-                if target_ids is None:
-                    _accumulate_leaf(t, grad, grad_output)
-                elif id(t) in target_ids:
-                    previous = collected.get(id(t))
-                    collected[id(t)] = grad.copy() if previous is None else previous + grad
+                _to_leaf(t, grad, grad_output, target_ids, collected)
             else:
                 previous = grads.get(creator)
                 grads[creator] = grad if previous is None else previous + grad
+
+
+def _to_leaf(t: Tensor, grad, grad_output, target_ids, collected) -> None:
+    """A gradient that reached a leaf: into its .grad, or, for autograd.grad, into the collected results."""
+    if target_ids is None:
+        _accumulate_leaf(t, grad, grad_output)
+    elif id(t) in target_ids:
+        previous = collected.get(id(t))
+        collected[id(t)] = grad.copy() if previous is None else previous + grad

@@ -464,7 +464,7 @@ def add(a, b, *, alpha=1, out=None) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     if out is None and scalar_operand(a, b):
-        return AddScalar.apply(a, scalar=b)
+        return AddScalar.apply_scalar(a, b)
     result = Add.apply(*operands(a, b, "add"))
     return result if out is None else into(out, result)
 
@@ -474,22 +474,36 @@ def sub(a, b, *, alpha=1, out=None) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     if out is None and scalar_operand(a, b):
-        return SubScalar.apply(a, scalar=b, reflected=False)
+        return SubScalar.apply_scalar(a, b, False)
     result = Sub.apply(*operands(a, b, "sub"))
     return result if out is None else into(out, result)
 
 
 def mul(a, b, *, out=None) -> Tensor:
     if out is None and scalar_operand(a, b):
-        return MulScalar.apply(a, scalar=b)
+        return MulScalar.apply_scalar(a, b)
     result = Mul.apply(*operands(a, b, "mul"))
     return result if out is None else into(out, result)
+
+
+def _operator(fast, general):
+    """Tensor.__mul__ and friends: a Python number beside a float tensor goes straight to the scalar op
+    (the cost of x * 2.5 on a small array is this Python, not NumPy); anything else to the general function."""
+
+    def operator(a, b):
+        if type(b) in _PYTHON_NUMBERS and a._array.dtype.kind == "f":
+            return fast(a, b)
+        return general(a, b)
+
+    operator.__name__ = general.__name__
+    operator.__doc__ = general.__doc__
+    return operator
 
 
 def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
     """a / b (true division; ``rounding_mode`` 'floor' or 'trunc' rounds, without a gradient)."""
     if out is None and rounding_mode is None and scalar_operand(a, b):
-        return DivScalar.apply(a, scalar=b, reflected=False)
+        return DivScalar.apply_scalar(a, b, False)
     a, b = operands(a, b, "div")
     if rounding_mode is None and a.dtype.kind != "f":  # integers divide into the default float dtype, as in PyTorch
         a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
@@ -510,14 +524,14 @@ def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
 def rsub(x, number) -> Tensor:
     """number - x (Python's reflected subtraction)."""
     if scalar_operand(x, number):
-        return SubScalar.apply(x, scalar=number, reflected=True)
+        return SubScalar.apply_scalar(x, number, True)
     return sub(as_tensor(number, like=x), x)
 
 
 def rdiv(x, number) -> Tensor:
     """number / x (Python's reflected division)."""
     if scalar_operand(x, number):
-        return DivScalar.apply(x, scalar=number, reflected=True)
+        return DivScalar.apply_scalar(x, number, True)
     return div(as_tensor(number, like=x), x)
 
 
@@ -664,3 +678,11 @@ def to_device(x: Tensor, device: str) -> Tensor:
 
 def clone(x: Tensor) -> Tensor:
     return Clone.apply(x)
+
+
+# The operators' fast entries (ops/tensor_methods.py binds them to Tensor); each scalar path is the one
+# the function above takes.
+add_operator = _operator(AddScalar.apply_scalar, add)
+sub_operator = _operator(lambda a, b: SubScalar.apply_scalar(a, b, False), sub)
+mul_operator = _operator(MulScalar.apply_scalar, mul)
+div_operator = _operator(lambda a, b: DivScalar.apply_scalar(a, b, False), div)

@@ -168,13 +168,13 @@ def _softmax(function):
 
 
 _METHODS = {
-    "__add__": elementwise.add,
-    "__radd__": elementwise.add,  # a + b == b + a
-    "__sub__": elementwise.sub,
+    "__add__": elementwise.add_operator,
+    "__radd__": elementwise.add_operator,  # a + b == b + a
+    "__sub__": elementwise.sub_operator,
     "__rsub__": elementwise.rsub,
-    "__mul__": elementwise.mul,
-    "__rmul__": elementwise.mul,
-    "__truediv__": elementwise.div,
+    "__mul__": elementwise.mul_operator,
+    "__rmul__": elementwise.mul_operator,
+    "__truediv__": elementwise.div_operator,
     "__rtruediv__": elementwise.rdiv,
     "__floordiv__": elementwise.floor_divide,
     "__rfloordiv__": _reflected(elementwise.floor_divide),

@@ -70,7 +70,10 @@ function send(message) {
 }
 
 function receive(m) {
-  if (m.type === "error") return showError(m.message);
+  if (m.type === "error") {
+    if (net) { config = net.config; showConfig(); }  // the last settings the server took
+    return showError(m.message);
+  }
   if (m.type === "network") return onNetwork(m);
   if (m.type === "frame") return onFrame(m);
   if (m.type === "status") return setPlaying(m.playing);
@@ -103,8 +106,9 @@ function saveFile(m) {
 
 // ---------------------------------------------------------------- settings
 function changeConfig(patch) {
-  const next = {...config, ...patch};
-  send({type: "config", config: next});
+  // the settings change here at once, so that two quick changes both count; an error puts back the server's
+  config = {...config, ...patch};
+  send({type: "config", config});
 }
 
 function fillSelect(select, values, format) {
