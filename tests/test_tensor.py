@@ -144,3 +144,24 @@ def test_to_and_float_double_casts_are_differentiable():
     (y * y).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad, [2.0, 4.0])
+
+
+def test_the_scalar_fast_path_records_the_same_graph():
+    """x * 2.5 and friends take Function.apply_scalar: the same nodes, order, retain_grad and freeing."""
+    import chainrule as cr
+    from chainrule.errors import GraphError
+
+    x = cr.tensor([1.0, 2.0, -3.0], requires_grad=True)
+    h = ((x * 2.5 + 1) - 0.5) / 4
+    h.retain_grad()
+    y = (1 - h) * (h * 3.0)  # reflected scalar ops, and h used twice
+    y.sum().backward()
+    # y = (1 - h) * 3h, dy/dh = 3 - 6h; dh/dx = 2.5 / 4
+    hv = ((x.detach().numpy() * 2.5 + 1) - 0.5) / 4
+    np.testing.assert_allclose(h.grad.numpy(), 3 - 6 * hv, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), (3 - 6 * hv) * 2.5 / 4, rtol=1e-6)
+    assert y.grad_fn.next_functions[0][0].next_functions == ((h.grad_fn, 0),)
+    with pytest.raises(GraphError, match="second time"):
+        y.sum().backward()
+    with cr.no_grad():
+        assert (x * 2.0).grad_fn is None and not (x * 2.0).requires_grad

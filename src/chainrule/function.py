@@ -144,6 +144,7 @@ class Function:
     # Set by backward() once the saved arrays are released (unless retain_graph=True).
     freed = False
     tick: int | None = None  # the clock's tick when recorded (see next_tick)
+    retained = None  # a weak reference to the output, where retain_grad() asked to keep its grad
     # What the backward reads of the forward's arrays, so that an in-place write to one of them since
     # the forward is caught: the input indices (None: all) and whether the output is read.
     saved_inputs: tuple | None = None

@@ -576,7 +576,7 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             )
         if non_leaf_targets and fn in non_leaf_targets:
             collected[id(non_leaf_targets[fn])] = grad_output
-        retained = fn.__dict__.get("retained")
+        retained = fn.retained
         if retained is not None and capture is None and (out := retained()) is not None:
             _accumulate_leaf(out, grad_output, grad_output)
         if fn.tick != now:  # something was written in place since: was it what fn saved?

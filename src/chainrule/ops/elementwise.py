@@ -90,6 +90,9 @@ class _ScalarOp(Function):
     saves_output = False
     reflected = False
 
+    def release(self) -> None:
+        self.freed = True  # it saved a number, no array: nothing to drop
+
     @property
     def next_functions(self) -> tuple:
         # PyTorch lists the number as a second input without a node: x + 1 -> ((x's node, 0), (None, 0))
