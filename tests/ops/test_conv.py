@@ -71,3 +71,28 @@ def test_keep_freed_memory_is_available_on_linux():
 
     if sys.platform.startswith("linux"):
         assert cr.backend.keep_freed_memory() is True
+
+
+@pytest.mark.parametrize("kernel", [2, 3, (2, 3)])
+def test_tiled_max_pool_sends_ties_to_the_first_maximum_as_pytorch(kernel):
+    """Windows that tile the input take the fast path; with many equal values (ReLU's zeros, small integers)
+    each window's gradient must still go to its first maximum, row by row, as in PyTorch."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, (2, 3, 6, 12)).astype(np.float64)
+    x[0, 0] = 0.0  # a whole plane of ties
+    g = rng.normal(
+        size=(
+            2,
+            3,
+            6 // (kernel if isinstance(kernel, int) else kernel[0]),
+            12 // (kernel if isinstance(kernel, int) else kernel[1]),
+        )
+    )
+    ours = cr.tensor(x, requires_grad=True, dtype=cr.float64)
+    out = F.max_pool2d(ours, kernel)
+    out.backward(cr.tensor(g, dtype=cr.float64))
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(theirs, kernel)
+    expected.backward(torch.tensor(g))
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
