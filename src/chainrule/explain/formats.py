@@ -560,15 +560,17 @@ def _latex(doc: Document) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html(doc: Document) -> str:
+def _html_blocks(doc: Document, shift: int, equation) -> list:
+    """The blocks as HTML elements: headings moved ``shift`` levels down, equations written by ``equation``."""
     body = []
     for block in doc.blocks:
         if block[0] == "h":
-            body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+            level = min(block[1] + shift, 6)
+            body.append(f"<h{level}>{html.escape(block[2])}</h{level}>")
         elif block[0] == "p":
             body.append(f"<p>{html.escape(block[1])}</p>")
         elif block[0] == "eq":
-            body.append(f'<div class="eq">{html.escape(block[1].u)}</div>')
+            body.append(equation(block[1]))
         else:
             header, rows = block[1], block[2]
             body.append(
@@ -578,6 +580,11 @@ def _html(doc: Document) -> str:
                 + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
                 + "</table>"
             )
+    return body
+
+
+def _html(doc: Document) -> str:
+    body = _html_blocks(doc, 0, lambda m: f'<div class="eq">{html.escape(m.u)}</div>')
     style = (
         "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
         ".eq{font-family:monospace;margin:.2em 0 .2em 1.5em;white-space:pre}td,th{padding:0 1em;text-align:right}"
@@ -591,24 +598,7 @@ def _html(doc: Document) -> str:
 def html_fragment(doc: Document) -> str:
     """The document as HTML without a page around it, each equation as LaTeX display math (\\[ … \\]):
     the playground typesets it with KaTeX and Jupyter with its MathJax, so both show the same mathematics."""
-    body = []
-    for block in doc.blocks:
-        if block[0] == "h":
-            level = min(block[1] + 2, 6)
-            body.append(f"<h{level}>{html.escape(block[2])}</h{level}>")
-        elif block[0] == "p":
-            body.append(f"<p>{html.escape(block[1])}</p>")
-        elif block[0] == "eq":
-            body.append(f'<div class="eq" title="{html.escape(block[1].u)}">\\[{html.escape(block[1].t)}\\]</div>')
-        else:
-            header, rows = block[1], block[2]
-            body.append(
-                "<table><tr>"
-                + "".join(f"<th>{html.escape(h)}</th>" for h in header)
-                + "</tr>"
-                + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-                + "</table>"
-            )
+    body = _html_blocks(doc, 2, lambda m: f'<div class="eq" title="{html.escape(m.u)}">\\[{html.escape(m.t)}\\]</div>')
     return '<div class="chainrule-explain">' + "\n".join(body) + "</div>"
 
 

@@ -494,7 +494,7 @@ def _operator(fast, general):
     (the cost of x * 2.5 on a small array is this Python, not NumPy); anything else to the general function."""
 
     def operator(a, b):
-        if type(b) in _PYTHON_NUMBERS and a._array.dtype.kind == "f":
+        if scalar_operand(a, b):
             return fast(a, b)
         return general(a, b)
 

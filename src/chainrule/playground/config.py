@@ -76,7 +76,7 @@ def _int(value, key: str, low: int, high: int) -> int:
 def _float(value, key: str, low: float, high: float, low_open: bool = False) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or not (low < value if low_open else low <= value) or value > high:
-        _fail(key, f"a number {'above' if low_open else 'from'} {low:g}{'' if low_open else ''} up to {high:g}", value)
+        _fail(key, f"a number {'above' if low_open else 'from'} {low:g} up to {high:g}", value)
     return float(value)
 
 

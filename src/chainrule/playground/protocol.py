@@ -100,7 +100,7 @@ class Connection:
     def on_config(self, message) -> list:
         config = parse_config(message["config"])
         if self.session is None:
-            self.session = Session(config) if config.dataset != "csv" else _csv_needed(config)
+            self.session = Session(config)  # (dataset csv before any upload: Session says what to do)
         else:
             with self.session.lock:
                 self.session.configure(config)
@@ -222,10 +222,6 @@ class Connection:
             if what == "data":
                 return [_file("playground-data.csv", s.data_csv().encode(), "text/csv")]
             return [_file("playground.toml", train_toml(s).encode(), "application/toml")]
-
-
-def _csv_needed(config):
-    raise ProtocolError("dataset csv: upload a CSV file (or give its path) first")
 
 
 def _file(name: str, data: bytes, mime: str) -> dict:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import nn, optim
+from ..errors import ConfigError, DataError
 from ..explain.chain import parameter_chain
 from ..explain.formats import html_fragment
 from ..explain.network import LayerSpec, NetworkSpec
@@ -60,32 +61,30 @@ class Session:
         if config.dataset == "csv":
             upload = csv_upload or self.csv_upload
             if upload is None:
-                from ..errors import DataError
-
                 raise DataError("dataset csv: upload a CSV file (or give its path) first")
             data = from_csv(upload[1], upload[0], config.train_percent, config.seed)
-            if config.task == "classification" and data.task == "regression" and config.loss not in ("half_sse", "mse"):
-                config.loss = "mse"
+            if data.task == "regression" and config.loss not in ("half_sse", "mse"):
+                config.loss = "mse"  # a CSV of numeric targets: the page then shows this loss
             self.csv_upload = upload
         else:
             data = make(
                 config.dataset, config.points, config.noise / 100, config.train_percent, config.seed, config.classes
             )
         if data.task == "regression" and config.loss not in ("half_sse", "mse"):
-            from ..errors import ConfigError
-
             raise ConfigError(
                 f"playground setting 'loss': {data.note or 'this set'} is a regression; use half_sse or mse"
             )
         if data.task == "classification" and config.loss == "bce" and data.classes > 2:
-            from ..errors import ConfigError
-
             raise ConfigError(f"playground setting 'loss': bce is for two classes, the set has {data.classes}")
         self.config, self.data = config, data
         self.train_x = data.inputs(data.X_train, config.features)
         self.test_x = data.inputs(data.X_test, config.features)
         self.train_t = self.encode(data.y_train)
         self.test_t = self.encode(data.y_test)
+        if data.kind == "plane":  # the heatmaps' raster of the plane, as the network's inputs
+            ticks = (np.arange(GRID) + 0.5) / GRID * 2 * EXTENT - EXTENT
+            x1, x2 = np.meshgrid(ticks, -ticks)  # row 0 is the top of the plane (x2 = +EXTENT)
+            self.raster = data.inputs(np.column_stack([x1.ravel(), x2.ravel()]), config.features)
         self.reset()
 
     @property
@@ -99,6 +98,11 @@ class Session:
     def activations(self) -> list:
         hidden = ["identity" if layer.activation == "linear" else layer.activation for layer in self.config.hidden]
         return hidden + [self.config.output_activation]
+
+    @property
+    def dropouts(self) -> list:
+        """Each layer's dropout probability: the setting after every hidden layer, none after the output."""
+        return [self.config.dropout] * len(self.config.hidden) + [0.0]
 
     def encode(self, y: np.ndarray) -> np.ndarray:
         """Targets in the form the loss takes: class indices for cross-entropy, else (rows, outputs) floats
@@ -153,8 +157,7 @@ class Session:
             for p in pair
         ]
         self.optimizer.zero_grad()
-        dropouts = [c.dropout] * len(c.hidden) + [0.0]
-        records = forward(x, self.params, self.activations, dropouts, training=True)
+        records = forward(x, self.params, self.activations, self.dropouts, training=True)
         loss = loss_of(c.loss, records[-1], targets)
         loss.backward(retain_graph=True)  # the nodes keep their saved values for the local derivatives
         penalty_grads = None
@@ -277,10 +280,7 @@ class Session:
     def heatmaps(self) -> dict:
         """Each input feature's and each neuron's value over a GRID×GRID raster of the plane, as bytes
         (0..255 for -scale..scale, base64); the output's as a class map where there are several classes."""
-        ticks = (np.arange(GRID) + 0.5) / GRID * 2 * EXTENT - EXTENT
-        x1, x2 = np.meshgrid(ticks, -ticks)  # row 0 is the top of the plane (x2 = +EXTENT)
-        plane = np.column_stack([x1.ravel(), x2.ravel()])
-        inputs = self.data.inputs(plane, self.config.features)
+        inputs = self.raster
         outs = self.predict(inputs)
         nodes = [[_bytes(inputs[:, k] / (np.abs(inputs[:, k]).max() + 1e-12)) for k in range(inputs.shape[1])]]
         for out in outs[:-1]:
@@ -312,24 +312,17 @@ class Session:
     def trace(self) -> StepTrace:
         """The latest step as explain's StepTrace: the graph's values, its gradients and the update."""
         if self.last is None:
-            from ..errors import ConfigError
-
             raise ConfigError("no step yet: press step (or play) first, then pick a weight")
         last, c = self.last, self.config
         layers = layer_traces(
-            last.records,
-            self.params,
-            last.before,
-            self.activations,
-            [c.dropout] * len(c.hidden) + [0.0],
-            last.penalty_grads,
+            last.records, self.params, last.before, self.activations, self.dropouts, last.penalty_grads
         )
         specs = [LayerSpec(w, b, act) for (w, b), act in zip(last.before, self.activations)]
         spec = NetworkSpec(last.inputs, last.targets, specs, c.loss, c.lr)
         out = last.records[-1][2]._array
         penalty = (c.regularization, c.reg_rate) if last.penalty_grads is not None else None
-        name = "sgd" if c.optimizer == "sgd" else c.optimizer
-        return StepTrace(spec, layers, last.loss, loss_terms(c.loss, out, last.targets), [last.loss], name, penalty)
+        terms = loss_terms(c.loss, out, last.targets)
+        return StepTrace(spec, layers, last.loss, terms, [last.loss], c.optimizer, penalty)
 
     def chain(self, layer: int, i: int, j: int | None = None, row: int | None = None) -> dict:
         """The 'chain' message for a weight (i, j) of ``layer`` or its bias (j None), for one row or the batch."""
