@@ -8,14 +8,15 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test bench bench-gpu lint clean
 
 # The demo needs the library and its everyday extras (datasets, progress bar, plots, checkpoints);
-# the tests add the dev tools and PyTorch, their comparison oracle (about 1 GB more).
+# the tests add the dev tools, Numba (the fast kernels, tested against the NumPy path) and PyTorch,
+# their comparison oracle (about 1 GB more).
 $(DEMO_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[all]'
 	touch $(DEMO_STAMP)
 
 $(STAMP): $(DEMO_STAMP)
-	$(PY) -m pip install --quiet -e '.[all,dev]'
+	$(PY) -m pip install --quiet -e '.[all,dev,fast]'
 	touch $(STAMP)
 
 # Graphviz, Open MPI and pdflatex where they can be installed, then mpi4py (it compiles against MPI).

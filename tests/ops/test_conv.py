@@ -10,6 +10,9 @@ from tests.oracle import check_op
 
 rng = np.random.default_rng(6)
 
+# every test here runs on the NumPy path and on the Numba kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 
 @pytest.mark.parametrize(
     "stride, padding, kernel", [(1, 0, 3), (1, 1, 3), (2, 1, 3), (2, 0, 2), ((1, 2), (0, 1), (3, 2))]
@@ -96,3 +99,22 @@ def test_tiled_max_pool_sends_ties_to_the_first_maximum_as_pytorch(kernel):
     expected.backward(torch.tensor(g))
     np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_conv_bias_must_match_the_weight():
+    """The bias rides in the im2col product as a column of W, so its shape and dtype are checked up front."""
+    x, w = cr.ones(1, 3, 5, 5), cr.ones(4, 3, 3, 3)
+    with pytest.raises(ShapeError, match=r"conv2d: expected a bias of shape \(4,\), one per output channel"):
+        F.conv2d(x, w, cr.ones(3))
+    with pytest.raises(TypeError, match="conv2d: weight is float32 but bias is float64"):
+        F.conv2d(x, w, cr.ones(4, dtype="float64"))
+
+
+def test_conv_bias_gradient_with_a_frozen_weight():
+    """db without dW (a frozen weight): the row sums of dY, as PyTorch."""
+    x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    bias = cr.tensor(b, dtype="float64", requires_grad=True)
+    (F.conv2d(cr.tensor(x, dtype="float64"), cr.tensor(w, dtype="float64"), bias, padding=1) ** 2).sum().backward()
+    tb = torch.tensor(b, requires_grad=True)
+    (TF.conv2d(torch.tensor(x), torch.tensor(w), tb, padding=1) ** 2).sum().backward()
+    np.testing.assert_allclose(bias.grad.numpy(), tb.grad.numpy(), rtol=1e-10)

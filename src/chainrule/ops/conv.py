@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, workspace
+from ..backend import array_module, cpu, workspace
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -65,36 +65,41 @@ class Conv2d(Function):
         # The wide layout pays when the im2col matrix (kh*kw*C rows) outweighs the gradient it forces to
         # be widened in backward (O rows); a first layer with one input channel stays narrow.
         self.wide = stride == (1, 1) and kh * kw * channels >= out_channels
+        rows = kh * kw * channels
+        out_w = w + 2 * padding[1] if self.wide else wo
+        # The bias rides in the product as one more row of ones in cols (and a column of W): no pass of
+        # its own over the output, and backward's dW product gives db as its last row.
+        matrix = workspace.take((rows + (bias is not None), n * ho * out_w), x.dtype, xp)
+        if bias is not None:
+            matrix[rows] = 1
         if self.wide:
             # Stride 1: lay each padded image out flat, rows of width Wp. Kernel offset (i, j) then
             # reads one contiguous run, starting at i*Wp + j, for a whole "wide" output of Ho rows of
             # Wp columns; the Wp - Wo extra columns per row are computed and dropped. Long contiguous
             # copies instead of short strided ones, for ~Wp/Wo more arithmetic.
-            hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+            hp, wp = h + 2 * padding[0], out_w
             flat = xp.zeros((channels, n, hp * wp + kw - 1), dtype=x.dtype)
             flat[:, :, : hp * wp].reshape(channels, n, hp, wp)[
                 :, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w
             ] = x.transpose(1, 0, 2, 3)
-            cols = workspace.take((kh, kw, channels, n, ho * wp), x.dtype, xp)
+            cols = matrix[:rows].reshape(kh, kw, channels, n, ho * wp)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = flat[:, :, i * wp + j : i * wp + j + ho * wp]
-            out_w = wp
         else:
             padded = _channel_major(x, padding)
             # im2col: row (i, j, c) holds input channel c at kernel offset (i, j) for every output pixel
-            cols = workspace.take((kh, kw, channels, n, ho, wo), x.dtype, xp)
+            cols = matrix[:rows].reshape(kh, kw, channels, n, ho, wo)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = _offset(padded, i, j, stride, (ho, wo))
-            out_w = wo
-        self.cols_buffer = cols  # returned to the workspace when this node releases its saved values
-        self.cols = cols.reshape(kh * kw * channels, -1)
-        self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)  # (O, kh*kw*C)
-        self.geometry = (x.shape, weight.shape, stride, padding, (ho, wo), out_w)
-        out = self.weight_matrix @ self.cols  # one product: (O, kh*kw*C) x (kh*kw*C, N*Ho*W')
+        self.cols = matrix  # returned to the workspace when this node releases its saved values
+        weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, rows)  # (O, kh*kw*C)
         if bias is not None:
-            out += bias[:, None]
+            weight_matrix = xp.concatenate([weight_matrix, bias[:, None]], axis=1)
+        self.weight_matrix = weight_matrix
+        self.geometry = (x.shape, weight.shape, stride, padding, (ho, wo), out_w)
+        out = weight_matrix @ matrix  # one product: (O, kh*kw*C [+1]) x (kh*kw*C [+1], N*Ho*W')
         return out.reshape(out_channels, n, ho, out_w)[..., :wo].transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
@@ -112,17 +117,22 @@ class Conv2d(Function):
             grad = grad_output.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (O, N*Ho*Wo)
         needs = self.needs_input_grad
         grad_x = grad_w = grad_b = None
+        rows = kh * kw * channels
         if needs[1]:
-            # dW = dY cols^T, back in the weight's (O, C, kh, kw) layout; BLAS is faster with the
-            # longer of the two short sides as rows, so compute (cols dY^T)^T when cols has more rows
+            # [dW db] = dY [cols; ones]^T, back in the weight's (O, C, kh, kw) layout; BLAS is faster with
+            # the longer of the two short sides as rows, so compute (cols dY^T)^T when cols has more rows
             product = (self.cols @ grad.T).T if self.cols.shape[0] >= out_channels else grad @ self.cols.T
-            grad_w = xp.ascontiguousarray(product.reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
-        if len(needs) > 2 and needs[2]:
+            grad_w = xp.ascontiguousarray(
+                product[:, :rows].reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2)
+            )
+            if len(needs) > 2 and needs[2]:
+                grad_b = product[:, rows].copy()  # db: dY times the row of ones
+        elif len(needs) > 2 and needs[2]:
             grad_b = grad @ xp.ones(grad.shape[1], dtype=grad.dtype)  # the row sums, as one BLAS call
         if needs[0]:
             # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
             grad_cols = xp.matmul(
-                self.weight_matrix.T, grad, out=workspace.take((kh * kw * channels, grad.shape[1]), grad.dtype, xp)
+                self.weight_matrix[:, :rows].T, grad, out=workspace.take((rows, grad.shape[1]), grad.dtype, xp)
             )
             if self.wide:
                 hp, wp = h + 2 * padding[0], w + 2 * padding[1]
@@ -139,13 +149,13 @@ class Conv2d(Function):
                     for j in range(kw):
                         _offset(grad_padded, i, j, stride, (ho, wo))[...] += grad_cols[i, j]
                 grad_x = _unpad(grad_padded, padding, (h, w))
-            workspace.give(grad_cols.reshape(kh * kw * channels, -1))
+            workspace.give(grad_cols.reshape(rows, -1))
         if wide is not None:
             workspace.give(wide)
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
     def release(self) -> None:
-        buffer = self.__dict__.get("cols_buffer")
+        buffer = self.__dict__.get("cols")
         super().release()
         if buffer is not None:
             workspace.give(buffer)
@@ -160,6 +170,12 @@ class MaxPool2d(Function):
         xp = array_module(x)
         n, c, h, w = x.shape
         out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
+        self.geometry = (x.shape, kernel, stride, padding, out_hw)
+        if kernel == stride == (2, 2) and padding == (0, 0):
+            fast = cpu.max_pool_2x2(x.transpose(1, 0, 2, 3))  # one multi-core pass, where Numba is installed
+            if fast is not None:
+                out, self.argmax = fast
+                return out.transpose(1, 0, 2, 3)
         padded = _channel_major(x, padding, fill=-np.inf)
         # Running maximum over the kernel offsets, remembering which offset first held it (the
         # element PyTorch sends the gradient to); a strictly greater value takes over.
@@ -172,13 +188,16 @@ class MaxPool2d(Function):
             self.argmax *= ~greater
             self.argmax += greater * self.argmax.dtype.type(t)
             xp.maximum(out, window, out=out)
-        self.geometry = (x.shape, kernel, stride, padding, out_hw)
         return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
         xp = array_module(grad_output)
         (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
         grad = grad_output.transpose(1, 0, 2, 3)
+        if kernel == stride == (2, 2) and padding == (0, 0):
+            fast = cpu.max_pool_2x2_backward(grad, self.argmax, (c, n, h, w))
+            if fast is not None:
+                return fast.transpose(1, 0, 2, 3)
         tiles = stride == kernel  # each input pixel in at most one window: assign instead of add
         # windows that tile the whole padded input write every pixel: no need to zero it first
         covers = tiles and out_hw[0] * kernel[0] == h + 2 * padding[0] and out_hw[1] * kernel[1] == w + 2 * padding[1]
@@ -257,7 +276,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
     _check_geometry(x.shape, weight.shape[2:], stride, padding, "conv2d")
     if bias is None:
         return Conv2d.apply(x, weight, stride=stride, padding=padding)
-    return Conv2d.apply(x, weight, as_tensor(bias), stride=stride, padding=padding)
+    bias = as_tensor(bias)
+    if bias.shape != (weight.shape[0],):
+        raise ShapeError(
+            f"conv2d: expected a bias of shape ({weight.shape[0]},), one per output channel, got {bias.shape}"
+        )
+    if bias.dtype != weight.dtype:
+        raise TypeError(f"conv2d: weight is {weight.dtype} but bias is {bias.dtype}")
+    return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:

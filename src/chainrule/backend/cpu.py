@@ -1,0 +1,97 @@
+"""Multi-core CPU kernels, through Numba (the optional ``[fast]`` extra), for the ops whose NumPy form
+makes many single-core passes over memory: 2x2 max-pooling (three comparisons, three maxima and six
+argmax updates forward; four masked products backward) becomes one pass each way.
+
+NumPy runs each element-wise function on one core, one pass per function; PyTorch runs fused loops
+on every core. Each function here returns its result, or None where Numba is not installed, is
+switched off (``set_fast_kernels(False)``, or ``CHAINRULE_NUMBA=0`` in the environment), or the
+arrays are too small to pay for waking the threads; the op then takes its NumPy path, which stays
+the reference that the tests compare these kernels against.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+# Below this many elements one NumPy pass costs less than waking the threads (about 10 µs).
+MIN_SIZE = 1 << 15
+
+_state = {"enabled": os.environ.get("CHAINRULE_NUMBA", "1") != "0", "kernels": None}
+# Numba's workqueue threads serve one caller at a time: a second thread waits for the first.
+_lock = threading.Lock()
+
+
+def _kernels():
+    """backend/numba_kernels.py, imported on first use (Numba takes about half a second to import), or
+    None where Numba is not installed."""
+    if _state["kernels"] is None:
+        try:
+            import numba
+        except ImportError:
+            _state["kernels"] = False
+            return None
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            # OpenMP's threads spin for a while after a parallel loop and starve OpenBLAS's threads: the
+            # next matrix product took 4x as long. The workqueue's threads sleep when idle.
+            numba.config.THREADING_LAYER = "workqueue"
+        from . import numba_kernels
+
+        _state["kernels"] = numba_kernels
+    return _state["kernels"] or None
+
+
+def fast_kernels_available() -> bool:
+    """True when Numba is installed, so that ``set_fast_kernels(True)`` has an effect."""
+    return _kernels() is not None
+
+
+def fast_kernels_enabled() -> bool:
+    """True when the multi-core kernels are switched on and Numba is installed."""
+    return _state["enabled"] and _kernels() is not None
+
+
+def set_fast_kernels(enabled: bool) -> bool:
+    """Switch the multi-core kernels on or off for this process; returns the previous setting."""
+    previous, _state["enabled"] = _state["enabled"], bool(enabled)
+    return previous
+
+
+def _usable(*arrays):
+    """The kernel module, when it is switched on and these arrays are large NumPy float arrays of one dtype."""
+    first = arrays[0]
+    if not _state["enabled"] or first.size < MIN_SIZE or first.dtype not in (np.float32, np.float64):
+        return None
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != first.dtype:
+            return None
+    return _kernels()
+
+
+def max_pool_2x2(x: np.ndarray):
+    """2x2 max-pooling with stride 2 of a channel-major (C, N, H, W) array: (out, argmax), both
+    (C, N, H // 2, W // 2) and C-contiguous, argmax the offset of the first maximum in its window
+    (row-major, 0..3); None where the NumPy path should run."""
+    kernels = _usable(x)
+    if kernels is None:
+        return None
+    c, n, h, w = x.shape
+    out = np.empty((c, n, h // 2, w // 2), dtype=x.dtype)
+    argmax = np.empty(out.shape, dtype=np.uint8)
+    with _lock:
+        kernels.max_pool_2x2_forward(x, out, argmax)
+    return out, argmax
+
+
+def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
+    """The gradient of ``max_pool_2x2`` for the channel-major input ``shape``; None where the NumPy path
+    should run."""
+    kernels = _usable(grad)
+    if kernels is None:
+        return None
+    grad_input = np.empty(shape, dtype=grad.dtype)
+    with _lock:
+        kernels.max_pool_2x2_backward(grad, argmax, grad_input)
+    return grad_input

@@ -1,0 +1,77 @@
+"""The multi-core CPU kernels themselves, compiled by Numba (imported only through backend/cpu.py).
+
+Each loop is the arithmetic of a NumPy reference in ops/, fused into one pass over memory and spread
+over the cores by ``prange``. They are compiled on first use and cached on disk (``cache=True``).
+"""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+_options = {"parallel": True, "cache": True, "boundscheck": False, "nogil": True}
+
+
+@njit(inline="always")
+def _window_nan(a, b, c, d):
+    """The window (a b / c d) holds a NaN (or inf - inf): PyTorch's rule, a NaN always wins."""
+    best, index = a, 0
+    for t, v in enumerate((a, b, c, d)):
+        if v > best or v != v:
+            best, index = v, t
+    return best, index
+
+
+@njit(**_options)
+def max_pool_2x2_forward(x, out, argmax):
+    """2x2 windows, stride 2, no padding, on channel-major (C, N, H, W) planes; out and argmax are
+    (C, N, H // 2, W // 2). argmax is the window offset (0..3, row-major) of the first maximum."""
+    channels, n = x.shape[0], x.shape[1]
+    ho, wo = out.shape[2], out.shape[3]
+    for p in prange(channels * n):
+        c = p // n
+        i = p - c * n
+        for oy in range(ho):
+            top, bottom = x[c, i, 2 * oy], x[c, i, 2 * oy + 1]
+            out_row, argmax_row = out[c, i, oy], argmax[c, i, oy]
+            for ox in range(wo):
+                a, b = top[2 * ox], top[2 * ox + 1]
+                d, e = bottom[2 * ox], bottom[2 * ox + 1]
+                # a strictly greater value takes over, so ties keep the first maximum
+                best, index = a, 0
+                if b > best:
+                    best, index = b, 1
+                if d > best:
+                    best, index = d, 2
+                if e > best:
+                    best, index = e, 3
+                total = a + b + d + e  # NaN when the window holds one: rare, so one test instead of four
+                if total != total:
+                    best, index = _window_nan(a, b, d, e)
+                out_row[ox] = best
+                argmax_row[ox] = index
+
+
+@njit(**_options)
+def max_pool_2x2_backward(grad, argmax, grad_input):
+    """Each window's gradient to the element its forward chose, every other element 0 (as is a last odd
+    row or column that no window covers). All arrays channel-major (C, N, ...); written row by row."""
+    channels, n = grad_input.shape[0], grad_input.shape[1]
+    h, w = grad_input.shape[2], grad_input.shape[3]
+    ho, wo = grad.shape[2], grad.shape[3]
+    for p in prange(channels * n):
+        c = p // n
+        i = p - c * n
+        for oy in range(ho):
+            grad_row, argmax_row = grad[c, i, oy], argmax[c, i, oy]
+            for r in range(2):  # input row 2 oy + r holds window offsets 2r and 2r + 1
+                target = grad_input[c, i, 2 * oy + r]
+                for ox in range(wo):
+                    t = argmax_row[ox] - 2 * r
+                    g = grad_row[ox]
+                    target[2 * ox] = g if t == 0 else 0
+                    target[2 * ox + 1] = g if t == 1 else 0
+                if w > 2 * wo:
+                    target[w - 1] = 0
+        if h > 2 * ho:
+            for x in range(w):
+                grad_input[c, i, h - 1, x] = 0

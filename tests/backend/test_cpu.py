@@ -1,0 +1,167 @@
+"""The multi-core CPU kernels (backend/cpu.py) against the NumPy reference path and PyTorch."""
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+import chainrule.functional as F
+from chainrule.backend import cpu
+from chainrule.ops.conv import MaxPool2d
+
+numba_only = pytest.mark.skipif(not cpu.fast_kernels_available(), reason="Numba is not installed (pip '.[fast]')")
+
+
+def _pool_both_ways(x: np.ndarray, grad: np.ndarray, monkeypatch):
+    """(out, argmax, grad_input) of 2x2 max-pooling on the NumPy path and on the kernels."""
+    monkeypatch.setattr(cpu, "MIN_SIZE", 0)
+    results = []
+    for fast in (False, True):
+        previous = cpu.set_fast_kernels(fast)
+        try:
+            fn = MaxPool2d()
+            out = fn.forward(x, (2, 2), (2, 2), (0, 0))
+            results.append((out.copy(), fn.argmax.copy(), fn.backward(grad)))
+        finally:
+            cpu.set_fast_kernels(previous)
+    return results
+
+
+@numba_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1, 2, 2), (3, 5, 7, 9), (2, 4, 8, 6), (4, 2, 1, 5), (128, 3, 28, 28)])
+def test_max_pool_kernel_equals_the_numpy_path(shape, dtype, monkeypatch):
+    """Odd sizes (a last row or column no window covers), a height of 1 (no window at all), and both dtypes:
+    the same output, the same argmax and the same gradient, bit for bit."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(dtype)
+    grad = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(dtype)
+    (out0, arg0, g0), (out1, arg1, g1) = _pool_both_ways(x, grad, monkeypatch)
+    assert out1.dtype == g1.dtype == dtype  # never upcast
+    np.testing.assert_array_equal(out1, out0)
+    np.testing.assert_array_equal(arg1, arg0)
+    np.testing.assert_array_equal(g1, g0)
+
+
+@numba_only
+def test_max_pool_kernel_ties_and_infinities(monkeypatch):
+    """Many equal values (ReLU's zeros), -inf and +inf (inf - inf is NaN in the kernel's NaN test)."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 2, (2, 3, 6, 8)).astype(np.float32)
+    x[0, 0] = 0.0
+    x[0, 1, :2, :2] = -np.inf
+    x[1, 1, :2, :2] = [[np.inf, -np.inf], [np.inf, 1.0]]
+    grad = rng.standard_normal((2, 3, 3, 4)).astype(np.float32)
+    (out0, arg0, g0), (out1, arg1, g1) = _pool_both_ways(x, grad, monkeypatch)
+    np.testing.assert_array_equal(out1, out0)
+    np.testing.assert_array_equal(arg1, arg0)
+    np.testing.assert_array_equal(g1, g0)
+    theirs = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(theirs, 2).backward(torch.tensor(grad))
+    np.testing.assert_array_equal(g1, theirs.grad.numpy())
+
+
+@numba_only
+def test_max_pool_kernel_propagates_nan_as_pytorch(monkeypatch):
+    """A window holding a NaN gives NaN, and its gradient goes to the NaN, as in PyTorch."""
+    monkeypatch.setattr(cpu, "MIN_SIZE", 0)
+    x = np.arange(2 * 2 * 4 * 4, dtype=np.float32).reshape(2, 2, 4, 4)
+    x[0, 0, 1, 0] = np.nan
+    x[1, 1, 2, 3] = np.nan
+    ours = cr.tensor(x, requires_grad=True)
+    out = F.max_pool2d(ours, 2)
+    out.sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(theirs, 2)
+    expected.sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())  # NaN where PyTorch has NaN
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@numba_only
+def test_max_pool_kernel_reads_any_layout(monkeypatch):
+    """A strided view (every other channel, a transposed batch) gives what its contiguous copy gives."""
+    monkeypatch.setattr(cpu, "MIN_SIZE", 0)
+    x = np.random.default_rng(2).standard_normal((6, 4, 10, 10)).astype(np.float32)
+    view = x.transpose(1, 0, 2, 3)[:, ::2]
+    np.testing.assert_array_equal(
+        F.max_pool2d(cr.from_numpy(view), 2).numpy(),
+        F.max_pool2d(cr.from_numpy(np.ascontiguousarray(view)), 2).numpy(),
+    )
+
+
+@numba_only
+def test_two_threads_share_the_kernels_safely(monkeypatch):
+    """Numba's workqueue threads serve one caller at a time; two Python threads pooling at once both get
+    right answers (the second waits)."""
+    monkeypatch.setattr(cpu, "MIN_SIZE", 0)
+    rng = np.random.default_rng(3)
+    inputs = [rng.standard_normal((16, 8, 32, 32)).astype(np.float32) for _ in range(2)]
+    expected = [x.reshape(16, 8, 16, 2, 16, 2).max(axis=(3, 5)) for x in inputs]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(20):
+                np.testing.assert_array_equal(F.max_pool2d(cr.from_numpy(inputs[i]), 2).numpy(), expected[i])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_small_arrays_and_the_switch_take_the_numpy_path():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    assert cpu.max_pool_2x2(x) is None  # 16 elements: below MIN_SIZE, not worth waking threads
+    big = np.zeros((4, 8, 64, 64), np.float32)
+    previous = cpu.set_fast_kernels(False)
+    try:
+        assert cpu.max_pool_2x2(big) is None
+        assert cpu.fast_kernels_enabled() is False
+    finally:
+        cpu.set_fast_kernels(previous)
+    assert cpu.max_pool_2x2(big.astype(np.int32)) is None  # integers: NumPy's path
+
+
+def test_the_environment_switch_and_a_missing_numba_fall_back_to_numpy():
+    """CHAINRULE_NUMBA=0 switches the kernels off; without Numba importable they report unavailable and
+    pooling still works, on NumPy."""
+    code = (
+        "import sys, numpy as np\n"
+        "from chainrule.backend import cpu\n"
+        "import chainrule.functional as F, chainrule as cr\n"
+        "x = np.random.default_rng(0).standard_normal((64, 16, 32, 32)).astype(np.float32)\n"
+        "assert cpu.max_pool_2x2(x) is None, 'kernel ran'\n"
+        "out = F.max_pool2d(cr.from_numpy(x), 2).numpy()\n"
+        "assert np.array_equal(out, x.reshape(64, 16, 16, 2, 16, 2).max(axis=(3, 5)))\n"
+        "print(cpu.fast_kernels_available(), cpu.fast_kernels_enabled())\n"
+    )
+    off = subprocess.run(
+        [sys.executable, "-c", code], env={**_env(), "CHAINRULE_NUMBA": "0"}, capture_output=True, text=True
+    )
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.split()[1] == "False"
+    # a Numba that cannot be imported: a module named numba that raises ImportError, first on the path
+    blocked = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['numba'] = None\n" + code],
+        env=_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert blocked.returncode == 0, blocked.stderr
+    assert blocked.stdout.split() == ["False", "False"]
+
+
+def _env():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "CHAINRULE_NUMBA"}
