@@ -165,3 +165,12 @@ def test_the_scalar_fast_path_records_the_same_graph():
         y.sum().backward()
     with cr.no_grad():
         assert (x * 2.0).grad_fn is None and not (x * 2.0).requires_grad
+
+
+def test_a_tensor_made_from_a_tensor_keeps_its_dtype_as_pytorch():
+    """nn.Parameter(a float64 tensor) stays float64: a float64 tensor was asked for, so nothing narrows it."""
+    t64 = cr.tensor([1.0, 2.0], dtype="float64")
+    assert cr.tensor(t64).dtype == "float64"
+    assert cr.nn.Parameter(t64).dtype == "float64"
+    assert cr.tensor(t64, dtype="float32").dtype == "float32"  # unless asked
+    assert cr.tensor(np.zeros(2)).dtype == "float32"  # NumPy data still takes the default dtype

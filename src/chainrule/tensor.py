@@ -111,8 +111,8 @@ class Tensor:
     __array_priority__ = 100  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        if isinstance(data, Tensor):
-            data = data._array
+        if isinstance(data, Tensor):  # a tensor keeps its dtype (nn.Parameter(float64 tensor)), as in PyTorch
+            data, dtype = data._array, data._array.dtype if dtype is None else dtype
         self._array = _to_array(data, dtype, "tensor")
         self._grad = None
         self.requires_grad = False
