@@ -8,6 +8,9 @@ from chainrule.errors import ConfigError
 
 rng = np.random.default_rng(12)
 
+# every test here runs on the NumPy path and on the Numba kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 CONFIGS = [
     ("SGD", dict(lr=0.1)),
     ("SGD", dict(lr=0.1, momentum=0.9)),
@@ -160,3 +163,33 @@ def test_a_step_allocates_no_new_arrays(make):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < param._array.nbytes / 20, f"a step allocated {peak} bytes for a {param._array.nbytes}-byte parameter"
+
+
+@pytest.mark.parametrize(
+    "name, config", [(n, c) for n, c in CONFIGS if n in ("SGD", "Adam", "AdamW")] + [("AdamW", dict(lr=0.01))]
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_kernels_update_exactly_as_the_numpy_path(name, config, dtype, kernel_path):
+    """The one-pass updates (backend/cpu.py) do NumPy's operations in NumPy's order and dtype: 30 steps of
+    both paths end on the same bits."""
+    from chainrule.backend import cpu
+
+    grads = np.random.default_rng(5).standard_normal((30, 64, 33))
+    results = []
+    for fast in (False, True):
+        previous = cpu.set_fast_kernels(fast)
+        try:
+            param = nn.Parameter(cr.tensor(np.linspace(-1, 1, 64 * 33).reshape(64, 33), dtype=dtype))
+            opt = getattr(optim, name)([param], **config)
+            for g in grads:
+                param.grad = cr.tensor(g, dtype=dtype)
+                opt.step()
+            assert param.dtype == dtype
+            results.append(
+                (param._array.copy(), {k: np.copy(v) for k, v in opt.state[id(param)].items() if k[0] != "_"})
+            )
+        finally:
+            cpu.set_fast_kernels(previous)
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    for key, value in results[0][1].items():
+        np.testing.assert_array_equal(results[1][1][key], value)

@@ -1,6 +1,7 @@
-"""Multi-core CPU kernels, through Numba (the optional ``[fast]`` extra), for the ops whose NumPy form
-makes many single-core passes over memory: 2x2 max-pooling (three comparisons, three maxima and six
-argmax updates forward; four masked products backward) becomes one pass each way.
+"""CPU kernels through Numba (the optional ``[fast]`` extra) for the work whose NumPy form makes many
+passes over memory: 2x2 max-pooling (three comparisons, three maxima and six argmax updates forward;
+four masked products backward) becomes one multi-core pass each way, and the SGD and Adam updates one
+pass per parameter instead of four to twelve.
 
 NumPy runs each element-wise function on one core, one pass per function; PyTorch runs fused loops
 on every core. Each function here returns its result, or None where Numba is not installed, is
@@ -11,6 +12,7 @@ the reference that the tests compare these kernels against.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -95,3 +97,49 @@ def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
     with _lock:
         kernels.max_pool_2x2_backward(grad, argmax, grad_input)
     return grad_input
+
+
+def _flat_params(*arrays):
+    """The kernel module and 1-D views of the arrays, when the kernels are on and the arrays are C-contiguous
+    NumPy float arrays of one dtype; else (None, None)."""
+    dtype = arrays[0].dtype
+    if not _state["enabled"] or dtype not in (np.float32, np.float64):
+        return None, None
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
+            return None, None
+    kernels = _kernels()
+    return (kernels, [a.reshape(-1) for a in arrays]) if kernels else (None, None)
+
+
+def sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nesterov, first) -> bool:
+    """optim.SGD's update in one pass (velocity: the momentum buffer, written; unused without momentum);
+    False where the NumPy path should run."""
+    kernels, flat = _flat_params(param, grad, param if velocity is None else velocity)
+    if kernels is None:
+        return False
+    t = param.dtype.type
+    kernels.sgd_update(
+        *flat, t(lr), t(momentum), t(1 - dampening), t(weight_decay), bool(weight_decay), bool(nesterov), bool(first)
+    )
+    return True
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, shrink) -> bool:
+    """optim.Adam's update (after L2 weight decay, which the caller adds to grad) in one pass; ``step`` is the
+    step count t, ``shrink`` AdamW's factor 1 - lr wd (1 for Adam). False where the NumPy path should run."""
+    kernels, flat = _flat_params(param, grad, exp_avg, exp_avg_sq)
+    if kernels is None:
+        return False
+    t = param.dtype.type
+    kernels.adam_update(
+        *flat,
+        t(1 - beta1),
+        t(beta2),
+        t(1 - beta2),
+        t(eps),
+        t(math.sqrt(1 - beta2**step)),
+        t(-lr / (1 - beta1**step)),
+        t(shrink),
+    )
+    return True

@@ -6,6 +6,7 @@ over the cores by ``prange``. They are compiled on first use and cached on disk 
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 _options = {"parallel": True, "cache": True, "boundscheck": False, "nogil": True}
@@ -75,3 +76,47 @@ def max_pool_2x2_backward(grad, argmax, grad_input):
         if h > 2 * ho:
             for x in range(w):
                 grad_input[c, i, h - 1, x] = 0
+
+
+# The optimizer updates: one pass over the parameter instead of NumPy's four (SGD with momentum) to
+# twelve (Adam). Each does NumPy's operations in NumPy's order, in the parameter's dtype (every scalar
+# comes in already cast to it), so the result is the reference path's to the bit. One thread: a
+# parameter is small next to the cost of waking threads, and the pass is bound by memory anyway.
+_serial = {"cache": True, "boundscheck": False, "nogil": True}
+
+
+@njit(**_serial)
+def sgd_update(param, grad, velocity, lr, momentum, damping, weight_decay, decay, nesterov, first):
+    """optim.SGD.update: d = g (+ wd p); v = d on the first step, else m v + (1 - dampening) d;
+    p -= lr (d + m v if nesterov else v). ``damping`` is 1 - dampening; ``decay``: whether wd != 0;
+    velocity is unused (may be empty) when momentum is 0."""
+    for k in range(param.size):
+        d = grad[k]
+        if decay:
+            d = param[k] * weight_decay + d
+        if momentum != 0:
+            if first:
+                v = d
+            else:
+                v = velocity[k] * momentum
+                v = v + (d * damping if damping != 1 else d)
+            velocity[k] = v
+            d = v * momentum + d if nesterov else v
+        param[k] = param[k] - d * lr
+
+
+@njit(**_serial)
+def adam_update(
+    param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2, eps, bias_correction2_sqrt, step, shrink
+):
+    """optim.Adam.update after the weight decay: m += (1 - b1)(g - m); v = b2 v + (1 - b2) g^2;
+    p += step m / (sqrt(v) / sqrt(1 - b2^t) + eps), with step = -lr / (1 - b1^t). ``shrink`` is AdamW's
+    decoupled decay factor 1 - lr wd (1 for Adam), applied to p first."""
+    for k in range(param.size):
+        g = grad[k]
+        m = exp_avg[k] + (g - exp_avg[k]) * one_minus_beta1
+        v = exp_avg_sq[k] * beta2 + (g * g) * one_minus_beta2
+        exp_avg[k] = m
+        exp_avg_sq[k] = v
+        p = param[k] * shrink if shrink != 1 else param[k]
+        param[k] = p + m / (np.sqrt(v) / bias_correction2_sqrt + eps) * step

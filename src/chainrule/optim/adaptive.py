@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_module, is_device_array, kernels
+from ..backend import array_module, cpu, is_device_array, kernels
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
 
@@ -209,10 +209,13 @@ class Adam(Optimizer):
                 v,
             )
             return
+        if not self.decoupled:
+            grad = with_weight_decay(param, grad, state, wd)
+        # one pass on the CPU where Numba is installed (backend/cpu.py); the NumPy passes below are the reference
+        if cpu.adam_update(param, grad, m, v, lr, beta1, beta2, eps, step, 1 - lr * wd if self.decoupled else 1):
+            return
         if self.decoupled:
             param *= 1 - lr * wd  # AdamW: decay the weights directly, not through the gradient
-        else:
-            grad = with_weight_decay(param, grad, state, wd)
         work = scratch(state, param, "_scratch2")
         # m += (1 - b1)(g - m)  (PyTorch's lerp form of m = b1 m + (1 - b1) g)
         xp.subtract(grad, m, out=work)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import array_module, is_device_array, kernels
+from ..backend import array_module, cpu, is_device_array, kernels
 from ..errors import ConfigError
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
@@ -38,10 +38,20 @@ class SGD(Optimizer):
     def update(self, param, grad, state, group):
         if is_device_array(param) and self._update_fused(param, grad, state, group):
             return
-        xp = array_module(param)
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        weight_decay = group["weight_decay"]
+        velocity = state.get("momentum_buffer")
+        first = momentum and velocity is None
+        if first:
+            velocity = array_module(param).empty_like(param)
+        # one pass on the CPU where Numba is installed (backend/cpu.py); the NumPy passes below are the reference
+        if cpu.sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, group["nesterov"], first):
+            if first:
+                state["momentum_buffer"] = velocity
+            return
+        xp = array_module(param)
         work = scratch(state, param)
-        direction = with_weight_decay(param, grad, state, group["weight_decay"])  # may be `work`
+        direction = with_weight_decay(param, grad, state, weight_decay)  # may be `work`
         if momentum:
             velocity = state.get("momentum_buffer")
             if velocity is None:
