@@ -22,6 +22,7 @@ def kernel_path(request, monkeypatch):
     if request.param == "numba" and not cpu.fast_kernels_available():
         pytest.skip("Numba is not installed (pip install -e '.[fast]')")
     monkeypatch.setattr(cpu, "MIN_SIZE", 0)
+    monkeypatch.setattr(cpu, "RELU_MIN_SIZE", 0)
     previous = cpu.set_fast_kernels(request.param == "numba")
     yield request.param
     cpu.set_fast_kernels(previous)

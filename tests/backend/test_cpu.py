@@ -165,3 +165,69 @@ def _env():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "CHAINRULE_NUMBA"}
+
+
+@numba_only
+@pytest.mark.parametrize("dtype, rtol", [("float32", 2e-6), ("float64", 1e-13)])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_kernel_equals_the_numpy_path_and_pytorch(dtype, rtol, smoothing, reduction):
+    """Large logits (the max shift keeps exp finite), label smoothing and every reduction ('none' keeps a
+    scale per row, so its backward stays on NumPy)."""
+    rng = np.random.default_rng(7)
+    logits = rng.standard_normal((64, 10)) * 3
+    logits[0] = [1e4, -1e4, 0, 0, 0, 0, 0, 0, 0, 0]
+    target = rng.integers(0, 10, 64)
+    results = []
+    for fast in (False, True):
+        previous = cpu.set_fast_kernels(fast)
+        try:
+            x = cr.tensor(logits, dtype=dtype, requires_grad=True)
+            loss = F.cross_entropy(x, cr.tensor(target), reduction=reduction, label_smoothing=smoothing)
+            loss.sum().backward() if reduction == "none" else loss.backward()
+            assert loss.dtype == x.grad.dtype == dtype
+            results.append((loss.detach().numpy(), x.grad.numpy()))
+        finally:
+            cpu.set_fast_kernels(previous)
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=rtol, atol=rtol)
+    theirs = torch.tensor(logits, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(
+        theirs, torch.tensor(target), reduction=reduction, label_smoothing=smoothing
+    )
+    expected.sum().backward() if reduction == "none" else expected.backward()
+    np.testing.assert_allclose(results[1][0], expected.detach().numpy(), rtol=max(rtol, 1e-12), atol=rtol * 10)
+    np.testing.assert_allclose(results[1][1], theirs.grad.numpy(), rtol=max(rtol, 1e-12), atol=rtol * 10)
+
+
+@numba_only
+def test_cross_entropy_kernel_gives_nan_for_a_nan_logit():
+    logits = np.zeros((3, 4), np.float32)
+    logits[1, 2] = np.nan
+    loss = F.cross_entropy(cr.from_numpy(logits), cr.tensor([0, 1, 2]), reduction="none").numpy()
+    assert np.isnan(loss[1]) and np.isfinite(loss[[0, 2]]).all()
+
+
+@numba_only
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_relu_backward_kernel_equals_the_numpy_path(layout, monkeypatch):
+    """In the layout a convolution hands on ((N, C, H, W) over (C, N, H, W) memory), contiguous, and a strided
+    view the kernel declines; zeros in y (the derivative there is 0, as in PyTorch)."""
+    monkeypatch.setattr(cpu, "RELU_MIN_SIZE", 0)
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((6, 5, 7, 8)).astype(np.float32)
+    base[0, 0] = 0.0
+    view = {
+        "contiguous": lambda a: a,
+        "transposed": lambda a: a.transpose(1, 0, 2, 3),
+        "strided": lambda a: a[:, :, ::2],
+    }
+    y = view[layout](np.maximum(base, 0))
+    grad = view[layout](rng.standard_normal(base.shape).astype(np.float32))
+    fast = cpu.relu_backward(grad, y)
+    if layout == "strided":
+        assert fast is None  # not one block of memory: NumPy's path
+        return
+    assert fast.strides == grad.strides
+    np.testing.assert_array_equal(fast, grad * (y > 0))
+    assert cpu.relu_backward(grad, np.ascontiguousarray(y) if layout == "transposed" else y.T.copy().T) is None

@@ -8,6 +8,9 @@ from tests.oracle import check_op
 
 rng = np.random.default_rng(4)
 
+# every test here runs on the NumPy path and on the Numba kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 
 @pytest.mark.parametrize(
     "ours, theirs",

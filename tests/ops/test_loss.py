@@ -9,6 +9,9 @@ from chainrule.errors import DataError, DTypeError, ShapeError
 from tests.oracle import check_op
 
 rng = np.random.default_rng(5)
+
+# every test here runs on the NumPy path and on the Numba kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("kernel_path")
 REDUCTIONS = ["mean", "sum", "none"]
 
 

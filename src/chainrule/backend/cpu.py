@@ -1,7 +1,8 @@
 """CPU kernels through Numba (the optional ``[fast]`` extra) for the work whose NumPy form makes many
 passes over memory: 2x2 max-pooling (three comparisons, three maxima and six argmax updates forward;
 four masked products backward) becomes one multi-core pass each way, and the SGD and Adam updates one
-pass per parameter instead of four to twelve.
+pass per parameter instead of four to twelve, and softmax cross-entropy one pass over the logits instead
+of about ten small NumPy calls.
 
 NumPy runs each element-wise function on one core, one pass per function; PyTorch runs fused loops
 on every core. Each function here returns its result, or None where Numba is not installed, is
@@ -20,6 +21,8 @@ import numpy as np
 
 # Below this many elements one NumPy pass costs less than waking the threads (about 10 µs).
 MIN_SIZE = 1 << 15
+# Below this many elements NumPy's two passes cost less than calling a kernel (about 2 µs).
+RELU_MIN_SIZE = 1 << 12
 
 _state = {"enabled": os.environ.get("CHAINRULE_NUMBA", "1") != "0", "kernels": None}
 # Numba's workqueue threads serve one caller at a time: a second thread waits for the first.
@@ -61,10 +64,11 @@ def set_fast_kernels(enabled: bool) -> bool:
     return previous
 
 
-def _usable(*arrays):
-    """The kernel module, when it is switched on and these arrays are large NumPy float arrays of one dtype."""
+def _usable(*arrays, min_size: int = 0):
+    """The kernel module, when the kernels are on and these arrays are NumPy float arrays of one dtype, the
+    first of at least ``min_size`` elements; else None."""
     first = arrays[0]
-    if not _state["enabled"] or first.size < MIN_SIZE or first.dtype not in (np.float32, np.float64):
+    if not _state["enabled"] or first.size < min_size or first.dtype not in (np.float32, np.float64):
         return None
     for a in arrays:
         if type(a) is not np.ndarray or a.dtype != first.dtype:
@@ -76,7 +80,7 @@ def max_pool_2x2(x: np.ndarray):
     """2x2 max-pooling with stride 2 of a channel-major (C, N, H, W) array: (out, argmax), both
     (C, N, H // 2, W // 2) and C-contiguous, argmax the offset of the first maximum in its window
     (row-major, 0..3); None where the NumPy path should run."""
-    kernels = _usable(x)
+    kernels = _usable(x, min_size=MIN_SIZE)
     if kernels is None:
         return None
     c, n, h, w = x.shape
@@ -90,7 +94,7 @@ def max_pool_2x2(x: np.ndarray):
 def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
     """The gradient of ``max_pool_2x2`` for the channel-major input ``shape``; None where the NumPy path
     should run."""
-    kernels = _usable(grad)
+    kernels = _usable(grad, min_size=MIN_SIZE)
     if kernels is None:
         return None
     grad_input = np.empty(shape, dtype=grad.dtype)
@@ -102,14 +106,10 @@ def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
 def _flat_params(*arrays):
     """The kernel module and 1-D views of the arrays, when the kernels are on and the arrays are C-contiguous
     NumPy float arrays of one dtype; else (None, None)."""
-    dtype = arrays[0].dtype
-    if not _state["enabled"] or dtype not in (np.float32, np.float64):
+    kernels = _usable(*arrays)
+    if kernels is None or not all(a.flags.c_contiguous for a in arrays):
         return None, None
-    for a in arrays:
-        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
-            return None, None
-    kernels = _kernels()
-    return (kernels, [a.reshape(-1) for a in arrays]) if kernels else (None, None)
+    return kernels, [a.reshape(-1) for a in arrays]
 
 
 def sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nesterov, first) -> bool:
@@ -143,3 +143,55 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, s
         t(shrink),
     )
     return True
+
+
+def softmax_cross_entropy(logits, target, smoothing):
+    """(losses, probs) of softmax cross-entropy with class-index targets (already range-checked), each row in
+    one pass; None where the NumPy path should run."""
+    kernels, _ = _flat_params(logits)
+    if kernels is None or target.ndim != 1 or type(target) is not np.ndarray:
+        return None
+    t = logits.dtype.type
+    losses, probs = np.empty(logits.shape[0], dtype=logits.dtype), np.empty_like(logits)
+    kernels.softmax_cross_entropy_forward(logits, target, t(smoothing), losses, probs)
+    return losses, probs
+
+
+def softmax_cross_entropy_backward(probs, target, smoothing, scale):
+    """The gradient (softmax - onehot) * scale for one scale shared by every row (mean or sum reduction);
+    None where the NumPy path should run."""
+    if np.ndim(scale) != 0 or target.ndim != 1:
+        return None
+    kernels, _ = _flat_params(probs)
+    if kernels is None:
+        return None
+    t = probs.dtype.type
+    grad = np.empty_like(probs)
+    kernels.softmax_cross_entropy_backward(probs, target, t(smoothing), t(scale), grad)
+    return grad
+
+
+def _memory_order(a: np.ndarray):
+    """``a``'s elements as a 1-D view in memory order, where ``a`` fills its memory without gaps in some
+    axis order (a convolution's output, a transposed view); else None."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    t = a.transpose(sorted(range(a.ndim), key=lambda k: -a.strides[k]))
+    return t.reshape(-1) if t.flags.c_contiguous else None
+
+
+def relu_backward(grad: np.ndarray, y: np.ndarray):
+    """grad where y > 0, else 0, in one pass and in grad's layout; None where the NumPy path should run
+    (different layouts, small arrays, the kernels off)."""
+    kernels = _usable(grad, y, min_size=RELU_MIN_SIZE)
+    if kernels is None or grad.strides != y.strides or grad.shape != y.shape:
+        return None
+    flat_grad, flat_y = _memory_order(grad), _memory_order(y)
+    if flat_grad is None or flat_y is None:
+        return None
+    out = np.empty_like(grad)  # order "K": grad's strides
+    flat_out = _memory_order(out) if out.strides == grad.strides else None
+    if flat_out is None:
+        return None
+    kernels.relu_backward(flat_grad, flat_y, flat_out)
+    return out

@@ -120,3 +120,51 @@ def adam_update(
         exp_avg_sq[k] = v
         p = param[k] * shrink if shrink != 1 else param[k]
         param[k] = p + m / (np.sqrt(v) / bias_correction2_sqrt + eps) * step
+
+
+@njit(**_serial)
+def softmax_cross_entropy_forward(logits, target, smoothing, losses, probs):
+    """ops.loss.SoftmaxCrossEntropy.forward with class-index targets, row by row in one pass: the
+    log-sum-exp, the loss -log softmax(x)_t (mixed with the mean log-probability under label smoothing)
+    and the row's softmax, as the GPU kernel of the same name."""
+    n, classes = logits.shape
+    for i in range(n):
+        row, out = logits[i], probs[i]
+        m = row[0]
+        for j in range(1, classes):
+            if not row[j] <= m:  # the maximum; a NaN takes over, so the loss is NaN as NumPy's
+                m = row[j]
+        total = sum_shifted = smoothing * 0  # a zero of the logits' dtype (smoothing comes cast to it)
+        for j in range(classes):
+            shifted = row[j] - m
+            e = np.exp(shifted)
+            out[j] = e
+            total += e
+            sum_shifted += shifted
+        log_total = np.log(total)
+        nll = log_total - (row[target[i]] - m)  # -log softmax(x)_t = log sum_j exp(x_j - m) - (x_t - m)
+        if smoothing != 0:
+            nll = (1 - smoothing) * nll - smoothing * (sum_shifted / classes - log_total)
+        losses[i] = nll
+        for j in range(classes):
+            out[j] /= total
+
+
+@njit(**_serial)
+def softmax_cross_entropy_backward(probs, target, smoothing, scale, grad):
+    """ops.loss.SoftmaxCrossEntropy.backward with class-index targets and one scale for every row:
+    (softmax(x) - onehot(t) (1 - s) - s / C) * dL/dloss."""
+    n, classes = probs.shape
+    for i in range(n):
+        for j in range(classes):
+            g = probs[i, j] - smoothing / classes if smoothing != 0 else probs[i, j]
+            if j == target[i]:
+                g -= 1 - smoothing
+            grad[i, j] = g * scale
+
+
+@njit(**_serial)
+def relu_backward(grad, y, out):
+    """out = grad where y > 0, else 0, over flat arrays: NumPy's grad * (y > 0) without the mask array."""
+    for k in range(grad.size):
+        out[k] = grad[k] if y[k] > 0 else 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_module
+from ..backend import array_module, cpu
 from ..backend import erf as backend_erf
 from ..errors import ShapeError
 from ..function import Function
@@ -27,8 +27,9 @@ class ReLU(Function):
         return self.y
 
     def backward(self, grad_output):
-        # d relu(x)/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)
-        return grad_output * (self.y > 0)
+        # d relu(x)/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch); one pass where Numba is installed
+        grad = cpu.relu_backward(grad_output, self.y)
+        return grad_output * (self.y > 0) if grad is None else grad
 
 
 class LeakyReLU(Function):

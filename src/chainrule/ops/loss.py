@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, is_device_array, kernels, to_device
+from ..backend import array_module, cpu, is_device_array, kernels, to_device
 from ..errors import DataError, DeviceError, DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -54,6 +54,11 @@ class SoftmaxCrossEntropy(Function):
                 self.probs, losses = xp.empty_like(logits), xp.empty(n, dtype=logits.dtype)
                 kernel(logits, target, classes, logits.dtype.type(label_smoothing), losses, self.probs)
                 return _reduce(losses, reduction)
+        if target.ndim == 1:  # one pass per row on the CPU where Numba is installed (backend/cpu.py)
+            fused = cpu.softmax_cross_entropy(logits, target, label_smoothing)
+            if fused is not None:
+                losses, self.probs = fused
+                return _reduce(losses, reduction)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -80,6 +85,9 @@ class SoftmaxCrossEntropy(Function):
             kernel = kernels.softmax_cross_entropy_backward()
             if kernel is not None:
                 return kernel(probs, target, scale, classes, probs.dtype.type(smoothing))
+        grad = cpu.softmax_cross_entropy_backward(probs, target, smoothing, scale)
+        if grad is not None:
+            return grad
         grad = probs.copy()
         if target.ndim == 1:
             # d/dx CE = softmax(x) - onehot(t); label smoothing mixes the onehot with 1/C
