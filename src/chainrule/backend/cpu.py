@@ -21,7 +21,7 @@ import numpy as np
 
 # Below this many elements one NumPy pass costs less than waking the threads (about 10 µs).
 MIN_SIZE = 1 << 15
-# Below this many elements NumPy's two passes cost less than calling a kernel (about 2 µs).
+# Below this many elements NumPy's passes cost less than calling a kernel (about 2 µs).
 RELU_MIN_SIZE = 1 << 12
 
 _state = {"enabled": os.environ.get("CHAINRULE_NUMBA", "1") != "0", "kernels": None}
@@ -103,52 +103,51 @@ def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
     return grad_input
 
 
-def _flat_params(*arrays):
-    """The kernel module and 1-D views of the arrays, when the kernels are on and the arrays are C-contiguous
-    NumPy float arrays of one dtype; else (None, None)."""
-    kernels = _usable(*arrays)
-    if kernels is None or not all(a.flags.c_contiguous for a in arrays):
-        return None, None
-    return kernels, [a.reshape(-1) for a in arrays]
+def _contiguous(*arrays):
+    """The kernel module, when the kernels are on and the arrays are C-contiguous NumPy float arrays of one
+    dtype; else None. (The optimizers call this for every parameter at every step: it is kept lean.)"""
+    if not _state["enabled"]:
+        return None
+    dtype = arrays[0].dtype
+    if dtype != np.float32 and dtype != np.float64:
+        return None
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
+            return None
+    return _state["kernels"] or _kernels()
 
 
 def sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nesterov, first) -> bool:
     """optim.SGD's update in one pass (velocity: the momentum buffer, written; unused without momentum);
     False where the NumPy path should run."""
-    kernels, flat = _flat_params(param, grad, param if velocity is None else velocity)
+    velocity = param if velocity is None else velocity
+    kernels = _contiguous(param, grad, velocity)
     if kernels is None:
         return False
-    t = param.dtype.type
-    kernels.sgd_update(
-        *flat, t(lr), t(momentum), t(1 - dampening), t(weight_decay), bool(weight_decay), bool(nesterov), bool(first)
-    )
+    # the scalars in the parameter's dtype, as NumPy casts Python floats; one array is also quicker to pass
+    scalars = np.array((lr, momentum, 1 - dampening, weight_decay), dtype=param.dtype)
+    kernels.sgd_update(param, grad, velocity, scalars, weight_decay != 0, nesterov, first)
     return True
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, shrink) -> bool:
     """optim.Adam's update (after L2 weight decay, which the caller adds to grad) in one pass; ``step`` is the
     step count t, ``shrink`` AdamW's factor 1 - lr wd (1 for Adam). False where the NumPy path should run."""
-    kernels, flat = _flat_params(param, grad, exp_avg, exp_avg_sq)
+    kernels = _contiguous(param, grad, exp_avg, exp_avg_sq)
     if kernels is None:
         return False
-    t = param.dtype.type
-    kernels.adam_update(
-        *flat,
-        t(1 - beta1),
-        t(beta2),
-        t(1 - beta2),
-        t(eps),
-        t(math.sqrt(1 - beta2**step)),
-        t(-lr / (1 - beta1**step)),
-        t(shrink),
+    scalars = np.array(
+        (1 - beta1, beta2, 1 - beta2, eps, math.sqrt(1 - beta2**step), -lr / (1 - beta1**step), shrink),
+        dtype=param.dtype,
     )
+    kernels.adam_update(param, grad, exp_avg, exp_avg_sq, scalars)
     return True
 
 
 def softmax_cross_entropy(logits, target, smoothing):
     """(losses, probs) of softmax cross-entropy with class-index targets (already range-checked), each row in
     one pass; None where the NumPy path should run."""
-    kernels, _ = _flat_params(logits)
+    kernels = _contiguous(logits)
     if kernels is None or target.ndim != 1 or type(target) is not np.ndarray:
         return None
     t = logits.dtype.type
@@ -162,7 +161,7 @@ def softmax_cross_entropy_backward(probs, target, smoothing, scale):
     None where the NumPy path should run."""
     if np.ndim(scale) != 0 or target.ndim != 1:
         return None
-    kernels, _ = _flat_params(probs)
+    kernels = _contiguous(probs)
     if kernels is None:
         return None
     t = probs.dtype.type
@@ -178,6 +177,20 @@ def _memory_order(a: np.ndarray):
         return a.reshape(-1)
     t = a.transpose(sorted(range(a.ndim), key=lambda k: -a.strides[k]))
     return t.reshape(-1) if t.flags.c_contiguous else None
+
+
+def relu(x: np.ndarray):
+    """max(x, 0) in one pass, in x's layout; None where the NumPy path should run."""
+    kernels = _usable(x, min_size=RELU_MIN_SIZE)
+    flat_x = _memory_order(x) if kernels else None
+    if flat_x is None:
+        return None
+    out = np.empty_like(x)  # order "K": x's strides
+    flat_out = _memory_order(out) if out.strides == x.strides else None
+    if flat_out is None:
+        return None
+    kernels.relu_forward(flat_x, flat_out)
+    return out
 
 
 def relu_backward(grad: np.ndarray, y: np.ndarray):
