@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
+from chainrule.backend import cpu  # noqa: E402
 
 try:
     import torch
@@ -55,11 +56,11 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def paired_medians(fns, repeats: int) -> list:
-    """Median time of each function, the runs interleaved (a, b, c, a, b, c, ...) so that a slow
-    spell of a noisy machine hits all of them alike."""
+def paired_runs(fns, repeats: int) -> list:
+    """Each function's times, the runs interleaved (a, b, c, a, b, c, ...) so that a slow spell of a noisy
+    machine hits all of them alike."""
     for fn in fns:
-        fn()  # warm up: first-touch allocations, BLAS thread start
+        fn()  # warm up: first-touch allocations, BLAS thread start, kernel compilation
     times = [[] for _ in fns]
     for _ in range(repeats):
         for fn, record in zip(fns, times):
@@ -67,7 +68,25 @@ def paired_medians(fns, repeats: int) -> list:
             start = time.perf_counter()
             fn()
             record.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
+    return times
+
+
+def paired_medians(fns, repeats: int) -> list:
+    """Median time of each function, the runs interleaved (see paired_runs)."""
+    return [statistics.median(t) for t in paired_runs(fns, repeats)]
+
+
+def numpy_path(fn):
+    """``fn`` run with chainrule's Numba kernels switched off: the NumPy reference path."""
+
+    def run():
+        previous = cpu.set_fast_kernels(False)
+        try:
+            fn()
+        finally:
+            cpu.set_fast_kernels(previous)
+
+    return run
 
 
 # ------------------------------------------------------------------ 1. MLP epoch
@@ -287,6 +306,24 @@ def memory_check(X, y, steps=10000, batch=128):
     return marks, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _figures(times):
+    """(median, fastest, slowest) of a list of times; a single figure stands for all three."""
+    if isinstance(times, (int, float)):
+        return (times, times, times)
+    return (statistics.median(times), min(times), max(times))
+
+
+def _show(figures, unit: str) -> str:
+    median, low, high = figures
+    return f"{median:.4g} {unit}" if low == high else f"{median:.4g} {unit} [{low:.4g}-{high:.4g}]"
+
+
+def _numba_version() -> str:
+    import numba
+
+    return numba.__version__
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and samples (a smoke run)")
@@ -304,44 +341,51 @@ def main() -> None:
     rows = []
 
     def row(name, ours, theirs=None, floor=None, unit="s", note=""):
+        """ours, theirs: lists of times (median and range shown) or single figures; floor a single figure."""
+        ours, theirs = _figures(ours), _figures(theirs) if theirs is not None else None
         rows.append((name, ours, theirs, floor, unit, note))
-        ratio = f"{ours / theirs:.2f}x PyTorch" if theirs else ""
-        floor_ratio = f"{ours / floor:.2f}x floor" if floor else ""
         print(
-            f"{name:<36} chainrule {ours:9.4f} {unit}  "
-            + (f"PyTorch {theirs:9.4f} {unit}  " if theirs else "")
-            + f"{ratio}  {floor_ratio} {note}",
+            f"{name:<44} chainrule {_show(ours, unit)}  "
+            + (f"PyTorch {_show(theirs, unit)}  {ours[0] / theirs[0]:.2f}x  " if theirs else "")
+            + (f"{ours[0] / floor:.2f}x floor " if floor else "")
+            + note,
             flush=True,
         )
 
+    kernels = f"on (numba {_numba_version()})" if cpu.fast_kernels_enabled() else "off (NumPy path)"
     print(
         f"chainrule benchmark {args.label}\nBLAS: {blas_info()}\nthreads: {threads}, numpy {np.__version__}, torch "
-        f"{torch.__version__ if torch else 'absent'}",
+        f"{torch.__version__ if torch else 'absent'}, chainrule's Numba kernels {kernels}",
         flush=True,
     )
     for batch in (32, 128, 1024):
         fns = [chainrule_mlp_epoch(X, y, batch), floor_epoch(X, batch)] + (
             [torch_mlp_epoch(X, y, batch)] if torch else []
         )
-        ours, floor, *theirs = (t * scale for t in paired_medians(fns, repeats))
-        row(f"MLP 784-256-256-10 epoch, batch {batch}", ours, theirs[0] if theirs else None, floor)
-    fns = [chainrule_cnn_step()] + ([torch_cnn_step()] if torch else [])
-    ours, *theirs = paired_medians(fns, repeats * 6)
-    row("CNN step, batch 128", ours * 1e3, theirs[0] * 1e3 if theirs else None, unit="ms")
-    # The `chainrule` command tunes malloc for its process (backend.keep_freed_memory); so does this
-    # row, for both libraries alike, since they share the process.
-    if cr.backend.keep_freed_memory():
-        ours, *theirs = paired_medians(fns, repeats * 6)
-        row(
-            "CNN step, batch 128, malloc tuned",
-            ours * 1e3,
-            theirs[0] * 1e3 if theirs else None,
-            unit="ms",
-            note="(keep_freed_memory(), as the chainrule command does)",
-        )
+        if batch == 128 and cpu.fast_kernels_enabled():
+            fns.append(numpy_path(chainrule_mlp_epoch(X, y, batch)))
+        ours, floor, *rest = ([t * scale for t in times] for times in paired_runs(fns, repeats))
+        theirs = rest[0] if torch else None
+        row(f"MLP 784-256-256-10 epoch, batch {batch}", ours, theirs, statistics.median(floor))
+        if batch == 128 and cpu.fast_kernels_enabled():
+            row("MLP epoch, batch 128, NumPy path", rest[-1], theirs, statistics.median(floor), note="(no Numba)")
+    for tuned in (False, True):
+        # The `chainrule` command tunes malloc for its process (backend.keep_freed_memory); so does the
+        # second pair of rows, for both libraries alike, since they share the process.
+        if tuned and not cr.backend.keep_freed_memory():
+            break
+        fns = [chainrule_cnn_step()] + ([torch_cnn_step()] if torch else [])
+        if cpu.fast_kernels_enabled():
+            fns.append(numpy_path(chainrule_cnn_step()))
+        ours, *rest = ([t * 1e3 for t in times] for times in paired_runs(fns, repeats * 6))
+        theirs = rest[0] if torch else None
+        name = "CNN step, batch 128" + (", malloc tuned" if tuned else "")
+        row(name, ours, theirs, unit="ms", note="(keep_freed_memory(), as the chainrule command does)" if tuned else "")
+        if cpu.fast_kernels_enabled():
+            row(name + ", NumPy path", rest[-1], theirs, unit="ms", note="(no Numba)")
     fns = [chainrule_chain()] + ([torch_chain()] if torch else [])
-    ours, *theirs = (t / 1000 * 1e6 for t in paired_medians(fns, repeats * 6))
-    row("per op (1,000-op chain, fwd+bwd)", ours, theirs[0] if theirs else None, unit="us")
+    ours, *rest = ([t / 1000 * 1e6 for t in times] for times in paired_runs(fns, repeats * 6))
+    row("per op (1,000-op chain, fwd+bwd)", ours, rest[0] if torch else None, unit="us")
     steps = 2000 if args.quick else 10000
     marks, peak = memory_check(X, y, steps=steps)
     growth = marks[steps] - marks[1000]
@@ -358,14 +402,15 @@ def main() -> None:
             f"{datetime.date.today()}, {platform.machine()}, {threads} threads, Python {platform.python_version()}, "
             f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}  ",
             f"BLAS: {blas_info()}\n",
+            f"chainrule's Numba kernels: {kernels}. Each figure: median [fastest-slowest] of the interleaved runs.\n",
             "| benchmark | chainrule | PyTorch | ratio | vs floor |",
             "|---|---|---|---|---|",
         ]
         for name, ours, theirs, floor, unit, note in rows:
             lines.append(
-                f"| {name} | {ours:.4g} {unit} | {f'{theirs:.4g} {unit}' if theirs else ''} | "
-                f"{f'{ours / theirs:.2f}' if theirs else ''} | "
-                f"{f'{ours / floor:.2f} (floor {floor:.4g} s)' if floor else ''} {note} |"
+                f"| {name} | {_show(ours, unit)} | {_show(theirs, unit) if theirs else ''} | "
+                f"{f'{ours[0] / theirs[0]:.2f}' if theirs else ''} | "
+                f"{f'{ours[0] / floor:.2f} (floor {floor:.4g} s)' if floor else ''} {note} |"
             )
         breakdown = cnn_breakdown()
         lines += [

@@ -231,3 +231,20 @@ def test_relu_backward_kernel_equals_the_numpy_path(layout, monkeypatch):
     assert fast.strides == grad.strides
     np.testing.assert_array_equal(fast, grad * (y > 0))
     assert cpu.relu_backward(grad, np.ascontiguousarray(y) if layout == "transposed" else y.T.copy().T) is None
+
+
+@numba_only
+def test_relu_kernel_on_a_cropped_convolution_output(monkeypatch):
+    """A stride-1 convolution hands on a view with gaps (its rows computed wide, then cropped): the kernel
+    writes a dense array in the same axis order, equal to np.maximum."""
+    monkeypatch.setattr(cpu, "RELU_MIN_SIZE", 0)
+    wide = np.random.default_rng(8).standard_normal((4, 3, 5, 9)).astype(np.float32)  # (O, N, Ho, Wp)
+    x = wide[..., :7].transpose(1, 0, 2, 3)  # (N, O, Ho, Wo), as Conv2d.forward returns it
+    y = cpu.relu(x)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert y.transpose(1, 0, 2, 3).flags.c_contiguous  # dense, channel-major like its input
+    out = F.relu(F.conv2d(cr.ones(2, 3, 6, 6), cr.ones(4, 3, 3, 3) * -0.1 + 0.05, padding=1))
+    expected = torch.relu(
+        torch.nn.functional.conv2d(torch.ones(2, 3, 6, 6), torch.ones(4, 3, 3, 3) * -0.1 + 0.05, padding=1)
+    )
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)

@@ -182,9 +182,17 @@ def _memory_order(a: np.ndarray):
 def relu(x: np.ndarray):
     """max(x, 0) in one pass, in x's layout; None where the NumPy path should run."""
     kernels = _usable(x, min_size=RELU_MIN_SIZE)
-    flat_x = _memory_order(x) if kernels else None
-    if flat_x is None:
+    if kernels is None:
         return None
+    flat_x = _memory_order(x)
+    if flat_x is None:
+        if x.ndim != 4:
+            return None
+        # rows with gaps (a convolution's cropped output): loop in memory order, write a dense array
+        order = sorted(range(4), key=lambda k: -x.strides[k])
+        out = np.empty([x.shape[k] for k in order], dtype=x.dtype)
+        kernels.relu_forward_4d(x.transpose(order), out)
+        return out.transpose(np.argsort(order))
     out = np.empty_like(x)  # order "K": x's strides
     flat_out = _memory_order(out) if out.strides == x.strides else None
     if flat_out is None:

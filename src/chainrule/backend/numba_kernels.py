@@ -182,3 +182,17 @@ def relu_forward(x, out):
     for k in range(x.size):
         v = x[k]
         out[k] = 0 if v <= 0 else v
+
+
+@njit(**_serial)
+def relu_forward_4d(x, out):
+    """relu_forward for a 4-D view with gaps between its rows (a stride-1 convolution's output is one: its
+    rows were computed wide and cropped), axes already in memory order."""
+    a, b, c, d = x.shape
+    for i in range(a):
+        for j in range(b):
+            for k in range(c):
+                row, target = x[i, j, k], out[i, j, k]
+                for m in range(d):
+                    v = row[m]
+                    target[m] = 0 if v <= 0 else v
