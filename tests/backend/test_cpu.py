@@ -248,3 +248,17 @@ def test_relu_kernel_on_a_cropped_convolution_output(monkeypatch):
         torch.nn.functional.conv2d(torch.ones(2, 3, 6, 6), torch.ones(4, 3, 3, 3) * -0.1 + 0.05, padding=1)
     )
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_importing_chainrule_does_not_import_numba():
+    """Numba takes about half a second to import: only the first kernel call pays it."""
+    code = (
+        "import sys, chainrule as cr\n"
+        "from chainrule import nn\n"
+        "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())\n"
+        "model(cr.ones(2, 4)).sum().backward()\n"
+        "print('numba' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
