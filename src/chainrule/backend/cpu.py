@@ -1,13 +1,15 @@
-"""CPU kernels through Numba (the optional ``[fast]`` extra) for the work whose NumPy form makes many
-passes over memory: 2x2 max-pooling (three comparisons, three maxima and six argmax updates forward;
-four masked products backward) becomes one multi-core pass each way, and the SGD and Adam updates one
-pass per parameter instead of four to twelve, and softmax cross-entropy one pass over the logits instead
-of about ten small NumPy calls.
+"""Fused CPU kernels through Numba (the optional ``[fast]`` extra), for the work whose NumPy form makes
+several passes over memory or many small calls: each becomes one pass.
 
-NumPy runs each element-wise function on one core, one pass per function; PyTorch runs fused loops
-on every core. Each function here returns its result, or None where Numba is not installed, is
-switched off (``set_fast_kernels(False)``, or ``CHAINRULE_NUMBA=0`` in the environment), or the
-arrays are too small to pay for waking the threads; the op then takes its NumPy path, which stays
+- 2x2 max-pooling, forward (NumPy: three comparisons, three maxima, six argmax updates) and backward
+  (four masked products), spread over the cores;
+- ReLU forward and backward (np.maximum's loop is slow, and the backward built a mask array);
+- softmax cross-entropy with class indices (about ten small NumPy calls);
+- the SGD and Adam/AdamW updates (four to twelve passes over each parameter).
+
+Each function returns its result (or True), or None (False) where Numba is not installed, is switched
+off (``set_fast_kernels(False)``, or ``CHAINRULE_NUMBA=0`` in the environment), or the arrays are
+too small or laid out so that the kernel would not pay; the op then takes its NumPy path, which stays
 the reference that the tests compare these kernels against.
 """
 
@@ -54,12 +56,12 @@ def fast_kernels_available() -> bool:
 
 
 def fast_kernels_enabled() -> bool:
-    """True when the multi-core kernels are switched on and Numba is installed."""
+    """True when the fused kernels are switched on and Numba is installed."""
     return _state["enabled"] and _kernels() is not None
 
 
 def set_fast_kernels(enabled: bool) -> bool:
-    """Switch the multi-core kernels on or off for this process; returns the previous setting."""
+    """Switch the fused kernels on or off for this process; returns the previous setting."""
     previous, _state["enabled"] = _state["enabled"], bool(enabled)
     return previous
 

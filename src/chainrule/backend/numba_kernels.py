@@ -1,7 +1,8 @@
-"""The multi-core CPU kernels themselves, compiled by Numba (imported only through backend/cpu.py).
+"""The fused CPU kernels themselves, compiled by Numba (imported only through backend/cpu.py).
 
-Each loop is the arithmetic of a NumPy reference in ops/, fused into one pass over memory and spread
-over the cores by ``prange``. They are compiled on first use and cached on disk (``cache=True``).
+Each loop is the arithmetic of a NumPy reference in ops/ or optim/, fused into one pass over memory;
+max-pooling also spreads its planes over the cores with ``prange``. They are compiled on first use and
+cached on disk (``cache=True``).
 """
 
 from __future__ import annotations
