@@ -128,7 +128,10 @@ def sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nes
         return False
     # the scalars in the parameter's dtype, as NumPy casts Python floats; one array is also quicker to pass
     scalars = np.array((lr, momentum, 1 - dampening, weight_decay), dtype=param.dtype)
-    kernels.sgd_update(param, grad, velocity, scalars, weight_decay != 0, nesterov, first)
+    # flat views: one compiled kernel per dtype, whatever the parameter's number of axes
+    kernels.sgd_update(
+        param.reshape(-1), grad.reshape(-1), velocity.reshape(-1), scalars, weight_decay != 0, nesterov, first
+    )
     return True
 
 
@@ -142,7 +145,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, s
         (1 - beta1, beta2, 1 - beta2, eps, math.sqrt(1 - beta2**step), -lr / (1 - beta1**step), shrink),
         dtype=param.dtype,
     )
-    kernels.adam_update(param, grad, exp_avg, exp_avg_sq, scalars)
+    kernels.adam_update(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1), scalars)
     return True
 
 

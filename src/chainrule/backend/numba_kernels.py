@@ -88,15 +88,14 @@ _serial = {"cache": True, "boundscheck": False, "nogil": True}
 
 @njit(**_serial)
 def sgd_update(param, grad, velocity, scalars, decay, nesterov, first):
-    """optim.SGD.update: d = g (+ wd p); v = d on the first step, else m v + (1 - dampening) d;
+    """optim.SGD.update over flat arrays: d = g (+ wd p); v = d on the first step, else m v + (1 - dampening) d;
     p -= lr (d + m v if nesterov else v). scalars: lr, m, 1 - dampening, wd; ``decay``: whether wd != 0.
     velocity is not touched (the caller may pass param) when m is 0."""
     lr, momentum, damping, weight_decay = scalars[0], scalars[1], scalars[2], scalars[3]
-    p, g, velocity = param.reshape(param.size), grad.reshape(grad.size), velocity.reshape(velocity.size)
-    for k in range(p.size):
-        d = g[k]
+    for k in range(param.size):
+        d = grad[k]
         if decay:
-            d = p[k] * weight_decay + d
+            d = param[k] * weight_decay + d
         if momentum != 0:
             if first:
                 v = d
@@ -105,27 +104,25 @@ def sgd_update(param, grad, velocity, scalars, decay, nesterov, first):
                 v = v + (d * damping if damping != 1 else d)
             velocity[k] = v
             d = v * momentum + d if nesterov else v
-        p[k] = p[k] - d * lr
+        param[k] = param[k] - d * lr
 
 
 @njit(**_serial)
 def adam_update(param, grad, exp_avg, exp_avg_sq, scalars):
-    """optim.Adam.update after the weight decay: m += (1 - b1)(g - m); v = b2 v + (1 - b2) g^2;
+    """optim.Adam.update over flat arrays, after the weight decay: m += (1 - b1)(g - m); v = b2 v + (1 - b2) g^2;
     p += step m / (sqrt(v) / sqrt(1 - b2^t) + eps), with step = -lr / (1 - b1^t), after AdamW's decoupled
     decay p *= shrink (shrink = 1 - lr wd; 1 for Adam). scalars: 1 - b1, b2, 1 - b2, eps, sqrt(1 - b2^t),
     step, shrink."""
     one_minus_beta1, beta2, one_minus_beta2, eps = scalars[0], scalars[1], scalars[2], scalars[3]
     bias_correction2_sqrt, step, shrink = scalars[4], scalars[5], scalars[6]
-    p, g = param.reshape(param.size), grad.reshape(grad.size)
-    m_all, v_all = exp_avg.reshape(exp_avg.size), exp_avg_sq.reshape(exp_avg_sq.size)
-    for k in range(p.size):
-        gk = g[k]
-        m = m_all[k] + (gk - m_all[k]) * one_minus_beta1
-        v = v_all[k] * beta2 + (gk * gk) * one_minus_beta2
-        m_all[k] = m
-        v_all[k] = v
-        pk = p[k] * shrink if shrink != 1 else p[k]
-        p[k] = pk + m / (np.sqrt(v) / bias_correction2_sqrt + eps) * step
+    for k in range(param.size):
+        gk = grad[k]
+        m = exp_avg[k] + (gk - exp_avg[k]) * one_minus_beta1
+        v = exp_avg_sq[k] * beta2 + (gk * gk) * one_minus_beta2
+        exp_avg[k] = m
+        exp_avg_sq[k] = v
+        pk = param[k] * shrink if shrink != 1 else param[k]
+        param[k] = pk + m / (np.sqrt(v) / bias_correction2_sqrt + eps) * step
 
 
 @njit(**_serial)
