@@ -118,3 +118,34 @@ def test_conv_bias_gradient_with_a_frozen_weight():
     tb = torch.tensor(b, requires_grad=True)
     (TF.conv2d(torch.tensor(x), torch.tensor(w), tb, padding=1) ** 2).sum().backward()
     np.testing.assert_allclose(bias.grad.numpy(), tb.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3000, 1 << 30])
+@pytest.mark.parametrize("stride, padding, bias", [(1, 1, True), (2, 1, False), (1, 0, True)])
+def test_conv_in_blocks_of_images_matches_pytorch(block_bytes, stride, padding, bias, monkeypatch):
+    """im2col runs a few images at a time (ops/conv.py BLOCK_BYTES): one image per block, blocks that do not
+    divide the batch (5 images), and the whole batch in one block all give PyTorch's output and gradients."""
+    from chainrule.ops import conv
+
+    monkeypatch.setattr(conv, "BLOCK_BYTES", block_bytes)
+    x, w, b = rng.standard_normal((5, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    check_op(
+        (lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding))
+        if bias
+        else (lambda x, w: F.conv2d(x, w, stride=stride, padding=padding)),
+        (lambda x, w, b: TF.conv2d(x, w, b, stride=stride, padding=padding))
+        if bias
+        else (lambda x, w: TF.conv2d(x, w, stride=stride, padding=padding)),
+        *((x, w, b) if bias else (x, w)),
+        gradcheck=False,
+    )
+
+
+def test_conv_backward_sees_an_input_modified_in_place():
+    """Backward rebuilds im2col from the saved input, so writing into the input after the forward is refused,
+    as for any op that saved it."""
+    x = cr.ones(2, 3, 5, 5, requires_grad=True) * 1.0
+    y = F.conv2d(x, cr.ones(2, 3, 3, 3, requires_grad=True), padding=1)
+    x.add_(1.0)
+    with pytest.raises(cr.errors.GraphError, match="conv2d.*modified by an in-place operation"):
+        y.sum().backward()
