@@ -262,3 +262,21 @@ def test_importing_chainrule_does_not_import_numba():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+@numba_only
+def test_set_num_threads_limits_the_pooling_threads(monkeypatch):
+    """MPI ranks sharing a machine split its cores (train/distributed.py): the pooling kernels then run on
+    the threads asked for, with the same result."""
+    import numba
+
+    monkeypatch.setattr(cpu, "MIN_SIZE", 0)
+    monkeypatch.setitem(cpu._state, "threads", None)
+    x = np.random.default_rng(9).standard_normal((4, 8, 16, 16)).astype(np.float32)
+    expected = F.max_pool2d(cr.from_numpy(x), 2).numpy()
+    cpu.set_num_threads(1)
+    try:
+        np.testing.assert_array_equal(F.max_pool2d(cr.from_numpy(x), 2).numpy(), expected)
+        assert numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

@@ -26,8 +26,8 @@ MIN_SIZE = 1 << 15
 # Below this many elements NumPy's passes cost less than calling a kernel (about 2 µs).
 RELU_MIN_SIZE = 1 << 12
 
-_state = {"enabled": os.environ.get("CHAINRULE_NUMBA", "1") != "0", "kernels": None}
-# Numba's workqueue threads serve one caller at a time: a second thread waits for the first.
+_state = {"enabled": os.environ.get("CHAINRULE_NUMBA", "1") != "0", "kernels": None, "threads": None}
+# Numba's workqueue threads serve one caller at a time: a second thread waits for the first (_run_parallel).
 _lock = threading.Lock()
 
 
@@ -46,7 +46,7 @@ def _kernels():
             numba.config.THREADING_LAYER = "workqueue"
         from . import numba_kernels
 
-        _state["kernels"] = numba_kernels
+        _state["kernels"], _state["numba"] = numba_kernels, numba
     return _state["kernels"] or None
 
 
@@ -64,6 +64,21 @@ def set_fast_kernels(enabled: bool) -> bool:
     """Switch the fused kernels on or off for this process; returns the previous setting."""
     previous, _state["enabled"] = _state["enabled"], bool(enabled)
     return previous
+
+
+def set_num_threads(threads: int) -> None:
+    """How many threads the multi-core kernels use (Numba's default: every core). MPI ranks sharing one
+    machine split its cores, as they do for BLAS (train/distributed.py)."""
+    _state["threads"] = max(1, int(threads))
+
+
+def _run_parallel(kernel, *args) -> None:
+    """Call a multi-core kernel: one caller at a time, on the threads set_num_threads asked for."""
+    with _lock:
+        if _state["threads"] is not None:  # Numba's thread count is a setting of the calling thread
+            numba = _state["numba"]
+            numba.set_num_threads(min(_state["threads"], numba.config.NUMBA_NUM_THREADS))
+        kernel(*args)
 
 
 def _usable(*arrays, min_size: int = 0):
@@ -88,8 +103,7 @@ def max_pool_2x2(x: np.ndarray):
     c, n, h, w = x.shape
     out = np.empty((c, n, h // 2, w // 2), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=np.uint8)
-    with _lock:
-        kernels.max_pool_2x2_forward(x, out, argmax)
+    _run_parallel(kernels.max_pool_2x2_forward, x, out, argmax)
     return out, argmax
 
 
@@ -100,8 +114,7 @@ def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
     if kernels is None:
         return None
     grad_input = np.empty(shape, dtype=grad.dtype)
-    with _lock:
-        kernels.max_pool_2x2_backward(grad, argmax, grad_input)
+    _run_parallel(kernels.max_pool_2x2_backward, grad, argmax, grad_input)
     return grad_input
 
 

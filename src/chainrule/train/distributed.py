@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, cpu
 from ..errors import ChainruleError, ConfigError
 from ..tensor import Tensor
 
@@ -55,10 +55,12 @@ def init(timeout: float | None = None) -> tuple[int, int]:
 
 
 def _share_cores(local_ranks: int) -> None:
-    """Ranks on one machine split its cores: BLAS threads per rank = cores / ranks (oversubscribed
-    BLAS threads spin against each other and can make a step many times slower)."""
+    """Ranks on one machine split its cores: BLAS threads (and the multi-core CPU kernels' threads) per
+    rank = cores / ranks (oversubscribed BLAS threads spin against each other and can make a step many
+    times slower)."""
     if local_ranks <= 1:
         return
+    cpu.set_num_threads(max(1, (os.cpu_count() or 1) // local_ranks))
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
