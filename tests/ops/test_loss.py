@@ -114,3 +114,15 @@ def test_loss_input_errors():
         F.binary_cross_entropy(cr.tensor([0.5]), cr.tensor([2.0]))
     with pytest.raises(ValueError, match="reduction"):
         F.mse_loss(cr.ones(2), cr.ones(2), reduction="avg")
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 128, 1001])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_mean_reduction_is_numpys_mean_to_the_bit(n, dtype):
+    """The mean reduction sums with np.add.reduce and divides (ops/loss.py _reduce): the same bits as mean()."""
+    from chainrule.ops.loss import _reduce
+
+    losses = (np.random.default_rng(n).standard_normal(n) * 10).astype(dtype)
+    reduced = _reduce(losses, "mean")
+    assert reduced.dtype == losses.dtype and reduced.shape == ()
+    assert reduced == losses.mean(dtype=losses.dtype)

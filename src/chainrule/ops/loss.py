@@ -22,10 +22,15 @@ def _check_reduction(reduction: str, op: str) -> None:
 
 
 def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
+    xp = array_module(losses)
     if reduction == "mean":
-        return array_module(losses).asarray(losses.mean(dtype=losses.dtype))
+        if xp is np and losses.size:
+            # losses.mean() is this sum divided by the count, to the bit, without mean()'s Python wrapper
+            # (about 3 µs, a tenth of a small network's loss)
+            return np.asarray(np.add.reduce(losses, axis=None, dtype=losses.dtype) / losses.size)
+        return xp.asarray(losses.mean(dtype=losses.dtype))
     if reduction == "sum":
-        return array_module(losses).asarray(losses.sum(dtype=losses.dtype))
+        return xp.asarray(losses.sum(dtype=losses.dtype))
     return losses
 
 
