@@ -21,7 +21,8 @@ from .config import PlaygroundConfig, parse_config
 from .datasets import MAX_UPLOAD
 from .session import Session
 
-# type -> {field: (accepted Python types, required)}
+DOWNLOADS = ("model", "toml", "history", "data")
+# type -> {field: (accepted Python types, required[, the values allowed])}
 MESSAGES = {
     "config": {"config": ((dict,), True)},
     "play": {},
@@ -39,10 +40,9 @@ MESSAGES = {
     "deselect": {},
     "upload_csv": {"name": ((str,), True), "text": ((str,), True)},
     "load_csv": {"path": ((str,), True)},
-    "export": {"format": ((str,), True)},
-    "download": {"what": ((str,), True)},
+    "export": {"format": ((str,), True, FORMATS)},
+    "download": {"what": ((str,), True, DOWNLOADS)},
 }
-DOWNLOADS = ("model", "toml", "history", "data")
 EXPORT_LIMIT = 50_000  # rows × weights of a step that "Export this step" writes out
 
 
@@ -61,7 +61,7 @@ def check(message) -> dict:
     unknown = sorted(set(message) - set(fields) - {"type"})
     if unknown:
         raise ProtocolError(f"message {kind!r}: unknown field(s) {', '.join(map(repr, unknown))}")
-    for name, (types, required) in fields.items():
+    for name, (types, required, *allowed) in fields.items():
         if name not in message:
             if required:
                 raise ProtocolError(f"message {kind!r}: missing field {name!r}")
@@ -70,6 +70,8 @@ def check(message) -> dict:
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise ProtocolError(f"message {kind!r}: field {name!r} should be {expected}, got {json.dumps(value)[:60]}")
+        if allowed and value not in allowed[0]:
+            raise ProtocolError(f"{kind}: {name} should be one of {', '.join(allowed[0])}, got {value!r}")
     return message
 
 
@@ -193,8 +195,6 @@ class Connection:
     def on_export(self, message) -> list:
         s = self.need_session()
         fmt = message["format"]
-        if fmt not in FORMATS:
-            raise ProtocolError(f"export: format should be one of {', '.join(FORMATS)}, got {fmt!r}")
         with s.lock:
             trace = s.trace()
             weights = sum(layer.weight.size for layer in trace.layers)
@@ -210,8 +210,6 @@ class Connection:
     def on_download(self, message) -> list:
         s = self.need_session()
         what = message["what"]
-        if what not in DOWNLOADS:
-            raise ProtocolError(f"download: what should be one of {', '.join(DOWNLOADS)}, got {what!r}")
         with s.lock:
             if what == "model":
                 buffer = io.BytesIO()
