@@ -42,7 +42,7 @@ class SGD(Optimizer):
         weight_decay = group["weight_decay"]
         velocity = state.get("momentum_buffer")
         first = momentum and velocity is None
-        if first:
+        if first:  # the momentum buffer, which the first update fills with d
             velocity = array_module(param).empty_like(param)
         # one pass on the CPU where Numba is installed (backend/cpu.py); the NumPy passes below are the reference
         if cpu.sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, group["nesterov"], first):
@@ -53,9 +53,9 @@ class SGD(Optimizer):
         work = scratch(state, param)
         direction = with_weight_decay(param, grad, state, weight_decay)  # may be `work`
         if momentum:
-            velocity = state.get("momentum_buffer")
-            if velocity is None:
-                velocity = state["momentum_buffer"] = direction.copy()
+            if first:  # the buffer allocated above: v = d
+                xp.copyto(velocity, direction)
+                state["momentum_buffer"] = velocity
             else:
                 velocity *= momentum
                 if dampening:
