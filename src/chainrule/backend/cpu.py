@@ -81,16 +81,20 @@ def _run_parallel(kernel, *args) -> None:
         kernel(*args)
 
 
-def _usable(*arrays, min_size: int = 0):
-    """The kernel module, when the kernels are on and these arrays are NumPy float arrays of one dtype, the
-    first of at least ``min_size`` elements; else None."""
+def _usable(*arrays, min_size: int = 0, contiguous: bool = False):
+    """The kernel module, when the kernels are on and these arrays are NumPy float arrays of one dtype (and
+    C-contiguous where asked), the first of at least ``min_size`` elements; else None. The optimizers ask for
+    every parameter at every step, so it is kept lean."""
+    if not _state["enabled"]:
+        return None
     first = arrays[0]
-    if not _state["enabled"] or first.size < min_size or first.dtype not in (np.float32, np.float64):
+    dtype = first.dtype
+    if first.size < min_size or (dtype != np.float32 and dtype != np.float64):
         return None
     for a in arrays:
-        if type(a) is not np.ndarray or a.dtype != first.dtype:
+        if type(a) is not np.ndarray or a.dtype != dtype or (contiguous and not a.flags.c_contiguous):
             return None
-    return _kernels()
+    return _state["kernels"] or _kernels()
 
 
 def max_pool_2x2(x: np.ndarray):
@@ -118,25 +122,11 @@ def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
     return grad_input
 
 
-def _contiguous(*arrays):
-    """The kernel module, when the kernels are on and the arrays are C-contiguous NumPy float arrays of one
-    dtype; else None. (The optimizers call this for every parameter at every step: it is kept lean.)"""
-    if not _state["enabled"]:
-        return None
-    dtype = arrays[0].dtype
-    if dtype != np.float32 and dtype != np.float64:
-        return None
-    for a in arrays:
-        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
-            return None
-    return _state["kernels"] or _kernels()
-
-
 def sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nesterov, first) -> bool:
     """optim.SGD's update in one pass (velocity: the momentum buffer, written; unused without momentum);
     False where the NumPy path should run."""
     velocity = param if velocity is None else velocity
-    kernels = _contiguous(param, grad, velocity)
+    kernels = _usable(param, grad, velocity, contiguous=True)
     if kernels is None:
         return False
     # the scalars in the parameter's dtype, as NumPy casts Python floats; one array is also quicker to pass
@@ -151,7 +141,7 @@ def sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nes
 def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, shrink) -> bool:
     """optim.Adam's update (after L2 weight decay, which the caller adds to grad) in one pass; ``step`` is the
     step count t, ``shrink`` AdamW's factor 1 - lr wd (1 for Adam). False where the NumPy path should run."""
-    kernels = _contiguous(param, grad, exp_avg, exp_avg_sq)
+    kernels = _usable(param, grad, exp_avg, exp_avg_sq, contiguous=True)
     if kernels is None:
         return False
     scalars = np.array(
@@ -165,7 +155,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, s
 def softmax_cross_entropy(logits, target, smoothing):
     """(losses, probs) of softmax cross-entropy with class-index targets (already range-checked), each row in
     one pass; None where the NumPy path should run."""
-    kernels = _contiguous(logits)
+    kernels = _usable(logits, contiguous=True)
     if kernels is None or target.ndim != 1 or type(target) is not np.ndarray:
         return None
     t = logits.dtype.type
@@ -179,7 +169,7 @@ def softmax_cross_entropy_backward(probs, target, smoothing, scale):
     None where the NumPy path should run."""
     if np.ndim(scale) != 0 or target.ndim != 1:
         return None
-    kernels = _contiguous(probs)
+    kernels = _usable(probs, contiguous=True)
     if kernels is None:
         return None
     t = probs.dtype.type
@@ -188,49 +178,45 @@ def softmax_cross_entropy_backward(probs, target, smoothing, scale):
     return grad
 
 
-def _memory_order(a: np.ndarray):
-    """``a``'s elements as a 1-D view in memory order, where ``a`` fills its memory without gaps in some
-    axis order (a convolution's output, a transposed view); else None."""
+def _in_memory_order(a: np.ndarray):
+    """(order, out, result): ``a``'s axes from the largest stride to the smallest (the order its elements lie
+    in memory; None for a C-contiguous ``a``, the common case, taken without reordering), an empty
+    C-contiguous array with its axes in that order, and that array seen in ``a``'s axis order (so it has
+    ``a``'s layout where ``a`` has no gaps)."""
     if a.flags.c_contiguous:
-        return a.reshape(-1)
-    t = a.transpose(sorted(range(a.ndim), key=lambda k: -a.strides[k]))
-    return t.reshape(-1) if t.flags.c_contiguous else None
+        out = np.empty_like(a)
+        return None, out, out
+    order = sorted(range(a.ndim), key=lambda k: -a.strides[k])
+    out = np.empty([a.shape[k] for k in order], dtype=a.dtype)
+    return order, out, out.transpose(np.argsort(order))
 
 
 def relu(x: np.ndarray):
-    """max(x, 0) in one pass, in x's layout; None where the NumPy path should run."""
+    """max(x, 0) in one pass, written in x's axis order; None where the NumPy path should run."""
     kernels = _usable(x, min_size=RELU_MIN_SIZE)
     if kernels is None:
         return None
-    flat_x = _memory_order(x)
-    if flat_x is None:
-        if x.ndim != 4:
-            return None
-        # rows with gaps (a convolution's cropped output): loop in memory order, write a dense array
-        order = sorted(range(4), key=lambda k: -x.strides[k])
-        out = np.empty([x.shape[k] for k in order], dtype=x.dtype)
-        kernels.relu_forward_4d(x.transpose(order), out)
-        return out.transpose(np.argsort(order))
-    out = np.empty_like(x)  # order "K": x's strides
-    flat_out = _memory_order(out) if out.strides == x.strides else None
-    if flat_out is None:
+    order, out, result = _in_memory_order(x)
+    ordered = x if order is None else x.transpose(order)
+    if ordered.flags.c_contiguous:  # no gaps: any shape, as one row
+        kernels.relu_forward(ordered.reshape(1, 1, 1, -1), out.reshape(1, 1, 1, -1))
+    elif x.ndim == 4:  # gaps between the rows of a 4-D view (a convolution's cropped output)
+        kernels.relu_forward(ordered, out)
+    else:
         return None
-    kernels.relu_forward(flat_x, flat_out)
-    return out
+    return result
 
 
 def relu_backward(grad: np.ndarray, y: np.ndarray):
     """grad where y > 0, else 0, in one pass and in grad's layout; None where the NumPy path should run
-    (different layouts, small arrays, the kernels off)."""
+    (different layouts, gaps, small arrays, the kernels off)."""
     kernels = _usable(grad, y, min_size=RELU_MIN_SIZE)
     if kernels is None or grad.strides != y.strides or grad.shape != y.shape:
         return None
-    flat_grad, flat_y = _memory_order(grad), _memory_order(y)
-    if flat_grad is None or flat_y is None:
+    order, out, result = _in_memory_order(grad)
+    if order is not None:  # y has grad's strides, so the same order
+        grad, y = grad.transpose(order), y.transpose(order)
+    if not grad.flags.c_contiguous:
         return None
-    out = np.empty_like(grad)  # order "K": grad's strides
-    flat_out = _memory_order(out) if out.strides == grad.strides else None
-    if flat_out is None:
-        return None
-    kernels.relu_backward(flat_grad, flat_y, flat_out)
-    return out
+    kernels.relu_backward(grad.reshape(-1), y.reshape(-1), out.reshape(-1))
+    return result

@@ -175,17 +175,9 @@ def relu_backward(grad, y, out):
 
 @njit(**_serial)
 def relu_forward(x, out):
-    """out = max(x, 0) over flat arrays; NaN stays NaN, as with np.maximum (which here ran about four times
-    slower, element by element, than this loop)."""
-    for k in range(x.size):
-        v = x[k]
-        out[k] = 0 if v <= 0 else v
-
-
-@njit(**_serial)
-def relu_forward_4d(x, out):
-    """relu_forward for a 4-D view with gaps between its rows (a stride-1 convolution's output is one: its
-    rows were computed wide and cropped), axes already in memory order."""
+    """out = max(x, 0) over a 4-D view whose rows may have gaps between them (a stride-1 convolution's
+    output does: its rows were computed wide and cropped); an array without gaps comes as one row. NaN stays
+    NaN, as with np.maximum, which here ran about four times slower, element by element, than this loop."""
     a, b, c, d = x.shape
     for i in range(a):
         for j in range(b):
