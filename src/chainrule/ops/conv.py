@@ -210,6 +210,11 @@ class Conv2d(Function):
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
 
+def _tiles_2x2(kernel, stride, padding) -> bool:
+    """The pooling that backend/cpu.py's kernels do in one pass: 2x2 windows, stride 2, no padding."""
+    return kernel == stride == (2, 2) and padding == (0, 0)
+
+
 class MaxPool2d(Function):
     op = "max_pool2d"
     saved_inputs = ()
@@ -220,7 +225,7 @@ class MaxPool2d(Function):
         n, c, h, w = x.shape
         out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
         self.geometry = (x.shape, kernel, stride, padding, out_hw)
-        if kernel == stride == (2, 2) and padding == (0, 0):
+        if _tiles_2x2(kernel, stride, padding):
             fast = cpu.max_pool_2x2(x.transpose(1, 0, 2, 3))  # one multi-core pass, where Numba is installed
             if fast is not None:
                 out, self.argmax = fast
@@ -243,7 +248,7 @@ class MaxPool2d(Function):
         xp = array_module(grad_output)
         (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
         grad = grad_output.transpose(1, 0, 2, 3)
-        if kernel == stride == (2, 2) and padding == (0, 0):
+        if _tiles_2x2(kernel, stride, padding):
             fast = cpu.max_pool_2x2_backward(grad, self.argmax, (c, n, h, w))
             if fast is not None:
                 return fast.transpose(1, 0, 2, 3)

@@ -59,11 +59,10 @@ class SoftmaxCrossEntropy(Function):
                 self.probs, losses = xp.empty_like(logits), xp.empty(n, dtype=logits.dtype)
                 kernel(logits, target, classes, logits.dtype.type(label_smoothing), losses, self.probs)
                 return _reduce(losses, reduction)
-        if target.ndim == 1:  # one pass per row on the CPU where Numba is installed (backend/cpu.py)
-            fused = cpu.softmax_cross_entropy(logits, target, label_smoothing)
-            if fused is not None:
-                losses, self.probs = fused
-                return _reduce(losses, reduction)
+        fused = cpu.softmax_cross_entropy(logits, target, label_smoothing)  # class indices, one pass per row
+        if fused is not None:
+            losses, self.probs = fused
+            return _reduce(losses, reduction)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
