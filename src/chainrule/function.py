@@ -12,11 +12,13 @@ import itertools
 import re
 import threading
 
+import numpy as np
+
 from . import anomaly
 from . import tensor as engine
 from .backend import device_of
 from .errors import ChainruleError, DeviceError, GraphError, ShapeError
-from .tensor import Tensor
+from .tensor import _UNWRITTEN, Tensor
 
 
 class _State(threading.local):
@@ -107,6 +109,9 @@ class inference_mode(no_grad):  # noqa: N801
         _GradMode.__init__(self, not mode)
 
 
+_ndarray, _asarray, _new = np.ndarray, np.asarray, object.__new__
+_NEEDS_ONE = (True,)
+
 # Every recorded node's number, in the order of creation. A node's inputs existed before it ran, so their
 # nodes have smaller numbers: backward runs the nodes by decreasing number (as PyTorch's sequence_nr).
 _sequence = itertools.count()
@@ -189,27 +194,37 @@ class Function:
         return out
 
     @classmethod
-    def apply_scalar(cls, x, *args):
+    def apply_scalar(cls, x, scalar, reflected=False):
         """apply() for one tensor and a Python number (x * 2.5, 1 - x): the same node, without apply's general
         bookkeeping, because for small arrays the cost of such an op is this Python, not NumPy. Only for ops
         that save no output and make no view (the scalar ops in ops/elementwise.py)."""
-        fn = object.__new__(cls)
+        array = x._array
+        if type(array) is _ndarray:
+            # The number as a 0-d array of x's dtype: the value NumPy would cast it to anyway (a Python number is
+            # 'weak', NEP 50), and a NumPy call with it costs half as much (0.43 against 0.81 us, 4 elements).
+            scalar = _asarray(scalar, array.dtype)
+        fn = _new(cls)
         try:
-            output = fn.forward(x._array, *args)
+            output = fn.forward(array, scalar, reflected)
         except ChainruleError:
             raise
         except (ValueError, TypeError) as exc:
             _reraise(cls, exc, (x,))
         if anomaly.active:
             anomaly.check_forward(fn, output, (x,))
-        out = Tensor._wrap(output, False)
+        out = _new(Tensor)  # Tensor._wrap, inline
+        out._array = output if type(output) is _ndarray else Tensor._wrap(output, False)._array
+        out._grad = out._creator = out.name = None
+        out._version_counter = _UNWRITTEN
         if x.requires_grad and _state.grad_enabled:
             fn.inputs = (x,)
-            fn.needs_input_grad = (True,)
+            fn.needs_input_grad = _NEEDS_ONE
             fn.tick = engine._tick
             fn.seq = next(_sequence)
             out.requires_grad = True
             out._creator = fn
+        else:
+            out.requires_grad = False
         return out
 
     def check_saved_versions(self) -> None:

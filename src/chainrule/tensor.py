@@ -1,8 +1,9 @@
 """Tensor: an array, its ``.grad``, and the Function that made it; ``backward()`` walks the graph.
 
-The walk is one reverse topological pass found with an explicit stack (no recursion, so a chain
-of 100,000 ops works). Gradients add into ``.grad`` like PyTorch's, and each node's saved arrays are
-released as soon as its backward has run, unless ``retain_graph=True``.
+The walk runs each node once, in reverse topological order, from a heap of the nodes a gradient has
+reached (no recursion, so a chain of 100,000 ops works). Gradients add into ``.grad`` like
+PyTorch's, and each node's saved arrays are released as soon as its backward has run, unless
+``retain_graph=True``.
 
 A Tensor holds its array in ``_array`` (the library's floors read it directly: ops deal in plain
 arrays). ``.data`` and ``.grad`` are Tensors sharing that memory, as in PyTorch. Every in-place write
@@ -12,7 +13,7 @@ that an op saved and that was modified since.
 
 from __future__ import annotations
 
-import operator
+import heapq
 import weakref
 from typing import TYPE_CHECKING
 
@@ -500,34 +501,6 @@ def creator_at(t: Tensor, tick: int):
     return t._creator
 
 
-def _topological_order(roots) -> list:
-    """Functions reachable from ``roots``, each after every Function that consumes its output: the reachable
-    ones by decreasing creation number (a node is always made after the nodes of its inputs)."""
-    seen = set(roots)
-    stack = list(roots)
-    histories = _histories_exist
-    while stack:
-        fn = stack.pop()
-        inputs = fn.inputs
-        if len(inputs) == 1:  # the common case (a recorded one-input node needs its input's grad): no zip
-            t = inputs[0]
-            creator = t._creator if not histories else creator_at(t, fn.tick)
-            if creator is not None and creator not in seen:
-                seen.add(creator)
-                stack.append(creator)
-            continue
-        for t, needs in zip(inputs, fn.needs_input_grad):
-            if needs:
-                creator = t._creator if not histories else creator_at(t, fn.tick)
-                if creator is not None and creator not in seen:
-                    seen.add(creator)
-                    stack.append(creator)
-    return sorted(seen, key=_creation, reverse=True)
-
-
-_creation = operator.attrgetter("seq")
-
-
 def _run_backward(root: Function, gradient, retain_graph: bool) -> None:
     run_backward_from({root: gradient}, [root], retain_graph, None)
 
@@ -561,13 +534,22 @@ def run_backward(outputs, gradients, retain_graph: bool, targets=None, accumulat
 
 
 def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> None:
+    """The walk: each node's backward once every node that consumes its output has added its gradient.
+
+    A node is always made after the nodes of its inputs (its ``seq`` is larger), so running the nodes by
+    decreasing ``seq`` does that (as PyTorch's sequence_nr). They wait in a max-heap, which a node enters
+    when the first gradient reaches it: nodes no gradient reaches are never visited, and no separate
+    topological sort is needed.
+    """
     target_ids, collected = (None, None) if capture is None else ({id(t) for t in capture[0]}, capture[1])
     non_leaf_targets = {} if capture is None else {t._creator: t for t in capture[0] if t._creator is not None}
     histories, now = _histories_exist, _tick
-    for fn in _topological_order(roots):
-        grad_output = grads.pop(fn, None)
-        if grad_output is None:
-            continue
+    heap = [(-fn.seq, fn) for fn in roots]
+    heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        fn = pop(heap)[1]
+        grad_output = grads.pop(fn)
         if fn.freed:
             raise GraphError(
                 f"backward(): trying to go through the graph a second time (at op {fn.op_name()}); its saved "
@@ -595,9 +577,11 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             creator = t._creator if not histories else creator_at(t, fn.tick)
             if creator is None:
                 _to_leaf(t, grad, grad_output, target_ids, collected)
+            elif (previous := grads.get(creator)) is None:
+                grads[creator] = grad
+                push(heap, (-creator.seq, creator))
             else:
-                previous = grads.get(creator)
-                grads[creator] = grad if previous is None else previous + grad
+                grads[creator] = previous + grad
             continue
         for t, needs, grad in zip(inputs, fn.needs_input_grad, input_grads):
             if not needs or grad is None:
@@ -605,9 +589,11 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             creator = t._creator if not histories else creator_at(t, fn.tick)
             if creator is None:
                 _to_leaf(t, grad, grad_output, target_ids, collected)
+            elif (previous := grads.get(creator)) is None:
+                grads[creator] = grad
+                push(heap, (-creator.seq, creator))
             else:
-                previous = grads.get(creator)
-                grads[creator] = grad if previous is None else previous + grad
+                grads[creator] = previous + grad
 
 
 def _to_leaf(t: Tensor, grad, grad_output, target_ids, collected) -> None:

@@ -103,7 +103,7 @@ class _ScalarOp(Function):
 class MulScalar(_ScalarOp):
     op = "mul"
 
-    def forward(self, x, scalar):
+    def forward(self, x, scalar, reflected):
         self.scalar = scalar
         return x * scalar
 
@@ -114,7 +114,7 @@ class MulScalar(_ScalarOp):
 class AddScalar(_ScalarOp):
     op = "add"
 
-    def forward(self, x, scalar):
+    def forward(self, x, scalar, reflected):
         return x + scalar
 
     def backward(self, grad_output):
@@ -494,7 +494,7 @@ def _operator(fast, general):
     (the cost of x * 2.5 on a small array is this Python, not NumPy); anything else to the general function."""
 
     def operator(a, b):
-        if scalar_operand(a, b):
+        if type(b) in _PYTHON_NUMBERS and isinstance(a, Tensor) and a._array.dtype.kind == "f":  # scalar_operand
             return fast(a, b)
         return general(a, b)
 
@@ -686,6 +686,6 @@ def clone(x: Tensor) -> Tensor:
 # The operators' fast entries (ops/tensor_methods.py binds them to Tensor); each scalar path is the one
 # the function above takes.
 add_operator = _operator(AddScalar.apply_scalar, add)
-sub_operator = _operator(lambda a, b: SubScalar.apply_scalar(a, b, False), sub)
+sub_operator = _operator(SubScalar.apply_scalar, sub)
 mul_operator = _operator(MulScalar.apply_scalar, mul)
-div_operator = _operator(lambda a, b: DivScalar.apply_scalar(a, b, False), div)
+div_operator = _operator(DivScalar.apply_scalar, div)
