@@ -18,7 +18,7 @@ from . import anomaly
 from . import tensor as engine
 from .backend import device_of
 from .errors import ChainruleError, DeviceError, GraphError, ShapeError
-from .tensor import _UNWRITTEN, Tensor
+from .tensor import Tensor
 
 
 class _State(threading.local):
@@ -109,7 +109,7 @@ class inference_mode(no_grad):  # noqa: N801
         _GradMode.__init__(self, not mode)
 
 
-_ndarray, _asarray, _new = np.ndarray, np.asarray, object.__new__
+_ndarray, _asarray, _new, _wrap = np.ndarray, np.asarray, object.__new__, Tensor._wrap
 _NEEDS_ONE = (True,)
 
 # Every recorded node's number, in the order of creation. A node's inputs existed before it ran, so their
@@ -161,7 +161,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the forward on the inputs' arrays and, when grad is on, record the node."""
-        fn = object.__new__(cls)  # (no __init__: the forward sets what it saves)
+        fn = _new(cls)  # (no __init__: the forward sets what it saves)
         try:
             if len(inputs) == 1:  # the common case, without building a list
                 output = fn.forward(inputs[0]._array, **params)
@@ -173,7 +173,7 @@ class Function:
             _reraise(cls, exc, inputs)
         if anomaly.active:
             anomaly.check_forward(fn, output, inputs)
-        out = Tensor._wrap(output, False)
+        out = _wrap(output, False)
         if (
             cls.view
             and output.base is not None
@@ -181,8 +181,13 @@ class Function:
         ):
             out._version_counter = inputs[0]._counter()
         if _state.grad_enabled:
-            needs = (inputs[0].requires_grad,) if len(inputs) == 1 else tuple([t.requires_grad for t in inputs])
-            if True in needs:
+            if len(inputs) == 1:
+                needs = _NEEDS_ONE if inputs[0].requires_grad else None
+            else:
+                needs = tuple([t.requires_grad for t in inputs])
+                if True not in needs:
+                    needs = None
+            if needs is not None:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
                 fn.tick = engine._tick
@@ -212,10 +217,7 @@ class Function:
             _reraise(cls, exc, (x,))
         if anomaly.active:
             anomaly.check_forward(fn, output, (x,))
-        out = _new(Tensor)  # Tensor._wrap, inline
-        out._array = output if type(output) is _ndarray else Tensor._wrap(output, False)._array
-        out._grad = out._creator = out.name = None
-        out._version_counter = _UNWRITTEN
+        out = _wrap(output, False)
         if x.requires_grad and _state.grad_enabled:
             fn.inputs = (x,)
             fn.needs_input_grad = _NEEDS_ONE
@@ -223,8 +225,6 @@ class Function:
             fn.seq = next(_sequence)
             out.requires_grad = True
             out._creator = fn
-        else:
-            out.requires_grad = False
         return out
 
     def check_saved_versions(self) -> None:

@@ -42,6 +42,7 @@ def current_tick() -> int:
 
 
 _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
+_ndarray, _new = np.ndarray, object.__new__
 
 # The version counter of a tensor never written in place: shared, immutable and not tracked by the
 # garbage collector (a fresh list per op would make Python's collector run far more often). The first
@@ -123,15 +124,14 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, array, requires_grad: bool) -> "Tensor":
-        """Fast path for ops: wrap an array the op just made, with no checks or copies."""
-        t = object.__new__(cls)
-        t._array = array if type(array) is np.ndarray or backend.is_device_array(array) else np.asarray(array)
-        t._grad = None
+    @staticmethod
+    def _wrap(array, requires_grad: bool) -> "Tensor":
+        """Fast path for ops: wrap an array the op just made, with no checks or copies. (A static method and
+        module-level names: every op calls it, and a class method's call costs twice as much.)"""
+        t = _new(Tensor)
+        t._array = array if type(array) is _ndarray or backend.is_device_array(array) else np.asarray(array)
+        t._grad = t._creator = t.name = None
         t.requires_grad = requires_grad
-        t._creator = None
-        t.name = None
         t._version_counter = _UNWRITTEN
         return t
 

@@ -193,3 +193,26 @@ def test_the_kernels_update_exactly_as_the_numpy_path(name, config, dtype, kerne
     np.testing.assert_array_equal(results[1][0], results[0][0])
     for key, value in results[0][1].items():
         np.testing.assert_array_equal(results[1][1][key], value)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_the_kernels_follow_a_learning_rate_that_changes_every_step(name, kernel_path):
+    """The kernels' hyperparameter arrays are cached by value (backend/cpu.py): a schedule that changes lr
+    at every step, back and forth, must still give the NumPy path's bits."""
+    from chainrule.backend import cpu
+
+    grads = np.random.default_rng(6).standard_normal((40, 8, 5)).astype(np.float32)
+    results = []
+    for fast in (False, True):
+        previous = cpu.set_fast_kernels(fast)
+        try:
+            param = nn.Parameter(cr.tensor(np.linspace(-1, 1, 40).reshape(8, 5)))
+            opt = getattr(optim, name)([param], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+            for k, g in enumerate(grads):
+                opt.param_groups[0]["lr"] = 0.1 / (1 + k % 7)  # 7 values, each seen again and again
+                param.grad = cr.tensor(g)
+                opt.step()
+            results.append(param._array.copy())
+        finally:
+            cpu.set_fast_kernels(previous)
+    np.testing.assert_array_equal(results[1], results[0])

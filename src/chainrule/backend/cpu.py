@@ -129,13 +129,28 @@ def sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nes
     kernels = _usable(param, grad, velocity, contiguous=True)
     if kernels is None:
         return False
-    # the scalars in the parameter's dtype, as NumPy casts Python floats; one array is also quicker to pass
-    scalars = np.array((lr, momentum, 1 - dampening, weight_decay), dtype=param.dtype)
-    # flat views: one compiled kernel per dtype, whatever the parameter's number of axes
-    kernels.sgd_update(
-        param.reshape(-1), grad.reshape(-1), velocity.reshape(-1), scalars, weight_decay != 0, nesterov, first
-    )
+    scalars = _scalars((lr, momentum, 1 - dampening, weight_decay), param.dtype)
+    kernels.sgd_update(param, grad, velocity, scalars, weight_decay != 0, nesterov, first)
     return True
+
+
+# The optimizers' hyperparameters as arrays, by value: every parameter of a group at every step asks for the
+# same ones, and making the array (1 us) cost more than the update of a small parameter. (By value, so a
+# hyperparameter of -0.0 may share 0.0's array; both act alike but for the sign of a zero parameter.)
+_scalar_arrays: dict = {}
+
+
+def _scalars(values: tuple, dtype) -> np.ndarray:
+    """``values`` as a read-only array of ``dtype``: cast as NumPy casts Python floats, and one argument is
+    quicker to pass to a kernel than several."""
+    key = (values, dtype)
+    array = _scalar_arrays.get(key)
+    if array is None:
+        if len(_scalar_arrays) >= 64:  # a scheduler changes lr every step: keep only the recent ones
+            _scalar_arrays.clear()
+        array = _scalar_arrays[key] = np.array(values, dtype=dtype)
+        array.flags.writeable = False
+    return array
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, shrink) -> bool:
@@ -144,11 +159,10 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, s
     kernels = _usable(param, grad, exp_avg, exp_avg_sq, contiguous=True)
     if kernels is None:
         return False
-    scalars = np.array(
-        (1 - beta1, beta2, 1 - beta2, eps, math.sqrt(1 - beta2**step), -lr / (1 - beta1**step), shrink),
-        dtype=param.dtype,
+    scalars = _scalars(
+        (1 - beta1, beta2, 1 - beta2, eps, math.sqrt(1 - beta2**step), -lr / (1 - beta1**step), shrink), param.dtype
     )
-    kernels.adam_update(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1), scalars)
+    kernels.adam_update(param, grad, exp_avg, exp_avg_sq, scalars)
     return True
 
 

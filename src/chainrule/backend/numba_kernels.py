@@ -88,10 +88,20 @@ _serial = {"cache": True, "boundscheck": False, "nogil": True}
 
 @njit(**_serial)
 def sgd_update(param, grad, velocity, scalars, decay, nesterov, first):
-    """optim.SGD.update over flat arrays: d = g (+ wd p); v = d on the first step, else m v + (1 - dampening) d;
-    p -= lr (d + m v if nesterov else v). scalars: lr, m, 1 - dampening, wd; ``decay``: whether wd != 0.
-    velocity is not touched (the caller may pass param) when m is 0."""
+    """optim.SGD.update over C-contiguous arrays of any shape: d = g (+ wd p); v = d on the first step, else
+    m v + (1 - dampening) d; p -= lr (d + m v if nesterov else v). scalars: lr, m, 1 - dampening, wd;
+    ``decay``: whether wd != 0. velocity is not touched (the caller may pass param) when m is 0."""
+    param, grad, velocity = param.reshape(-1), grad.reshape(-1), velocity.reshape(-1)  # flat views, no copies
     lr, momentum, damping, weight_decay = scalars[0], scalars[1], scalars[2], scalars[3]
+    if momentum != 0 and damping == 1 and not (decay or nesterov or first):
+        # the common case (momentum, after the first step) with no branch in the loop, which LLVM then
+        # vectorizes: 46 instead of 57 us for a 784x256 float32 weight. The same operations as below.
+        for k in range(param.size):
+            v = velocity[k] * momentum
+            v = v + grad[k]
+            velocity[k] = v
+            param[k] = param[k] - v * lr
+        return
     for k in range(param.size):
         d = grad[k]
         if decay:
@@ -109,10 +119,11 @@ def sgd_update(param, grad, velocity, scalars, decay, nesterov, first):
 
 @njit(**_serial)
 def adam_update(param, grad, exp_avg, exp_avg_sq, scalars):
-    """optim.Adam.update over flat arrays, after the weight decay: m += (1 - b1)(g - m); v = b2 v + (1 - b2) g^2;
-    p += step m / (sqrt(v) / sqrt(1 - b2^t) + eps), with step = -lr / (1 - b1^t), after AdamW's decoupled
-    decay p *= shrink (shrink = 1 - lr wd; 1 for Adam). scalars: 1 - b1, b2, 1 - b2, eps, sqrt(1 - b2^t),
-    step, shrink."""
+    """optim.Adam.update over C-contiguous arrays of any shape, after the weight decay: m += (1 - b1)(g - m);
+    v = b2 v + (1 - b2) g^2; p += step m / (sqrt(v) / sqrt(1 - b2^t) + eps), with step = -lr / (1 - b1^t),
+    after AdamW's decoupled decay p *= shrink (shrink = 1 - lr wd; 1 for Adam). scalars: 1 - b1, b2, 1 - b2,
+    eps, sqrt(1 - b2^t), step, shrink."""
+    param, grad, exp_avg, exp_avg_sq = param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1)
     one_minus_beta1, beta2, one_minus_beta2, eps = scalars[0], scalars[1], scalars[2], scalars[3]
     bias_correction2_sqrt, step, shrink = scalars[4], scalars[5], scalars[6]
     for k in range(param.size):

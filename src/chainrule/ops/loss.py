@@ -210,8 +210,8 @@ def _target_array(target, like: Tensor, op: str):
     return to_device(target if is_device_array(target) else np.asarray(target), like.device)
 
 
-def _class_targets(logits: Tensor, target, op: str) -> np.ndarray:
-    target = _target_array(target, logits, op)
+def _class_targets(logits: Tensor, target: np.ndarray, op: str) -> np.ndarray:
+    """Check class-index targets (an array from _target_array) against the logits: shape, dtype and range."""
     if logits.ndim != 2:
         raise ShapeError(f"{op}: expected logits of shape (batch, classes), got {logits.shape}")
     n, classes = logits.shape
@@ -253,7 +253,8 @@ def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices, given log-probabilities (e.g. from log_softmax)."""
     _check_reduction(reduction, "nll_loss")
     log_probs = as_tensor(log_probs)
-    return NLLLoss.apply(log_probs, target=_class_targets(log_probs, target, "nll_loss"), reduction=reduction)
+    target = _class_targets(log_probs, _target_array(target, log_probs, "nll_loss"), "nll_loss")
+    return NLLLoss.apply(log_probs, target=target, reduction=reduction)
 
 
 def _same_shape(prediction, target, op: str):
