@@ -120,6 +120,7 @@ class Tensor:
         self.requires_grad = False
         self._creator = None
         self.name = None
+        self._hooks = None  # (set here, not in _wrap: leaves are mostly made here, and backward asks each for it)
         self._version_counter = _UNWRITTEN  # [tick of the last in-place write, number of writes]
         if requires_grad:
             self.requires_grad_(True)
@@ -457,18 +458,16 @@ def initial_gradient(output: Tensor, gradient, where: str):
 
 def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
     current = leaf._grad
-    if current is None:
+    if current is not None:
+        current._array += grad
+    elif type(grad) is _ndarray and grad.base is None and grad is not grad_output:
+        leaf._grad = Tensor._wrap(grad, False)  # a fresh array of backward's own: .grad takes it as it is
+    else:
         # Own the array: copy when it may be shared with another consumer (a view or grad_output).
-        owned = (
-            grad is not grad_output
-            and getattr(grad, "base", None) is None
-            and (type(grad) is np.ndarray or backend.is_device_array(grad))
-        )
+        owned = grad is not grad_output and backend.is_device_array(grad) and grad.base is None
         leaf._grad = Tensor._wrap(
             grad if owned else backend.array_module(leaf._array).array(grad, dtype=leaf._array.dtype, copy=True), False
         )
-    else:
-        current._array += grad
     hooks = getattr(leaf, "_hooks", None)
     if hooks:
         for hook in hooks:

@@ -23,6 +23,8 @@ def array_module(array):
 
 def is_device_array(array) -> bool:
     """True for a CuPy array (an array in GPU memory)."""
+    if type(array) is np.ndarray:  # the common case, asked at every step for every parameter
+        return False
     if _cupy is None:  # no tensor has been moved yet, but the user may have made CuPy arrays
         cupy = sys.modules.get("cupy")
         if cupy is None or not isinstance(array, getattr(cupy, "ndarray", ())):
