@@ -149,3 +149,25 @@ def test_conv_backward_sees_an_input_modified_in_place():
     x.add_(1.0)
     with pytest.raises(cr.errors.GraphError, match="conv2d.*modified by an in-place operation"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 1)])
+def test_max_pool_sends_a_nan_windows_gradient_to_the_nan_as_pytorch(kernel, stride, kernel_path):
+    """NaN anywhere in a window (first, last, two of them, beside +inf): the output is NaN and the gradient
+    goes where PyTorch sends it (its last NaN), on the NumPy path as on the kernels."""
+    x = np.arange(2 * 2 * 7 * 7, dtype=np.float32).reshape(2, 2, 7, 7)
+    x[0, 0, 1, 0] = np.nan
+    x[0, 1, 0, 0] = x[0, 1, 1, 1] = np.nan
+    x[1, 0, 4, 4] = np.nan
+    x[1, 0, 4, 5] = np.inf
+    x[1, 1, 6, 6] = np.nan
+    ours = cr.tensor(x, requires_grad=True)
+    out = F.max_pool2d(ours, kernel, stride)
+    grad = np.random.default_rng(3).standard_normal(out.shape).astype(np.float32)
+    out.backward(grad)
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(theirs, kernel, stride)
+    expected.backward(torch.tensor(grad))
+    np.testing.assert_array_equal(out._array, expected.detach().numpy())
+    # (overlapping windows add their gradients, in another order than PyTorch's: a last bit may differ)
+    np.testing.assert_allclose(ours.grad._array, theirs.grad.numpy(), rtol=1e-6, atol=0)

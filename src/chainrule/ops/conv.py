@@ -242,6 +242,13 @@ class MaxPool2d(Function):
             self.argmax *= ~greater
             self.argmax += greater * self.argmax.dtype.type(t)
             xp.maximum(out, window, out=out)
+        # A window holding a NaN gives NaN (np.maximum propagates it), but NaN > x is False, so argmax missed it:
+        # PyTorch sends such a window's gradient to its last NaN. One pass to find them, more only if any.
+        nan = out != out
+        if nan.any():
+            for t in range(kernel[0] * kernel[1]):
+                window = _offset(padded, t // kernel[1], t % kernel[1], stride, out_hw)
+                self.argmax[nan & (window != window)] = t
         return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad_output):
