@@ -23,6 +23,7 @@ def kernel_path(request, monkeypatch):
         pytest.skip("Numba is not installed (pip install -e '.[fast]')")
     monkeypatch.setattr(cpu, "MIN_SIZE", 0)
     monkeypatch.setattr(cpu, "RELU_MIN_SIZE", 0)
+    monkeypatch.setattr(cpu, "SUM_MIN_SIZE", 0)
     previous = cpu.set_fast_kernels(request.param == "numba")
     yield request.param
     cpu.set_fast_kernels(previous)

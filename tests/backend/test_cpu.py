@@ -280,3 +280,22 @@ def test_set_num_threads_limits_the_pooling_threads(monkeypatch):
         assert numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+@numba_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 7), (128, 256), (1000, 33), (3, 1)])
+def test_sum_rows_kernel_equals_numpy_to_the_bit(shape, dtype, monkeypatch):
+    """A bias gradient summed over the batch: the kernel adds the rows in NumPy's order, so the same bits;
+    a non-contiguous array or a 1-D one takes the NumPy path."""
+    monkeypatch.setattr(cpu, "SUM_MIN_SIZE", 0)
+    a = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
+    out = cpu.sum_rows(a)
+    assert out.dtype == dtype and out.shape == (shape[1],)
+    np.testing.assert_array_equal(out, a.sum(axis=0))
+    assert cpu.sum_rows(np.asfortranarray(a)) is None or shape[0] == 1 or shape[1] == 1
+    assert cpu.sum_rows(a[0]) is None
+    x = cr.tensor(a, requires_grad=True, dtype=dtype)
+    b = cr.tensor(np.zeros(shape[1]), requires_grad=True, dtype=dtype)
+    (x + b).backward(cr.tensor(a, dtype=dtype))  # sum_to of a broadcast bias takes the kernel too
+    np.testing.assert_array_equal(b.grad._array, a.sum(axis=0))

@@ -9,6 +9,9 @@ from tests.oracle import check_op
 
 rng = np.random.default_rng(3)
 
+# every test here runs on the NumPy path and on the Numba kernels (Linear's bias gradient; tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 
 @pytest.mark.parametrize(
     "sa, sb",

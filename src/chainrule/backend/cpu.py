@@ -25,6 +25,9 @@ import numpy as np
 MIN_SIZE = 1 << 15
 # Below this many elements NumPy's passes cost less than calling a kernel (about 2 µs).
 RELU_MIN_SIZE = 1 << 12
+# Summing the rows of a (128, 10) array took NumPy 3.9 us and the kernel 2.0; of (16, 8), 1.6 and 1.5. Below
+# this, NumPy (and small networks never import Numba for it).
+SUM_MIN_SIZE = 1 << 10
 
 _state = {"enabled": os.environ.get("CHAINRULE_NUMBA", "1") != "0", "kernels": None, "threads": None}
 # Numba's workqueue threads serve one caller at a time: a second thread waits for the first (_run_parallel).
@@ -190,6 +193,17 @@ def softmax_cross_entropy_backward(probs, target, smoothing, scale):
     grad = np.empty_like(probs)
     kernels.softmax_cross_entropy_backward(probs, target, t(smoothing), t(scale), grad)
     return grad
+
+
+def sum_rows(a: np.ndarray):
+    """``a.sum(axis=0)`` of a C-contiguous 2-D float array (a bias gradient) in one pass, to NumPy's bits;
+    None where the NumPy path should run."""
+    kernels = _usable(a, min_size=SUM_MIN_SIZE, contiguous=True)
+    if kernels is None or a.ndim != 2 or a.shape[0] == 0:
+        return None
+    out = np.empty(a.shape[1], dtype=a.dtype)
+    kernels.sum_rows(a, out)
+    return out
 
 
 def _in_memory_order(a: np.ndarray):

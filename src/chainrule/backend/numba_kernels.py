@@ -178,6 +178,19 @@ def softmax_cross_entropy_backward(probs, target, smoothing, scale, grad):
 
 
 @njit(**_serial)
+def sum_rows(a, out):
+    """out = a.sum(axis=0) of a C-contiguous 2-D array, adding the rows in order as NumPy does (so to the bit),
+    without NumPy's reduction machinery (8 us for a 128x256 layer's bias gradient, against 2.5)."""
+    n, m = a.shape
+    for j in range(m):
+        out[j] = a[0, j]
+    for i in range(1, n):
+        row = a[i]
+        for j in range(m):
+            out[j] += row[j]
+
+
+@njit(**_serial)
 def relu_backward(grad, y, out):
     """out = grad where y > 0, else 0, over flat arrays: NumPy's grad * (y > 0) without the mask array."""
     for k in range(grad.size):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import array_module
+from ..backend import array_module, cpu
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
@@ -68,8 +68,10 @@ class Linear(Function):
         grad_w = grad2.T @ x2 if needs[1] else None
         if len(needs) == 2:
             return grad_x, grad_w
-        grad_b = grad2.sum(axis=0) if needs[2] else None
-        return grad_x, grad_w, grad_b
+        if not needs[2]:
+            return grad_x, grad_w, None
+        grad_b = cpu.sum_rows(grad2)  # one pass where Numba is installed
+        return grad_x, grad_w, grad2.sum(axis=0) if grad_b is None else grad_b
 
 
 def matmul(a, b, *, out=None) -> Tensor:
