@@ -285,11 +285,16 @@ def test_set_num_threads_limits_the_pooling_threads(monkeypatch):
 @numba_only
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(1, 7), (128, 256), (1000, 33), (3, 1)])
-def test_sum_rows_kernel_equals_numpy_to_the_bit(shape, dtype, monkeypatch):
-    """A bias gradient summed over the batch: the kernel adds the rows in NumPy's order, so the same bits;
-    a non-contiguous array or a 1-D one takes the NumPy path."""
+def test_bias_row_kernels_equal_numpy_to_the_bit(shape, dtype, monkeypatch):
+    """A bias added to a batch, and its gradient summed over the batch: the kernels do NumPy's additions in
+    NumPy's order, so the same bits; a non-contiguous array or a 1-D one takes the NumPy path."""
     monkeypatch.setattr(cpu, "SUM_MIN_SIZE", 0)
     a = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
+    bias = np.random.default_rng(1).standard_normal(shape[1]).astype(dtype)
+    added = a.copy()
+    assert cpu.add_rows(added, bias)
+    np.testing.assert_array_equal(added, a + bias)
+    assert not cpu.add_rows(a.copy(), bias[:1] if shape[1] > 1 else np.zeros(2, dtype))  # not the row's width
     out = cpu.sum_rows(a)
     assert out.dtype == dtype and out.shape == (shape[1],)
     np.testing.assert_array_equal(out, a.sum(axis=0))

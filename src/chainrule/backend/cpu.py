@@ -195,6 +195,16 @@ def softmax_cross_entropy_backward(probs, target, smoothing, scale):
     return grad
 
 
+def add_rows(a: np.ndarray, row: np.ndarray) -> bool:
+    """``a += row`` for a C-contiguous 2-D float array and a row of its width and dtype (a bias added to a
+    batch) in one pass; False where the NumPy path should run."""
+    kernels = _usable(a, row, min_size=SUM_MIN_SIZE, contiguous=True)
+    if kernels is None or a.ndim != 2 or row.shape != (a.shape[1],):
+        return False
+    kernels.add_rows(a, row)
+    return True
+
+
 def sum_rows(a: np.ndarray):
     """``a.sum(axis=0)`` of a C-contiguous 2-D float array (a bias gradient) in one pass, to NumPy's bits;
     None where the NumPy path should run."""

@@ -178,6 +178,17 @@ def softmax_cross_entropy_backward(probs, target, smoothing, scale, grad):
 
 
 @njit(**_serial)
+def add_rows(a, row):
+    """a += row for every row of a C-contiguous 2-D array (a bias added to a batch): NumPy's broadcast add,
+    one addition per element, without its broadcasting machinery (7.7 us for 128x256)."""
+    n, m = a.shape
+    for i in range(n):
+        out = a[i]
+        for j in range(m):
+            out[j] += row[j]
+
+
+@njit(**_serial)
 def sum_rows(a, out):
     """out = a.sum(axis=0) of a C-contiguous 2-D array, adding the rows in order as NumPy does (so to the bit),
     without NumPy's reduction machinery (8 us for a 128x256 layer's bias gradient, against 2.5)."""

@@ -54,7 +54,7 @@ class Linear(Function):
         self.x, self.weight = x, weight
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         out = x2 @ weight.T  # a transposed view: BLAS takes it as it is, no copy
-        if bias is not None:
+        if bias is not None and not cpu.add_rows(out, bias):  # one pass where Numba is installed
             out += bias
         return out.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else out
 
