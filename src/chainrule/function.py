@@ -144,11 +144,12 @@ class Function:
     array, which the engine then owns.
     """
 
-    inputs: tuple
-    needs_input_grad: tuple
+    # The node's links, set when it is recorded, as slots: they outlive release(), which empties the
+    # instance's dict (what the forward saved). inputs: the input Tensors; tick: the clock's tick when
+    # recorded (see next_tick); seq: its creation number.
+    __slots__ = ("inputs", "needs_input_grad", "tick", "seq", "__dict__")
     # Set by backward() once the saved arrays are released (unless retain_graph=True).
     freed = False
-    tick: int | None = None  # the clock's tick when recorded (see next_tick)
     retained = None  # a weak reference to the output, where retain_grad() asked to keep its grad
     # What the backward reads of the forward's arrays, so that an in-place write to one of them since
     # the forward is caught: the input indices (None: all) and whether the output is read.
@@ -229,7 +230,7 @@ class Function:
 
     def check_saved_versions(self) -> None:
         """Refuse to run backward on arrays that were written in place after the forward saved them."""
-        tick = self.__dict__.get("tick")
+        tick = getattr(self, "tick", None)
         if tick is None or tick == engine.current_tick():  # nothing anywhere was written since this node was recorded
             return
         for i in self.saved():
@@ -283,20 +284,13 @@ class Function:
         return cls.__dict__.get("op") or re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     def release(self) -> None:
-        """Drop the arrays saved for backward, keeping only the graph's structure."""
+        """Drop the arrays saved for backward, keeping only the graph's structure (the slots)."""
         state = self.__dict__
-        inputs, needs, tick, seq = state["inputs"], state["needs_input_grad"], state.get("tick"), state["seq"]
         site = state.get("site")
         state.clear()
-        state["inputs"], state["needs_input_grad"], state["tick"], state["seq"], state["freed"] = (
-            inputs,
-            needs,
-            tick,
-            seq,
-            True,
-        )
+        self.freed = True
         if site is not None:
-            state["site"] = site
+            self.site = site
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
