@@ -90,24 +90,24 @@ def test_a_chain_of_100000_ops_has_no_recursion_limit():
     assert x.grad == 1.0
 
 
-def test_the_walk_runs_a_shared_node_once_after_all_its_consumers():
-    """A diamond whose middle fans out to 50 branches that meet again: h's node must run once, with the sum."""
-    x = cr.tensor([0.5, -1.0], requires_grad=True)
+def _fan_out_and_in(lib):
+    """x -> h = e^x -> 50 branches h * k that meet again in one sum; returns x after backward."""
+    x = lib.tensor([0.5, -1.0], requires_grad=True)
     h = x.exp()
     total = h * 0.0
     for k in range(50):
         total = total + h * float(k)
     total.sum().backward()
+    return x
+
+
+def test_the_walk_runs_a_shared_node_once_after_all_its_consumers():
+    """A diamond whose middle fans out to 50 branches that meet again: h's node must run once, with the sum."""
+    x = _fan_out_and_in(cr)
     # d/dx of sum_k k e^x = (0 + 1 + ... + 49) e^x
     np.testing.assert_allclose(x.grad, 1225 * np.exp(x._array), rtol=1e-5)
     torch = pytest.importorskip("torch", reason="PyTorch is the comparison oracle")
-    tx = torch.tensor([0.5, -1.0], requires_grad=True)
-    th = tx.exp()
-    tt = th * 0.0
-    for k in range(50):
-        tt = tt + th * float(k)
-    tt.sum().backward()
-    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad, _fan_out_and_in(torch).grad.numpy(), rtol=1e-6)
 
 
 def test_autograd_grad_with_one_output_an_ancestor_of_another():
