@@ -110,6 +110,24 @@ def test_the_walk_runs_a_shared_node_once_after_all_its_consumers():
     np.testing.assert_allclose(x.grad, _fan_out_and_in(torch).grad.numpy(), rtol=1e-6)
 
 
+def test_a_chain_hands_each_gradient_straight_on_with_retain_grad_and_grad_of_a_middle_tensor():
+    """In a chain the walk runs each node's input's node next, without the heap: retain_grad and
+    autograd.grad with respect to a tensor in the middle of it must still see their gradients."""
+    x = cr.tensor([0.5, 2.0], requires_grad=True)
+    middle = (x.exp() * 0.3).tanh()
+    middle.retain_grad()
+    y = ((middle - 0.5) * 2.0).exp().sum()
+    (g_middle,) = cr.autograd.grad(y, middle, retain_graph=True)
+    y.backward()
+    torch = pytest.importorskip("torch", reason="PyTorch is the comparison oracle")
+    tx = torch.tensor([0.5, 2.0], requires_grad=True)
+    tm = (tx.exp() * 0.3).tanh()
+    tm.retain_grad()
+    ((tm - 0.5) * 2.0).exp().sum().backward()
+    for ours, theirs in ((g_middle, tm.grad), (middle.grad, tm.grad), (x.grad, tx.grad)):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5)  # float32 through six ops: a few ulps
+
+
 def test_autograd_grad_with_one_output_an_ancestor_of_another():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()  # dy/dx = 2x
