@@ -91,7 +91,9 @@ class Optimizer:
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                state = self.state.setdefault(id(p), {})
+                state = self.state.get(id(p))
+                if state is None:
+                    state = self.state[id(p)] = {}
                 self.update(p._array, p._grad._array, state, group)
                 p._bump_version()  # an in-place write, as any other: a graph that saved p sees it
 
