@@ -83,8 +83,9 @@ class Div(Function):
 
 
 class _ScalarOp(Function):
-    """An operator with a Python number (x * 2.5, x + 1, 1 - x, x / 4): the number stays a number, so no
-    constant tensor is made and NumPy keeps the tensor's dtype (the scalar is 'weak', NEP 50)."""
+    """An operator with a Python number (x * 2.5, x + 1, 1 - x, x / 4): no constant tensor is made, and the
+    result keeps the tensor's dtype (the number is 'weak', NEP 50: Function.apply_scalar passes it as a 0-d
+    array of that dtype)."""
 
     saved_inputs = ()
     saves_output = False
