@@ -175,12 +175,8 @@ class Tensor:
 
     def _bump_version(self) -> None:
         """Count an in-place write and stamp it with the clock's next tick (see next_tick)."""
-        global _tick
-        counter = self._version_counter
-        if counter is _UNWRITTEN:  # (_counter() and next_tick(), inline: optimizers call this for every parameter)
-            counter = self._version_counter = [0, 0]
-        _tick += 1
-        counter[0] = _tick
+        counter = self._counter()
+        counter[0] = next_tick()
         counter[1] += 1
 
     def _counter(self) -> list:

@@ -91,9 +91,7 @@ class Optimizer:
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                state = self.state.get(id(p))
-                if state is None:
-                    state = self.state[id(p)] = {}
+                state = self.state.setdefault(id(p), {})
                 self.update(p._array, p._grad._array, state, group)
                 p._bump_version()  # an in-place write, as any other: a graph that saved p sees it
 
