@@ -68,10 +68,8 @@ class Linear(Function):
         grad_w = grad2.T @ x2 if needs[1] else None
         if len(needs) == 2:
             return grad_x, grad_w
-        if not needs[2]:
-            return grad_x, grad_w, None
-        grad_b = cpu.sum_rows(grad2)  # one pass where Numba is installed
-        return grad_x, grad_w, grad2.sum(axis=0) if grad_b is None else grad_b
+        grad_b = sum_to(grad2, (grad2.shape[1],)) if needs[2] else None  # (one pass where Numba is installed)
+        return grad_x, grad_w, grad_b
 
 
 def matmul(a, b, *, out=None) -> Tensor:
