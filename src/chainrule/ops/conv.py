@@ -47,6 +47,21 @@ def _offset(a: np.ndarray, i: int, j: int, stride, out_hw) -> np.ndarray:
     return a[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
 
 
+def _flat_images(channels: int, n: int, hp: int, wp: int, kw: int, dtype, xp):
+    """(flat, images): zeros for the wide layout, each padded Hp x Wp image laid out flat in rows of Wp, with
+    kw - 1 spare zeros at the end for the last runs; ``images`` is its (C, N, Hp, Wp) view. flat comes from
+    the workspace: give it back."""
+    flat = workspace.take((channels, n, hp * wp + kw - 1), dtype, xp)
+    flat[...] = 0
+    return flat, flat[:, :, : hp * wp].reshape(channels, n, hp, wp)
+
+
+def _run(flat: np.ndarray, i: int, j: int, wp: int, ho: int) -> np.ndarray:
+    """The contiguous run of ``flat`` that kernel offset (i, j) reads for a whole wide output of Ho rows of Wp
+    (the wide layout's ``_offset``)."""
+    return flat[:, :, i * wp + j : i * wp + j + ho * wp]
+
+
 def _unpad(grad: np.ndarray, padding, hw) -> np.ndarray:
     """Crop the padding off a (C, N, Hp, Wp) gradient and hand it back as (N, C, H, W)."""
     (ph, pw), (h, w) = padding, hw
@@ -118,16 +133,13 @@ class Conv2d(Function):
             # (i, j) then reads one contiguous run, starting at i*Wp + j, for a whole "wide" output of Ho rows
             # of Wp columns; the Wp - Wo extra columns per row are computed and dropped. Long contiguous
             # copies instead of short strided ones, for ~Wp/Wo more arithmetic.
-            hp, wp = h + 2 * padding[0], out_w
-            flat = workspace.take((channels, n, hp * wp + kw - 1), x.dtype, xp)
-            flat[...] = 0
-            flat[:, :, : hp * wp].reshape(channels, n, hp, wp)[
-                :, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w
-            ] = x.transpose(1, 0, 2, 3)
+            wp = out_w
+            flat, images = _flat_images(channels, n, h + 2 * padding[0], wp, kw, x.dtype, xp)
+            images[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x.transpose(1, 0, 2, 3)
             cols = cols.reshape(kh, kw, channels, n, ho * wp)
             for i in range(kh):
                 for j in range(kw):
-                    cols[i, j] = flat[:, :, i * wp + j : i * wp + j + ho * wp]
+                    cols[i, j] = _run(flat, i, j, wp, ho)
             workspace.give(flat)
         else:
             padded = _channel_major(x, padding)
@@ -142,14 +154,12 @@ class Conv2d(Function):
         _, (_, _, kh, kw), stride, padding, (ho, wo), out_w = self.geometry
         channels, n, h, w = grad_x.shape
         if out_w != wo:
-            hp, wp = h + 2 * padding[0], out_w
+            wp = out_w
             grad_cols = grad_cols.reshape(kh, kw, channels, n, ho * wp)
-            flat = workspace.take((channels, n, hp * wp + kw - 1), grad_cols.dtype, xp)
-            flat[...] = 0
+            flat, grad_padded = _flat_images(channels, n, h + 2 * padding[0], wp, kw, grad_cols.dtype, xp)
             for i in range(kh):
                 for j in range(kw):
-                    flat[:, :, i * wp + j : i * wp + j + ho * wp] += grad_cols[i, j]
-            grad_padded = flat[:, :, : hp * wp].reshape(channels, n, hp, wp)
+                    _run(flat, i, j, wp, ho)[...] += grad_cols[i, j]
         else:
             grad_cols = grad_cols.reshape(kh, kw, channels, n, ho, wo)
             flat = grad_padded = workspace.take(
