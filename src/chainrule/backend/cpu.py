@@ -5,6 +5,8 @@ several passes over memory or many small calls: each becomes one pass.
   (four masked products), spread over the cores;
 - ReLU forward and backward (np.maximum's loop is slow, and the backward built a mask array);
 - softmax cross-entropy with class indices (about ten small NumPy calls);
+- a bias added to a batch of rows, and its gradient summed over them (NumPy's broadcasting and reduction
+  machinery cost more than the additions);
 - the SGD and Adam/AdamW updates (four to twelve passes over each parameter).
 
 Each function returns its result (or True), or None (False) where Numba is not installed, is switched
