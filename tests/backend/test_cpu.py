@@ -304,3 +304,64 @@ def test_bias_row_kernels_equal_numpy_to_the_bit(shape, dtype, monkeypatch):
     b = cr.tensor(np.zeros(shape[1]), requires_grad=True, dtype=dtype)
     (x + b).backward(cr.tensor(a, dtype=dtype))  # sum_to of a broadcast bias takes the kernel too
     np.testing.assert_array_equal(b.grad._array, a.sum(axis=0))
+
+
+@numba_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "padding, kernel, layout",
+    [(1, (3, 3), "nchw"), (0, (3, 3), "channel-major"), ((2, 1), (3, 2), "nchw"), (2, (5, 5), "channel-major")],
+)
+def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype, monkeypatch):
+    """A stride-1 convolution's wide im2col and col2im: the kernels copy and add NumPy's runs in NumPy's order,
+    so its output and all three gradients have the same bits; in blocks of 3 images of 7 (the last one shorter),
+    from an input laid out (N, C, H, W) or channel-major (a max-pool's output is)."""
+    from chainrule.ops import conv
+
+    monkeypatch.setattr(cpu, "RELU_MIN_SIZE", 0)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((7, 4, 9, 8)).astype(dtype)
+    if layout == "channel-major":
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    weight = rng.standard_normal((5, 4, *kernel)).astype(dtype)
+    bias = rng.standard_normal(5).astype(dtype)
+    taken = []  # what each kernel call answered: True where the kernel did the work
+
+    def spy(kernel):
+        return lambda *args: taken.append((kernel.__name__, kernel(*args))) or taken[-1][1]
+
+    monkeypatch.setattr(cpu, "im2col_wide", spy(cpu.im2col_wide))
+    monkeypatch.setattr(cpu, "col2im_wide", spy(cpu.col2im_wide))
+    results = []
+    for fast in (False, True):
+        fn = conv.Conv2d()
+        fn.needs_input_grad = (True, True, True)
+        out_w = 8 + 2 * conv._pair(padding, "padding", "test")[1]
+        ho = 9 + 2 * conv._pair(padding, "padding", "test")[0] - kernel[0] + 1
+        per_image = (kernel[0] * kernel[1] * 4 + 1) * ho * out_w * x.itemsize  # one image's im2col matrix
+        monkeypatch.setattr(conv, "BLOCK_BYTES", 3 * per_image)  # blocks of 3, 3 and 1 images
+        previous = cpu.set_fast_kernels(fast)
+        try:
+            pad = conv._pair(padding, "padding", "test")
+            out = fn.forward(x, weight, bias, (1, 1), pad)
+            assert fn.geometry[-1] != fn.geometry[-2][1], "expected the wide layout"
+            grad = rng.standard_normal(out.shape).astype(dtype) if not fast else results[0][1]
+            results.append((out.copy(), grad, *fn.backward(grad)))
+        finally:
+            cpu.set_fast_kernels(previous)
+    # each path made the same calls (im2col forward and backward, col2im backward, a block each, the last
+    # shorter): the NumPy path's were all declined, the kernels' all taken
+    calls = [name for name, _ in taken]
+    assert calls[: len(calls) // 2] == calls[len(calls) // 2 :] and calls.count("col2im_wide") == 6
+    assert [answer for _, answer in taken] == [False] * (len(calls) // 2) + [True] * (len(calls) // 2)
+    for reference, fast in zip(results[0], results[1]):
+        assert fast.dtype == dtype
+        np.testing.assert_array_equal(fast, reference)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(weight, requires_grad=True)
+    tb = torch.tensor(bias, requires_grad=True)
+    tout = torch.nn.functional.conv2d(tx, tw, tb, padding=conv._pair(padding, "padding", "test"))
+    tout.backward(torch.tensor(results[0][1]))
+    tolerance = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-10}
+    np.testing.assert_allclose(results[1][0], tout.detach().numpy(), **tolerance)
+    for ours, theirs in zip(results[1][2:], (tx, tw, tb)):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), **tolerance)

@@ -7,6 +7,8 @@ several passes over memory or many small calls: each becomes one pass.
 - softmax cross-entropy with class indices (about ten small NumPy calls);
 - a bias added to a batch of rows, and its gradient summed over them (NumPy's broadcasting and reduction
   machinery cost more than the additions);
+- a stride-1 convolution's im2col and col2im in its wide layout (NumPy's nine slice copies or additions per
+  block go through memory; the kernel's go plane by plane through a buffer in L1 cache);
 - the SGD and Adam/AdamW updates (four to twelve passes over each parameter).
 
 Each function returns its result (or True), or None (False) where Numba is not installed, is switched
@@ -260,3 +262,24 @@ def relu_backward(grad: np.ndarray, y: np.ndarray):
         return None
     kernels.relu_backward(grad.reshape(-1), y.reshape(-1), out.reshape(-1))
     return result
+
+
+def im2col_wide(x: np.ndarray, start: int, cols: np.ndarray, padding: tuple, wp: int) -> bool:
+    """ops/conv.py's wide-layout im2col of the images start : start + n of the channel-major x (C, N, H, W, any
+    strides) into the C-contiguous cols (kh, kw, C, n, Ho*Wp), padded by ``padding`` into rows of ``wp``; False
+    where the NumPy path should run."""
+    kernels = _usable(cols, x, min_size=RELU_MIN_SIZE)
+    if kernels is None or not cols.flags.c_contiguous:
+        return False
+    kernels.im2col_wide(x, start, cols, padding[0], padding[1], wp)
+    return True
+
+
+def col2im_wide(grad_cols: np.ndarray, grad_x: np.ndarray, start: int, padding: tuple, wp: int) -> bool:
+    """ops/conv.py's wide-layout col2im: grad_x[:, start : start + n] (channel-major) from grad_cols (kh, kw, C,
+    n, Ho*Wp); False where the NumPy path should run."""
+    kernels = _usable(grad_cols, grad_x, min_size=RELU_MIN_SIZE, contiguous=True)
+    if kernels is None:
+        return False
+    kernels.col2im_wide(grad_cols, grad_x, start, padding[0], padding[1], wp)
+    return True

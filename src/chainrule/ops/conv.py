@@ -62,6 +62,12 @@ def _run(flat: np.ndarray, i: int, j: int, wp: int, ho: int) -> np.ndarray:
     return flat[:, :, i * wp + j : i * wp + j + ho * wp]
 
 
+def _front(buffer: np.ndarray, columns: int) -> np.ndarray:
+    """A C-contiguous (rows, columns) array on the front of the 2-D buffer's memory: a block narrower than the
+    buffer (the last, shorter one) without the gaps that ``buffer[:, :columns]`` would have."""
+    return buffer if columns == buffer.shape[1] else buffer.reshape(-1)[: len(buffer) * columns].reshape(-1, columns)
+
+
 def _unpad(grad: np.ndarray, padding, hw) -> np.ndarray:
     """Crop the padding off a (C, N, Hp, Wp) gradient and hand it back as (N, C, H, W)."""
     (ph, pw), (h, w) = padding, hw
@@ -118,44 +124,55 @@ class Conv2d(Function):
         try:
             for start in range(0, n, step):
                 stop = min(n, start + step)
-                cols = buffer[:, : (stop - start) * ho * out_w]
-                self._im2col(x[start:stop], cols[:rows])
+                cols = _front(buffer, (stop - start) * ho * out_w)
+                if cols.shape[1] < buffer.shape[1]:
+                    cols[rows:] = 1
+                self._im2col(x, start, stop, cols[:rows])
                 yield start, stop, cols
         finally:
             workspace.give(buffer)
 
-    def _im2col(self, x, cols):
+    def _im2col(self, x, start, stop, cols):
+        """cols = the im2col matrix of the images x[start:stop]."""
         xp = array_module(x)
         _, (_, _, kh, kw), stride, padding, (ho, wo), out_w = self.geometry
-        n, channels, h, w = x.shape
+        _, channels, h, w = x.shape
+        n = stop - start
         if out_w != wo:
             # The wide layout (stride 1): lay each padded image out flat, rows of width Wp. Kernel offset
             # (i, j) then reads one contiguous run, starting at i*Wp + j, for a whole "wide" output of Ho rows
             # of Wp columns; the Wp - Wo extra columns per row are computed and dropped. Long contiguous
             # copies instead of short strided ones, for ~Wp/Wo more arithmetic.
             wp = out_w
-            flat, images = _flat_images(channels, n, h + 2 * padding[0], wp, kw, x.dtype, xp)
-            images[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x.transpose(1, 0, 2, 3)
             cols = cols.reshape(kh, kw, channels, n, ho * wp)
+            # the same copies, plane by plane, where Numba is installed
+            if cpu.im2col_wide(x.transpose(1, 0, 2, 3), start, cols, padding, wp):
+                return
+            flat, images = _flat_images(channels, n, h + 2 * padding[0], wp, kw, x.dtype, xp)
+            images[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x[start:stop].transpose(1, 0, 2, 3)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = _run(flat, i, j, wp, ho)
             workspace.give(flat)
         else:
-            padded = _channel_major(x, padding)
+            padded = _channel_major(x[start:stop], padding)
             cols = cols.reshape(kh, kw, channels, n, ho, wo)
             for i in range(kh):
                 for j in range(kw):
                     cols[i, j] = _offset(padded, i, j, stride, (ho, wo))
 
-    def _col2im(self, grad_cols, grad_x):
-        """Add each kernel offset's slice of grad_cols back onto the (C, images, H, W) block grad_x."""
+    def _col2im(self, grad_cols, grad_x_cm, start, stop):
+        """Add each kernel offset's slice of grad_cols back onto the block of images start:stop of the (C, N, H, W)
+        gradient grad_x_cm."""
         xp = array_module(grad_cols)
         _, (_, _, kh, kw), stride, padding, (ho, wo), out_w = self.geometry
-        channels, n, h, w = grad_x.shape
+        channels, _, h, w = grad_x_cm.shape
+        n, grad_x = stop - start, grad_x_cm[:, start:stop]
         if out_w != wo:
             wp = out_w
             grad_cols = grad_cols.reshape(kh, kw, channels, n, ho * wp)
+            if cpu.col2im_wide(grad_cols, grad_x_cm, start, padding, wp):  # plane by plane, where Numba is installed
+                return
             flat, grad_padded = _flat_images(channels, n, h + 2 * padding[0], wp, kw, grad_cols.dtype, xp)
             for i in range(kh):
                 for j in range(kw):
@@ -203,8 +220,8 @@ class Conv2d(Function):
                 # dcols = W^T dY, then col2im: each kernel offset adds its slice back onto the input
                 if grad_cols is None:
                     grad_cols = workspace.take((rows, cols.shape[1]), grad.dtype, xp)
-                block_cols = xp.matmul(weight_matrix[:, :rows].T, grad, out=grad_cols[:, : grad.shape[1]])
-                self._col2im(block_cols, grad_x_cm[:, start:stop])
+                block_cols = xp.matmul(weight_matrix[:, :rows].T, grad, out=_front(grad_cols, grad.shape[1]))
+                self._col2im(block_cols, grad_x_cm, start, stop)
         for buffer in (wide, grad_cols):
             if buffer is not None:
                 workspace.give(buffer)
