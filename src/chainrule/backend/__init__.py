@@ -32,11 +32,12 @@ from .dtypes import (
     set_default_dtype,
     uint8,
 )
-from .memory import Workspace, keep_freed_memory, workspace
+from .memory import ArrayPool, Workspace, keep_freed_memory, pool, workspace
 from .random import default_generator, get_rng_state, manual_seed, random_uniform, set_rng_state
 
 __all__ = [
     "DTYPE_ALIASES",
+    "ArrayPool",
     "Workspace",
     "array_module",
     "bool_",
@@ -62,6 +63,7 @@ __all__ = [
     "kernels",
     "loaded_cupy",
     "manual_seed",
+    "pool",
     "random_uniform",
     "resolve_dtype",
     "scatter_add",

@@ -25,6 +25,8 @@ import threading
 
 import numpy as np
 
+from .memory import empty
+
 # Below this many elements one NumPy pass costs less than waking the threads (about 10 µs).
 MIN_SIZE = 1 << 15
 # Below this many elements NumPy's passes cost less than calling a kernel (about 2 µs).
@@ -112,8 +114,8 @@ def max_pool_2x2(x: np.ndarray):
     if kernels is None:
         return None
     c, n, h, w = x.shape
-    out = np.empty((c, n, h // 2, w // 2), dtype=x.dtype)
-    argmax = np.empty(out.shape, dtype=np.uint8)
+    out = empty((c, n, h // 2, w // 2), x.dtype)
+    argmax = empty(out.shape, np.uint8)
     _run_parallel(kernels.max_pool_2x2_forward, x, out, argmax)
     return out, argmax
 
@@ -124,7 +126,7 @@ def max_pool_2x2_backward(grad: np.ndarray, argmax: np.ndarray, shape: tuple):
     kernels = _usable(grad, min_size=MIN_SIZE)
     if kernels is None:
         return None
-    grad_input = np.empty(shape, dtype=grad.dtype)
+    grad_input = empty(shape, grad.dtype)
     _run_parallel(kernels.max_pool_2x2_backward, grad, argmax, grad_input)
     return grad_input
 
@@ -226,10 +228,10 @@ def _in_memory_order(a: np.ndarray):
     C-contiguous array with its axes in that order, and that array seen in ``a``'s axis order (so it has
     ``a``'s layout where ``a`` has no gaps)."""
     if a.flags.c_contiguous:
-        out = np.empty_like(a)
+        out = empty(a.shape, a.dtype)
         return None, out, out
     order = sorted(range(a.ndim), key=lambda k: -a.strides[k])
-    out = np.empty([a.shape[k] for k in order], dtype=a.dtype)
+    out = empty([a.shape[k] for k in order], a.dtype)
     return order, out, out.transpose(np.argsort(order))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, cpu, workspace
+from ..backend import array_module, cpu, memory, workspace
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -104,7 +104,7 @@ class Conv2d(Function):
             weight_matrix = xp.concatenate([weight_matrix, bias[:, None]], axis=1)
         self.x, self.weight_matrix = x, weight_matrix
         self.geometry = (x.shape, weight.shape, stride, padding, (ho, wo), out_w)
-        out = xp.empty((out_channels, n, ho, out_w), dtype=x.dtype)
+        out = memory.empty((out_channels, n, ho, out_w), x.dtype, xp)  # recycled from step to step
         for start, stop, cols in self._blocks(xp):
             # one product per block: (O, kh*kw*C [+1]) x (kh*kw*C [+1], images*Ho*W'), into the output's slice
             xp.matmul(weight_matrix, cols, out=out[:, start:stop].reshape(out_channels, -1))
@@ -197,7 +197,7 @@ class Conv2d(Function):
         rows = kh * kw * channels
         weight_matrix = self.weight_matrix
         needs = self.needs_input_grad
-        grad_x_cm = xp.empty((channels, n, h, w), dtype=grad_output.dtype) if needs[0] else None
+        grad_x_cm = memory.empty((channels, n, h, w), grad_output.dtype, xp) if needs[0] else None
         needs_wb = needs[1] or (len(needs) > 2 and needs[2])
         grad_wb = xp.zeros(weight_matrix.shape, dtype=grad_output.dtype) if needs_wb else None
         grad_cm = grad_output.transpose(1, 0, 2, 3)  # (O, N, Ho, Wo)
@@ -289,9 +289,9 @@ class MaxPool2d(Function):
         tiles = stride == kernel  # each input pixel in at most one window: assign instead of add
         # windows that tile the whole padded input write every pixel: no need to zero it first
         covers = tiles and out_hw[0] * kernel[0] == h + 2 * padding[0] and out_hw[1] * kernel[1] == w + 2 * padding[1]
-        grad_padded = (xp.empty if covers else xp.zeros)(
-            (c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=grad_output.dtype
-        )
+        grad_padded = memory.empty((c, n, h + 2 * padding[0], w + 2 * padding[1]), grad_output.dtype, xp)
+        if not covers:
+            grad_padded[...] = 0
         for t in range(kernel[0] * kernel[1]):
             target = _offset(grad_padded, t // kernel[1], t % kernel[1], stride, out_hw)
             chosen = self.argmax == t
