@@ -59,7 +59,7 @@ def test_the_pool_stays_bounded():
     assert held[0].min() == 1.0 and other[0].max() == 2.0
 
 
-def test_no_gil_or_the_environment_switch_turns_it_off():
+def test_the_environment_switch_turns_it_off_and_no_gil_would():
     code = "from chainrule.backend import pool; print(pool.enabled)"
     env = dict(os.environ, CHAINRULE_ARRAY_POOL="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
