@@ -46,17 +46,30 @@ def test_small_arrays_and_a_switched_off_pool_come_from_numpy():
 
 
 def test_the_pool_stays_bounded():
-    pool = ArrayPool(max_bytes=3 << 20, per_shape=2)
-    held = [pool.empty(SHAPE, np.float32) for _ in range(3)]  # 3 in use: the oldest is no longer tracked
-    assert len(pool.arrays[(SHAPE, np.dtype(np.float32))]) == 2 and pool.bytes == 2 << 20
-    other = [pool.empty((SHAPE[0] + 1, *SHAPE[1:]), np.float32) for _ in range(2)]
-    assert pool.bytes <= 3 << 20  # the least recently used shape went first
-    assert list(pool.arrays) == [((SHAPE[0] + 1, *SHAPE[1:]), np.dtype(np.float32))]
+    pool = ArrayPool(max_bytes=4 << 20, per_shape=3)
+    held = [pool.empty(SHAPE, np.float32) for _ in range(4)]  # 4 in use: the oldest is no longer tracked
+    assert len(pool.arrays[(SHAPE, np.dtype(np.float32))]) == 3 and pool.bytes == 3 << 20
+    other_shape = (SHAPE[1], SHAPE[0], *SHAPE[2:])  # 1 MB too
+    other = [pool.empty(other_shape, np.float32) for _ in range(2)]
+    assert pool.bytes == 2 << 20  # over 4 MB: the least recently used shape went
+    assert list(pool.arrays) == [(other_shape, np.dtype(np.float32))]
     pool.clear()
     assert pool.bytes == 0 and pool.arrays == {}
     held[0].fill(1.0)  # arrays in use stay valid, and the pool no longer knows them
     other[0].fill(2.0)
     assert held[0].min() == 1.0 and other[0].max() == 2.0
+
+
+def test_one_shape_alone_stays_within_the_budget_and_huge_arrays_are_not_kept():
+    pool = ArrayPool(max_bytes=4 << 20, per_shape=8)
+    for _ in range(6):  # each freed at once, so one array serves them all...
+        pool.empty(SHAPE, np.float32)
+    assert pool.bytes == 1 << 20
+    held = [pool.empty(SHAPE, np.float32) for _ in range(6)]  # ...and six in use at once: the pool keeps 4 MB of them
+    assert pool.bytes <= 4 << 20 and len(pool.arrays[(SHAPE, np.dtype(np.float32))]) == 4
+    huge = pool.empty((2, *SHAPE), np.float32)  # 2 MB, over a quarter of the budget
+    assert huge.shape == (2, *SHAPE) and ((2, *SHAPE), np.dtype(np.float32)) not in pool.arrays
+    assert len({a.ctypes.data for a in held}) == 6
 
 
 def test_the_environment_switch_turns_it_off_and_no_gil_would():

@@ -59,9 +59,9 @@ class ArrayPool:
     a reference to each large array it hands out, and hands an array out again once that reference is the only
     one left: no tensor, view, graph node or user variable can reach it any more (a view holds its base; so do
     ``torch.from_numpy`` and a memoryview). Its contents are stale, as ``np.empty``'s are. Arrays under
-    ``min_bytes`` come from NumPy as usual; the pool holds at most ``max_bytes`` (the least recently used shapes
-    go first) and ``per_shape`` arrays of one shape. Off where the interpreter has no GIL, and with
-    ``CHAINRULE_ARRAY_POOL=0``.
+    ``min_bytes`` or over a quarter of ``max_bytes`` come from NumPy as usual; the pool holds at most ``max_bytes``
+    (the least recently used shapes go first) and ``per_shape`` arrays of one shape; ``clear()`` forgets them all.
+    Off where the interpreter has no GIL, and with ``CHAINRULE_ARRAY_POOL=0``.
     """
 
     def __init__(self, min_bytes: int = 1 << 20, max_bytes: int = 256 << 20, per_shape: int = 8):
@@ -80,7 +80,7 @@ class ArrayPool:
         nbytes = dtype.itemsize
         for size in shape:
             nbytes *= size
-        if nbytes < self.min_bytes or not self.enabled:
+        if not self.min_bytes <= nbytes <= self.max_bytes // 4 or not self.enabled:  # a huge array: not kept either
             return np.empty(shape, dtype=dtype)
         key = (shape, dtype)
         with self._lock:
@@ -97,9 +97,12 @@ class ArrayPool:
                 self.bytes -= arrays.pop(0).nbytes
             arrays.append(array)
             self.bytes += nbytes
-            while self.bytes > self.max_bytes and len(self.arrays) > 1:
-                _, dropped = self.arrays.popitem(last=False)
-                self.bytes -= sum(a.nbytes for a in dropped)
+            while self.bytes > self.max_bytes:  # the least recently used shapes first, then this one's oldest
+                if len(self.arrays) > 1:
+                    _, dropped = self.arrays.popitem(last=False)
+                    self.bytes -= sum(a.nbytes for a in dropped)
+                else:
+                    self.bytes -= arrays.pop(0).nbytes
             return array
 
     def clear(self) -> None:
