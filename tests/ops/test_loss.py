@@ -108,6 +108,13 @@ def test_loss_input_errors():
         F.mse_loss(cr.ones(4, 1), cr.ones(4))
     with pytest.raises(DataError, match="target class 7 is out of range for 3 classes"):
         F.cross_entropy(cr.ones(2, 3), cr.tensor([0, 7]))
+    # the first bad target in order, negative ones included (the CPU kernel checks the range as it goes)
+    with pytest.raises(DataError, match=r"target class -1 is out of range for 3 classes \[0, 3\)"):
+        F.cross_entropy(cr.ones(4, 3), cr.tensor([2, 0, -1, 5]))
+    with pytest.raises(DataError, match="target class 3 is out of range"):
+        F.cross_entropy(cr.ones(3, 3), cr.tensor(np.array([0, 3, 1], dtype=np.uint8)), label_smoothing=0.1)
+    with pytest.raises(DataError, match="target class 4 is out of range"):
+        F.nll_loss(cr.ones(2, 3), cr.tensor([4, 0]))
     with pytest.raises(DTypeError, match="must be integers"):
         F.cross_entropy(cr.ones(2, 3), cr.tensor([0.0, 1.0]))
     with pytest.raises(DataError, match=r"\[0, 1\]"):

@@ -176,15 +176,17 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, s
 
 
 def softmax_cross_entropy(logits, target, smoothing):
-    """(losses, probs) of softmax cross-entropy with class-index targets (already range-checked), each row in
-    one pass; None where the NumPy path should run."""
+    """(losses, probs, bad) of softmax cross-entropy with class-index targets, each row in one pass; ``bad`` is
+    -1, or the first row whose target is out of range (the caller raises). None where the NumPy path should
+    run. Checking the range here spares a NumPy reduction over the targets, which cost a 128-row batch about
+    15 us in a training loop, its caches cold after the matrix products."""
     kernels = _usable(logits, contiguous=True)
     if kernels is None or target.ndim != 1 or type(target) is not np.ndarray:
         return None
     t = logits.dtype.type
     losses, probs = np.empty(logits.shape[0], dtype=logits.dtype), np.empty_like(logits)
-    kernels.softmax_cross_entropy_forward(logits, target, t(smoothing), losses, probs)
-    return losses, probs
+    bad = kernels.softmax_cross_entropy_forward(logits, target, t(smoothing), losses, probs)
+    return losses, probs, bad
 
 
 def softmax_cross_entropy_backward(probs, target, smoothing, scale):

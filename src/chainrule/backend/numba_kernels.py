@@ -140,9 +140,12 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, scalars):
 def softmax_cross_entropy_forward(logits, target, smoothing, losses, probs):
     """ops.loss.SoftmaxCrossEntropy.forward with class-index targets, row by row in one pass: the
     log-sum-exp, the loss -log softmax(x)_t (mixed with the mean log-probability under label smoothing)
-    and the row's softmax, as the GPU kernel of the same name."""
+    and the row's softmax, as the GPU kernel of the same name. Returns -1, or the first row whose target is
+    not in [0, classes) (the caller raises; the rows after it are not computed)."""
     n, classes = logits.shape
     for i in range(n):
+        if target[i] < 0 or target[i] >= classes:
+            return i
         row, out = logits[i], probs[i]
         m = row[0]
         for j in range(1, classes):
@@ -162,6 +165,7 @@ def softmax_cross_entropy_forward(logits, target, smoothing, losses, probs):
         losses[i] = nll
         for j in range(classes):
             out[j] /= total
+    return -1
 
 
 @njit(**_serial)

@@ -53,16 +53,21 @@ class SoftmaxCrossEntropy(Function):
         n, classes = logits.shape
         self.reduction, self.target = reduction, target
         self.label_smoothing = label_smoothing
+        # class-index targets are range-checked here: by the CPU kernel as it goes, else before the work
+        fused = cpu.softmax_cross_entropy(logits, target, label_smoothing)  # class indices, one pass per row
+        if fused is not None:
+            losses, self.probs, bad = fused
+            if bad >= 0:
+                _out_of_range(target[bad], classes, "cross_entropy")
+            return _reduce(losses, reduction)
+        if target.ndim == 1:
+            _check_class_range(target, classes, "cross_entropy")
         if target.ndim == 1 and is_device_array(logits):
             kernel = kernels.softmax_cross_entropy_forward()  # class indices on the GPU: one launch
             if kernel is not None:
                 self.probs, losses = xp.empty_like(logits), xp.empty(n, dtype=logits.dtype)
                 kernel(logits, target, classes, logits.dtype.type(label_smoothing), losses, self.probs)
                 return _reduce(losses, reduction)
-        fused = cpu.softmax_cross_entropy(logits, target, label_smoothing)  # class indices, one pass per row
-        if fused is not None:
-            losses, self.probs = fused
-            return _reduce(losses, reduction)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -210,8 +215,9 @@ def _target_array(target, like: Tensor, op: str):
     return to_device(target if is_device_array(target) else np.asarray(target), like.device)
 
 
-def _class_targets(logits: Tensor, target: np.ndarray, op: str) -> np.ndarray:
-    """Check class-index targets (an array from _target_array) against the logits: shape, dtype and range."""
+def _class_targets(logits: Tensor, target: np.ndarray, op: str, check_range: bool = True) -> np.ndarray:
+    """Check class-index targets (an array from _target_array) against the logits: shape, dtype and (unless the
+    op checks it itself) range."""
     if logits.ndim != 2:
         raise ShapeError(f"{op}: expected logits of shape (batch, classes), got {logits.shape}")
     n, classes = logits.shape
@@ -222,12 +228,20 @@ def _class_targets(logits: Tensor, target: np.ndarray, op: str) -> np.ndarray:
             f"{op}: class-index targets must be integers, got dtype {target.dtype} "
             "(for class probabilities pass a float target of the logits' shape)"
         )
-    # One pass, one number back from the GPU: viewed as unsigned, a negative index is a huge one
-    # (two's complement), so max(unsigned) < C checks 0 <= t < C for every t.
-    if n and int(target.view(target.dtype.str.replace("i", "u")).max()) >= classes:
-        bad = target[(target < 0) | (target >= classes)][0]
-        raise DataError(f"{op}: target class {bad} is out of range for {classes} classes [0, {classes})")
+    if check_range:
+        _check_class_range(target, classes, op)
     return target
+
+
+def _check_class_range(target, classes: int, op: str) -> None:
+    """Refuse class indices outside [0, classes). One pass, one number back from the GPU: viewed as unsigned, a
+    negative index is a huge one (two's complement), so max(unsigned) < C checks 0 <= t < C for every t."""
+    if target.size and int(target.view(target.dtype.str.replace("i", "u")).max()) >= classes:
+        _out_of_range(target[(target < 0) | (target >= classes)][0], classes, op)
+
+
+def _out_of_range(bad, classes: int, op: str):
+    raise DataError(f"{op}: target class {bad} is out of range for {classes} classes [0, {classes})")
 
 
 def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -245,7 +259,7 @@ def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: floa
             )
         target_data = target_data.astype(logits.dtype, copy=False)
     else:
-        target_data = _class_targets(logits, target_data, "cross_entropy")
+        target_data = _class_targets(logits, target_data, "cross_entropy", check_range=False)  # forward checks it
     return SoftmaxCrossEntropy.apply(logits, target=target_data, reduction=reduction, label_smoothing=label_smoothing)
 
 
