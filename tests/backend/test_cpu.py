@@ -201,6 +201,34 @@ def test_cross_entropy_kernel_equals_the_numpy_path_and_pytorch(dtype, rtol, smo
 
 
 @numba_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [1, 7, 8, 9, 128, 129, 300, 1000, 4097])
+def test_cross_entropy_kernel_reduces_as_numpy_sums(rows, dtype):
+    """The kernel's mean and sum are NumPy's sum of its per-row losses to the bit (pairwise in blocks of at most
+    128, eight running sums in each), divided by the rows for the mean; all-zero losses give +0.0 as NumPy's."""
+    rng = np.random.default_rng(rows)
+    logits = (rng.standard_normal((rows, 5)) * 10 ** rng.uniform(-2, 2, (rows, 1))).astype(dtype)
+    target = cr.tensor(rng.integers(0, 5, rows))
+    x = cr.from_numpy(logits)
+    losses = F.cross_entropy(x, target, reduction="none").numpy()
+    for reduction, expected in (("sum", np.add.reduce(losses)), ("mean", np.add.reduce(losses) / rows)):
+        loss = F.cross_entropy(x, target, reduction=reduction).numpy()
+        assert loss.shape == () and loss.dtype == dtype
+        assert loss.tobytes() == np.asarray(expected, dtype).tobytes()
+    certain = np.zeros((rows, 5), dtype)
+    certain[np.arange(rows), target.numpy()] = 1e4  # every row's loss is exactly 0
+    assert F.cross_entropy(cr.from_numpy(certain), target, reduction="sum").numpy().tobytes() == dtype(0).tobytes()
+
+
+@numba_only
+def test_cross_entropy_of_no_rows():
+    empty = cr.from_numpy(np.zeros((0, 3), np.float32))
+    with pytest.warns(RuntimeWarning):
+        assert np.isnan(F.cross_entropy(empty, cr.tensor(np.zeros(0, np.int64))).item())
+    assert F.cross_entropy(empty, cr.tensor(np.zeros(0, np.int64)), reduction="sum").item() == 0
+
+
+@numba_only
 def test_cross_entropy_kernel_gives_nan_for_a_nan_logit():
     logits = np.zeros((3, 4), np.float32)
     logits[1, 2] = np.nan

@@ -136,12 +136,66 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, scalars):
         param[k] = pk + m / (np.sqrt(v) / bias_correction2_sqrt + eps) * step
 
 
+@njit(inline="always")
+def _block_sum(a, start, n, zero):
+    """NumPy's sum of a[start : start + n], n <= 128: eight running sums combined as a tree, then the rest in
+    order (pairwise_sum in numpy/_core/src/umath/loops_utils.h.src)."""
+    if n < 8:
+        total = zero
+        for i in range(n):
+            total += a[start + i]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i, end = 8, n - n % 8
+    while i < end:
+        k = start + i
+        r0, r1, r2, r3 = r0 + a[k], r1 + a[k + 1], r2 + a[k + 2], r3 + a[k + 3]
+        r4, r5, r6, r7 = r4 + a[k + 4], r5 + a[k + 5], r6 + a[k + 6], r7 + a[k + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += a[start + i]
+        i += 1
+    return total
+
+
 @njit(**_serial)
-def softmax_cross_entropy_forward(logits, target, smoothing, losses, probs):
+def numpy_sum(a, zero):
+    """np.add.reduce of a 1-D C-contiguous float array, to the bit: NumPy adds the identity 0 to its pairwise
+    sum, which halves the array (at multiples of 8) until the pieces are at most 128 long. The halving is
+    done here with an explicit stack instead of recursion. ``zero``: 0 in the array's dtype."""
+    n = a.size
+    starts, lengths = np.empty(64, np.int64), np.empty(64, np.int64)
+    left, right_pending = np.empty(64, a.dtype), np.zeros(64, np.bool_)
+    top, starts[0], lengths[0] = 0, 0, n
+    while True:
+        start, length = starts[top], lengths[top]
+        if length > 128:  # split: the left half first
+            half = length // 2
+            half -= half % 8
+            top += 1
+            starts[top], lengths[top], right_pending[top] = start, half, False
+            continue
+        total = _block_sum(a, start, length, zero)
+        while top > 0 and right_pending[top]:  # a right half is done: add it to its left half, go up
+            total = left[top] + total
+            top -= 1
+        if top == 0:
+            return zero + total
+        # the range at this level, a left half, is done: keep its sum, and do the right half in its place
+        right = starts[top] + lengths[top]
+        left[top], right_pending[top] = total, True
+        starts[top], lengths[top] = right, starts[top - 1] + lengths[top - 1] - right
+
+
+@njit(**_serial)
+def softmax_cross_entropy_forward(logits, target, smoothing, losses, probs, count, reduced):
     """ops.loss.SoftmaxCrossEntropy.forward with class-index targets, row by row in one pass: the
     log-sum-exp, the loss -log softmax(x)_t (mixed with the mean log-probability under label smoothing)
-    and the row's softmax, as the GPU kernel of the same name. Returns -1, or the first row whose target is
-    not in [0, classes) (the caller raises; the rows after it are not computed)."""
+    and the row's softmax, as the GPU kernel of the same name; then reduced[0] = the losses' sum divided by
+    ``count`` (the rows for a mean, 1 for a sum; 0: no reduction), as NumPy sums. Returns -1, or the first
+    row whose target is not in [0, classes) (the caller raises; the rows after it are not computed)."""
     n, classes = logits.shape
     for i in range(n):
         if target[i] < 0 or target[i] >= classes:
@@ -151,7 +205,9 @@ def softmax_cross_entropy_forward(logits, target, smoothing, losses, probs):
         for j in range(1, classes):
             if not row[j] <= m:  # the maximum; a NaN takes over, so the loss is NaN as NumPy's
                 m = row[j]
-        total = sum_shifted = smoothing * 0  # a zero of the logits' dtype (smoothing comes cast to it)
+        # float64 (Numba types float32 * 0 as float64): each row's sums run in double, and the loss and the
+        # softmax are stored in the logits' dtype
+        total = sum_shifted = smoothing * 0
         for j in range(classes):
             shifted = row[j] - m
             e = np.exp(shifted)
@@ -165,6 +221,9 @@ def softmax_cross_entropy_forward(logits, target, smoothing, losses, probs):
         losses[i] = nll
         for j in range(classes):
             out[j] /= total
+    if count != 0:
+        total = numpy_sum(losses, count - count)  # a 0 of the losses' dtype (smoothing * 0 would be float64)
+        reduced[0] = total / count
     return -1
 
 

@@ -54,12 +54,12 @@ class SoftmaxCrossEntropy(Function):
         self.reduction, self.target = reduction, target
         self.label_smoothing = label_smoothing
         # class-index targets are range-checked here: by the CPU kernel as it goes, else before the work
-        fused = cpu.softmax_cross_entropy(logits, target, label_smoothing)  # class indices, one pass per row
+        fused = cpu.softmax_cross_entropy(logits, target, label_smoothing, reduction)  # one pass per row, reduced
         if fused is not None:
-            losses, self.probs, bad = fused
+            loss, self.probs, bad = fused
             if bad >= 0:
                 _out_of_range(target[bad], classes, "cross_entropy")
-            return _reduce(losses, reduction)
+            return loss
         if target.ndim == 1:
             _check_class_range(target, classes, "cross_entropy")
         if target.ndim == 1 and is_device_array(logits):
