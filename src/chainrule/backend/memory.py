@@ -3,6 +3,7 @@ memory for reuse."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -76,12 +77,10 @@ class ArrayPool:
     def empty(self, shape, dtype) -> np.ndarray:
         """np.empty(shape, dtype): a recycled array when one of that shape and dtype is no longer used."""
         dtype = np.dtype(dtype)
-        shape = tuple(shape)
-        nbytes = dtype.itemsize
-        for size in shape:
-            nbytes *= size
-        if not self.min_bytes <= nbytes <= self.max_bytes // 4 or not self.enabled:  # a huge array: not kept either
+        nbytes = math.prod(shape) * dtype.itemsize
+        if not (self.enabled and self.min_bytes <= nbytes <= self.max_bytes // 4):  # a huge array: not kept either
             return np.empty(shape, dtype=dtype)
+        shape = tuple(shape)
         key = (shape, dtype)
         with self._lock:
             arrays = self.arrays.get(key)
