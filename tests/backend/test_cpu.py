@@ -393,3 +393,61 @@ def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype
     np.testing.assert_allclose(results[1][0], tout.detach().numpy(), **tolerance)
     for ours, theirs in zip(results[1][2:], (tx, tw, tb)):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), **tolerance)
+
+
+@numba_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, n", [(256, 784), (1000, 16), (33, 40), (1, 1024)])
+def test_outer_kernel_equals_numpy(m, n, dtype):
+    """A product whose inner dimension is 1: the kernel makes each a_i b_j once, as NumPy's broadcast multiply
+    (the same bits, from strided views too) and matmul (the same values; matmul's own loop adds the product to
+    +0, so a -0 product comes out +0 there and -0 here)."""
+    rng = np.random.default_rng(m + n)
+    a = rng.standard_normal((1, m)).astype(dtype).T  # a transposed row, as a batch-1 gradient dy^T
+    b = rng.standard_normal((3, n)).astype(dtype)[1:2]  # a row of a larger array
+    a[0, 0], b[0, 0] = -1.0, 0.0
+    out = cpu.outer(a, b)
+    assert out.dtype == dtype and out.shape == (m, n) and out.flags.c_contiguous
+    assert out.tobytes() == np.multiply(a, b).tobytes()
+    np.testing.assert_array_equal(out, a @ b)
+    assert cpu.outer(a[:2], b[:, :2]) is None  # small: NumPy
+    assert cpu.outer(np.ones((m, 2), dtype), np.ones((2, n), dtype)) is None  # an inner dimension of 2: BLAS
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("features", [(784, 256, 10), (1, 64, 1)])
+def test_products_with_an_inner_dimension_of_one_match_pytorch(features, fast, monkeypatch):
+    """Batch-1 SGD (every weight gradient an outer product), a one-feature input and a one-output layer: a
+    Linear stack's output and gradients equal PyTorch's on the kernel path and on NumPy's, and so does matmul."""
+    calls = []
+    if fast:
+        monkeypatch.setattr(cpu, "outer", lambda a, b, real=cpu.outer: calls.append(a.shape) or real(a, b))
+    previous = cpu.set_fast_kernels(fast)
+    try:
+        n_in, hidden, n_out = features
+        rng = np.random.default_rng(n_in)
+        shapes = ((hidden, n_in), (n_out, hidden))
+        w1, w2 = ((rng.standard_normal(s) / np.sqrt(s[1])).astype(np.float32) for s in shapes)
+        x = rng.standard_normal((1, n_in)).astype(np.float32)
+        params = [cr.tensor(w, requires_grad=True) for w in (w1, w2)]
+        out = F.linear(F.relu(F.linear(cr.tensor(x), params[0])), params[1])
+        (out * out).sum().backward()
+        tparams = [torch.tensor(w, requires_grad=True) for w in (w1, w2)]
+        tlinear = torch.nn.functional.linear
+        tout = tlinear(torch.relu(tlinear(torch.tensor(x), tparams[0])), tparams[1])
+        (tout * tout).sum().backward()
+        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-6)
+        for p, tp in zip(params, tparams):
+            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6)
+        a_np, b_np = rng.standard_normal((300, 1)).astype(np.float32), rng.standard_normal((1, 50)).astype(np.float32)
+        a, b = cr.tensor(a_np, requires_grad=True), cr.tensor(b_np, requires_grad=True)
+        (a @ b).sum().backward()
+        ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
+        (ta @ tb).sum().backward()
+        np.testing.assert_allclose((a @ b).detach().numpy(), (ta @ tb).detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-5)
+    finally:
+        cpu.set_fast_kernels(previous)
+    if fast and cpu.fast_kernels_available():
+        assert calls  # the products with an inner dimension of 1 went to the kernel

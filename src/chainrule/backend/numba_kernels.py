@@ -265,6 +265,17 @@ def sum_rows(a, out):
 
 
 @njit(**_serial)
+def outer(a, b, out):
+    """out[i, j] = a[i] b[j] for 1-D a and b (any strides) and a C-contiguous out: a matrix product whose inner
+    dimension is 1, one product per element as BLAS and NumPy's matmul compute it."""
+    n = b.size
+    for i in range(a.size):
+        ai, row = a[i], out[i]
+        for j in range(n):
+            row[j] = ai * b[j]
+
+
+@njit(**_serial)
 def relu_backward(grad, y, out):
     """out = grad where y > 0, else 0, over flat arrays: NumPy's grad * (y > 0) without the mask array."""
     for k in range(grad.size):
