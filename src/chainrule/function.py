@@ -222,6 +222,7 @@ class Function:
                     numbers[scalar] = zero_d
             scalar = zero_d
         fn = _new(cls)
+        fn.freed = False  # a slot of the scalar ops (ops/elementwise.py _ScalarOp), not the class default
         try:
             output = fn.forward(array, scalar, reflected)
         except ChainruleError:

