@@ -371,6 +371,12 @@ def main() -> None:
         row(f"MLP 784-256-256-10 epoch, batch {batch}", ours, theirs, statistics.median(floor))
         if batch == 128 and cpu.fast_kernels_enabled():
             row("MLP epoch, batch 128, NumPy path", rest[-1], theirs, statistics.median(floor), note="(no Numba)")
+    # Batch 1, the textbook stochastic gradient descent, as µs per step: there each weight gradient is an outer
+    # product, which NumPy's matmul computes without BLAS (backend/cpu.py outer)
+    steps = 500 if args.quick else 2000
+    fns = [chainrule_mlp_epoch(X[:steps], y[:steps], 1)] + ([torch_mlp_epoch(X[:steps], y[:steps], 1)] if torch else [])
+    ours, *rest = ([t / steps * 1e6 for t in times] for times in paired_runs(fns, repeats))
+    row(f"MLP 784-256-256-10 step, batch 1 ({steps:,} steps)", ours, rest[0] if torch else None, unit="us")
     for tuned in (False, True):
         # The `chainrule` command tunes malloc for its process (backend.keep_freed_memory); so does the
         # second pair of rows, for both libraries alike, since they share the process.
