@@ -12,14 +12,20 @@ from .broadcast import operands, sum_to
 from .elementwise import into, mul
 
 
-def _product(a, b):
-    """a @ b of 2-D arrays. With an inner dimension of 1 it is an outer product, which NumPy's matmul computes in a
-    loop of its own instead of BLAS, 4x slower than a broadcast multiply and 17x slower than the kernel
-    (backend/cpu.py outer): batch-1 SGD's weight gradients, a one-output layer's input gradient."""
-    if a.shape[-1] == 1 and type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+def _outer(a, b):
+    """a @ b for an inner dimension of 1 (the callers check it, inline: this is every Linear's hot path), an
+    outer product, which NumPy's matmul computes in a loop of its own instead of BLAS, 4x slower than a broadcast
+    multiply and 17x slower than the kernel (backend/cpu.py outer): batch-1 SGD's weight gradients, a one-feature
+    input, a one-output layer's input gradient."""
+    if type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         out = cpu.outer(a, b)
         return out if out is not None else np.multiply(a, b)  # each a_i b_j, the one product matmul makes
     return a @ b
+
+
+def _product(a, b):
+    """a @ b, through _outer for an inner dimension of 1."""
+    return a @ b if a.shape[-1] != 1 else _outer(a, b)
 
 
 class MatMul(Function):
@@ -64,7 +70,8 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        out = _product(x2, weight.T)  # a transposed view: BLAS takes it as it is, no copy
+        # weight.T is a transposed view: BLAS takes it as it is, no copy
+        out = x2 @ weight.T if x2.shape[1] != 1 else _outer(x2, weight.T)
         if bias is not None and not cpu.add_rows(out, bias):  # one pass where Numba is installed
             out += bias
         return out.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else out
@@ -75,8 +82,12 @@ class Linear(Function):
         grad2 = grad_output.reshape(-1, grad_output.shape[-1]) if grad_output.ndim != 2 else grad_output
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         needs = self.needs_input_grad
-        grad_x = _product(grad2, weight).reshape(x.shape) if needs[0] else None
-        grad_w = _product(grad2.T, x2) if needs[1] else None
+        # (_outer where the inner dimension is 1: a one-output layer's dx, a batch of 1's dW)
+        grad_x = grad_w = None
+        if needs[0]:
+            grad_x = (grad2 @ weight if grad2.shape[1] != 1 else _outer(grad2, weight)).reshape(x.shape)
+        if needs[1]:
+            grad_w = grad2.T @ x2 if grad2.shape[0] != 1 else _outer(grad2.T, x2)
         if len(needs) == 2:
             return grad_x, grad_w
         grad_b = sum_to(grad2, (grad2.shape[1],)) if needs[2] else None  # (one pass where Numba is installed)
