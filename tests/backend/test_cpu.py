@@ -414,53 +414,47 @@ def test_outer_kernel_equals_numpy(m, n, dtype):
     assert cpu.outer(np.ones((m, 2), dtype), np.ones((2, n), dtype)) is None  # an inner dimension of 2: BLAS
 
 
-@pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize("features", [(784, 256, 10), (1, 64, 1)])
-def test_products_with_an_inner_dimension_of_one_match_pytorch(features, fast, monkeypatch):
+def test_products_with_an_inner_dimension_of_one_match_pytorch(features, kernel_path, monkeypatch):
     """Batch-1 SGD (every weight gradient an outer product), a one-feature input and a one-output layer: a
     Linear stack's output and gradients equal PyTorch's on the kernel path and on NumPy's, and so do matmul's,
     2-D and batched."""
     calls = []
-    if fast:
-        monkeypatch.setattr(cpu, "outer", lambda a, b, real=cpu.outer: calls.append(a.shape) or real(a, b))
-    previous = cpu.set_fast_kernels(fast)
-    try:
-        n_in, hidden, n_out = features
-        rng = np.random.default_rng(n_in)
-        shapes = ((hidden, n_in), (n_out, hidden))
-        w1, w2 = ((rng.standard_normal(s) / np.sqrt(s[1])).astype(np.float32) for s in shapes)
-        x = rng.standard_normal((1, n_in)).astype(np.float32)
-        params = [cr.tensor(w, requires_grad=True) for w in (w1, w2)]
-        out = F.linear(F.relu(F.linear(cr.tensor(x), params[0])), params[1])
-        (out * out).sum().backward()
-        tparams = [torch.tensor(w, requires_grad=True) for w in (w1, w2)]
-        tlinear = torch.nn.functional.linear
-        tout = tlinear(torch.relu(tlinear(torch.tensor(x), tparams[0])), tparams[1])
-        (tout * tout).sum().backward()
-        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-6)
-        for p, tp in zip(params, tparams):
-            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6)
-        a_np, b_np = rng.standard_normal((300, 1)).astype(np.float32), rng.standard_normal((1, 50)).astype(np.float32)
+    monkeypatch.setattr(cpu, "outer", lambda a, b, real=cpu.outer: calls.append(a.shape) or real(a, b))
+    n_in, hidden, n_out = features
+    rng = np.random.default_rng(n_in)
+    shapes = ((hidden, n_in), (n_out, hidden))
+    w1, w2 = ((rng.standard_normal(s) / np.sqrt(s[1])).astype(np.float32) for s in shapes)
+    x = rng.standard_normal((1, n_in)).astype(np.float32)
+    params = [cr.tensor(w, requires_grad=True) for w in (w1, w2)]
+    out = F.linear(F.relu(F.linear(cr.tensor(x), params[0])), params[1])
+    (out * out).sum().backward()
+    tparams = [torch.tensor(w, requires_grad=True) for w in (w1, w2)]
+    tlinear = torch.nn.functional.linear
+    tout = tlinear(torch.relu(tlinear(torch.tensor(x), tparams[0])), tparams[1])
+    (tout * tout).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-6)
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6)
+    a_np, b_np = rng.standard_normal((300, 1)).astype(np.float32), rng.standard_normal((1, 50)).astype(np.float32)
+    a, b = cr.tensor(a_np, requires_grad=True), cr.tensor(b_np, requires_grad=True)
+    (a @ b).sum().backward()
+    ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
+    (ta @ tb).sum().backward()
+    np.testing.assert_allclose((a @ b).detach().numpy(), (ta @ tb).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-5)
+    # batched, with a broadcast batch axis, and a vector on the right (no outer product: NumPy's matmul)
+    for sa, sb in (((4, 30, 1), (4, 1, 20)), ((3, 1, 30, 1), (5, 1, 20)), ((30, 1), (1,))):
+        a_np, b_np = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
         a, b = cr.tensor(a_np, requires_grad=True), cr.tensor(b_np, requires_grad=True)
-        (a @ b).sum().backward()
         ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
-        (ta @ tb).sum().backward()
-        np.testing.assert_allclose((a @ b).detach().numpy(), (ta @ tb).detach().numpy(), rtol=1e-6)
-        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-5)
-        np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-5)
-        # batched, with a broadcast batch axis, and a vector on the right (no outer product: NumPy's matmul)
-        for sa, sb in (((4, 30, 1), (4, 1, 20)), ((3, 1, 30, 1), (5, 1, 20)), ((30, 1), (1,))):
-            a_np, b_np = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
-            a, b = cr.tensor(a_np, requires_grad=True), cr.tensor(b_np, requires_grad=True)
-            ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
-            out, tout = a @ b, ta @ tb
-            assert out.shape == tuple(tout.shape)
-            (out * out).sum().backward()
-            (tout * tout).sum().backward()
-            np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-6)
-            np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-5, atol=1e-6)
-            np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-5, atol=1e-6)
-    finally:
-        cpu.set_fast_kernels(previous)
-    if fast and cpu.fast_kernels_available():
+        out, tout = a @ b, ta @ tb
+        assert out.shape == tuple(tout.shape)
+        (out * out).sum().backward()
+        (tout * tout).sum().backward()
+        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-5, atol=1e-6)
+    if kernel_path == "numba":
         assert calls  # the products with an inner dimension of 1 went to the kernel

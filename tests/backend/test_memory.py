@@ -5,12 +5,11 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import torch
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.backend import cpu, memory
+from chainrule.backend import memory
 from chainrule.backend.memory import ArrayPool
 
 SHAPE = (4, 64, 32, 32)  # 1 MB of float32: the pool's smallest size
@@ -81,14 +80,10 @@ def test_the_environment_switch_turns_it_off_and_no_gil_would():
     assert memory.pool.enabled == (os.environ.get("CHAINRULE_ARRAY_POOL", "1") != "0" and (gil is None or gil()))
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_training_steps_never_write_over_a_tensor_still_held(fast, monkeypatch):
+def test_training_steps_never_write_over_a_tensor_still_held(kernel_path, monkeypatch):
     """A CNN's step recycles its large outputs and gradients from the step before; a tensor the user kept (an
     output, an activation with retain_grad, a gradient) keeps its values through later steps, and the steps
-    compute what they compute with the pool switched off."""
-    if fast and not cpu.fast_kernels_available():
-        pytest.skip("Numba is not installed (pip '.[fast]')")
-    previous = cpu.set_fast_kernels(fast)
+    compute what they compute with the pool switched off. On the NumPy path and on the kernels."""
     pool = ArrayPool(min_bytes=1 << 14)  # one that takes this small network's arrays too
     monkeypatch.setattr(memory, "pool", pool)
     handed_out, take = [], pool.empty
@@ -99,34 +94,31 @@ def test_training_steps_never_write_over_a_tensor_still_held(fast, monkeypatch):
         return array
 
     monkeypatch.setattr(pool, "empty", spy)
-    try:
-        runs = []
-        for enabled in (True, False):
-            pool.enabled = enabled
-            cr.manual_seed(0)
-            model = nn.Sequential(
-                nn.Conv2d(2, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 3)
-            )
-            opt = cr.optim.SGD(model.parameters(), lr=0.1)
-            x = cr.tensor(np.random.default_rng(0).standard_normal((8, 2, 16, 16)), dtype="float32")
-            kept, copies = [], []
-            for _ in range(4):
-                opt.zero_grad()
-                hidden = model[1](model[0](x))
-                hidden.retain_grad()
-                out = model[3](model[2](hidden))
-                out.sum().backward()
-                opt.step()
-                kept.append((out, hidden, hidden.grad))
-                copies.append([t.detach().numpy().copy() for t in kept[-1]])
-            for tensors, values in zip(kept, copies):
-                for tensor, value in zip(tensors, values):
-                    np.testing.assert_array_equal(tensor.detach().numpy(), value)
-            runs.append(copies)
-            if enabled:  # some of the step's arrays were handed out again
-                assert len(set(handed_out)) < len(handed_out)
-        for with_pool, without in zip(*runs):
-            for a, b in zip(with_pool, without):
-                np.testing.assert_array_equal(a, b)
-    finally:
-        cpu.set_fast_kernels(previous)
+    runs = []
+    for enabled in (True, False):
+        pool.enabled = enabled
+        cr.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(2, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 3)
+        )
+        opt = cr.optim.SGD(model.parameters(), lr=0.1)
+        x = cr.tensor(np.random.default_rng(0).standard_normal((8, 2, 16, 16)), dtype="float32")
+        kept, copies = [], []
+        for _ in range(4):
+            opt.zero_grad()
+            hidden = model[1](model[0](x))
+            hidden.retain_grad()
+            out = model[3](model[2](hidden))
+            out.sum().backward()
+            opt.step()
+            kept.append((out, hidden, hidden.grad))
+            copies.append([t.detach().numpy().copy() for t in kept[-1]])
+        for tensors, values in zip(kept, copies):
+            for tensor, value in zip(tensors, values):
+                np.testing.assert_array_equal(tensor.detach().numpy(), value)
+        runs.append(copies)
+        if enabled:  # some of the step's arrays were handed out again
+            assert len(set(handed_out)) < len(handed_out)
+    for with_pool, without in zip(*runs):
+        for a, b in zip(with_pool, without):
+            np.testing.assert_array_equal(a, b)
