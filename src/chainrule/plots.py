@@ -7,9 +7,11 @@ matplotlib is an optional extra; without it ``plots_available()`` is False and n
 
 from __future__ import annotations
 
-import os
+import io
 
 import numpy as np
+
+from .serialization import atomic_write
 
 
 def plots_available() -> bool:
@@ -29,10 +31,11 @@ def figure(nrows: int = 1, ncols: int = 1, figsize=(6, 4)):
 
 
 def save_figure(fig, path: str) -> None:
-    """Write a figure as PNG atomically: a crash mid-write leaves the previous file whole."""
-    tmp = path + ".partial.png"
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    """Write a figure as PNG through the one atomic writer: a crash mid-write leaves the previous file whole,
+    and no fixed temporary name exists for a planted symlink to redirect."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    atomic_write(path, buffer.getvalue())
 
 
 def plot_curves(history: list[dict], path: str, best_epoch: int | None = None, title: str = "") -> None:

@@ -9,9 +9,11 @@ with a placeholder where each tensor goes. Loading parses JSON and raw arrays on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -22,6 +24,7 @@ from .tensor import Tensor
 
 METADATA_KEY = "chainrule"  # JSON metadata of the training checkpoints (train/checkpoint.py)
 TREE_KEY = "chainrule.object"  # the JSON skeleton of what save() was given
+CHECKSUM_KEY = "chainrule.sha256"  # SHA-256 of every array and of the other metadata (checked on load)
 
 
 def _safetensors():
@@ -74,9 +77,32 @@ def host_array(value, name: str) -> np.ndarray:
     )  # (ascontiguousarray would make a 0-d array 1-d)
 
 
+def _digest(data) -> str:
+    """SHA-256 of bytes, or of an array's bytes as stored (C order), read in place."""
+    if isinstance(data, np.ndarray):
+        data = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+    return hashlib.sha256(data).hexdigest()
+
+
+def checksums(arrays: dict, metadata: dict) -> str:
+    """The JSON of SHA-256 digests of every array's bytes and of the other metadata entries, stored in the
+    file under CHECKSUM_KEY so that a damaged file (a flipped bit, a truncated copy) is refused on load."""
+    entries = json.dumps({k: v for k, v in sorted(metadata.items()) if k != CHECKSUM_KEY}, sort_keys=True)
+    return json.dumps(
+        {
+            "tensors": {k: _digest(a) for k, a in sorted(arrays.items())},
+            "metadata": _digest(entries.encode()),
+        },
+        sort_keys=True,
+    )
+
+
 def write_arrays(arrays: dict, path, metadata: dict) -> None:
-    """Arrays and string metadata as one safetensors file (atomically at a path, or into a file object)."""
-    data = _safetensors().save({k: host_array(v, k) for k, v in arrays.items()}, metadata=metadata)
+    """Arrays and string metadata as one safetensors file (atomically at a path, or into a file object),
+    with the checksums of both."""
+    arrays = {k: host_array(v, k) for k, v in arrays.items()}
+    metadata = {**metadata, CHECKSUM_KEY: checksums(arrays, metadata)}
+    data = _safetensors().save(arrays, metadata=metadata)
     if hasattr(path, "write"):
         path.write(data)
     else:
@@ -146,13 +172,41 @@ def read_file(f) -> tuple[dict, dict]:
     try:
         header = json.loads(raw[8 : 8 + size])
         metadata = header.get("__metadata__") or {}
-    except (ValueError, AttributeError) as exc:
-        raise CheckpointError(f"{name}: not a safetensors file ({exc})") from None
+    except (ValueError, AttributeError, RecursionError) as exc:
+        raise CheckpointError(f"{name}: not a safetensors file ({type(exc).__name__})") from None
     try:
         arrays = st.load(raw)
     except Exception as exc:  # safetensors raises its own SafetensorError for every malformed file
         raise CheckpointError(f"{name}: not a valid safetensors file, or truncated ({exc})") from None
+    verify(name, arrays, metadata)
     return OrderedDict(sorted(arrays.items())), metadata
+
+
+def verify(name: str, arrays: dict, metadata: dict) -> None:
+    """Check a file's arrays and metadata against the checksums it carries; a chainrule file written
+    before checksums existed loads with a warning."""
+    if CHECKSUM_KEY not in metadata:
+        if METADATA_KEY in metadata or TREE_KEY in metadata:
+            warnings.warn(
+                f"{name} carries no checksums (written by an older chainrule), so damage to it cannot be detected; "
+                "save it again to add them",
+                stacklevel=3,
+            )
+        return
+    damaged = f"{name}: the file is damaged (its bytes changed since it was written: a bad disk, copy or download)"
+    try:
+        stored = json.loads(metadata[CHECKSUM_KEY])
+        expected, meta_digest = stored["tensors"], stored["metadata"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        raise CheckpointError(f"{damaged}; its checksums cannot be read") from None
+    actual = json.loads(checksums(arrays, metadata))
+    if sorted(expected) != sorted(arrays):
+        raise CheckpointError(f"{damaged}; it holds tensors {sorted(arrays)}, its checksums name {sorted(expected)}")
+    wrong = [k for k in sorted(arrays) if actual["tensors"][k] != expected[k]]
+    if wrong:
+        raise CheckpointError(f"{damaged}; tensor(s) {', '.join(wrong[:5])} do not match their SHA-256 checksums")
+    if actual["metadata"] != meta_digest:
+        raise CheckpointError(f"{damaged}; its metadata does not match its SHA-256 checksum")
 
 
 def _decode(node, arrays: dict, device):
@@ -200,7 +254,7 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
         )
     try:
         tree = json.loads(tree)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CheckpointError(f"load: the file's object description is damaged ({exc})") from None
     return _decode(tree, arrays, device)
 

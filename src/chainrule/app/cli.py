@@ -9,11 +9,13 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 
 from ..errors import ChainruleError, ConfigError, TrainingDiverged, TrainingInterrupted
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -172,7 +174,7 @@ def _cmd_train(args) -> int:
     values.update(options)
     config = TrainConfig.from_dict(values, where="options")
     resume = getattr(args, "resume", None)
-    config.out = resume or config.out or default_out(config)
+    config.out = resume or config.out or default_out(config.data)
     extra, main = [], True
     if config.distributed:
         from ..train import distributed
@@ -451,6 +453,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command. Whatever happens, the user sees one line: 0 on success, 2 for an error, 130 for Ctrl-C
+    (set CHAINRULE_TRACEBACK=1 to see the traceback of an unexpected error instead)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C outside training, or a second one while a run saves its state
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third one must not interrupt this message
+        print("chainrule: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ChainruleError as exc:
+        return _fail(str(exc))
+    except RecursionError:
+        return _fail("the input is nested too deeply to read (a JSON or TOML structure hundreds of levels deep)")
+    except MemoryError as exc:
+        return _fail(f"not enough memory ({exc or 'an allocation failed'}); use a smaller model or batch")
+    except (OSError, ValueError) as exc:  # e.g. an unreadable file the user named
+        return _fail(f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug of ours: still one line, and how to see more
+        if os.environ.get("CHAINRULE_TRACEBACK"):
+            raise
+        message = str(exc).splitlines()[0][:300] if str(exc) else ""
+        return _fail(
+            f"unexpected {type(exc).__name__}: {message} (a bug in chainrule; CHAINRULE_TRACEBACK=1 shows where)"
+        )
+
+
+def _main(argv) -> int:
     from ..backend import keep_freed_memory
 
     keep_freed_memory()  # this process trains: let malloc reuse the same large arrays every step
@@ -459,12 +487,7 @@ def main(argv=None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
-    try:
-        return COMMANDS[args.command][1](args)
-    except ChainruleError as exc:
-        return _fail(str(exc))
-    except (OSError, ValueError) as exc:  # e.g. an unreadable file the user named
-        return _fail(f"{type(exc).__name__}: {exc}")
+    return COMMANDS[args.command][1](args)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from ..data.csv_files import load_inputs
 from ..data.dataset import check_finite
 from ..data.datasets import DataSplits
 from ..data.split import Standardize
-from ..errors import CheckpointError, ConfigError, TrainingInterrupted
+from ..errors import ChainruleError, CheckpointError, ConfigError, TrainingInterrupted
 from ..optim import lr_scheduler
 from ..plots import plot_confusion, plot_curves, plots_available
 from ..serialization import atomic_write
@@ -45,31 +45,9 @@ from ..train.history import History
 from ..train.loop import EpochTotals, Resume, evaluate, fit, predict
 from ..train.metrics import per_class_scores
 from .config import TrainConfig
+from .folders import RunLock, check_out, default_out, remove_stale_temporaries
 
 CHECKPOINT, MODEL, SUMMARY, METRICS = "checkpoint.safetensors", "model.safetensors", "summary.json", "metrics.jsonl"
-
-
-# The files that make a folder a run folder: one holding any of them is never replaced by surprise.
-RUN_FILES = ("summary.json", "metrics.jsonl", "model.safetensors", "checkpoint.safetensors")
-
-
-def default_out(config: TrainConfig) -> str:
-    """A fresh numbered folder for a run without --out: runs/<dataset>/version_N (as Lightning's)."""
-    parent = os.path.join("runs", os.path.splitext(os.path.basename(config.data))[0])
-    n = 0
-    while os.path.exists(os.path.join(parent, f"version_{n}")):
-        n += 1
-    return os.path.join(parent, f"version_{n}")
-
-
-def check_out(out: str, overwrite: bool) -> None:
-    """Refuse to write a new run into a folder that holds one, unless ``overwrite``."""
-    held = [name for name in RUN_FILES if os.path.exists(os.path.join(out, name))]
-    if held and not overwrite:
-        raise ConfigError(
-            f"run folder {out!r} already holds a run ({', '.join(held)}); pass --overwrite to replace it, "
-            f"--resume {out} to continue it, or another --out"
-        )
 
 
 def choose_loss(config: TrainConfig, data: DataSplits) -> str:
@@ -136,6 +114,53 @@ def image_shape(data: DataSplits) -> tuple:
     return (1, side, side)
 
 
+def physical_memory() -> int | None:
+    """Bytes of memory this machine has, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gigabytes(size: int) -> str:
+    return f"{size / 1e9:,.0f} GB" if size >= 10e9 else f"{size / 1e9:.1f} GB"
+
+
+def check_fits(architecture: dict, dtype, rows: int, training: bool, where: str) -> None:
+    """Refuse, with the figures, a model that cannot fit in this machine's memory, before allocating it.
+
+    Training holds about eight copies of the weights (the weights, their gradients, Adam's two moments, the
+    best weights early stopping keeps, and a checkpoint's bytes of weights and moments while it is written) and a
+    batch's activations twice (forward and their gradients)."""
+    try:
+        parameters, per_example = nn.model_size(architecture)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: not a valid architecture ({type(exc).__name__}: {exc})") from None
+    itemsize = np.dtype(dtype).itemsize
+    need = itemsize * ((8 if training else 1) * parameters + (2 if training else 1) * rows * per_example)
+    have = physical_memory()
+    if have is not None and need > have:
+        doing = "train" if training else "run"
+        raise ConfigError(
+            f"{where}: the model would have {parameters:,} parameters and need about {_gigabytes(need)} of memory "
+            f"to {doing}, but this machine has {_gigabytes(have)}; use fewer or smaller layers (--hidden, --channels)"
+        )
+
+
+def architecture_of(config: TrainConfig, data: DataSplits, outputs: int) -> dict:
+    """The config dict of the model the options describe, as the model's own ``config`` would be."""
+    common = {
+        "hidden": config.hidden,
+        "out_features": outputs,
+        "activation": config.activation,
+        "dropout": config.dropout,
+        "batchnorm": config.batchnorm,
+    }
+    if config.model == "cnn":
+        return {"type": "CNN", "in_shape": list(image_shape(data)), "channels": config.channels, **common}
+    return {"type": "MLP", "in_features": data.num_features, **common}
+
+
 def make_model(config: TrainConfig, data: DataSplits, outputs: int, dtype):
     """The network the options describe: an MLP, or a CNN over the rows seen as images."""
     if config.model == "cnn":
@@ -187,6 +212,8 @@ class Run:
         self.loss_name = choose_loss(config, self.data)
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
+        rows = len(self.data.X_train) if config.batch_size == "full" else config.batch_size
+        check_fits(architecture_of(config, self.data, outputs), self.dtype, max(rows, 1024), True, "train")
         self.model = make_model(config, self.data, outputs, self.dtype)
         if config.device != "cpu":
             self.model.to(device=config.device)  # before the optimizer, whose state follows the parameters
@@ -249,20 +276,31 @@ def train_run(
     if a resume may change them and refused otherwise); by default, the config's non-default values.
     """
     stream = stream or sys.stderr
-    start_epoch, history, checkpoint, changes = 0, History(), None, {}
+    checkpoint, changes = None, {}
     if resume:
         if given is None:
             defaults = TrainConfig()
             given = {k: v for k, v in vars(config).items() if v != getattr(defaults, k)}
         checkpoint, config, changes = _resume_config(resume, given)
-    out = config.out or default_out(config)
+    out = config.out or default_out(config.data)
     config.out = out
-    if not resume:
-        check_out(out, config.overwrite)
-    run = Run(config)
     main = distributed.is_main()  # rank 0, or the only process
-    if main:
+    if not main:
+        return _train_run(config, resume, checkpoint, changes, stream, extra_callbacks)
+    try:
         os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"run folder {out!r} cannot be created ({exc.strerror})") from None
+    with RunLock(out):  # the whole run, so that a second run into this folder is refused rather than mixed in
+        if not resume:
+            check_out(out, config.overwrite)
+        return _train_run(config, resume, checkpoint, changes, stream, extra_callbacks)
+
+
+def _train_run(config, resume, checkpoint, changes, stream, extra_callbacks) -> dict:
+    out = config.out
+    run = Run(config)
+    main = distributed.is_main()
     early = (
         EarlyStopping(patience=config.early_stopping, restore_best=True)
         if config.early_stopping and run.val_loader
@@ -282,7 +320,7 @@ def train_run(
     interrupt = GracefulInterrupt()
     callbacks.append(interrupt)
     if main:
-        _remove_stale_temporaries(out)
+        remove_stale_temporaries(out)
     resume = _restore(run, checkpoint, callbacks) if checkpoint is not None else Resume()
     start_epoch, history = resume.epoch, resume.history
     if "lr" in changes:  # the optimizer's and scheduler's saved state hold the old learning rate
@@ -349,6 +387,11 @@ def _resume_config(resume: str, given: dict) -> tuple:
     path = os.path.join(resume, CHECKPOINT)
     if not os.path.isdir(resume):
         raise CheckpointError(f"--resume: run folder {resume!r} does not exist")
+    if not os.path.lexists(path):
+        raise CheckpointError(
+            f"--resume: {resume!r} holds no checkpoint: the run stopped before its first epoch ended and nothing was "
+            f"saved; start it again with --out {resume} --overwrite (nothing is lost)"
+        )
     checkpoint = load_checkpoint(path)
     saved = checkpoint.metadata.get("config")
     if not isinstance(saved, dict):
@@ -363,7 +406,28 @@ def _resume_config(resume: str, given: dict) -> tuple:
 
 
 def _restore(run: Run, checkpoint, callbacks) -> Resume:
+    """The run's model, optimizer, schedule, generator and callbacks as the checkpoint left them, or a
+    CheckpointError where its metadata is not what `chainrule train` writes."""
     meta = checkpoint.metadata
+    fields = {"epoch": int, "step": int, "history": list, "rng_state": dict, "callbacks": dict, "partial": dict}
+    for key, kind in fields.items():
+        value = meta.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise CheckpointError(f"{run.config.out}: the checkpoint's {key!r} is damaged (a {type(value).__name__})")
+    if not all(isinstance(record, dict) for record in meta.get("history", [])):
+        raise CheckpointError(f"{run.config.out}: the checkpoint's history is damaged")
+    try:
+        return _restore_state(run, checkpoint, callbacks, meta)
+    except ChainruleError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise CheckpointError(
+            f"{run.config.out}: the checkpoint's resume state is damaged ({type(exc).__name__}: {exc}); "
+            "start again with --overwrite"
+        ) from None
+
+
+def _restore_state(run: Run, checkpoint, callbacks, meta: dict) -> Resume:
     if meta.get("architecture") != run.model.config:
         raise CheckpointError(
             f"checkpoint architecture {meta.get('architecture')} does not match the run's {run.model.config}"
@@ -389,16 +453,6 @@ def _restore(run: Run, checkpoint, callbacks) -> Resume:
         totals=EpochTotals.from_list(partial["totals"]) if "totals" in partial else None,
         first_loss=partial.get("first_loss"),
     )
-
-
-def _remove_stale_temporaries(out: str) -> None:
-    """Temporary files a killed process left mid-write (the checkpoints themselves are intact)."""
-    for name in os.listdir(out):
-        if name.startswith(".tmp-") and name.endswith(".partial"):
-            try:
-                os.unlink(os.path.join(out, name))
-            except OSError:
-                pass
 
 
 @contextlib.contextmanager
@@ -514,11 +568,25 @@ def load_run(run_dir: str):
         raise CheckpointError(f"run folder {run_dir!r} does not exist")
     checkpoint = load_checkpoint(path)
     meta = checkpoint.metadata
-    if "architecture" not in meta:
+    architecture, config = meta.get("architecture"), meta.get("config")
+    if not isinstance(architecture, dict) or not isinstance(config, dict):
         raise CheckpointError(f"{path}: has no architecture metadata; it was not written by `chainrule train`")
-    dtype = meta.get("config", {}).get("dtype", "float32")
-    model = nn.build_model(meta["architecture"], dtype=dtype)
+    dtype = config.get("dtype", "float32")
+    if dtype not in ("float32", "float64") or meta.get("task") not in ("classification", "regression"):
+        raise CheckpointError(f"{path}: its metadata is damaged (dtype {dtype!r}, task {meta.get('task')!r})")
+    check_fits(architecture, dtype, 1024, False, path)
+    try:
+        model = nn.build_model(architecture, dtype=dtype)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path}: its architecture cannot be built ({type(exc).__name__}: {exc})") from None
     model.load_state_dict(checkpoint.model_state)
+    for name, value in checkpoint.model_state.items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            bad = int((~np.isfinite(value)).sum())
+            raise CheckpointError(
+                f"{path}: {name} holds {bad} NaN or infinite value(s) of {value.size}; a model with such weights "
+                "predicts nothing meaningful (did the run diverge?)"
+            )
     model.eval()
     return model, meta, checkpoint.extra_arrays
 

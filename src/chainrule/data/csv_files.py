@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import DataError
 
 DELIMITERS = ",;\t|"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _number(cell: str) -> float | None:
@@ -48,6 +49,11 @@ def read_rows(
     second = rows[1] if len(rows) > 1 else []
     if any(_number(a) is None and _number(b) is not None for a, b in zip(first[:-1], second[:-1])):
         header, rows = [cell.strip() for cell in first], rows[1:]
+    if header is not None and rows and len(header) != len(rows[0]):
+        raise DataError(
+            f"{path}: the header has {len(header)} columns but the rows have {len(rows[0])}; "
+            f"is the delimiter {delimiter!r} right? (--delimiter)"
+        )
     widths = {len(row) for row in rows}
     if len(widths) > 1:
         width = len(rows[0])
@@ -81,7 +87,7 @@ def load_csv(path: str, delimiter: str | None = None, text: str | None = None):
         class_names = sorted(set(target))
         index = {name: i for i, name in enumerate(class_names)}
         return X.astype(np.float32), np.array([index[t] for t in target], dtype=np.int64), "classification", class_names
-    y = np.array(numbers, dtype=np.float64)
+    y = _numeric(path, header, [target], first=len(columns) - 1).ravel()  # (a target beyond float32's range is named)
     if (
         np.all(np.isfinite(y))
         and np.all(y == np.round(y))
@@ -100,15 +106,35 @@ def load_inputs(path: str, features: int, delimiter: str | None = None) -> np.nd
     return _numeric(path, header, list(zip(*rows)))
 
 
-def _numeric(path: str, header, columns, hint: str = "") -> np.ndarray:
+def _numeric(path: str, header, columns, hint: str = "", first: int = 0) -> np.ndarray:
     """Columns of cells as a (rows, columns) float array, or a DataError naming the first one that is not numeric."""
     values = []
     for index, column in enumerate(columns):
         numbers = [_number(cell) for cell in column]
         if None in numbers:
             row = numbers.index(None)
-            name = f"{header[index]!r} (column {index + 1})" if header else f"column {index + 1}"
+            name = _column_name(header, first + index)
             line = row + 1 + (header is not None)
-            raise DataError(f"{path}: {name} is not numeric: line {line} holds {column[row]!r}{hint}")
+            raise DataError(f"{path}: {name} is not numeric: line {line} holds {excerpt(column[row])}{hint}")
         values.append(numbers)
-    return np.array(values, dtype=np.float64).T
+    array = np.array(values, dtype=np.float64).T
+    # the data is kept as float32: a finite value beyond its range would silently become infinity
+    too_large = np.isfinite(array) & (np.abs(array) > FLOAT32_MAX)
+    if too_large.any():
+        row, index = np.argwhere(too_large)[0]
+        name = _column_name(header, first + index)
+        raise DataError(
+            f"{path}: {name} line {row + 1 + (header is not None)} holds {array[row, index]:g}, beyond float32's "
+            f"range (±{FLOAT32_MAX:.3g}); rescale that column"
+        )
+    return array
+
+
+def _column_name(header, index: int) -> str:
+    return f"{excerpt(header[index])} (column {index + 1})" if header else f"column {index + 1}"
+
+
+def excerpt(cell: str, limit: int = 40) -> str:
+    """A cell as a short, escaped quotation for an error message (never a whole line of someone's file)."""
+    text = cell if len(cell) <= limit else cell[:limit] + "…"
+    return repr(text)

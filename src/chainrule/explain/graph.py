@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 
 from ..errors import ChainruleError
+from ..serialization import atomic_write
 from ..tensor import Tensor
 
 
@@ -91,8 +92,9 @@ def render(tensor: Tensor, path: str, show_values: bool = True, show_grads: bool
     if fmt not in ("svg", "png", "pdf"):
         raise ValueError(f"render: path must end in .svg, .png or .pdf, got {path!r}")
     result = subprocess.run(
-        [dot, f"-T{fmt}", "-o", path], input=to_dot(tensor, show_values, show_grads), text=True, capture_output=True
+        [dot, f"-T{fmt}"], input=to_dot(tensor, show_values, show_grads).encode(), capture_output=True
     )
     if result.returncode != 0:
-        raise ChainruleError(f"dot failed: {result.stderr.strip()}")
+        raise ChainruleError(f"dot failed: {result.stderr.decode(errors='replace').strip()[:500]}")
+    atomic_write(path, result.stdout)  # the drawing comes back on stdout: one writer for every file
     return path

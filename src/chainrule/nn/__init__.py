@@ -19,7 +19,7 @@ from .layers import (
     Unflatten,
 )
 from .loss import LOSS_TASKS, LOSSES, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .models import CNN, MLP, build_model
+from .models import CNN, MLP, build_model, model_size
 from .module import Module
 from .parameter import Parameter
 
@@ -65,5 +65,6 @@ __all__ = [
     "Softmax",
     "Tanh",
     "build_model",
+    "model_size",
     "init",
 ]

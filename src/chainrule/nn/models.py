@@ -130,6 +130,30 @@ class CNN(Sequential):
 ARCHITECTURES = {"MLP": MLP, "CNN": CNN}
 
 
+def model_size(config: dict) -> tuple[int, int]:
+    """(parameters, activation values per example) of the model a config dict describes, counted without
+    building it: a size check before allocating (two hidden layers of 100,000 are 10^10 weights)."""
+    batchnorm = bool(config.get("batchnorm"))
+    parameters = activations = 0
+    if config.get("type") == "CNN":
+        c, h, w = (int(s) for s in config["in_shape"])
+        for width in config["channels"]:
+            width = int(width)
+            parameters += width * c * 9 + width + (2 * width if batchnorm else 0)  # 3x3 kernels, biases, BatchNorm
+            activations += 2 * width * h * w  # the convolution's output and its activation's, before pooling
+            c, h, w = width, h // 2, w // 2
+        features = c * h * w
+    else:
+        features = int(config["in_features"])
+    sizes = [int(units) for units in config["hidden"]] + [int(config["out_features"])]
+    for index, units in enumerate(sizes):
+        last = index == len(sizes) - 1
+        parameters += features * units + units + (2 * units if batchnorm and not last else 0)
+        activations += units if last else 2 * units
+        features = units
+    return parameters, activations
+
+
 def build_model(config: dict, dtype=None):
     """Rebuild a model from its ``config`` dict (as saved in checkpoints)."""
     config = dict(config)

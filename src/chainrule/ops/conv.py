@@ -14,6 +14,7 @@ from ..backend import array_module, cpu, memory, workspace
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .broadcast import operands
 
 
 def _pair(value, name: str, op: str) -> tuple[int, int]:
@@ -358,8 +359,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
             f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight of shape {weight.shape} "
             f"expects {weight.shape[1] if weight.ndim == 4 else '?'}"
         )
-    if x.dtype != weight.dtype:
-        raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}")
+    x, weight = operands(x, weight, "conv2d")  # as linear: integer input joins the weight's dtype; float32/64 raise
     stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
     _check_geometry(x.shape, weight.shape[2:], stride, padding, "conv2d")
     if bias is None:

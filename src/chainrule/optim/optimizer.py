@@ -125,22 +125,47 @@ class Optimizer:
             raise ConfigError(
                 f"{type(self).__name__}.load_state_dict: the saved parameter groups do not match this optimizer's"
             )
+        name = f"{type(self).__name__}.load_state_dict"
         params = self._all_params()
+        for group, saved in zip(self.param_groups, groups):
+            for key, value in saved.items():
+                if key != "params" and key in group and not _same_kind(group[key], value):
+                    raise ConfigError(f"{name}: the saved {key!r} is {value!r}, not a value like {group[key]!r}")
         for group, saved in zip(self.param_groups, groups):
             group.update({k: v for k, v in saved.items() if k != "params"})
         self.state = {}
         for key, value in state_dict["state"].items():
-            p = params[int(key)]
-            self.state[id(p)] = {
-                k: (to_device(np.asarray(v, dtype=p.dtype), p.device) if hasattr(v, "shape") else v)
-                for k, v in value.items()
-            }
+            index = int(key)
+            if not 0 <= index < len(params) or not isinstance(value, dict):
+                raise ConfigError(f"{name}: saved state for parameter {key!r}, which this optimizer does not have")
+            p = params[index]
+            entries = {}
+            for k, v in value.items():
+                if hasattr(v, "shape"):
+                    if tuple(v.shape) != tuple(p.shape):
+                        raise ConfigError(f"{name}: {k!r} of parameter {index} has shape {v.shape}, not {p.shape}")
+                    v = to_device(np.asarray(v, dtype=p.dtype), p.device)
+                elif not isinstance(v, (int, float)) or isinstance(v, bool):
+                    raise ConfigError(f"{name}: {k!r} of parameter {index} is {v!r}, not an array or a number")
+                entries[k] = v
+            self.state[id(p)] = entries
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"  group {i}: " + ", ".join(f"{k}={v}" for k, v in group.items() if k != "params"))
         return "\n".join(lines + [")"])
+
+
+def _same_kind(current, saved) -> bool:
+    """A saved hyperparameter is of the kind the optimizer holds: a number for a number, a pair for a pair."""
+    if isinstance(current, bool) or current is None:
+        return isinstance(saved, bool) if isinstance(current, bool) else True
+    if isinstance(current, (int, float)):
+        return isinstance(saved, (int, float)) and not isinstance(saved, bool)
+    if isinstance(current, (tuple, list)):
+        return isinstance(saved, (tuple, list)) and len(saved) == len(current) and all(map(_same_kind, current, saved))
+    return True
 
 
 def scratch(state: dict, like: np.ndarray, key: str = "_scratch") -> np.ndarray:

@@ -7,9 +7,9 @@ on_train_end(ctx). ``ctx`` is the FitContext (model, optimizer, epoch, history, 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 import sys
 import time
 
@@ -199,20 +199,20 @@ class ModelCheckpoint(Callback):
 
 
 class JSONLinesLogger(Callback):
-    """One JSON object per epoch appended to ``path`` (metrics.jsonl)."""
+    """One JSON object per epoch in ``path`` (metrics.jsonl). The file is written whole, atomically, after
+    every epoch (it is small): never appended through whatever a symlink planted there points to."""
 
     def __init__(self, path: str):
-        self.path = path
+        self.path, self.lines = path, []
 
     def on_train_begin(self, ctx) -> None:
-        if ctx.start_epoch == 0 or not os.path.exists(self.path):
-            atomic_write(self.path, b"")
-        else:  # resuming: keep only the epochs the checkpoint knows about
-            atomic_write(self.path, "".join(json.dumps(r) + "\n" for r in ctx.history.to_list()).encode())
+        # resuming: only the epochs the checkpoint knows about
+        self.lines = [json.dumps(r) + "\n" for r in ctx.history.to_list()] if ctx.start_epoch else []
+        atomic_write(self.path, "".join(self.lines).encode())
 
     def on_epoch_end(self, ctx, logs) -> None:
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({k: _plain(v) for k, v in logs.items()}) + "\n")
+        self.lines.append(json.dumps({k: _plain(v) for k, v in logs.items()}) + "\n")
+        atomic_write(self.path, "".join(self.lines).encode())
 
 
 class TensorBoardLogger(Callback):
@@ -254,21 +254,22 @@ class TensorBoardLogger(Callback):
 
 
 class CSVLogger(Callback):
-    """One row per epoch in a CSV file."""
+    """One row per epoch in a CSV file, written whole and atomically after every epoch."""
 
     def __init__(self, path: str):
         self.path = path
         self.fields = None
+        self.text = io.StringIO()
 
     def on_epoch_end(self, ctx, logs) -> None:
         new = self.fields is None
         if new:
             self.fields = list(logs)
-        with open(self.path, "w" if new and ctx.epoch == ctx.start_epoch else "a", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
-            if new and ctx.epoch == ctx.start_epoch:
-                writer.writeheader()
-            writer.writerow({k: _plain(v) for k, v in logs.items()})
+        writer = csv.DictWriter(self.text, fieldnames=self.fields, extrasaction="ignore", lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerow({k: _plain(v) for k, v in logs.items()})
+        atomic_write(self.path, self.text.getvalue().encode())
 
 
 def _plain(value):

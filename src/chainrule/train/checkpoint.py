@@ -98,6 +98,15 @@ def load_checkpoint(path: str) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint`` (see ``Checkpoint``)."""
     arrays = load(path)
     metadata = read_metadata(path)
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path}: its metadata is a {type(metadata).__name__}, not an object; it is damaged")
+    try:
+        return _checkpoint(path, arrays, metadata)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: its optimizer metadata is damaged ({type(exc).__name__}: {exc})") from None
+
+
+def _checkpoint(path: str, arrays: dict, metadata: dict) -> Checkpoint:
     model_state = OrderedDict((k[len("model.") :], v) for k, v in arrays.items() if k.startswith("model."))
     extra = {k[len("extra.") :]: v for k, v in arrays.items() if k.startswith("extra.")}
     optimizer_state = None
