@@ -37,12 +37,22 @@ def _safetensors():
     return st
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` always holds either the old or the new content."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    # mkstemp: a unique name, created exclusively (O_EXCL), so a symlink planted in the folder is never followed;
+    # the rename then replaces the name itself, never what a symlink there points to
     fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=folder)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())  # the mode a plain open() would give (mkstemp's is 0600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

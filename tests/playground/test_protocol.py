@@ -20,12 +20,13 @@ from starlette.websockets import WebSocketDisconnect
 from chainrule.playground.protocol import MESSAGES, Connection
 from chainrule.playground.server import create_app, same_origin
 
-ORIGIN = {"origin": "http://testserver"}
+ORIGIN = {"origin": "http://127.0.0.1"}
+WS = "ws://127.0.0.1/ws"  # the test client would otherwise say Host: testserver, which the server refuses
 
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1") as c:  # the address the server answers to
         yield c
 
 
@@ -65,7 +66,7 @@ def test_the_page_and_its_files_come_from_the_package(client):
 
 def test_a_page_from_another_origin_is_refused(client):
     with pytest.raises(WebSocketDisconnect) as refused:
-        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+        with client.websocket_connect(WS, headers={"origin": "http://evil.example"}) as ws:
             ws.receive_json()
     assert refused.value.code == 1008
     assert same_origin("http://127.0.0.1:8000", "127.0.0.1:8000")
@@ -74,7 +75,7 @@ def test_a_page_from_another_origin_is_refused(client):
 
 
 def test_every_message_type(client):
-    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
         network, frame = start(ws)
         assert network["sizes"] == [2, 4, 2, 1] and frame["step"] == 0 and len(frame["heatmaps"]["nodes"]) == 4
         ws.send_json({"type": "step"})
@@ -120,15 +121,18 @@ def test_every_message_type(client):
         assert "mine.csv: 30 rows" in csv_network["note"]
 
 
-def test_load_csv_by_path(client, tmp_path):
+def test_load_csv_by_path(tmp_path):
     path = tmp_path / "points.csv"
     path.write_text("a;b;label\n" + "\n".join(f"{i};{-i};{'yes' if i > 10 else 'no'}" for i in range(20)))
-    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
-        ws.send_json({"type": "load_csv", "path": str(path)})
-        network = receive_until(ws, "network")
-        assert network["class_names"] == ["no", "yes"]
-        ws.send_json({"type": "load_csv", "path": str(tmp_path / "missing.csv")})
-        assert "no file at" in receive_until(ws, "error")["message"]
+    with TestClient(create_app(data_dir=str(tmp_path)), base_url="http://127.0.0.1") as client:
+        with client.websocket_connect(WS, headers=ORIGIN) as ws:
+            ws.send_json({"type": "load_csv", "path": "points.csv"})  # relative to the data folder
+            network = receive_until(ws, "network")
+            assert network["class_names"] == ["no", "yes"]
+            ws.send_json({"type": "load_csv", "path": str(path)})  # or absolute, inside it
+            assert receive_until(ws, "network")["class_names"] == ["no", "yes"]
+            ws.send_json({"type": "load_csv", "path": "missing.csv"})
+            assert "no file at" in receive_until(ws, "error")["message"]
 
 
 @pytest.mark.parametrize(
@@ -154,7 +158,7 @@ def test_load_csv_by_path(client, tmp_path):
     ],
 )
 def test_bad_messages_get_an_error_and_the_server_keeps_serving(client, message, expected):
-    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
         start(ws)
         ws.send_json({"type": "step"})
         receive_until(ws, "frame")
@@ -165,7 +169,7 @@ def test_bad_messages_get_an_error_and_the_server_keeps_serving(client, message,
 
 
 def test_a_selection_before_any_step_says_so(client):
-    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
         ws.send_json({"type": "step"})
         assert "send a 'config' message first" in receive_until(ws, "error")["message"]
         start(ws)
@@ -174,7 +178,7 @@ def test_a_selection_before_any_step_says_so(client):
 
 
 def test_tabs_have_their_own_networks(client):
-    with client.websocket_connect("/ws", headers=ORIGIN) as a, client.websocket_connect("/ws", headers=ORIGIN) as b:
+    with client.websocket_connect(WS, headers=ORIGIN) as a, client.websocket_connect(WS, headers=ORIGIN) as b:
         start(a)
         start(b, dataset="xor", hidden=[{"units": 3, "activation": "relu"}])
         for _ in range(3):
@@ -192,7 +196,7 @@ def test_closing_a_tab_frees_its_network(client):
 
     gc.collect()
     before = len(LIVE)
-    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
         start(ws)
         ws.send_json({"type": "play"})
         receive_until(ws, "frame")
@@ -205,7 +209,7 @@ def test_closing_a_tab_frees_its_network(client):
 
 
 def test_the_toml_is_accepted_by_chainrule_train(client, tmp_path):
-    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
         start(
             ws,
             hidden=[{"units": 4, "activation": "tanh"}, {"units": 3, "activation": "linear"}],
@@ -330,10 +334,14 @@ def test_a_huge_message_closes_only_its_own_socket():
         [sys.executable, "-m", "chainrule", "playground", "--no-browser"], stdout=subprocess.PIPE, text=True
     )
     try:
-        url = process.stdout.readline().split()[2].replace("http://", "ws://") + "ws"
+        page = process.stdout.readline().split()[2]
+        url, origin = page.replace("http://", "ws://") + "ws", page.rstrip("/")
 
         async def scenario():
-            async with websockets.connect(url, max_size=None) as good, websockets.connect(url, max_size=None) as bad:
+            async with (
+                websockets.connect(url, max_size=None, origin=origin) as good,
+                websockets.connect(url, max_size=None, origin=origin) as bad,
+            ):
                 await good.send(json.dumps({"type": "config", "config": {}}))
                 assert json.loads(await good.recv())["type"] == "network"
                 await bad.send(json.dumps({"type": "upload_csv", "name": "huge.csv", "text": "1,2,3\n" * 1_600_000}))

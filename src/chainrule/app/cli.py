@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import sys
+import warnings
 
 from ..errors import ChainruleError, ConfigError, TrainingDiverged, TrainingInterrupted
 
@@ -408,9 +409,23 @@ def _add_playground(sub):
     p.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1, this machine only; give 0.0.0.0 to let others in)",
+        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 lets others in, and then the "
+        "page needs the random token in the address printed at start)",
     )
     p.add_argument("--no-browser", action="store_true", help="print the address but do not open a browser")
+    p.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        help="the folder whose CSV files the page may open by path (default: the current folder; nothing outside "
+        "it is ever read)",
+    )
+    p.add_argument(
+        "--max-sessions",
+        dest="max_sessions",
+        type=_positive_int,
+        default=8,
+        help="the most tabs training at once (default 8); another tab is told the server is busy",
+    )
 
 
 def _cmd_playground(args) -> int:
@@ -422,8 +437,17 @@ def _cmd_playground(args) -> int:
     def ready(url):
         print(f"chainrule playground: {url}  (Ctrl+C stops it)", flush=True)
 
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        raise ConfigError(f"option --data-dir: {args.data_dir!r} is not a folder")
     try:
-        serve(args.host, args.port, open_browser=not args.no_browser, ready=ready)
+        serve(
+            args.host,
+            args.port,
+            open_browser=not args.no_browser,
+            ready=ready,
+            data_dir=args.data_dir,
+            max_sessions=args.max_sessions,
+        )
     except KeyboardInterrupt:
         pass
     return 0
@@ -478,10 +502,15 @@ def main(argv=None) -> int:
         )
 
 
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"chainrule: warning: {message}", file=sys.stderr)
+
+
 def _main(argv) -> int:
     from ..backend import keep_freed_memory
 
     keep_freed_memory()  # this process trains: let malloc reuse the same large arrays every step
+    warnings.showwarning = _warn  # one line each, as errors are
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

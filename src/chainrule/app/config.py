@@ -16,6 +16,7 @@ from .. import nn, optim
 from ..data.datasets import DATASETS
 from ..errors import ConfigError
 from ..optim import lr_scheduler
+from .folders import inside
 
 # The choices, from the registries beside what they name; the command adds its own shorthands
 # (momentum and nesterov are SGD with those options, auto picks the loss by the task, none: no schedule).
@@ -198,7 +199,8 @@ PATH_KEYS = ("data_dir", "out", "data")
 
 def resolve_config_paths(values: dict, base: str, where: str) -> dict:
     """Relative data_dir/out/data paths in a config file are relative to the file's folder, and may not
-    climb out of it with '..' (a config file from elsewhere must not reach into the rest of the disk).
+    climb out of it with '..' or through a symlink (a config file from elsewhere must not reach into the rest
+    of the disk).
     ``data`` is a path unless it names a built-in dataset."""
     values = dict(values)
     for key in PATH_KEYS:
@@ -213,5 +215,6 @@ def resolve_config_paths(values: dict, base: str, where: str) -> dict:
         resolved = os.path.normpath(os.path.join(base, value))
         if os.path.commonpath([resolved, base]) != base:
             raise ConfigError(f"{where}: {key} {value!r} points outside the config file's folder")
+        inside(resolved, base, f"{where}: {key} {value!r}")  # and no symlink on the way leads out of it either
         values[key] = resolved
     return values

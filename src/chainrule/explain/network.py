@@ -30,6 +30,9 @@ ACTIVATIONS = (
     "gelu",
 )  # those whose derivative formats.py writes out
 LOSSES = ("half_sse", "mse", "cross_entropy", "bce")
+MAX_EQUATIONS = 50_000  # rows × weights: every one is an equation written out, so more is unreadable and slow
+MAX_STEPS = 10_000  # updates in the loss table (each is a full step of the small network; 10,000 take 2 s)
+MAX_FILE = 10 * 2**20  # bytes of a network file
 
 # The worked example of a 2-2-2 sigmoid network with squared error that many learners first meet
 # (inputs 0.05, 0.10; targets 0.01, 0.99): its first-step error is 0.298371109.
@@ -125,6 +128,12 @@ def parse_network(spec: dict) -> NetworkSpec:
         width = weight.shape[0]
     if loss == "cross_entropy" and layers[-1].activation != "softmax":
         raise ConfigError("explain: cross_entropy needs a softmax last layer")
+    weights = sum(layer.weight.size for layer in layers)
+    if inputs.shape[0] * weights > MAX_EQUATIONS:
+        raise ConfigError(
+            f"explain: {inputs.shape[0]} row(s) × {weights:,} weights are {inputs.shape[0] * weights:,} equations to "
+            f"write out, more than {MAX_EQUATIONS:,}; explain is for small networks (fewer rows or neurons)"
+        )
     targets = _targets(spec["targets"], inputs.shape[0], width, loss)
     return NetworkSpec(inputs, targets, layers, loss, float(lr))
 
@@ -152,9 +161,13 @@ def load_network(path: str | None) -> NetworkSpec:
         return parse_network(EXAMPLE)
     if not os.path.isfile(path):
         raise ConfigError(f"explain: network file {path!r} does not exist")
+    if os.path.getsize(path) > MAX_FILE:
+        raise ConfigError(f"explain: {path} is over {MAX_FILE // 2**20} MB; explain is for small networks")
     try:
         with open(path, encoding="utf-8") as f:
             spec = json.load(f)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"explain: {path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"explain: {path} is nested too deeply to be a network description") from None
     return parse_network(spec)

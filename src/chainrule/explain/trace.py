@@ -17,10 +17,11 @@ import numpy as np
 
 from .. import functional as F
 from .. import optim
+from ..errors import ConfigError
 from ..function import no_grad
 from ..nn.activation import ACTIVATIONS
 from ..tensor import Tensor
-from .network import NetworkSpec
+from .network import MAX_STEPS, NetworkSpec
 
 
 @dataclass
@@ -183,6 +184,8 @@ def layer_traces(records, params, before, activations, dropouts=None, penalty_gr
 
 def trace_step(spec: NetworkSpec, steps: int = 1) -> StepTrace:
     """Run the first update in detail and ``steps - 1`` more, recording the loss after each."""
+    if not 1 <= steps <= MAX_STEPS:
+        raise ConfigError(f"explain: steps must be 1 to {MAX_STEPS:,}, got {steps:,}")
     params = make_parameters(spec)
     loss, records = build_graph(spec, params)
     loss.backward(retain_graph=True)

@@ -16,6 +16,7 @@ import random
 from ..errors import ChainruleError
 from ..explain.formats import FORMATS
 from ..explain.formats import render as render_step
+from ..explain.network import MAX_EQUATIONS
 from ..serialization import save
 from .config import PlaygroundConfig, parse_config
 from .datasets import MAX_UPLOAD
@@ -43,7 +44,7 @@ MESSAGES = {
     "export": {"format": ((str,), True, FORMATS)},
     "download": {"what": ((str,), True, DOWNLOADS)},
 }
-EXPORT_LIMIT = 50_000  # rows × weights of a step that "Export this step" writes out
+EXPORT_LIMIT = MAX_EQUATIONS  # rows × weights of a step that "Export this step" writes out
 
 
 class ProtocolError(ValueError):
@@ -78,9 +79,10 @@ def check(message) -> dict:
 class Connection:
     """One tab: its Session (made by the first config message) and whether it is playing."""
 
-    def __init__(self):
+    def __init__(self, data_dir: str | None = None):
         self.session: Session | None = None
         self.playing = False
+        self.data_dir = os.path.realpath(data_dir or os.getcwd())  # load_csv opens files under it, nowhere else
 
     def handle(self, message) -> list:
         try:
@@ -88,6 +90,8 @@ class Connection:
             return getattr(self, "on_" + message["type"])(message)
         except (ProtocolError, ChainruleError, ValueError) as exc:
             return [{"type": "error", "message": str(exc)}]
+        except RecursionError:
+            return [{"type": "error", "message": "a field is nested too deeply"}]
 
     def need_session(self) -> Session:
         if self.session is None:
@@ -124,18 +128,25 @@ class Connection:
         return self._use_csv(message["name"][:200], message["text"])
 
     def on_load_csv(self, message) -> list:
-        path = os.path.expanduser(message["path"])
-        if not os.path.isfile(path):
-            raise ProtocolError(f"load_csv: no file at {message['path']!r}")
-        if os.path.getsize(path) > MAX_UPLOAD:
+        """A CSV file by its path, relative to the data folder; a path that leads out of it (by '..', '~', an
+        absolute path or a symlink) is refused before anything is opened, so nothing outside it is ever read."""
+        given = message["path"][:300]
+        path = os.path.realpath(os.path.join(self.data_dir, os.path.expanduser(message["path"])))
+        if os.path.commonpath([path, self.data_dir]) != self.data_dir:
             raise ProtocolError(
-                f"load_csv: {message['path']} is over {MAX_UPLOAD // 2**20} MB; the playground takes small sets"
+                f"load_csv: only files under the playground's data folder {self.data_dir} can be opened "
+                "(start it with --data-dir to choose another), or upload the file"
             )
+        if not os.path.isfile(path):
+            raise ProtocolError(f"load_csv: no file at {given!r} in {self.data_dir}")
+        if os.path.getsize(path) > MAX_UPLOAD:
+            raise ProtocolError(f"load_csv: {given} is over {MAX_UPLOAD // 2**20} MB; the playground takes small sets")
         try:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ProtocolError(f"load_csv: {message['path']} is not a readable text file ({exc})") from None
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ProtocolError(f"load_csv: {given} is not a readable text file ({reason})") from None
         return self._use_csv(os.path.basename(path), text)
 
     def _use_csv(self, name: str, text: str) -> list:

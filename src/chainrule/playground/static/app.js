@@ -51,17 +51,26 @@ function decodeHash(hash) {
 
 // ---------------------------------------------------------------- the socket
 function connect() {
-  socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+  // the token (where the server asks for one: listening beyond this machine) comes with the page's address
+  const token = new URLSearchParams(location.search).get("token");
+  const query = token ? "?token=" + encodeURIComponent(token) : "";
+  socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" + query);
   socket.onopen = () => {
     $("connection").textContent = "connected";
     const wanted = decodeHash(location.hash);
     send({type: "config", config: wanted.dataset === "csv" ? {...wanted, dataset: "circle"} : wanted});
   };
   socket.onmessage = (event) => receive(JSON.parse(event.data));
-  socket.onclose = () => {
-    $("connection").textContent = "connection lost; reconnecting…";
+  socket.onclose = (event) => {
     setPlaying(false);
-    setTimeout(connect, 1000);
+    if (event.code === 1008) {  // refused for good (a wrong token or address): retrying would not help
+      $("connection").textContent = "refused by the server: " + (event.reason || "not allowed");
+      return;
+    }
+    const full = event.code === 1013;  // every session in use: try again a little later
+    $("connection").textContent = full ? "the server is busy (" + event.reason + "); retrying…"
+      : "connection lost; reconnecting…";
+    setTimeout(connect, full ? 5000 : 1000);
   };
 }
 
