@@ -5,6 +5,7 @@ import os
 import pickle
 import re
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -65,3 +66,101 @@ def test_config_paths_cannot_escape_the_config_folder(tmp_path):
     for bad in ({"out": "../elsewhere"}, {"data_dir": "/etc"}, {"data_dir": "data/../../x"}, {"data": "../secret.csv"}):
         with pytest.raises(ConfigError):
             resolve_config_paths(bad, base, "c.toml")
+
+
+# ---------------------------------------------------------------------- writes never follow a planted symlink
+def test_a_symlink_planted_in_a_run_folder_is_never_written_through(tmp_path):
+    from chainrule.app.config import TrainConfig
+    from chainrule.app.run import train_run
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "run"
+    out.mkdir()
+    # every name the command writes, and the fixed temporary name plots once used
+    for name in ("curves.png.partial.png", "curves.png", "confusion.png", "summary.json", ".tmp-x.partial"):
+        (out / name).symlink_to(victim)
+    train_run(TrainConfig(epochs=1, out=str(out), quiet=True, overwrite=True))
+    assert victim.read_text() == "precious"
+    assert not (out / "curves.png").is_symlink() and (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_metrics_are_never_appended_through_a_symlink(tmp_path):
+    from chainrule.app.config import TrainConfig
+    from chainrule.app.run import train_run
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.jsonl").symlink_to(victim)
+    train_run(TrainConfig(epochs=2, out=str(out), quiet=True, overwrite=True))
+    assert victim.read_text() == "precious" and len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_config_path_through_a_symlink_out_of_its_folder_is_refused(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "link").symlink_to(tmp_path / "elsewhere")
+    for key, value in (("data", "link/secret.csv"), ("out", "link/run"), ("data_dir", "link")):
+        with pytest.raises(ConfigError, match="leads outside"):
+            resolve_config_paths({key: value}, str(tmp_path / "cfg"), "c.toml")
+
+
+# ---------------------------------------------------------------------- damaged files are refused
+def _flip(path, offset_from_end=100):
+    data = bytearray(path.read_bytes())
+    data[-offset_from_end] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_flipped_bytes_in_a_checkpoint_are_refused(tmp_path):
+    path = tmp_path / "t.safetensors"
+    cr.save({"w": cr.tensor(np.arange(100, dtype=np.float32)), "lr": 0.1}, str(path))
+    assert cr.load(str(path))["lr"] == 0.1
+    _flip(path)
+    with pytest.raises(CheckpointError, match=r"damaged.*tensor\(s\) w do not match"):
+        cr.load(str(path))
+
+
+def test_changed_metadata_is_refused(tmp_path):
+    path = tmp_path / "t.safetensors"
+    cr.save({"w": cr.tensor(np.ones(4, dtype=np.float32)), "lr": 0.125}, str(path))
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"0.125", b"0.725"))  # the same length: a flipped digit in the header
+    with pytest.raises(CheckpointError, match="metadata does not match"):
+        cr.load(str(path))
+
+
+def test_a_file_written_before_checksums_loads_with_a_warning(tmp_path):
+    import json
+
+    import safetensors.numpy as st
+
+    from chainrule.serialization import METADATA_KEY
+
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(st.save({"w": np.ones(3, dtype=np.float32)}, metadata={METADATA_KEY: json.dumps({"epoch": 1})}))
+    with pytest.warns(UserWarning, match="carries no checksums"):
+        assert cr.load(str(path))["w"].shape == (3,)
+
+
+def test_evaluate_refuses_a_model_with_nan_weights(tmp_path, capsys):
+    from chainrule.app.cli import main
+    from chainrule.app.config import TrainConfig
+    from chainrule.app.run import train_run
+    from chainrule.train.checkpoint import load_checkpoint, save
+
+    out = tmp_path / "run"
+    train_run(TrainConfig(epochs=1, out=str(out), quiet=True))
+    checkpoint = load_checkpoint(str(out / "model.safetensors"))
+    arrays = {f"model.{k}": v for k, v in checkpoint.model_state.items()}
+    arrays["model.1.weight"] = np.full_like(arrays["model.1.weight"], np.nan)
+    save(
+        {**arrays, **{f"extra.{k}": v for k, v in checkpoint.extra_arrays.items()}},
+        str(out / "model.safetensors"),
+        checkpoint.metadata,
+    )
+    assert main(["evaluate", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "1.weight holds 8192 NaN" in err and "NaN or infinite" in err and len(err.strip().splitlines()) == 1

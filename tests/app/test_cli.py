@@ -168,3 +168,136 @@ def test_monitor_gradients_option(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--data", "iris", "--epochs", "2", "--monitor-gradients", "--out", str(out), "--quiet"]) == 0
     assert (out / "gradients.png").exists() and (out / "gradients.json").exists()
+
+
+# ---------------------------------------------------------------------- inputs that once printed tracebacks
+def one_line_error(capsys, args) -> str:
+    assert main(args) == 2
+    err = "".join(line for line in capsys.readouterr().err.splitlines(True) if "chainrule: warning:" not in line)
+    assert err.startswith("chainrule: error: ") and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_sizes_that_cannot_fit_are_refused_with_the_figure(capsys):
+    err = one_line_error(capsys, ["train", "--hidden", "100000,100000", "--epochs", "1"])
+    assert "10,007,600,010 parameters" in err and "GB of memory" in err
+
+
+def test_explain_refuses_huge_networks_and_step_counts(tmp_path, capsys):
+    assert "steps must be 1 to 10,000" in one_line_error(capsys, ["explain", "--steps", str(10**9)])
+    network = tmp_path / "big.json"
+    layer = {"weight": [[0.1] * 300] * 300, "bias": 0, "activation": "sigmoid"}
+    network.write_text(json.dumps({"inputs": [[0.1] * 300], "targets": [[0.0] * 300], "layers": [layer]}))
+    assert "90,000 equations" in one_line_error(capsys, ["explain", str(network)])
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    assert "nested too deeply" in one_line_error(capsys, ["explain", str(nested)])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", "--epochs", "2", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _rewrite(source, target, change):
+    """A copy of a checkpoint whose metadata ``change`` alters, with fresh checksums (a crafted file)."""
+    from chainrule.train.checkpoint import load, read_metadata, save
+
+    metadata = read_metadata(str(source))
+    metadata = change(metadata)
+    save(load(str(source)), str(target), metadata)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: [1, 2, 3], "not an object"),
+        (lambda m: {**m, "config": {**m["config"], "lr": "0.1"}}, "key 'lr' should be float"),
+        (lambda m: {k: v for k, v in m.items() if k != "rng_state"}, "resume state is damaged"),
+        (lambda m: {**m, "rng_state": {"bit_generator": "PCG64", "state": "garbage"}}, "resume state is damaged"),
+        (lambda m: {**m, "rng_state": "garbage"}, "'rng_state' is damaged"),
+        (lambda m: {**m, "history": [1, 2]}, "history is damaged"),
+        (lambda m: {**m, "epoch": "two"}, "'epoch' is damaged"),
+        (
+            lambda m: {
+                **m,
+                "optimizer": {**m["optimizer"], "param_groups": [{**m["optimizer"]["param_groups"][0], "lr": "x"}]},
+            },
+            "the saved 'lr' is 'x'",
+        ),
+        (lambda m: {**m, "optimizer": "adam"}, "optimizer metadata is damaged"),
+    ],
+)
+def test_damaged_checkpoint_metadata_is_one_line(trained, tmp_path, capsys, change, message):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    _rewrite(trained / "checkpoint.safetensors", copy / "checkpoint.safetensors", change)
+    assert message in one_line_error(capsys, ["train", "--resume", str(copy), "--epochs", "3"])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: {**m, "architecture": {**m["architecture"], "hidden": [100000, 100000]}}, "GB of memory"),
+        (lambda m: {**m, "architecture": {**m["architecture"], "hidden": "wide"}}, "not a valid architecture"),
+        (lambda m: {**m, "architecture": {**m["architecture"], "type": "RNN"}}, "cannot be built"),
+        (lambda m: {**m, "config": "float32"}, "has no architecture metadata"),
+        (lambda m: {**m, "task": 3}, "metadata is damaged"),
+    ],
+)
+def test_damaged_model_metadata_is_one_line(trained, tmp_path, capsys, change, message):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    _rewrite(trained / "model.safetensors", copy / "model.safetensors", change)
+    assert message in one_line_error(capsys, ["evaluate", str(copy)])
+
+
+def test_deeply_nested_checkpoint_metadata_is_one_line(trained, tmp_path, capsys):
+    import shutil
+
+    import safetensors.numpy as st
+
+    from chainrule.serialization import METADATA_KEY
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    nested = "[" * 100_000 + "]" * 100_000
+    (copy / "model.safetensors").write_bytes(st.save({"w": np.ones(2)}, metadata={METADATA_KEY: nested}))
+    assert "nested too deeply; the file is damaged" in one_line_error(capsys, ["evaluate", str(copy)])
+
+
+def test_ctrl_c_twice_in_10_ms_exits_130_without_a_traceback(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "train", "--batch-size", "1", "--out", str(out), "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while not (out / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    code, err = child.wait(60), child.stderr.read()
+    assert code == 130 and "Traceback" not in err, err
+
+
+def test_csv_values_beyond_float32_and_headers_wider_than_rows_are_named(tmp_path, capsys):
+    wide = tmp_path / "wide.csv"
+    wide.write_text("a,b,c,d\n1,2,0\n3,4,1\n")
+    assert "the header has 4 columns but the rows have 3" in one_line_error(capsys, ["train", "--data", str(wide)])
+    huge = tmp_path / "huge.csv"
+    huge.write_text("a,b,c\n1,2e39,0\n3,4,1\n")
+    err = one_line_error(capsys, ["train", "--data", str(huge)])
+    assert "'b' (column 2) line 2 holds 2e+39, beyond float32's range" in err

@@ -197,3 +197,17 @@ def test_manual_seed_makes_init_reproducible():
     a = nn.Linear(3, 3).weight._array.copy()
     cr.manual_seed(42)
     np.testing.assert_array_equal(a, nn.Linear(3, 3).weight._array)
+
+
+def test_linear_and_conv2d_treat_integer_input_alike():
+    """Integer input (uint8 pixels, int64 counts) joins the layer's dtype in both; float64 into float32 is an
+    error in both (never a silent upcast)."""
+    from chainrule.errors import DTypeError
+
+    pixels = np.arange(2 * 1 * 5 * 5).reshape(2, 1, 5, 5).astype(np.uint8)
+    for layer, x in ((nn.Linear(25, 3), pixels.reshape(2, 25)), (nn.Conv2d(1, 3, 3), pixels)):
+        out = layer(cr.tensor(x))
+        expected = layer(cr.tensor(x.astype(np.float32)))
+        assert out.dtype == np.float32 and np.array_equal(out.detach().numpy(), expected.detach().numpy())
+        with pytest.raises(DTypeError, match="never upcasts silently"):
+            layer(cr.tensor(x.astype(np.float64)))

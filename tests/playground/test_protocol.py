@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from chainrule.playground.protocol import MESSAGES, Connection
-from chainrule.playground.server import create_app, same_origin
+from chainrule.playground.server import allowed_host, create_app, same_origin
 
 ORIGIN = {"origin": "http://127.0.0.1"}
 WS = "ws://127.0.0.1/ws"  # the test client would otherwise say Host: testserver, which the server refuses
@@ -358,3 +358,92 @@ def test_a_huge_message_closes_only_its_own_socket():
     finally:
         process.terminate()
         process.wait(10)
+
+
+# ---------------------------------------------------------------------- what the server lets in
+def test_dns_rebinding_is_refused(client):
+    """A page on evil.com whose name now resolves to 127.0.0.1: its Host and Origin agree, but are not ours."""
+    evil = {"origin": "http://evil.com:8000"}
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("ws://evil.com:8000/ws", headers=evil) as ws:
+            ws.receive_json()
+    assert refused.value.code == 1008
+    assert client.get("http://evil.com:8000/").status_code == 400
+    for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "127.0.0.2"):
+        assert allowed_host(host, "127.0.0.1"), host
+    for host in ("evil.com:8000", "localhost.evil.com", "", None, "127.0.0.1.evil.com"):
+        assert not allowed_host(host, "127.0.0.1"), host
+    assert allowed_host("my-laptop.lan:8000", "0.0.0.0")  # listening beyond loopback: the token guards instead
+
+
+def test_a_socket_without_an_origin_is_refused(client):
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect(WS) as ws:
+            ws.receive_json()
+    assert refused.value.code == 1008
+
+
+def test_beyond_loopback_the_socket_needs_the_token():
+    with TestClient(create_app(host="0.0.0.0", token="s3cret"), base_url="http://10.0.0.5") as c:
+        origin = {"origin": "http://10.0.0.5"}
+        for url in ("ws://10.0.0.5/ws", "ws://10.0.0.5/ws?token=wrong"):
+            with pytest.raises(WebSocketDisconnect) as refused:
+                with c.websocket_connect(url, headers=origin) as ws:
+                    ws.receive_json()
+            assert refused.value.code == 1008
+        with c.websocket_connect("ws://10.0.0.5/ws?token=s3cret", headers=origin) as ws:
+            network, _ = start(ws)
+            assert network["type"] == "network"
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../../../../../etc/passwd", "~/.bashrc", "link/passwd", "link"])
+def test_load_csv_reads_nothing_outside_its_data_folder(tmp_path, path):
+    (tmp_path / "link").symlink_to("/etc")
+    with TestClient(create_app(data_dir=str(tmp_path)), base_url="http://127.0.0.1") as c:
+        with c.websocket_connect(WS, headers=ORIGIN) as ws:
+            ws.send_json({"type": "load_csv", "path": path})
+            message = receive_until(ws, "error")["message"]
+            assert "only files under the playground's data folder" in message and "root:x:0:0" not in message
+            ws.send_json({"type": "config", "config": {}})  # the socket goes on serving
+            assert receive_until(ws, "network")["config"]["dataset"] == "circle"
+
+
+def test_errors_quote_only_a_short_excerpt_of_a_chosen_file(client):
+    secret = "x" * 5000
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
+        ws.send_json({"type": "upload_csv", "name": "a.csv", "text": f"a,b,c\n1,2,0\n2,{secret},1\n3,4,0\n5,6,1\n"})
+        message = receive_until(ws, "error")["message"]
+        assert "is not numeric" in message and len(message) < 300
+
+
+def test_binary_frames_and_nested_json_get_an_error_and_the_socket_stays(client):
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
+        start(ws)
+        ws.send_bytes(b"\x00\x01binary")
+        assert "binary frames" in receive_until(ws, "error")["message"]
+        ws.send_text("[" * 100_000 + "]" * 100_000)
+        assert "nested too deeply" in receive_until(ws, "error")["message"]
+        ws.send_text(json.dumps({"type": "config", "config": {"hidden": [[[[[[[[1]]]]]]]]}}))
+        receive_until(ws, "error")
+        ws.send_json({"type": "step"})
+        assert receive_until(ws, "frame")["step"] == 1
+
+
+def test_sessions_beyond_the_cap_are_told_and_closed():
+    with TestClient(create_app(max_sessions=2), base_url="http://127.0.0.1") as c:
+        with c.websocket_connect(WS, headers=ORIGIN) as first, c.websocket_connect(WS, headers=ORIGIN) as second:
+            start(first)
+            first.send_json({"type": "play"})
+            start(second)
+            with c.websocket_connect(WS, headers=ORIGIN) as third:
+                assert "2 sessions are open" in third.receive_json()["message"]
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    third.receive_json()
+                assert closed.value.code == 1013
+            # the playing tab does not starve the other's messages
+            began = time.perf_counter()
+            second.send_json({"type": "step"})
+            receive_until(second, "frame")
+            assert time.perf_counter() - began < 5
+        with c.websocket_connect(WS, headers=ORIGIN) as again:  # closed tabs free their places
+            start(again)

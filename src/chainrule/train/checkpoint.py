@@ -39,6 +39,8 @@ def read_metadata(path: str) -> dict:
             return json.loads(header.get("__metadata__", {}).get(METADATA_KEY, "{}"))
         except (ValueError, AttributeError) as exc:
             raise CheckpointError(f"{path}: not a chainrule safetensors file ({exc})") from None
+        except RecursionError:
+            raise CheckpointError(f"{path}: its metadata is nested too deeply; the file is damaged") from None
 
 
 def _check_file(path: str) -> None:
