@@ -272,7 +272,8 @@ def test_deeply_nested_checkpoint_metadata_is_one_line(trained, tmp_path, capsys
     assert "nested too deeply; the file is damaged" in one_line_error(capsys, ["evaluate", str(copy)])
 
 
-def test_ctrl_c_twice_in_10_ms_exits_130_without_a_traceback(tmp_path):
+@pytest.mark.parametrize("gap", [0.001, 0.01, 0.1])
+def test_ctrl_c_twice_exits_130_without_a_traceback(tmp_path, gap):
     import signal
     import time
 
@@ -287,7 +288,7 @@ def test_ctrl_c_twice_in_10_ms_exits_130_without_a_traceback(tmp_path):
         time.sleep(0.05)
     time.sleep(0.3)
     child.send_signal(signal.SIGINT)
-    time.sleep(0.01)
+    time.sleep(gap)
     child.send_signal(signal.SIGINT)
     code, err = child.wait(60), child.stderr.read()
     assert code == 130 and "Traceback" not in err, err

@@ -196,6 +196,7 @@ def _cmd_train(args) -> int:
         print(f"chainrule: {exc}{kept}", file=sys.stderr)
         return 1
     except TrainingInterrupted as exc:
+        stop_listening_to_ctrl_c()
         if getattr(exc, "after_training", False):
             print(
                 f"chainrule: interrupted by signal {exc.signal_number} after training; the run folder is complete: "
@@ -479,10 +480,32 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run one command. Whatever happens, the user sees one line: 0 on success, 2 for an error, 130 for Ctrl-C
     (set CHAINRULE_TRACEBACK=1 to see the traceback of an unexpected error instead)."""
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        return _guarded(argv)
+    finally:
+        if argv is not None and previous is not None:  # called by a program: its Ctrl-C goes back as it was
+            _on_sigint(previous)
+
+
+def _on_sigint(handler) -> None:
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        pass
+
+
+def stop_listening_to_ctrl_c() -> None:
+    """The command is on its way out after a Ctrl-C: one more, as people press it twice, must not become a
+    traceback or a death by signal while it exits."""
+    _on_sigint(signal.SIG_IGN)
+
+
+def _guarded(argv) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C outside training, or a second one while a run saves its state
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third one must not interrupt this message
+        stop_listening_to_ctrl_c()
         print("chainrule: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except ChainruleError as exc:
