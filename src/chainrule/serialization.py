@@ -94,17 +94,20 @@ def _digest(data) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def tensor_digests(arrays: dict) -> dict:
+    """{name: SHA-256 of the array's bytes} for every array of a file."""
+    return {k: _digest(a) for k, a in sorted(arrays.items())}
+
+
+def metadata_digest(metadata: dict) -> str:
+    """SHA-256 of a file's metadata entries, its checksums left out."""
+    return _digest(json.dumps({k: v for k, v in metadata.items() if k != CHECKSUM_KEY}, sort_keys=True).encode())
+
+
 def checksums(arrays: dict, metadata: dict) -> str:
     """The JSON of SHA-256 digests of every array's bytes and of the other metadata entries, stored in the
     file under CHECKSUM_KEY so that a damaged file (a flipped bit, a truncated copy) is refused on load."""
-    entries = json.dumps({k: v for k, v in sorted(metadata.items()) if k != CHECKSUM_KEY}, sort_keys=True)
-    return json.dumps(
-        {
-            "tensors": {k: _digest(a) for k, a in sorted(arrays.items())},
-            "metadata": _digest(entries.encode()),
-        },
-        sort_keys=True,
-    )
+    return json.dumps({"tensors": tensor_digests(arrays), "metadata": metadata_digest(metadata)}, sort_keys=True)
 
 
 def write_arrays(arrays: dict, path, metadata: dict) -> None:
@@ -209,13 +212,13 @@ def verify(name: str, arrays: dict, metadata: dict) -> None:
         expected, meta_digest = stored["tensors"], stored["metadata"]
     except (ValueError, TypeError, KeyError, RecursionError):
         raise CheckpointError(f"{damaged}; its checksums cannot be read") from None
-    actual = json.loads(checksums(arrays, metadata))
     if sorted(expected) != sorted(arrays):
         raise CheckpointError(f"{damaged}; it holds tensors {sorted(arrays)}, its checksums name {sorted(expected)}")
-    wrong = [k for k in sorted(arrays) if actual["tensors"][k] != expected[k]]
+    actual = tensor_digests(arrays)
+    wrong = [k for k in actual if actual[k] != expected[k]]
     if wrong:
         raise CheckpointError(f"{damaged}; tensor(s) {', '.join(wrong[:5])} do not match their SHA-256 checksums")
-    if actual["metadata"] != meta_digest:
+    if metadata_digest(metadata) != meta_digest:
         raise CheckpointError(f"{damaged}; its metadata does not match its SHA-256 checksum")
 
 

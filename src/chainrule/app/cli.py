@@ -175,7 +175,6 @@ def _cmd_train(args) -> int:
     values.update(options)
     config = TrainConfig.from_dict(values, where="options")
     resume = getattr(args, "resume", None)
-    config.out = resume or config.out or default_out(config.data)
     extra, main = [], True
     if config.distributed:
         from ..train import distributed
@@ -183,6 +182,8 @@ def _cmd_train(args) -> int:
         distributed.init()
         main = distributed.is_main()
         config.quiet = config.quiet or not main  # only rank 0 prints
+    if main:  # a numbered folder is claimed (created) by the rank that writes it, not by every rank
+        config.out = resume or config.out or default_out(config.data)
     if config.monitor_gradients and main:
         from ..explain.diagnostics import GradientMonitor
 
@@ -480,12 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run one command. Whatever happens, the user sees one line: 0 on success, 2 for an error, 130 for Ctrl-C
     (set CHAINRULE_TRACEBACK=1 to see the traceback of an unexpected error instead)."""
-    previous = signal.getsignal(signal.SIGINT)
+    previous, showwarning = signal.getsignal(signal.SIGINT), warnings.showwarning
+    warnings.showwarning = _warn  # one line each, as errors are
     try:
         return _guarded(argv)
     finally:
-        if argv is not None and previous is not None:  # called by a program: its Ctrl-C goes back as it was
-            _on_sigint(previous)
+        if argv is not None:  # called by a program: its Ctrl-C and its warnings go back as they were
+            warnings.showwarning = showwarning
+            if previous is not None:
+                _on_sigint(previous)
 
 
 def _on_sigint(handler) -> None:
@@ -533,7 +537,6 @@ def _main(argv) -> int:
     from ..backend import keep_freed_memory
 
     keep_freed_memory()  # this process trains: let malloc reuse the same large arrays every step
-    warnings.showwarning = _warn  # one line each, as errors are
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -79,10 +79,8 @@ class RunLock:
         self.release()
 
     def acquire(self) -> None:
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_EXCL if fcntl is None else 0)
         for _ in range(10):  # a run that ends between our open and our lock unlinks the file: open it again
-            if fcntl is None:
-                flags |= os.O_EXCL
             try:
                 fd = os.open(self.path, flags, 0o644)
             except FileExistsError:

@@ -148,7 +148,8 @@ def check_fits(architecture: dict, dtype, rows: int, training: bool, where: str)
 
 
 def architecture_of(config: TrainConfig, data: DataSplits, outputs: int) -> dict:
-    """The config dict of the model the options describe, as the model's own ``config`` would be."""
+    """The config dict of the model the options describe, as the model's own ``config`` is: sized by
+    ``check_fits`` before ``make_model`` builds it."""
     common = {
         "hidden": config.hidden,
         "out_features": outputs,
@@ -161,25 +162,14 @@ def architecture_of(config: TrainConfig, data: DataSplits, outputs: int) -> dict
     return {"type": "MLP", "in_features": data.num_features, **common}
 
 
-def make_model(config: TrainConfig, data: DataSplits, outputs: int, dtype):
-    """The network the options describe: an MLP, or a CNN over the rows seen as images."""
-    if config.model == "cnn":
-        try:
-            return nn.CNN(
-                image_shape(data),
-                config.channels,
-                config.hidden,
-                outputs,
-                config.activation,
-                config.dropout,
-                config.batchnorm,
-                dtype=dtype,
-            )
-        except ValueError as exc:  # the image is too small for that many pooling steps
-            raise ConfigError(f"option channels: {exc}") from None
-    return nn.MLP(
-        data.num_features, config.hidden, outputs, config.activation, config.dropout, config.batchnorm, dtype=dtype
-    )
+def make_model(architecture: dict, dtype):
+    """The network an ``architecture_of`` dict describes: an MLP, or a CNN over the rows seen as images."""
+    try:
+        return nn.build_model(architecture, dtype=dtype)
+    except ValueError as exc:
+        if architecture["type"] != "CNN":
+            raise
+        raise ConfigError(f"option channels: {exc}") from None  # the image is too small for that many pooling steps
 
 
 def describe(model) -> str:
@@ -213,8 +203,9 @@ class Run:
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
         rows = len(self.data.X_train) if config.batch_size == "full" else config.batch_size
-        check_fits(architecture_of(config, self.data, outputs), self.dtype, max(rows, 1024), True, "train")
-        self.model = make_model(config, self.data, outputs, self.dtype)
+        architecture = architecture_of(config, self.data, outputs)
+        check_fits(architecture, self.dtype, max(rows, 1024), True, "train")
+        self.model = make_model(architecture, self.dtype)
         if config.device != "cpu":
             self.model.to(device=config.device)  # before the optimizer, whose state follows the parameters
         optimizer = make_optimizer(config, self.model.parameters())
@@ -282,11 +273,9 @@ def train_run(
             defaults = TrainConfig()
             given = {k: v for k, v in vars(config).items() if v != getattr(defaults, k)}
         checkpoint, config, changes = _resume_config(resume, given)
-    out = config.out or default_out(config.data)
-    config.out = out
-    main = distributed.is_main()  # rank 0, or the only process
-    if not main:
+    if not distributed.is_main():  # only rank 0 (or the only process) writes the run folder
         return _train_run(config, resume, checkpoint, changes, stream, extra_callbacks)
+    out = config.out = config.out or default_out(config.data)
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as exc:
@@ -414,7 +403,7 @@ def _restore(run: Run, checkpoint, callbacks) -> Resume:
         value = meta.get(key)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
             raise CheckpointError(f"{run.config.out}: the checkpoint's {key!r} is damaged (a {type(value).__name__})")
-    if not all(isinstance(record, dict) for record in meta.get("history", [])):
+    if not all(isinstance(record, dict) for record in meta.get("history") or []):
         raise CheckpointError(f"{run.config.out}: the checkpoint's history is damaged")
     try:
         return _restore_state(run, checkpoint, callbacks, meta)

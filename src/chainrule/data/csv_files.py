@@ -87,7 +87,8 @@ def load_csv(path: str, delimiter: str | None = None, text: str | None = None):
         class_names = sorted(set(target))
         index = {name: i for i, name in enumerate(class_names)}
         return X.astype(np.float32), np.array([index[t] for t in target], dtype=np.int64), "classification", class_names
-    y = _numeric(path, header, [target], first=len(columns) - 1).ravel()  # (a target beyond float32's range is named)
+    y = np.array(numbers, dtype=np.float64)
+    _check_float32_range(path, header, y[:, None], first=len(columns) - 1)
     if (
         np.all(np.isfinite(y))
         and np.all(y == np.round(y))
@@ -106,28 +107,32 @@ def load_inputs(path: str, features: int, delimiter: str | None = None) -> np.nd
     return _numeric(path, header, list(zip(*rows)))
 
 
-def _numeric(path: str, header, columns, hint: str = "", first: int = 0) -> np.ndarray:
+def _numeric(path: str, header, columns, hint: str = "") -> np.ndarray:
     """Columns of cells as a (rows, columns) float array, or a DataError naming the first one that is not numeric."""
     values = []
     for index, column in enumerate(columns):
         numbers = [_number(cell) for cell in column]
         if None in numbers:
             row = numbers.index(None)
-            name = _column_name(header, first + index)
+            name = _column_name(header, index)
             line = row + 1 + (header is not None)
             raise DataError(f"{path}: {name} is not numeric: line {line} holds {excerpt(column[row])}{hint}")
         values.append(numbers)
     array = np.array(values, dtype=np.float64).T
-    # the data is kept as float32: a finite value beyond its range would silently become infinity
+    _check_float32_range(path, header, array)
+    return array
+
+
+def _check_float32_range(path: str, header, array: np.ndarray, first: int = 0) -> None:
+    """The data is kept as float32: a finite value beyond its range would silently become infinity, so it is
+    named instead (``array``'s column 0 is the file's column ``first``)."""
     too_large = np.isfinite(array) & (np.abs(array) > FLOAT32_MAX)
     if too_large.any():
         row, index = np.argwhere(too_large)[0]
-        name = _column_name(header, first + index)
         raise DataError(
-            f"{path}: {name} line {row + 1 + (header is not None)} holds {array[row, index]:g}, beyond float32's "
-            f"range (±{FLOAT32_MAX:.3g}); rescale that column"
+            f"{path}: {_column_name(header, first + index)} line {row + 1 + (header is not None)} holds "
+            f"{array[row, index]:g}, beyond float32's range (±{FLOAT32_MAX:.3g}); rescale that column"
         )
-    return array
 
 
 def _column_name(header, index: int) -> str:

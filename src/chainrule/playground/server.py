@@ -112,12 +112,13 @@ def create_app(
     # tab's messages waiting, and the slices of all playing tabs take turns (the queue is first in, first out).
     trainers = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="playground-train")
     handlers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="playground-message")
-    open_sessions = [0]
+    open_sessions = 0
 
     async def index(request):
         return FileResponse(os.path.join(STATIC, "index.html"), headers={"Cache-Control": "no-store"})
 
     async def socket(websocket):
+        nonlocal open_sessions
         if not same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
             await websocket.close(code=1008)  # policy violation: another site's page, or no page at all
             return
@@ -125,16 +126,16 @@ def create_app(
             await websocket.close(code=1008, reason="wrong or missing token: open the address the server printed")
             return
         await websocket.accept()
-        if open_sessions[0] >= max_sessions:
+        if open_sessions >= max_sessions:
             message = f"{max_sessions} sessions are open, the most this server allows; close a tab and try again"
             await websocket.send_text(json.dumps({"type": "error", "message": message}))
             await websocket.close(code=1013, reason=f"{max_sessions} sessions open")  # 1013: try again later
             return
-        open_sessions[0] += 1
+        open_sessions += 1
         try:
             await _serve_tab(websocket, Connection(data_dir), trainers, handlers)
         finally:
-            open_sessions[0] -= 1
+            open_sessions -= 1
 
     app = Starlette(
         routes=[
