@@ -20,11 +20,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 sys.path.insert(0, os.path.dirname(__file__))
 
 import torch  # noqa: E402
-from run import (  # noqa: E402
+from inprocess import paired_medians  # noqa: E402
+from workloads import (  # noqa: E402
     chainrule_chain,
     chainrule_cnn_step,
     chainrule_mlp_epoch,
-    paired_medians,
     torch_chain,
     torch_cnn_step,
     torch_mlp_epoch,

@@ -1,0 +1,118 @@
+"""One library, one workload, in this process alone: what benchmarks/run.py starts for each measurement,
+alternating libraries, so that each is timed as a user runs it. Prints one JSON line: the import time,
+the first step's time (kernel compilation or loading, first-touch allocations, thread start) and the
+steady-state times of the repeated runs. `memory` and `breakdown` are chainrule's alone: resident memory
+over 10,000 MLP steps, and a CNN step's time per op.
+
+    python benchmarks/worker.py {chainrule,torch} WORKLOAD [--threads N] [--repeats R] [--samples N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+sys.path.insert(0, os.path.dirname(__file__))
+
+import workloads as w  # noqa: E402  (imports NumPy, before the timed import, in both libraries' processes)
+
+# workload: (unit, scale to the unit, the default number of timed repeats)
+WORKLOADS = {
+    "mlp32": ("s", 1.0, 3),
+    "mlp128": ("s", 1.0, 3),
+    "mlp1024": ("s", 1.0, 3),
+    "mlp1": ("us", 1e6, 3),  # µs per step of 2,000 batch-1 steps
+    "cnn": ("ms", 1e3, 30),
+    "chain": ("us", 1e6 / 1000, 30),  # µs per op of a 1,000-op chain, forward and backward
+}
+BATCH1_STEPS = 2000
+
+
+def builders(library: str):
+    if library == "torch":
+        return w.torch_mlp_epoch, w.torch_cnn_step, w.torch_chain
+    return w.chainrule_mlp_epoch, w.chainrule_cnn_step, w.chainrule_chain
+
+
+def timed(fn) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(library: str, workload: str, repeats: int, samples: int, threads: int | None) -> dict:
+    start = time.perf_counter()
+    if library == "torch":
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    else:
+        import chainrule  # noqa: F401
+        from chainrule.backend import cpu
+
+        info = "Numba kernels " + ("on" if cpu.fast_kernels_enabled() else "off (NumPy path)")
+    import_s = time.perf_counter() - start
+    mlp, cnn, chain = builders(library)
+    unit, scale, default_repeats = WORKLOADS[workload]
+    repeats = repeats or default_repeats
+    floor = []
+    if workload.startswith("mlp"):
+        batch = int(workload[3:])
+        X, y = w.data(BATCH1_STEPS if batch == 1 else samples)
+        first_s = timed(mlp(X[:batch], y[:batch], batch))  # a fresh model's first step
+        run = mlp(X, y, batch)
+        run()  # a warm-up epoch, not timed
+        per = BATCH1_STEPS if batch == 1 else samples / 60000  # batch 1: per step; else scaled to 60,000
+        base = w.floor_epoch(X, batch) if library == "chainrule" and batch > 1 else None
+        times = []
+        for _ in range(repeats):
+            times.append(timed(run) / per * scale if batch == 1 else timed(run) / per)
+            if base is not None:  # the same step's matrix products alone, interleaved with the epochs
+                floor.append(timed(base) / per)
+    else:
+        run = cnn() if workload == "cnn" else chain()
+        first_s = timed(run)
+        run()
+        times = [timed(run) * scale for _ in range(repeats)]
+    return {
+        "library": library,
+        "workload": workload,
+        "unit": unit,
+        "import_s": import_s,
+        "first_s": first_s,
+        "times": times,
+        "floor": floor,
+        "info": info,
+        "blas": w.blas_info(),
+        "other_library_loaded": ("chainrule" if library == "torch" else "torch") in sys.modules,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("library", choices=["chainrule", "torch"])
+    parser.add_argument("workload", choices=sorted(WORKLOADS) + ["memory", "breakdown"])
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (run.py also sets the libraries' env)")
+    parser.add_argument("--repeats", type=int, help="timed runs after the warm-up")
+    parser.add_argument("--samples", type=int, default=60000, help="an MLP epoch's samples (figures scaled to 60,000)")
+    args = parser.parse_args()
+    if args.workload == "memory":
+        X, y = w.data(args.samples)
+        marks, peak = w.memory_check(X, y, steps=10000)
+        print(json.dumps({"rss_mb": marks, "peak_mb": peak}), flush=True)
+    elif args.workload == "breakdown":
+        print(json.dumps({"rows": w.cnn_breakdown()}), flush=True)
+    else:
+        print(json.dumps(measure(args.library, args.workload, args.repeats, args.samples, args.threads)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
