@@ -15,6 +15,7 @@ from .backend import (
     get_default_device,
     get_default_dtype,
     get_rng_state,
+    initial_seed,
     int8,
     int16,
     int32,
@@ -48,6 +49,7 @@ from .ops.compare import (
     ne,
 )
 from .ops.creation import as_tensor
+from .ops.random import default_generator_object as default_generator
 from .serialization import load, save
 from .tensor import Size, Tensor, device, tensor
 from .ops import tensor_methods
@@ -135,6 +137,8 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "default_generator",
+    "initial_seed",
     "is_floating_point",
     "is_grad_enabled",
     "is_tensor",

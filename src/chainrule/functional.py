@@ -3,7 +3,15 @@
 from .ops import *  # noqa: F401,F403
 from .ops import __all__  # noqa: F401
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401
-from .ops.regularize import batch_norm, dropout, dropout2d, layer_norm  # noqa: F401
+from .ops.count import one_hot  # noqa: F401
+from .ops.pad import pad  # noqa: F401
+from .ops.regularize import (  # noqa: F401
+    batch_norm,
+    dropout,
+    dropout2d,
+    layer_norm,
+    normalize,  # noqa: F401
+)
 from .ops.shape import embedding  # noqa: F401
 
 __all__ = __all__ + [
@@ -14,5 +22,8 @@ __all__ = __all__ + [
     "dropout",
     "dropout2d",
     "embedding",
+    "normalize",
+    "one_hot",
+    "pad",
     "layer_norm",
 ]

@@ -154,6 +154,26 @@ CALLS = {
     "dropout2d": lambda: F.dropout2d(f32(2, 3, 4, 4), 0.5, training=True),
     "layer_norm": lambda: F.layer_norm(f32(4, 3), 3, f32(3), f32(3)),
     "embedding": lambda: F.embedding(on(np.array([[0, 2], [2, 1]])), f32(3, 4)),
+    "log2": lambda: F.log2(f32(3)),
+    "log10": lambda: F.log10(f32(3)),
+    "tril": lambda: F.tril(f32(3, 3)),
+    "triu": lambda: F.triu(f32(2, 3, 3), 1),
+    "roll": lambda: F.roll(f32(3, 4), 1, 1),
+    "repeat_interleave": lambda: F.repeat_interleave(f32(3, 2), 2, dim=0),
+    "masked_select": lambda: F.masked_select(f32(3, 4), on(np.arange(12).reshape(3, 4) % 2 == 0)),
+    "histc": None,  # counts, not differentiable (their dtypes: tests/compat/test_sequence_names.py)
+    "histogram": None,
+    "bincount": None,  # counts of integers
+    "multinomial": None,  # int64 draws
+    "bernoulli": None,  # draws, not differentiable
+    "Generator": None,  # a class
+    "einsum": lambda: F.einsum("ij,jk->ik", f32(2, 3), f32(3, 4)),
+    "scatter": lambda: F.scatter(f32(3, 4), 0, on(np.array([[0, 1, 2, 0]])), f32(1, 4)),
+    "scatter_add": lambda: F.scatter_add(f32(3, 4), 1, on(np.array([[0, 0], [1, 1], [2, 3]])), f32(3, 2)),
+    "index_add": lambda: F.index_add(f32(3, 2), 0, on(np.array([0, 0, 2])), f32(3, 2)),
+    "pad": lambda: F.pad(f32(2, 3, 4), (1, 1, 2, 0), mode="reflect"),
+    "normalize": lambda: F.normalize(f32(3, 4)),
+    "one_hot": None,  # int64 codes
 }
 
 

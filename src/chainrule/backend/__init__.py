@@ -33,7 +33,15 @@ from .dtypes import (
     uint8,
 )
 from .memory import ArrayPool, Workspace, keep_freed_memory, pool, workspace
-from .random import default_generator, get_rng_state, manual_seed, random_uniform, set_rng_state
+from .random import (
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    numpy_generator,
+    random_uniform,
+    set_rng_state,
+)
 
 __all__ = [
     "DTYPE_ALIASES",
@@ -53,6 +61,7 @@ __all__ = [
     "get_default_device",
     "get_default_dtype",
     "get_rng_state",
+    "initial_seed",
     "int8",
     "int16",
     "int32",
@@ -63,6 +72,7 @@ __all__ = [
     "kernels",
     "loaded_cupy",
     "manual_seed",
+    "numpy_generator",
     "pool",
     "random_uniform",
     "resolve_dtype",

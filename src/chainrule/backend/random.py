@@ -6,7 +6,8 @@ import numpy as np
 
 from . import device
 
-_generator = np.random.default_rng()
+_start_seed = int(np.random.SeedSequence().entropy % 2**63)  # fresh each process, until manual_seed
+_generator = np.random.default_rng(_start_seed)
 _seed = None
 _device_seeded = None  # the seed CuPy's generator was last given
 
@@ -36,6 +37,11 @@ def default_generator() -> np.random.Generator:
     return _generator
 
 
+def initial_seed() -> int:
+    """The seed the global stream started from: manual_seed's, or the one drawn when the process started."""
+    return _start_seed if _seed is None else _seed
+
+
 def get_rng_state() -> dict:
     """The generator's state as a JSON-friendly dict (saved in checkpoints)."""
     return _generator.bit_generator.state
@@ -52,3 +58,14 @@ def random_uniform(shape, dtype, like):
         _seed_device()  # CuPy may have been imported after manual_seed
         return device.loaded_cupy().random.random(shape, dtype=dtype)
     return _generator.random(shape, dtype=dtype)
+
+
+def numpy_generator(generator=None, where: str = "generator") -> np.random.Generator:
+    """The NumPy generator behind ``generator=``: the global one for None, a ``chainrule.Generator``'s own
+    stream, or a NumPy Generator as it is."""
+    if generator is None:
+        return _generator
+    rng = getattr(generator, "_rng", generator)  # a chainrule.Generator (ops/random.py) draws from its own
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise TypeError(f"{where}: generator= expects a chainrule.Generator, got {type(generator).__name__}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import default_generator
+from ..backend import numpy_generator
 from ..errors import ConfigError, DataError
 from ..tensor import Tensor
 from .dataset import Dataset, Subset, TensorDataset
@@ -18,7 +18,8 @@ class DataLoader:
     """Iterate over (inputs, targets) batches as Tensors.
 
     The order of epoch e is a permutation drawn from (seed, e) alone, so a run resumed at epoch e
-    sees exactly the batches an uninterrupted run would. ``seed=None`` draws one from the
+    sees exactly the batches an uninterrupted run would. ``seed=None`` draws one from ``generator``
+    (a ``chainrule.Generator``, as PyTorch's ``DataLoader(generator=...)``), or else from the
     generator that ``chainrule.manual_seed`` seeds.
     """
 
@@ -31,6 +32,7 @@ class DataLoader:
         seed: int | None = None,
         dtype=None,
         sampler=None,
+        generator=None,
     ):
         if batch_size is not None and (
             isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
@@ -42,7 +44,8 @@ class DataLoader:
             raise DataError("DataLoader: the dataset is empty")
         self.dataset, self.shuffle, self.drop_last, self.dtype = dataset, shuffle, drop_last, dtype
         self.batch_size = len(dataset) if batch_size is None else int(batch_size)
-        self.seed = int(default_generator().integers(2**31)) if seed is None else int(seed)
+        # the shuffles' seed: given, or drawn from the generator (manual_seed's stream unless one is passed)
+        self.seed = int(numpy_generator(generator, "DataLoader").integers(2**31)) if seed is None else int(seed)
         self.sampler = sampler  # e.g. a DistributedSampler: its indices(epoch) replace the permutation
         if sampler is not None and batch_size is None:
             self.batch_size = len(sampler)

@@ -2,7 +2,7 @@
 
 from . import functional, init, utils
 from .activation import ACTIVATIONS, ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .layers import (
     AvgPool2d,
     BatchNorm1d,
@@ -56,7 +56,10 @@ __all__ = [
     "MLP",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
+    "ParameterDict",
+    "ParameterList",
     "NLLLoss",
     "Parameter",
     "ReLU",

@@ -1,8 +1,16 @@
-"""Containers: Sequential (layers applied in order) and ModuleList (a list whose parameters register)."""
+"""Containers: Sequential (layers applied in order), and lists and dicts of modules or parameters whose
+contents register, so that ``parameters()``, ``state_dict()`` and ``to()`` find them."""
 
 from __future__ import annotations
 
 from .module import Module
+from .parameter import Parameter
+
+
+def _key(owner: Module, key) -> str:
+    if not isinstance(key, str) or not key or "." in key:
+        raise KeyError(f"{type(owner).__name__}: keys are non-empty strings without '.', got {key!r}")
+    return key
 
 
 class ModuleList(Module):
@@ -39,3 +47,133 @@ class Sequential(ModuleList):
         for module in self._modules.values():
             x = module(x)
         return x
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered, in insertion order."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: the value for {key!r} is a {type(module).__name__}, not a Module")
+        setattr(self, _key(self, key), module)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def update(self, modules) -> None:
+        for key, module in modules.items() if hasattr(modules, "items") else modules:
+            self[key] = module
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            del self[key]
+
+
+def _parameter(owner: Module, value) -> Parameter:
+    """value as a Parameter: a Tensor is wrapped (sharing its memory), as PyTorch's containers do."""
+    if isinstance(value, Parameter):
+        return value
+    if hasattr(value, "_array"):
+        return Parameter(value)
+    raise TypeError(f"{type(owner).__name__}: expected a Parameter or a Tensor, got {type(value).__name__}")
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as "0", "1", ... (so a state_dict names them as PyTorch's does)."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value) -> "ParameterList":
+        setattr(self, str(len(self._parameters)), _parameter(self, value))
+        return self
+
+    def extend(self, values) -> "ParameterList":
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index: int) -> Parameter:
+        return list(self._parameters.values())[index]
+
+    def __setitem__(self, index: int, value) -> None:
+        setattr(self, str(range(len(self))[index]), _parameter(self, value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+
+class ParameterDict(Module):
+    """A dict of parameters, registered under their keys."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __setitem__(self, key: str, value) -> None:
+        setattr(self, _key(self, key), _parameter(self, value))
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def update(self, parameters) -> None:
+        for key, value in parameters.items() if hasattr(parameters, "items") else parameters:
+            self[key] = value

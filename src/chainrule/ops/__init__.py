@@ -1,6 +1,8 @@
 """The differentiable ops, one file per family; each op's forward and backward side by side."""
 
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
+from .arrange import masked_select, repeat_interleave, roll, tril, triu
+from .count import bincount, histc, histogram
 from .creation import (
     arange,
     empty,
@@ -38,6 +40,8 @@ from .elementwise import (
     floor_divide,
     log,
     log1p,
+    log2,
+    log10,
     maximum,
     minimum,
     mul,
@@ -56,7 +60,8 @@ from .elementwise import (
     trunc,
     where,
 )
-from .linalg import bmm, dot, linear, matmul, mm, mv, outer
+from .indexed import index_add, scatter, scatter_add
+from .linalg import bmm, dot, einsum, linear, matmul, mm, mv, outer
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -65,6 +70,7 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
+from .random import Generator, bernoulli, multinomial
 from .reduce import all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod, std, sum, var
 from .shape import (
     argsort,
@@ -96,6 +102,21 @@ from .shape import (
 
 # The functions of the top-level namespace (chainrule.exp, ...) and of chainrule.functional.
 __all__ = [
+    "Generator",
+    "einsum",
+    "index_add",
+    "scatter",
+    "scatter_add",
+    "bernoulli",
+    "bincount",
+    "histc",
+    "histogram",
+    "masked_select",
+    "multinomial",
+    "repeat_interleave",
+    "roll",
+    "tril",
+    "triu",
     "abs",
     "add",
     "all",
@@ -144,6 +165,8 @@ __all__ = [
     "linspace",
     "log",
     "log1p",
+    "log2",
+    "log10",
     "log_softmax",
     "logspace",
     "logsumexp",

@@ -14,6 +14,7 @@ from ..backend import (
     get_default_device,
     get_default_dtype,
     is_device_array,
+    numpy_generator,
     resolve_dtype,
     to_device,
 )
@@ -103,13 +104,13 @@ def logspace(
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1) from the generator that ``manual_seed`` seeds."""
-    gen = generator or default_generator()
+    gen = numpy_generator(generator, "rand")
     return make(gen.random(_shape(size, "rand")), dtype, device, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples from the generator that ``manual_seed`` seeds."""
-    gen = generator or default_generator()
+    gen = numpy_generator(generator, "randn")
     return make(gen.standard_normal(_shape(size, "randn")), dtype, device, requires_grad)
 
 
@@ -122,19 +123,19 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad: b
     if high is None:
         raise TypeError("randint: give high (randint(high, size) or randint(low, high, size))")
     size = _shape((size,), "randint") if not isinstance(size, (int, np.integer)) else (int(size),)
-    gen = generator or default_generator()
+    gen = numpy_generator(generator, "randint")
     array = gen.integers(low, high, size=size, dtype=np.int64)
     return make(array, dtype or np.int64, device, requires_grad)
 
 
 def randperm(n: int, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
-    gen = generator or default_generator()
+    gen = numpy_generator(generator, "randperm")
     return make(gen.permutation(n).astype(np.int64), dtype or np.int64, device, requires_grad)
 
 
 def normal(mean, std, size=None, dtype=None, device=None, generator=None) -> Tensor:
     """Samples of N(mean, std^2): of shape ``size`` for number arguments, else of the tensors' shape."""
-    gen = generator or default_generator()
+    gen = numpy_generator(generator, "normal")
     mean_array, std_array = (
         np.asarray(v._array if isinstance(v, Tensor) else v, dtype=np.float64) for v in (mean, std)
     )

@@ -6,6 +6,8 @@ input's shape where the forward broadcast (``sum_to``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import array_module, device_of, get_default_dtype, is_device_array
@@ -234,6 +236,28 @@ class Log(Function):
 
     def backward(self, grad_output):
         return grad_output / self.x  # d(ln x)/dx = 1/x
+
+
+class Log2(Function):
+    saved_inputs = (0,)
+    saves_output = False
+    base = 2
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).log2(x)
+
+    def backward(self, grad_output):
+        # log_b x = ln x / ln b, so d(log_b x)/dx = 1 / (x ln b)
+        return grad_output / (self.x * self.x.dtype.type(math.log(self.base)))
+
+
+class Log10(Log2):
+    base = 10
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).log10(x)
 
 
 class Sqrt(Function):
@@ -626,6 +650,14 @@ def log(x) -> Tensor:
     return Log.apply(as_tensor(x))
 
 
+def log2(x) -> Tensor:
+    return Log2.apply(as_tensor(x))
+
+
+def log10(x) -> Tensor:
+    return Log10.apply(as_tensor(x))
+
+
 def sqrt(x) -> Tensor:
     return Sqrt.apply(as_tensor(x))
 
@@ -664,6 +696,8 @@ def where(condition, a, b) -> Tensor:
     )
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: int64, or float if either is
+        a = Tensor(a)
     a, b = operands(a, b, "where")
     condition = to_device_array(condition, a.device)  # a host condition joins GPU operands
     return Where.apply(a, b, condition=condition)

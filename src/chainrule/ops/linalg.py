@@ -7,7 +7,7 @@ import numpy as np
 from ..backend import array_module, cpu
 from ..errors import ShapeError
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .broadcast import operands, sum_to
 from .elementwise import into, mul
 
@@ -167,3 +167,85 @@ def outer(a, b) -> Tensor:
     a, b = operands(a, b, "outer")
     _dims_exactly("outer", a, b, 1, 1)
     return mul(a.reshape(-1, 1), b.reshape(1, -1))
+
+
+def _subscripts(equation: str, shapes) -> tuple:
+    """(inputs, output): each operand's subscripts and the result's, as strings of letters, with '...'
+    written out as letters of its own (the same for every operand, aligned from the right) and the implicit
+    output (no '->': the letters that occur once, in alphabetical order) made explicit."""
+    equation = equation.replace(" ", "")
+    left, arrow, right = equation.partition("->")
+    inputs = left.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum: the equation names {len(inputs)} operands, {len(shapes)} were given")
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation]
+    ellipsis = max((len(shape) - len(term.replace("...", "")) for term, shape in zip(inputs, shapes)), default=0)
+    fill = "".join(spare[:ellipsis])
+    written = []
+    for term, shape in zip(inputs, shapes):
+        if "..." in term:
+            width = len(shape) - len(term.replace("...", ""))
+            term = term.replace("...", fill[ellipsis - width :])
+        if len(term) != len(shape):
+            raise ValueError(f"einsum: operand subscripts {term!r} do not match its {len(shape)} dimensions")
+        written.append(term)
+    if arrow:
+        output = right.replace("...", fill)
+    else:
+        letters = "".join(written)
+        output = fill + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in fill))
+    return written, output
+
+
+class Einsum(Function):
+    """A sum of products over the subscripts an equation names. The gradient of operand k is the einsum of
+    the output's gradient with the other operands, read back into k's subscripts; a letter only k has (summed
+    away) is broadcast back over its axis, since d(sum_j x_ij)/dx_ij = 1."""
+
+    saves_output = False
+
+    def forward(self, *arrays, inputs, output):
+        self.inputs_subscripts, self.output = inputs, output
+        self.arrays = arrays
+        return array_module(arrays[0]).einsum(",".join(inputs) + "->" + output, *arrays)
+
+    def backward(self, grad_output):
+        xp = array_module(grad_output)
+        grads = []
+        for k, (term, needed) in enumerate(zip(self.inputs_subscripts, self.needs_input_grad)):
+            if not needed:
+                grads.append(None)
+                continue
+            others = [(t, a) for j, (t, a) in enumerate(zip(self.inputs_subscripts, self.arrays)) if j != k]
+            present = set(self.output).union(*(set(t) for t, _ in others))
+            kept = "".join(c for c in term if c in present)
+            equation = ",".join([self.output] + [t for t, _ in others]) + "->" + kept
+            grad = xp.einsum(equation, grad_output, *(a for _, a in others))
+            shape = [self.arrays[k].shape[i] if c in present else 1 for i, c in enumerate(term)]
+            grads.append(xp.broadcast_to(grad.reshape(shape), self.arrays[k].shape).copy())
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+
+def einsum(equation: str, *arrays) -> Tensor:
+    """Einstein summation, as ``torch.einsum``: ``einsum('bij,bjk->bik', a, b)`` is a batched matmul,
+    ``'...ij->...ji'`` a batched transpose; a letter twice in one operand (``'ii->'``, a trace) works only
+    without gradients."""
+    if len(arrays) == 1 and isinstance(arrays[0], (list, tuple)):  # einsum(eq, [a, b]) as PyTorch allows
+        arrays = tuple(arrays[0])
+    tensors = [as_tensor(a) for a in arrays]
+    if not tensors:
+        raise ValueError("einsum: give at least one operand")
+    for _ in range(2):  # one dtype for all, as a binary op would make it (never float32 with float64)
+        for i in range(1, len(tensors)):
+            tensors[0], tensors[i] = operands(tensors[0], tensors[i], "einsum")
+    inputs, output = _subscripts(equation, [t.shape for t in tensors])
+    if any(len(set(term)) != len(term) for term in inputs) and any(t.requires_grad for t in tensors):
+        raise NotImplementedError(
+            f"einsum: a letter repeated within one operand ({equation!r}: a diagonal or trace) has no gradient "
+            "in chainrule; detach the operands, or pick the diagonal by indexing (x[i, i] for i = arange(n)) first"
+        )
+    try:
+        return Einsum.apply(*tensors, inputs=inputs, output=output)
+    except ValueError as exc:
+        shapes = [t.shape for t in tensors]
+        raise ShapeError(f"einsum: {equation!r} does not fit operands of shapes {shapes}: {exc}") from None

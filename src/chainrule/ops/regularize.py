@@ -11,8 +11,9 @@ from ..backend import array_module, is_device_array, random_uniform
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
-from .elementwise import sqrt
-from .reduce import mean
+from .elementwise import clip, sqrt
+from .reduce import mean, norm
+from .reduce import sum as reduce_sum
 
 
 class Dropout(Function):
@@ -87,7 +88,7 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    return Dropout.apply(x, p=p, generator=generator or backend.default_generator())
+    return Dropout.apply(x, p=p, generator=backend.numpy_generator(generator, "dropout"))
 
 
 def batch_norm(
@@ -153,7 +154,7 @@ def dropout2d(x, p: float = 0.5, training: bool = True, generator=None) -> Tenso
     keep = (
         random_uniform(shape, x.dtype, like=x._array) >= p
         if x.is_cuda
-        else (generator or backend.default_generator()).random(shape, dtype=x.dtype) >= p
+        else backend.numpy_generator(generator, "dropout2d").random(shape, dtype=x.dtype) >= p
     )
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return x * Tensor._wrap((keep * scale).astype(x.dtype), False)
@@ -178,3 +179,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     if bias is not None:
         out = out + bias
     return out
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002 - PyTorch's names
+    """input / max(||input||_p, eps) along ``dim``: unit vectors (a zero vector stays zero)."""
+    x = as_tensor(input)
+    if p == 2:
+        # max(sqrt(s), eps) = sqrt(max(s, eps^2)): the clip keeps sqrt's derivative finite at a zero vector
+        squares = reduce_sum(x * x, dim, True)
+        return x / sqrt(clip(squares, eps * eps, None))
+    return x / clip(norm(x, p, dim, True), eps, None)

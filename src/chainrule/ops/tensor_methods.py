@@ -6,9 +6,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import DTYPE_ALIASES, array_module, check_device, default_generator, resolve_dtype
+from ..backend import DTYPE_ALIASES, array_module, check_device, numpy_generator, resolve_dtype
 from ..tensor import Tensor, as_tensor
-from . import activation, compare, creation, elementwise, inplace, linalg, reduce, shape
+from . import (
+    activation,
+    arrange,
+    compare,
+    count,
+    creation,
+    elementwise,
+    indexed,
+    inplace,
+    linalg,
+    random,
+    reduce,
+    shape,
+)
 
 
 def _reflected(op):
@@ -72,12 +85,21 @@ def _masked_fill_(self, mask, value):
     return self
 
 
-def _normal_(self, mean=0.0, std=1.0):
-    return inplace.random_(self, lambda s: default_generator().normal(mean, std, s), "normal_")
+def _normal_(self, mean=0.0, std=1.0, *, generator=None):
+    rng = numpy_generator(generator, "normal_")
+    return inplace.random_(self, lambda s: rng.normal(mean, std, s), "normal_")
 
 
-def _uniform_(self, a=0.0, b=1.0):
-    return inplace.random_(self, lambda s: default_generator().uniform(a, b, s), "uniform_")
+def _uniform_(self, a=0.0, b=1.0, *, generator=None):  # PyTorch's names: from, to
+    rng = numpy_generator(generator, "uniform_")
+    return inplace.random_(self, lambda s: rng.uniform(a, b, s), "uniform_")
+
+
+def _bernoulli_(self, p=0.5, *, generator=None):
+    """In place: 1 with probability p (a number or a tensor of them), else 0."""
+    rng = numpy_generator(generator, "bernoulli_")
+    chances = random.probabilities(p, "bernoulli_")
+    return inplace.random_(self, lambda s: rng.random(s) < chances, "bernoulli_")
 
 
 def _zero_(self):
@@ -214,6 +236,8 @@ _METHODS = {
     "exp": elementwise.exp,
     "log": elementwise.log,
     "log1p": elementwise.log1p,
+    "log2": elementwise.log2,
+    "log10": elementwise.log10,
     "expm1": elementwise.expm1,
     "sqrt": elementwise.sqrt,
     "rsqrt": elementwise.rsqrt,
@@ -267,6 +291,16 @@ _METHODS = {
     "expand_as": lambda self, other: shape.expand(self, other.shape),
     "repeat": shape.repeat,
     "flip": shape.flip,
+    "roll": arrange.roll,
+    "tril": arrange.tril,
+    "triu": arrange.triu,
+    "repeat_interleave": arrange.repeat_interleave,
+    "masked_select": arrange.masked_select,
+    "bincount": count.bincount,
+    "scatter": indexed.scatter,
+    "scatter_add": indexed.scatter_add,
+    "index_add": indexed.index_add,
+    "histc": count.histc,
     "t": shape.t,
     "transpose": shape.transpose,
     "swapaxes": shape.transpose,
@@ -319,6 +353,9 @@ _METHODS = {
     "copy_": inplace.copy_,
     "masked_fill_": _masked_fill_,
     "normal_": _normal_,
+    "bernoulli_": _bernoulli_,
+    "bernoulli": lambda self, p=None, *, generator=None: random.bernoulli(self, p, generator=generator),
+    "multinomial": random.multinomial,
     "uniform_": _uniform_,
     "neg_": _unary_inplace("neg_", elementwise.neg, lambda a: -a),
     "abs_": _unary_inplace("abs_", elementwise.abs, lambda a: array_module(a).abs(a)),
