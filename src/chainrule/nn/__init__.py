@@ -22,8 +22,16 @@ from .loss import LOSS_TASKS, LOSSES, BCELoss, BCEWithLogitsLoss, CrossEntropyLo
 from .models import CNN, MLP, build_model, model_size
 from .module import Module
 from .parameter import Parameter
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
 __all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
     "CNN",
     "Unflatten",
     "ACTIVATIONS",
