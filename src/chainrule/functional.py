@@ -2,6 +2,7 @@
 
 from .ops import *  # noqa: F401,F403
 from .ops import __all__  # noqa: F401
+from .ops.attention import scaled_dot_product_attention  # noqa: F401
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .ops.count import one_hot  # noqa: F401
 from .ops.pad import pad  # noqa: F401
@@ -25,5 +26,6 @@ __all__ = __all__ + [
     "normalize",
     "one_hot",
     "pad",
+    "scaled_dot_product_attention",
     "layer_norm",
 ]
