@@ -11,12 +11,28 @@ from .ops.regularize import (  # noqa: F401
     dropout,
     dropout2d,
     layer_norm,
-    normalize,  # noqa: F401
+    normalize,
+)
+from .ops.sequence import (  # noqa: F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    conv1d,
+    group_norm,
+    max_pool1d,
+    rms_norm,
 )
 from .ops.shape import embedding  # noqa: F401
 
 __all__ = __all__ + [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
+    "conv1d",
+    "group_norm",
+    "max_pool1d",
+    "rms_norm",
     "conv2d",
     "max_pool2d",
     "batch_norm",

@@ -174,6 +174,14 @@ CALLS = {
     "pad": lambda: F.pad(f32(2, 3, 4), (1, 1, 2, 0), mode="reflect"),
     "normalize": lambda: F.normalize(f32(3, 4)),
     "one_hot": None,  # int64 codes
+    "scaled_dot_product_attention": lambda: F.scaled_dot_product_attention(f32(2, 3, 4), f32(2, 5, 4), f32(2, 5, 2)),
+    "conv1d": lambda: F.conv1d(f32(2, 3, 8), f32(4, 3, 3), f32(4), padding=1),
+    "max_pool1d": lambda: F.max_pool1d(f32(2, 3, 8), 2),
+    "avg_pool1d": lambda: F.avg_pool1d(f32(2, 3, 8), 3, 1, 1),
+    "adaptive_avg_pool1d": lambda: F.adaptive_avg_pool1d(f32(2, 3, 7), 3),
+    "adaptive_avg_pool2d": lambda: F.adaptive_avg_pool2d(f32(2, 3, 5, 5), 2),
+    "group_norm": lambda: F.group_norm(f32(2, 4, 3), 2, f32(4), f32(4)),
+    "rms_norm": lambda: F.rms_norm(f32(3, 4), 4, f32(4)),
 }
 
 

@@ -23,6 +23,15 @@ from .models import CNN, MLP, build_model, model_size
 from .module import Module
 from .parameter import Parameter
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from .sequence_layers import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    Conv1d,
+    GroupNorm,
+    MaxPool1d,
+    RMSNorm,
+)
 from .transformer import (
     MultiheadAttention,
     Transformer,
@@ -33,6 +42,13 @@ from .transformer import (
 )
 
 __all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "Conv1d",
+    "GroupNorm",
+    "MaxPool1d",
+    "RMSNorm",
     "MultiheadAttention",
     "Transformer",
     "TransformerDecoder",

@@ -1,10 +1,13 @@
-"""Learning-rate schedulers: StepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ReduceLROnPlateau.
+"""Learning-rate schedulers: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts,
+LinearLR, LambdaLR, OneCycleLR, SequentialLR, ReduceLROnPlateau.
 
-Call ``scheduler.step()`` once per epoch after ``optimizer.step()``, as in PyTorch.
+Call ``scheduler.step()`` once per epoch (OneCycleLR: once per batch) after ``optimizer.step()``, as in
+PyTorch. Each schedule is a formula of the epoch (``lr_at``), so resuming at an epoch gives its rate.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from ..errors import ConfigError
@@ -101,6 +104,163 @@ class LinearLR(LRScheduler):
     def lr_at(self, base_lr, epoch):
         progress = min(epoch, self.total_iters) / self.total_iters
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+
+
+class MultiStepLR(LRScheduler):
+    """lr = base * gamma^(how many milestones the epoch has reached)."""
+
+    def __init__(self, optimizer, milestones, gamma: float = 0.1):
+        milestones = sorted(milestones)
+        if not milestones or any(not isinstance(m, int) or m < 0 for m in milestones):
+            raise ConfigError(f"MultiStepLR: milestones must be non-negative integers, got {milestones!r}")
+        _positive("MultiStepLR", "gamma", gamma)
+        self.milestones, self.gamma = milestones, gamma
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr, epoch):
+        return base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
+
+
+class LambdaLR(LRScheduler):
+    """lr = base * lr_lambda(epoch): a function of yours, or one per parameter group."""
+
+    def __init__(self, optimizer, lr_lambda):
+        count = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * count
+        if len(lambdas) != count or not all(callable(f) for f in lambdas):
+            raise ConfigError(f"LambdaLR: expected a function or one per parameter group ({count}), got {lr_lambda!r}")
+        self.lr_lambdas = lambdas
+        super().__init__(optimizer)
+
+    def _apply(self) -> None:
+        for group, base, factor in zip(self.optimizer.param_groups, self.base_lrs, self.lr_lambdas):
+            group["lr"] = base * factor(self.last_epoch)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from base to eta_min over T_0 epochs, then again from base over T_0 * T_mult, and so
+    on (SGDR, Loshchilov and Hutter 2017)."""
+
+    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0):  # noqa: N803 - PyTorch's names
+        _positive("CosineAnnealingWarmRestarts", "T_0", T_0, integer=True)
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ConfigError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}")
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr, epoch):
+        if self.T_mult == 1:
+            t_cur, t_i = epoch % self.T_0, self.T_0
+        else:  # restart n begins at T_0 (T_mult^n - 1) / (T_mult - 1)
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            t_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+            t_i = self.T_0 * self.T_mult**n
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+    def step(self, epoch=None) -> None:
+        """The next epoch, or the (possibly fractional) ``epoch`` given, as PyTorch's."""
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        self._apply()
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith 2018), stepped once per batch: the rate warms up from max_lr / div_factor to
+    max_lr over the first pct_start of total_steps, then anneals to that / final_div_factor; momentum (or
+    Adam's beta1) cycles the other way, between max_momentum and base_momentum."""
+
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps=None,
+        epochs=None,
+        steps_per_epoch=None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+    ):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ConfigError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = epochs * steps_per_epoch
+        _positive("OneCycleLR", "total_steps", total_steps, integer=True)
+        if not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
+            raise ConfigError(
+                f"OneCycleLR: pct_start must be in [0, 1] and anneal_strategy 'cos' or 'linear', got {pct_start}, "
+                f"{anneal_strategy!r}"
+            )
+        groups = optimizer.param_groups if isinstance(optimizer, Optimizer) else []
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        self.total_steps, self.anneal_strategy, self.cycle_momentum = total_steps, anneal_strategy, cycle_momentum
+        up = float(pct_start * total_steps) - 1
+        phases = [(up, "initial_lr", "max_lr", max_momentum, base_momentum)]
+        if three_phase:
+            phases.append((2 * float(pct_start * total_steps) - 2, "max_lr", "initial_lr", base_momentum, max_momentum))
+            phases.append((total_steps - 1, "initial_lr", "min_lr", max_momentum, max_momentum))
+        else:
+            phases.append((total_steps - 1, "max_lr", "min_lr", base_momentum, max_momentum))
+        self.phases = phases
+        for group, peak in zip(groups, max_lrs):
+            group["initial_lr"] = peak / div_factor
+            group["max_lr"], group["min_lr"] = peak, peak / div_factor / final_div_factor
+        if cycle_momentum and groups:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ConfigError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
+            self._betas = "betas" in optimizer.defaults
+        super().__init__(optimizer)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _apply(self) -> None:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ConfigError(
+                f"OneCycleLR: tried to step {step} times; the schedule has total_steps={self.total_steps}"
+            )
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for k, (end_step, start_lr, end_lr, start_m, end_m) in enumerate(self.phases):
+                if step <= end_step or k == len(self.phases) - 1:
+                    pct = (step - start_step) / (end_step - start_step)
+                    group["lr"] = self._anneal(group[start_lr], group[end_lr], pct)
+                    if self.cycle_momentum:
+                        momentum = self._anneal(start_m, end_m, pct)
+                        if self._betas:
+                            group["betas"] = (momentum, *group["betas"][1:])
+                        else:
+                            group["momentum"] = momentum
+                    break
+                start_step = end_step
+
+
+class SequentialLR(LRScheduler):
+    """schedulers[0] until milestones[0], then schedulers[1] (from its own epoch 0), and so on."""
+
+    def __init__(self, optimizer, schedulers, milestones):
+        if len(milestones) != len(schedulers) - 1 or list(milestones) != sorted(milestones):
+            raise ConfigError(
+                f"SequentialLR: expected {len(schedulers) - 1} increasing milestones for {len(schedulers)} "
+                f"schedulers, got {list(milestones)}"
+            )
+        for s in schedulers:
+            if getattr(s, "optimizer", None) is not optimizer or not isinstance(s, LRScheduler):
+                raise ConfigError("SequentialLR: every scheduler must be an LRScheduler of the same optimizer")
+        self._schedulers, self._milestones = list(schedulers), list(milestones)
+        super().__init__(optimizer)
+
+    def _apply(self) -> None:
+        k = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[k]
+        scheduler.last_epoch = self.last_epoch - (self._milestones[k - 1] if k else 0)
+        scheduler._apply()
 
 
 class ReduceLROnPlateau:
