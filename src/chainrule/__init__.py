@@ -6,7 +6,7 @@ that graph to give every parameter its gradient in one pass. The names follow Py
 """
 
 # The packages PyTorch users reach for as attributes: torch.nn, torch.optim, torch.autograd, ...
-from . import accelerator, autograd, backend, cuda, data, errors, functional, nn, optim, utils  # noqa: E402,I001
+from . import accelerator, autograd, backend, backends, cuda, data, errors, functional, nn, optim, utils  # noqa: E402,I001
 from .anomaly import detect_anomaly
 from .backend import (
     float16,
@@ -72,30 +72,39 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def is_floating_point(t: Tensor) -> bool:
-    return t.is_floating_point()
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
 
 
-def numel(t: Tensor):
-    return t.numel()
+def numel(input: Tensor):
+    return input.numel()
 
 
-def clone(t: Tensor) -> Tensor:
-    return t.clone()
+def clone(input: Tensor) -> Tensor:
+    return input.clone()
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None) -> None:
-    """How tensors print (NumPy's print options underneath)."""
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """How tensors print, as PyTorch's options: decimals, when to summarise with '...', line width, and
+    scientific notation forced on or off (None: chosen from the values). ``profile``: 'default', 'short'
+    (2 decimals) or 'full' (never summarise)."""
     import numpy
 
-    options = {
-        k: v
-        for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth).items()
-        if v is not None
-    }
-    if sci_mode is not None:
-        options["suppress"] = not sci_mode
-    numpy.set_printoptions(**options)
+    from .tensor import PRINT_OPTIONS
+
+    if profile is not None:
+        presets = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, 2**63 - 1, 3, 80)}
+        if profile not in presets:
+            raise ValueError(f"set_printoptions: profile must be 'default', 'short' or 'full', got {profile!r}")
+        precision, threshold, edgeitems, linewidth = (
+            given if given is not None else preset
+            for given, preset in zip((precision, threshold, edgeitems, linewidth), presets[profile])
+        )
+    for key, value in (("precision", precision), ("linewidth", linewidth)):
+        if value is not None:
+            PRINT_OPTIONS[key] = int(value)
+    PRINT_OPTIONS["sci_mode"] = sci_mode
+    numpy.set_printoptions(**{k: v for k, v in dict(threshold=threshold, edgeitems=edgeitems).items() if v is not None})
 
 
 __all__ = [
@@ -137,6 +146,7 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "backends",
     "default_generator",
     "initial_seed",
     "is_floating_point",

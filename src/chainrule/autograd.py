@@ -210,8 +210,18 @@ def backward(
     run_backward(tensors, gradients, bool(retain_graph), targets, accumulate=targets is not None)
 
 
+def Variable(data, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802 - PyTorch's name
+    """The wrapper of PyTorch before 0.4, kept in older tutorials: today, as in PyTorch, it returns the tensor
+    itself (asked to require grad when ``requires_grad``)."""
+    tensor = data if isinstance(data, Tensor) else Tensor(data)
+    if requires_grad:
+        tensor.requires_grad_(True)
+    return tensor
+
+
 __all__ = [
     "Function",
+    "Variable",
     "FunctionCtx",
     "backward",
     "enable_grad",

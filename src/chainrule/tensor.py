@@ -274,7 +274,8 @@ class Tensor:
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
-        if spec and self._array.size == 1:
+        # a 0-d tensor formats as its number, as PyTorch's: f"{loss}" and f"{loss:.4f}" both give the value
+        if self._array.ndim == 0 or (spec and self._array.size == 1):
             return format(self.item(), spec)
         return format(repr(self), spec)
 
@@ -368,13 +369,14 @@ class Tensor:
 
     # ---------------------------------------------------------------- repr
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_device(self._array, "cpu"), separator=", ", prefix="tensor(", precision=4)
+        body = _array_text(backend.to_device(self._array, "cpu"))
         extras = []
-        if (
+        shown = (
             self.dtype != backend.get_default_dtype()
-            and backend.is_float(self.dtype)
-            or not backend.is_float(self.dtype)
-        ):
+            if backend.is_float(self.dtype)
+            else self.dtype.kind == "u" or (self.dtype.kind == "i" and self.dtype != np.int64)
+        )  # as PyTorch: the default float dtype, int64 and bool go unsaid
+        if shown:
             extras.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
@@ -385,6 +387,48 @@ class Tensor:
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
 
     __hash__ = object.__hash__
+
+
+PRINT_OPTIONS = {"precision": 4, "sci_mode": None, "linewidth": 80}
+
+
+def _float_format(array: np.ndarray):
+    """PyTorch's choice of how to write a float tensor's elements (torch/_tensor_str.py): whole numbers as "2.",
+    otherwise fixed-point with 4 decimals, or scientific where the magnitudes span more than 1000x, exceed 1e8
+    or fall below 1e-4; every element padded to one width."""
+    precision, sci = PRINT_OPTIONS["precision"], PRINT_OPTIONS["sci_mode"]
+    finite = np.abs(array[np.isfinite(array) & (array != 0)]).astype(np.float64)
+    whole = finite.size == 0 or bool(np.all(finite == np.ceil(finite)))
+    spread = finite.size and (finite.max() / finite.min() > 1000 or finite.max() > 1e8)
+    if sci is None:
+        sci = bool(spread or (not whole and finite.size and finite.min() < 1e-4))
+    if sci:
+        text = lambda v: f"{v:.{precision}e}"  # noqa: E731
+    elif whole:
+        text = lambda v: f"{v:.0f}."  # noqa: E731
+    else:
+        text = lambda v: f"{v:.{precision}f}"  # noqa: E731
+
+    def element(v):
+        return "nan" if v != v else ("inf" if v > 0 else "-inf") if np.isinf(v) else text(v)
+
+    width = max((len(element(v)) for v in array.reshape(-1)), default=0) if array.size <= 1000 else 0
+    return lambda v: element(v).rjust(width)
+
+
+def _array_text(array: np.ndarray) -> str:
+    """The elements of a tensor's repr, laid out as PyTorch lays them out."""
+    formatter = None
+    if array.dtype.kind == "f":
+        formatter = {"float_kind": _float_format(array)}
+    elif array.dtype.kind == "b":  # padded to the longest word present, as PyTorch's
+        width = 5 if array.size and not array.all() else 4  # len("False") where one is shown
+        formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
+    if array.ndim == 0 and formatter:
+        return formatter["float_kind"](array.item()).strip()
+    return np.array2string(
+        array, separator=", ", prefix="tensor(", formatter=formatter, max_line_width=PRINT_OPTIONS["linewidth"]
+    )
 
 
 def _to_array(data, dtype, where: str) -> np.ndarray:

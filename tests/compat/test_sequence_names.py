@@ -149,3 +149,61 @@ CONTAINERS = idioms(
 @pytest.mark.parametrize("idiom", NAMES + CONTAINERS, ids=str)
 def test_idiom(idiom):
     check(idiom)
+
+
+def _old_tutorial(L):
+    """Spellings of older tutorials: Variable, picking a device through backends, cuDNN flags."""
+    x = L.autograd.Variable(L.ones(2, 2), requires_grad=True)
+    device = "cuda" if L.cuda.is_available() else "mps" if L.backends.mps.is_available() else "cpu"
+    L.backends.cudnn.benchmark = True
+    L.backends.cudnn.deterministic = True
+    y = (x * 3).sum()
+    y.backward()
+    return device, type(x).__name__, x.grad
+
+
+def _formats(L):
+    loss = L.tensor(0.123456789)
+    return f"{loss:.4f}", f"{loss}", f"{loss.item():.3f}", str(L.tensor([1.5, 2.25])), repr(L.tensor([1, 2]))
+
+
+LEGACY = idioms(
+    ("old_tutorial_spellings", _old_tutorial),
+    ("formats_like_pytorch", _formats),
+    ("repr_whole_floats", lambda L: repr(L.tensor([[1.0, -2.0], [3.0, 40.0]]))),
+    ("repr_scientific", lambda L: repr(L.tensor([1e-6, 1.0, float("nan")]))),
+    ("repr_bools", lambda L: repr(L.tensor([True, False]))),
+    (
+        "cross_entropy_ignore_index",
+        lambda L: _grad(L, lambda x: L.nn.functional.cross_entropy(x, L.tensor([0, -1, 2]), ignore_index=-1), 3, 4),
+    ),
+    (
+        "cross_entropy_default_ignore",
+        lambda L: L.nn.functional.cross_entropy(L.tensor(data(3, 4)), L.tensor([0, -100, 2]), reduction="none"),
+    ),
+    (
+        "cross_entropy_weight_smoothing",
+        lambda L: _grad(
+            L,
+            lambda x: L.nn.CrossEntropyLoss(weight=L.tensor([1.0, 2.0, 0.5, 1.5]), label_smoothing=0.1)(
+                x, L.tensor([3, 1, 0])
+            ),
+            3,
+            4,
+        ),
+    ),
+    (
+        "nll_loss_weight",
+        lambda L: L.nn.NLLLoss(weight=L.tensor([1.0, 0.0, 2.0]))(L.tensor(data(2, 3)).log_softmax(1), L.tensor([2, 1])),
+    ),
+    ("cross_entropy_all_ignored", lambda L: L.nn.functional.cross_entropy(L.ones(2, 3), L.tensor([-100, -100]))),
+    ("relu_inplace", lambda L: (lambda x: (L.nn.functional.relu(x, inplace=True) is x, x))(L.tensor([-1.0, 2.0]))),
+    ("relu_module_inplace_on_graph", lambda L: _grad(L, lambda x: L.nn.ReLU(inplace=True)(x * 2), 3)),
+    ("relu_inplace_leaf_refused", lambda L: L.nn.functional.relu(L.ones(2, requires_grad=True), inplace=True)),
+    ("dropout_inplace_eval", lambda L: L.nn.functional.dropout(L.ones(3), 0.5, training=False, inplace=True)),
+)
+
+
+@pytest.mark.parametrize("idiom", LEGACY, ids=str)
+def test_legacy_idiom(idiom):
+    check(idiom)

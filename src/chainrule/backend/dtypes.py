@@ -33,10 +33,10 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
-def set_default_dtype(dtype) -> None:
-    """Make ``dtype`` (float32 or float64) the default for new float tensors and parameters."""
+def set_default_dtype(d) -> None:
+    """Make ``d`` (float32 or float64) the default for new float tensors and parameters."""
     global _default_dtype
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(d)
     if dtype not in _FLOAT_DTYPES:
         raise TypeError(f"set_default_dtype: expected float32 or float64, got {dtype}")
     _default_dtype = dtype

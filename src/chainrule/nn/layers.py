@@ -239,14 +239,14 @@ class BatchNorm2d(_BatchNorm):
 class Dropout(Module):
     """Inverted dropout: zeroes a fraction ``p`` in training (scaling the rest by 1/(1-p)); off in eval."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, training=self.training)
+        return F.dropout(x, self.p, training=self.training, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -265,14 +265,14 @@ class Identity(Module):
 class Dropout2d(Module):
     """Channel dropout: zeroes whole feature maps with probability ``p`` in training; off in eval."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout2d(x, self.p, training=self.training)
+        return F.dropout2d(x, self.p, training=self.training, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -21,6 +21,14 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
+def _class_weights(loss: _Loss, weight, size_average, reduce, ignore_index: int) -> None:
+    """A class loss's weight (a buffer, saved in the state_dict as PyTorch's) and ignore_index."""
+    if size_average is not None or reduce is not None:
+        raise TypeError(f"{type(loss).__name__}: size_average and reduce were replaced by reduction= in PyTorch 0.4")
+    loss.register_buffer("weight", weight)
+    loss.ignore_index = int(ignore_index)
+
+
 class MSELoss(_Loss):
     """Mean squared error; shapes must match exactly (no silent broadcasting)."""
 
@@ -36,21 +44,41 @@ class L1Loss(_Loss):
 class CrossEntropyLoss(_Loss):
     """Softmax + negative log-likelihood, fused: logits (N, C) and class indices (N,) or probabilities (N, C)."""
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight=None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
+        _class_weights(self, weight, size_average, reduce, ignore_index)
         self.label_smoothing = label_smoothing
 
     def forward(self, logits, target):
-        return F.cross_entropy(logits, target, self.reduction, self.label_smoothing)
+        return F.cross_entropy(
+            logits,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (after LogSoftmax)."""
 
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        _class_weights(self, weight, size_average, reduce, ignore_index)
+
     def forward(self, log_probs, target):
-        return F.nll_loss(log_probs, target, self.reduction)
+        return F.nll_loss(log_probs, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class BCELoss(_Loss):

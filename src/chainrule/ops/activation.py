@@ -14,6 +14,7 @@ from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 from .elementwise import exp, log1p, where
+from .inplace import unary_
 
 
 class ReLU(Function):
@@ -145,20 +146,30 @@ class GELU(Function):
         return grad_output * (self.cdf + x * pdf).astype(x.dtype, copy=False)
 
 
-def relu(x) -> Tensor:
-    return ReLU.apply(as_tensor(x))
+def in_place(input, op: str, function) -> Tensor:
+    """``F.relu(x, inplace=True)`` and the like: x itself rewritten with function(x), counted in its version
+    and recorded as PyTorch's in-place ops are (refused on a leaf that requires grad)."""
+    return unary_(input, op, function, lambda a: function(Tensor._wrap(a, False))._array)
 
 
-def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
-    return LeakyReLU.apply(as_tensor(x), negative_slope=float(negative_slope))
+def relu(input, inplace: bool = False) -> Tensor:
+    if inplace:
+        return in_place(input, "relu_", relu)
+    return ReLU.apply(as_tensor(input))
 
 
-def sigmoid(x) -> Tensor:
-    return Sigmoid.apply(as_tensor(x))
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    if inplace:
+        return in_place(input, "leaky_relu_", lambda t: leaky_relu(t, negative_slope))
+    return LeakyReLU.apply(as_tensor(input), negative_slope=float(negative_slope))
 
 
-def tanh(x) -> Tensor:
-    return Tanh.apply(as_tensor(x))
+def sigmoid(input) -> Tensor:
+    return Sigmoid.apply(as_tensor(input))
+
+
+def tanh(input) -> Tensor:
+    return Tanh.apply(as_tensor(input))
 
 
 def _softmax_dim(op: str, x: Tensor, dim, axis, dtype) -> tuple:
@@ -170,39 +181,43 @@ def _softmax_dim(op: str, x: Tensor, dim, axis, dtype) -> tuple:
     return (x if dtype is None else x.to(dtype)), dim
 
 
-def softmax(x, dim: int | None = None, *, axis: int | None = None, dtype=None) -> Tensor:
+def softmax(input, dim: int | None = None, *, axis: int | None = None, dtype=None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``dim`` (the last by default)."""
-    x, dim = _softmax_dim("softmax", as_tensor(x), dim, axis, dtype)
-    return Softmax.apply(x, axis=dim)
+    input, dim = _softmax_dim("softmax", as_tensor(input), dim, axis, dtype)
+    return Softmax.apply(input, axis=dim)
 
 
-def log_softmax(x, dim: int | None = None, *, axis: int | None = None, dtype=None) -> Tensor:
-    x, dim = _softmax_dim("log_softmax", as_tensor(x), dim, axis, dtype)
-    return LogSoftmax.apply(x, axis=dim)
+def log_softmax(input, dim: int | None = None, *, axis: int | None = None, dtype=None) -> Tensor:
+    input, dim = _softmax_dim("log_softmax", as_tensor(input), dim, axis, dtype)
+    return LogSoftmax.apply(input, axis=dim)
 
 
-def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear above ``threshold`` (as PyTorch's)."""
-    x = as_tensor(x)
-    scaled = x * beta
+    input = as_tensor(input)
+    scaled = input * beta
     # log1p(exp(-|z|)) + max(z, 0) is the same function without overflow
     soft = (log1p(exp(-scaled.abs())) + relu(scaled)) / beta
-    return where((scaled > threshold)._array, x, soft)
+    return where((scaled > threshold)._array, input, soft)
 
 
-def silu(x) -> Tensor:
+def silu(input, inplace: bool = False) -> Tensor:
     """x sigmoid(x) (also called swish)."""
-    x = as_tensor(x)
-    return x * sigmoid(x)
+    if inplace:
+        return in_place(input, "silu_", silu)
+    input = as_tensor(input)
+    return input * sigmoid(input)
 
 
-def elu(x, alpha: float = 1.0) -> Tensor:
-    x = as_tensor(x)
-    return where((x > 0)._array, x, (exp(x) - 1) * alpha)
+def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    if inplace:
+        return in_place(input, "elu_", lambda t: elu(t, alpha))
+    input = as_tensor(input)
+    return where((input > 0)._array, input, (exp(input) - 1) * alpha)
 
 
-def gelu(x, approximate: str = "none") -> Tensor:
+def gelu(input, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit; ``approximate='tanh'`` is the faster tanh formula."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(as_tensor(x), approximate=approximate)
+    return GELU.apply(as_tensor(input), approximate=approximate)

@@ -19,10 +19,10 @@ _OPERANDS = (Tensor, int, float, bool, np.number, np.bool_, np.ndarray, list, tu
 
 
 def _comparison(ufunc):
-    def compare(a, b) -> Tensor:
-        if not isinstance(b, _OPERANDS) and not is_device_array(b):
+    def compare(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+        if not isinstance(other, _OPERANDS) and not is_device_array(other):
             return NotImplemented  # let the other side decide (pytest.approx, ...)
-        x, y = _arrays(a, b)
+        x, y = _arrays(input, other)
         return Tensor._wrap(ufunc(x, y), False)
 
     compare.__name__ = ufunc.__name__
@@ -51,46 +51,46 @@ bitwise_and, bitwise_or, bitwise_xor = (
 )
 
 
-def logical_and(a, b) -> Tensor:
-    x, y = _arrays(a, b)
+def logical_and(input, other) -> Tensor:
+    x, y = _arrays(input, other)
     return Tensor._wrap(np.logical_and(x, y), False)
 
 
-def logical_or(a, b) -> Tensor:
-    x, y = _arrays(a, b)
+def logical_or(input, other) -> Tensor:
+    x, y = _arrays(input, other)
     return Tensor._wrap(np.logical_or(x, y), False)
 
 
-def logical_not(a) -> Tensor:
-    return Tensor._wrap(np.logical_not(as_tensor(a)._array), False)
+def logical_not(input) -> Tensor:
+    return Tensor._wrap(np.logical_not(as_tensor(input)._array), False)
 
 
-def bitwise_not(a) -> Tensor:
-    x = as_tensor(a)._array
+def bitwise_not(input) -> Tensor:
+    x = as_tensor(input)._array
     if x.dtype.kind == "f":
         raise TypeError(f"~: bitwise not needs a bool or integer tensor, got {x.dtype}")
     return Tensor._wrap(~x, False)
 
 
-def equal(a, b) -> bool:
+def equal(input, other) -> bool:
     """True when both have the same shape and the same values."""
-    x, y = _arrays(a, b)
+    x, y = _arrays(input, other)
     return x.shape == y.shape and bool((x == y).all())
 
 
-def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    x, y = _arrays(a, b)
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    x, y = _arrays(input, other)
     return bool(array_module(x).allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    x, y = _arrays(a, b)
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    x, y = _arrays(input, other)
     return Tensor._wrap(array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), False)
 
 
 def _test(name: str):
-    def test(a) -> Tensor:
-        x = as_tensor(a)._array
+    def test(input) -> Tensor:  # noqa: A002
+        x = as_tensor(input)._array
         return Tensor._wrap(getattr(array_module(x), name)(x), False)
 
     test.__name__ = name

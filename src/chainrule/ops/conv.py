@@ -350,20 +350,22 @@ def _check_geometry(x_shape, kernel, stride, padding, op):
         )
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
+def conv2d(input, weight, bias=None, stride=1, padding=0) -> Tensor:
     """2-D cross-correlation (what deep learning calls convolution) of (N, C, H, W) by (O, C, kh, kw)."""
-    x, weight = as_tensor(x), as_tensor(weight)
-    _check_image(x, "conv2d")
-    if weight.ndim != 4 or weight.shape[1] != x.shape[1]:
+    input, weight = as_tensor(input), as_tensor(weight)
+    _check_image(input, "conv2d")
+    if weight.ndim != 4 or weight.shape[1] != input.shape[1]:
         raise ShapeError(
-            f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight of shape {weight.shape} "
+            f"conv2d: input has {input.shape[1]} channels (shape {input.shape}) but the weight of shape {weight.shape} "
             f"expects {weight.shape[1] if weight.ndim == 4 else '?'}"
         )
-    x, weight = operands(x, weight, "conv2d")  # as linear: integer input joins the weight's dtype; float32/64 raise
+    input, weight = operands(
+        input, weight, "conv2d"
+    )  # as linear: integer input joins the weight's dtype; float32/64 raise
     stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
-    _check_geometry(x.shape, weight.shape[2:], stride, padding, "conv2d")
+    _check_geometry(input.shape, weight.shape[2:], stride, padding, "conv2d")
     if bias is None:
-        return Conv2d.apply(x, weight, stride=stride, padding=padding)
+        return Conv2d.apply(input, weight, stride=stride, padding=padding)
     bias = as_tensor(bias)
     if bias.shape != (weight.shape[0],):
         raise ShapeError(
@@ -371,7 +373,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
         )
     if bias.dtype != weight.dtype:
         raise TypeError(f"conv2d: weight is {weight.dtype} but bias is {bias.dtype}")
-    return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
+    return Conv2d.apply(input, weight, bias, stride=stride, padding=padding)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
@@ -386,11 +388,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     return MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
-    x = as_tensor(x)
-    _check_image(x, "avg_pool2d")
+def avg_pool2d(input, kernel_size, stride=None, padding=0) -> Tensor:
+    input = as_tensor(input)
+    _check_image(input, "avg_pool2d")
     kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
     stride = kernel if stride is None else _pair(stride, "stride", "avg_pool2d")
     padding = _pair(padding, "padding", "avg_pool2d")
-    _check_geometry(x.shape, kernel, stride, padding, "avg_pool2d")
-    return AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
+    _check_geometry(input.shape, kernel, stride, padding, "avg_pool2d")
+    return AvgPool2d.apply(input, kernel=kernel, stride=stride, padding=padding)

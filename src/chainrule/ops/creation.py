@@ -10,7 +10,6 @@ import numpy as np
 
 from ..backend import (
     check_device,
-    default_generator,
     get_default_device,
     get_default_dtype,
     is_device_array,
@@ -153,50 +152,51 @@ def _like(op: str, tensor: Tensor, dtype, device):
     )
 
 
-def zeros_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dtype, device = _like("zeros_like", tensor, dtype, device)
+def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like("zeros_like", input, dtype, device)
     return make(np.zeros(shape, dtype=dtype), None, device, requires_grad, default_float=False)
 
 
-def ones_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dtype, device = _like("ones_like", tensor, dtype, device)
+def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like("ones_like", input, dtype, device)
     return make(np.ones(shape, dtype=dtype), None, device, requires_grad, default_float=False)
 
 
-def empty_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return zeros_like(tensor, dtype, device, requires_grad)
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return zeros_like(input, dtype, device, requires_grad)
 
 
-def full_like(tensor: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dtype, device = _like("full_like", tensor, dtype, device)
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like("full_like", input, dtype, device)
     return make(np.full(shape, fill_value, dtype=dtype), None, device, requires_grad, default_float=False)
 
 
-def rand_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dtype, device = _like("rand_like", tensor, dtype, device)
-    return make(default_generator().random(shape).astype(dtype), None, device, requires_grad, default_float=False)
+def rand_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like("rand_like", input, dtype, device)
+    rng = numpy_generator(generator, "rand_like")
+    return make(rng.random(shape).astype(dtype), None, device, requires_grad, default_float=False)
 
 
-def randn_like(tensor: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dtype, device = _like("randn_like", tensor, dtype, device)
-    return make(
-        default_generator().standard_normal(shape).astype(dtype), None, device, requires_grad, default_float=False
-    )
+def randn_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like("randn_like", input, dtype, device)
+    rng = numpy_generator(generator, "randn_like")
+    return make(rng.standard_normal(shape).astype(dtype), None, device, requires_grad, default_float=False)
 
 
-def randint_like(tensor: Tensor, low, high=None, dtype=None, device=None) -> Tensor:
+def randint_like(
+    input: Tensor, low, high=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     if high is None:
         low, high = 0, low
-    shape, dtype, device = _like("randint_like", tensor, dtype, device)
-    return make(
-        default_generator().integers(low, high, size=shape).astype(dtype), None, device, False, default_float=False
-    )
+    shape, dtype, device = _like("randint_like", input, dtype, device)
+    rng = numpy_generator(generator, "randint_like")
+    return make(rng.integers(low, high, size=shape).astype(dtype), None, device, requires_grad, default_float=False)
 
 
-def from_numpy(array) -> Tensor:
+def from_numpy(ndarray) -> Tensor:
     """Wrap an ndarray (or a CuPy array in GPU memory) without copying or converting it (float64 stays
     float64): writes through either are seen by the other."""
-    return Tensor._wrap(array if is_device_array(array) else np.asarray(array), False)
+    return Tensor._wrap(ndarray if is_device_array(ndarray) else np.asarray(ndarray), False)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

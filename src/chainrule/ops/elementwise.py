@@ -490,30 +490,30 @@ def into(out, result: Tensor) -> Tensor:
     return out
 
 
-def add(a, b, *, alpha=1, out=None) -> Tensor:
+def add(input, other, *, alpha=1, out=None) -> Tensor:
     """a + alpha * b."""
     if alpha != 1:
-        b = mul(b, alpha)
-    if out is None and scalar_operand(a, b):
-        return AddScalar.apply_scalar(a, b)
-    result = Add.apply(*operands(a, b, "add"))
+        other = mul(other, alpha)
+    if out is None and scalar_operand(input, other):
+        return AddScalar.apply_scalar(input, other)
+    result = Add.apply(*operands(input, other, "add"))
     return result if out is None else into(out, result)
 
 
-def sub(a, b, *, alpha=1, out=None) -> Tensor:
+def sub(input, other, *, alpha=1, out=None) -> Tensor:
     """a - alpha * b."""
     if alpha != 1:
-        b = mul(b, alpha)
-    if out is None and scalar_operand(a, b):
-        return SubScalar.apply_scalar(a, b, False)
-    result = Sub.apply(*operands(a, b, "sub"))
+        other = mul(other, alpha)
+    if out is None and scalar_operand(input, other):
+        return SubScalar.apply_scalar(input, other, False)
+    result = Sub.apply(*operands(input, other, "sub"))
     return result if out is None else into(out, result)
 
 
-def mul(a, b, *, out=None) -> Tensor:
-    if out is None and scalar_operand(a, b):
-        return MulScalar.apply_scalar(a, b)
-    result = Mul.apply(*operands(a, b, "mul"))
+def mul(input, other, *, out=None) -> Tensor:
+    if out is None and scalar_operand(input, other):
+        return MulScalar.apply_scalar(input, other)
+    result = Mul.apply(*operands(input, other, "mul"))
     return result if out is None else into(out, result)
 
 
@@ -533,22 +533,22 @@ def _operator(fast, general):
     return operator
 
 
-def div(a, b, *, rounding_mode=None, out=None) -> Tensor:
+def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
     """a / b (true division; ``rounding_mode`` 'floor' or 'trunc' rounds, without a gradient)."""
-    if out is None and rounding_mode is None and scalar_operand(a, b):
-        return DivScalar.apply_scalar(a, b, False)
-    a, b = operands(a, b, "div")
-    if rounding_mode is None and a.dtype.kind != "f":  # integers divide into the default float dtype, as in PyTorch
-        a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
-    result = Div.apply(a, b)
+    if out is None and rounding_mode is None and scalar_operand(input, other):
+        return DivScalar.apply_scalar(input, other, False)
+    input, other = operands(input, other, "div")
+    if rounding_mode is None and input.dtype.kind != "f":  # integers divide into the default float dtype, as in PyTorch
+        input, other = cast(input, get_default_dtype()), cast(other, get_default_dtype())
+    result = Div.apply(input, other)
     if rounding_mode is not None:
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
-        xp = array_module(a._array)
+        xp = array_module(input._array)
         rounded = (
-            xp.floor_divide(a._array, b._array)
+            xp.floor_divide(input._array, other._array)
             if rounding_mode == "floor"
-            else xp.trunc(a._array / b._array).astype(a.dtype)
+            else xp.trunc(input._array / other._array).astype(input.dtype)
         )
         result = Tensor._wrap(rounded, False)
     return result if out is None else into(out, result)
@@ -568,67 +568,67 @@ def rdiv(x, number) -> Tensor:
     return div(as_tensor(number, like=x), x)
 
 
-def remainder(a, b) -> Tensor:
+def remainder(input, other) -> Tensor:
     """a mod b with the sign of b (Python's %); no gradient."""
-    a, b = operands(a, b, "remainder")
-    return Tensor._wrap(array_module(a._array).remainder(a._array, b._array), False)
+    input, other = operands(input, other, "remainder")
+    return Tensor._wrap(array_module(input._array).remainder(input._array, other._array), False)
 
 
-def floor_divide(a, b) -> Tensor:
-    a, b = operands(a, b, "floor_divide")
-    return Tensor._wrap(array_module(a._array).floor_divide(a._array, b._array), False)
+def floor_divide(input, other) -> Tensor:
+    input, other = operands(input, other, "floor_divide")
+    return Tensor._wrap(array_module(input._array).floor_divide(input._array, other._array), False)
 
 
-def neg(x) -> Tensor:
-    return Neg.apply(as_tensor(x))
+def neg(input) -> Tensor:
+    return Neg.apply(as_tensor(input))
 
 
-def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
+def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     """x ** exponent; a Python number exponent is a constant, a Tensor exponent gets a gradient too."""
-    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool) and isinstance(x, Tensor):
-        return PowScalar.apply(x, exponent=exponent)
-    return Pow.apply(*operands(x, exponent, "pow"))
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool) and isinstance(input, Tensor):
+        return PowScalar.apply(input, exponent=exponent)
+    return Pow.apply(*operands(input, exponent, "pow"))
 
 
-def exp(x) -> Tensor:
-    return Exp.apply(as_tensor(x))
+def exp(input) -> Tensor:
+    return Exp.apply(as_tensor(input))
 
 
-def sin(x) -> Tensor:
-    return Sin.apply(as_tensor(x))
+def sin(input) -> Tensor:
+    return Sin.apply(as_tensor(input))
 
 
-def cos(x) -> Tensor:
-    return Cos.apply(as_tensor(x))
+def cos(input) -> Tensor:
+    return Cos.apply(as_tensor(input))
 
 
-def tan(x) -> Tensor:
-    return Tan.apply(as_tensor(x))
+def tan(input) -> Tensor:
+    return Tan.apply(as_tensor(input))
 
 
-def log1p(x) -> Tensor:
-    return Log1p.apply(as_tensor(x))
+def log1p(input) -> Tensor:
+    return Log1p.apply(as_tensor(input))
 
 
-def expm1(x) -> Tensor:
-    return Expm1.apply(as_tensor(x))
+def expm1(input) -> Tensor:
+    return Expm1.apply(as_tensor(input))
 
 
-def square(x) -> Tensor:
-    return pow(as_tensor(x), 2)
+def square(input) -> Tensor:
+    return pow(as_tensor(input), 2)
 
 
-def reciprocal(x) -> Tensor:
-    return div(1.0, as_tensor(x))
+def reciprocal(input) -> Tensor:
+    return div(1.0, as_tensor(input))
 
 
-def rsqrt(x) -> Tensor:
-    return reciprocal(sqrt(x))
+def rsqrt(input) -> Tensor:
+    return reciprocal(sqrt(input))
 
 
 def _stepwise(function):
-    def op(x) -> Tensor:
-        return Stepwise.apply(as_tensor(x), function=function)
+    def op(input) -> Tensor:  # noqa: A002 - PyTorch's name
+        return Stepwise.apply(as_tensor(input), function=function)
 
     op.__name__ = function
     op.__doc__ = f"{function}(x), element-wise; its gradient is 0"
@@ -638,54 +638,54 @@ def _stepwise(function):
 sign, floor, ceil, trunc = (_stepwise(f) for f in ("sign", "floor", "ceil", "trunc"))
 
 
-def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+def round(input, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
     """Round half to even, as PyTorch and NumPy do; its gradient is 0."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     if decimals:
-        return Tensor._wrap(array_module(x._array).round(x._array, decimals), False)
-    return Stepwise.apply(x, function="round")
+        return Tensor._wrap(array_module(input._array).round(input._array, decimals), False)
+    return Stepwise.apply(input, function="round")
 
 
-def log(x) -> Tensor:
-    return Log.apply(as_tensor(x))
+def log(input) -> Tensor:
+    return Log.apply(as_tensor(input))
 
 
-def log2(x) -> Tensor:
-    return Log2.apply(as_tensor(x))
+def log2(input) -> Tensor:
+    return Log2.apply(as_tensor(input))
 
 
-def log10(x) -> Tensor:
-    return Log10.apply(as_tensor(x))
+def log10(input) -> Tensor:
+    return Log10.apply(as_tensor(input))
 
 
-def sqrt(x) -> Tensor:
-    return Sqrt.apply(as_tensor(x))
+def sqrt(input) -> Tensor:
+    return Sqrt.apply(as_tensor(input))
 
 
-def abs(x) -> Tensor:  # noqa: A001 - PyTorch's name
-    return Abs.apply(as_tensor(x))
+def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
+    return Abs.apply(as_tensor(input))
 
 
-def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+def clip(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Limit x to [min, max]; the gradient is zero where x was clipped."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     min, max = (v.item() if isinstance(v, Tensor) else v for v in (min, max))
-    return Clip.apply(as_tensor(x), low=min, high=max)
+    return Clip.apply(as_tensor(input), low=min, high=max)
 
 
 clamp = clip
 
 
-def maximum(a, b) -> Tensor:
-    return Maximum.apply(*operands(a, b, "maximum"))
+def maximum(input, other) -> Tensor:
+    return Maximum.apply(*operands(input, other, "maximum"))
 
 
-def minimum(a, b) -> Tensor:
-    return Minimum.apply(*operands(a, b, "minimum"))
+def minimum(input, other) -> Tensor:
+    return Minimum.apply(*operands(input, other, "minimum"))
 
 
-def where(condition, a, b) -> Tensor:
+def where(condition, input, other) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (gradients flow to the chosen one)."""
     condition = (
         condition._array
@@ -696,11 +696,11 @@ def where(condition, a, b) -> Tensor:
     )
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: int64, or float if either is
-        a = Tensor(a)
-    a, b = operands(a, b, "where")
-    condition = to_device_array(condition, a.device)  # a host condition joins GPU operands
-    return Where.apply(a, b, condition=condition)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two numbers: int64, or float if either is
+        input = Tensor(input)
+    input, other = operands(input, other, "where")
+    condition = to_device_array(condition, input.device)  # a host condition joins GPU operands
+    return Where.apply(input, other, condition=condition)
 
 
 def cast(x: Tensor, dtype) -> Tensor:

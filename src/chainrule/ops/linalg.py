@@ -95,38 +95,40 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
-def matmul(a, b, *, out=None) -> Tensor:
+def matmul(input, other, *, out=None) -> Tensor:
     if out is not None:
-        return into(out, matmul(a, b))
-    a, b = operands(a, b, "matmul")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
-    inner_a = a.shape[-1]
-    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        return into(out, matmul(input, other))
+    input, other = operands(input, other, "matmul")
+    if input.ndim == 0 or other.ndim == 0:
+        raise ShapeError(
+            f"matmul: both operands need at least one dimension, got shapes {input.shape} and {other.shape}"
+        )
+    inner_a = input.shape[-1]
+    inner_b = other.shape[0] if other.ndim == 1 else other.shape[-2]
     if inner_a != inner_b:
         raise ShapeError(
-            f"matmul: shapes {a.shape} and {b.shape} do not align: the first has {inner_a} columns, "
+            f"matmul: shapes {input.shape} and {other.shape} do not align: the first has {inner_a} columns, "
             f"the second {inner_b} rows"
         )
-    return MatMul.apply(a, b)
+    return MatMul.apply(input, other)
 
 
-def linear(x, weight, bias=None) -> Tensor:
+def linear(input, weight, bias=None) -> Tensor:
     """y = x W^T + b, with ``weight`` of shape (out_features, in_features) as in ``nn.Linear``."""
-    x, weight = operands(x, weight, "linear")
+    input, weight = operands(input, weight, "linear")
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ShapeError(
-            f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, but the weight "
+            f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} features, but the weight "
             f"of shape {weight.shape} expects {weight.shape[1]}"
         )
     if bias is None:
-        return Linear.apply(x, weight)
-    x, bias = operands(x, bias, "linear")
+        return Linear.apply(input, weight)
+    input, bias = operands(input, bias, "linear")
     if bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
-    return Linear.apply(x, weight, bias)
+    return Linear.apply(input, weight, bias)
 
 
 def _dims_exactly(op: str, a: Tensor, b: Tensor, da: int, db: int) -> None:
@@ -134,39 +136,39 @@ def _dims_exactly(op: str, a: Tensor, b: Tensor, da: int, db: int) -> None:
         raise ShapeError(f"{op}: expected {da}-D and {db}-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
 
 
-def mm(a, b, *, out=None) -> Tensor:
+def mm(input, mat2, *, out=None) -> Tensor:
     """The product of two matrices (2-D only; matmul also broadcasts)."""
-    a, b = operands(a, b, "mm")
-    _dims_exactly("mm", a, b, 2, 2)
-    return matmul(a, b, out=out)
+    input, mat2 = operands(input, mat2, "mm")
+    _dims_exactly("mm", input, mat2, 2, 2)
+    return matmul(input, mat2, out=out)
 
 
-def bmm(a, b, *, out=None) -> Tensor:
+def bmm(input, mat2, *, out=None) -> Tensor:
     """Batched matrix products: (B, n, m) @ (B, m, p)."""
-    a, b = operands(a, b, "bmm")
-    _dims_exactly("bmm", a, b, 3, 3)
-    if a.shape[0] != b.shape[0]:
-        raise ShapeError(f"bmm: batch sizes differ: {tuple(a.shape)} and {tuple(b.shape)}")
-    return matmul(a, b, out=out)
+    input, mat2 = operands(input, mat2, "bmm")
+    _dims_exactly("bmm", input, mat2, 3, 3)
+    if input.shape[0] != mat2.shape[0]:
+        raise ShapeError(f"bmm: batch sizes differ: {tuple(input.shape)} and {tuple(mat2.shape)}")
+    return matmul(input, mat2, out=out)
 
 
-def mv(a, v) -> Tensor:
-    a, v = operands(a, v, "mv")
-    _dims_exactly("mv", a, v, 2, 1)
-    return matmul(a, v)
+def mv(input, vec) -> Tensor:
+    input, vec = operands(input, vec, "mv")
+    _dims_exactly("mv", input, vec, 2, 1)
+    return matmul(input, vec)
 
 
-def dot(a, b) -> Tensor:
-    a, b = operands(a, b, "dot")
-    _dims_exactly("dot", a, b, 1, 1)
-    return matmul(a, b)
+def dot(input, tensor) -> Tensor:
+    input, tensor = operands(input, tensor, "dot")
+    _dims_exactly("dot", input, tensor, 1, 1)
+    return matmul(input, tensor)
 
 
-def outer(a, b) -> Tensor:
+def outer(input, vec2) -> Tensor:
     """a_i b_j as a matrix."""
-    a, b = operands(a, b, "outer")
-    _dims_exactly("outer", a, b, 1, 1)
-    return mul(a.reshape(-1, 1), b.reshape(1, -1))
+    input, vec2 = operands(input, vec2, "outer")
+    _dims_exactly("outer", input, vec2, 1, 1)
+    return mul(input.reshape(-1, 1), vec2.reshape(1, -1))
 
 
 def _subscripts(equation: str, shapes) -> tuple:

@@ -244,31 +244,96 @@ def _out_of_range(bad, classes: int, op: str):
     raise DataError(f"{op}: target class {bad} is out of range for {classes} classes [0, {classes})")
 
 
-def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Softmax then negative log-likelihood, fused; ``target`` is class indices (N,) or probabilities (N, C)."""
+def _deprecated(size_average, reduce, op: str) -> None:
+    if size_average is not None or reduce is not None:
+        raise TypeError(f"{op}: size_average and reduce were replaced by reduction= in PyTorch 0.4; use reduction")
+
+
+def _weighted_nll(log_probs, target, weight, ignore_index: int, reduction: str, smoothing: float, op: str):
+    """-log p[target] per sample, times weight[target]; samples whose target is ignore_index count for nothing.
+    With label smoothing ε the loss of a sample is (1 - ε) w_y (-log p_y) + ε/C sum_c w_c (-log p_c). The mean
+    divides by the summed weight of the counted samples (PyTorch's rule). Composed of differentiable ops."""
+    from .activation import log_softmax  # noqa: F401 - callers pass log-probabilities
+    from .elementwise import where
+    from .reduce import sum as total
+    from .shape import gather
+
+    classes = log_probs.shape[1]
+    counted = target != ignore_index
+    _check_class_range(target[counted], classes, op)
+    safe = Tensor._wrap(array_module(target).where(counted, target, 0), False)
+    picked = -gather(log_probs, 1, safe.unsqueeze(1)).squeeze(1)
+    if weight is not None:
+        weight = as_tensor(weight, like=log_probs)
+        if weight.shape != (classes,):
+            raise ShapeError(f"{op}: weight must hold one number per class ({classes},), got {weight.shape}")
+        per_sample = weight[safe]
+    else:
+        per_sample = Tensor._wrap(array_module(target).ones(target.shape, dtype=log_probs._array.dtype), False)
+    mask = Tensor._wrap(counted, False)
+    per_sample = where(mask, per_sample, 0.0)
+    losses = picked * per_sample
+    if smoothing:
+        spread = -log_probs * weight if weight is not None else -log_probs
+        losses = (1 - smoothing) * losses + where(mask, total(spread, 1), 0.0) * (smoothing / classes)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return total(losses)
+    return total(losses) / total(per_sample)
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax then negative log-likelihood, fused; ``target`` is class indices (N,) or probabilities (N, C).
+    ``weight`` scales each class's loss; targets equal to ``ignore_index`` (-100 by default, as PyTorch's; -1
+    for padding in many language models) count for nothing."""
     _check_reduction(reduction, "cross_entropy")
-    logits = as_tensor(logits)
+    _deprecated(size_average, reduce, "cross_entropy")
+    input = as_tensor(input)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    target_data = _target_array(target, logits, "cross_entropy")
+    target_data = _target_array(target, input, "cross_entropy")
     if target_data.dtype.kind == "f" and target_data.ndim == 2:
-        if target_data.shape != logits.shape:
+        if target_data.shape != input.shape:
             raise ShapeError(
-                f"cross_entropy: probability targets must have the logits' shape {logits.shape}, got "
-                f"{target_data.shape}"
+                f"cross_entropy: probability targets must have the logits' shape {input.shape}, got {target_data.shape}"
             )
-        target_data = target_data.astype(logits.dtype, copy=False)
+        if weight is not None:
+            raise NotImplementedError("cross_entropy: weight with probability targets is not supported in chainrule")
+        target_data = target_data.astype(input.dtype, copy=False)
     else:
-        target_data = _class_targets(logits, target_data, "cross_entropy", check_range=False)  # forward checks it
-    return SoftmaxCrossEntropy.apply(logits, target=target_data, reduction=reduction, label_smoothing=label_smoothing)
+        target_data = _class_targets(input, target_data, "cross_entropy", check_range=False)  # forward checks it
+        if weight is not None or bool((target_data == ignore_index).any()):
+            from .activation import log_softmax
+
+            return _weighted_nll(
+                log_softmax(input, 1), target_data, weight, ignore_index, reduction, label_smoothing, "cross_entropy"
+            )
+    return SoftmaxCrossEntropy.apply(input, target=target_data, reduction=reduction, label_smoothing=label_smoothing)
 
 
-def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of class indices, given log-probabilities (e.g. from log_softmax)."""
+def nll_loss(
+    input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities (e.g. from log_softmax); ``weight`` and
+    ``ignore_index`` as in cross_entropy."""
     _check_reduction(reduction, "nll_loss")
-    log_probs = as_tensor(log_probs)
-    target = _class_targets(log_probs, _target_array(target, log_probs, "nll_loss"), "nll_loss")
-    return NLLLoss.apply(log_probs, target=target, reduction=reduction)
+    _deprecated(size_average, reduce, "nll_loss")
+    input = as_tensor(input)
+    target = _class_targets(input, _target_array(target, input, "nll_loss"), "nll_loss", check_range=False)
+    if weight is not None or bool((target == ignore_index).any()):
+        return _weighted_nll(input, target, weight, ignore_index, reduction, 0.0, "nll_loss")
+    _check_class_range(target, input.shape[1], "nll_loss")
+    return NLLLoss.apply(input, target=target, reduction=reduction)
 
 
 def _same_shape(prediction, target, op: str):
@@ -286,22 +351,22 @@ def _same_shape(prediction, target, op: str):
     return prediction, target
 
 
-def mse_loss(prediction, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     """Mean squared error. The textbook E = 1/2 sum (y - t)^2 is ``0.5 * mse_loss(y, t, reduction='sum')``."""
     _check_reduction(reduction, "mse_loss")
-    return MSELoss.apply(*_same_shape(prediction, target, "mse_loss"), reduction=reduction)
+    return MSELoss.apply(*_same_shape(input, target, "mse_loss"), reduction=reduction)
 
 
-def l1_loss(prediction, target, reduction: str = "mean") -> Tensor:
+def l1_loss(input, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "l1_loss")
-    return L1Loss.apply(*_same_shape(prediction, target, "l1_loss"), reduction=reduction)
+    return L1Loss.apply(*_same_shape(input, target, "l1_loss"), reduction=reduction)
 
 
-def binary_cross_entropy(probabilities, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input, target, reduction: str = "mean") -> Tensor:
     """BCE of probabilities in [0, 1] (after a sigmoid); prefer the ``_with_logits`` form for stability."""
     _check_reduction(reduction, "binary_cross_entropy")
-    probabilities, target = _same_shape(probabilities, target, "binary_cross_entropy")
-    p, t = probabilities._array, target._array
+    input, target = _same_shape(input, target, "binary_cross_entropy")
+    p, t = input._array, target._array
     if p.size and (p.min() < 0 or p.max() > 1 or array_module(p).isnan(p).any()):
         raise DataError(
             "binary_cross_entropy: input must be probabilities in [0, 1]; apply sigmoid first or use "
@@ -309,16 +374,16 @@ def binary_cross_entropy(probabilities, target, reduction: str = "mean") -> Tens
         )
     if t.size and (t.min() < 0 or t.max() > 1):
         raise DataError(f"binary_cross_entropy: targets must lie in [0, 1], got values from {t.min()} to {t.max()}")
-    return BinaryCrossEntropy.apply(probabilities, target=t, reduction=reduction)
+    return BinaryCrossEntropy.apply(input, target=t, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean") -> Tensor:
     """sigmoid + BCE fused: finite for any logit, gradient sigmoid(x) - t."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    logits, target = _same_shape(logits, target, "binary_cross_entropy_with_logits")
+    input, target = _same_shape(input, target, "binary_cross_entropy_with_logits")
     t = target._array
     if t.size and (t.min() < 0 or t.max() > 1):
         raise DataError(
             f"binary_cross_entropy_with_logits: targets must lie in [0, 1], got values from {t.min()} to {t.max()}"
         )
-    return BCEWithLogits.apply(logits, target=t, reduction=reduction)
+    return BCEWithLogits.apply(input, target=t, reduction=reduction)

@@ -170,22 +170,22 @@ def dims(op: str, dim, keepdim, axis, keepdims):
     return dim, bool(keepdim or keepdims)
 
 
-def sum(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:  # noqa: A001 - PyTorch's name
-    x = as_tensor(x)
+def sum(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:  # noqa: A001 - PyTorch's name
+    input = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
+        input = input.to(dtype)
     dim, keepdim = dims("sum", dim, keepdim, axis, keepdims)
-    return Sum.apply(x, axes=normalize_axis(dim, x.ndim, "sum"), keepdims=keepdim)
+    return Sum.apply(input, axes=normalize_axis(dim, input.ndim, "sum"), keepdims=keepdim)
 
 
-def mean(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
-    x = as_tensor(x)
+def mean(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+    input = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
-    if not x.is_floating_point():
-        raise DTypeError(f"mean: expected a floating-point tensor, got dtype {x.dtype}; convert it with .float()")
+        input = input.to(dtype)
+    if not input.is_floating_point():
+        raise DTypeError(f"mean: expected a floating-point tensor, got dtype {input.dtype}; convert it with .float()")
     dim, keepdim = dims("mean", dim, keepdim, axis, keepdims)
-    return Mean.apply(x, axes=normalize_axis(dim, x.ndim, "mean"), keepdims=keepdim)
+    return Mean.apply(input, axes=normalize_axis(dim, input.ndim, "mean"), keepdims=keepdim)
 
 
 def _extreme(cls, arg, op, x, dim, keepdim, axis, keepdims):
@@ -203,28 +203,28 @@ def _extreme(cls, arg, op, x, dim, keepdim, axis, keepdims):
     return ValuesIndices(values, arg(x, dim, keepdim))
 
 
-def max(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):  # noqa: A001
+def max(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):  # noqa: A001
     """The largest element; with ``dim``, (values, indices) along it, as ``torch.max(x, dim)``;
     with a tensor as second argument, the element-wise maximum."""
-    return _extreme(Max, argmax, "max", x, dim, keepdim, axis, keepdims)
+    return _extreme(Max, argmax, "max", input, dim, keepdim, axis, keepdims)
 
 
-def min(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):  # noqa: A001
+def min(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):  # noqa: A001
     """The smallest element; with ``dim``, (values, indices) along it, as ``torch.min(x, dim)``."""
-    return _extreme(Min, argmin, "min", x, dim, keepdim, axis, keepdims)
+    return _extreme(Min, argmin, "min", input, dim, keepdim, axis, keepdims)
 
 
-def amax(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+def amax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
     """The largest values over one or several dims (no indices)."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     dim, keepdim = dims("amax", dim, keepdim, axis, keepdims)
-    return Max.apply(x, axes=normalize_axis(dim, x.ndim, "amax"), keepdims=keepdim)
+    return Max.apply(input, axes=normalize_axis(dim, input.ndim, "amax"), keepdims=keepdim)
 
 
-def amin(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
-    x = as_tensor(x)
+def amin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    input = as_tensor(input)
     dim, keepdim = dims("amin", dim, keepdim, axis, keepdims)
-    return Min.apply(x, axes=normalize_axis(dim, x.ndim, "amin"), keepdims=keepdim)
+    return Min.apply(input, axes=normalize_axis(dim, input.ndim, "amin"), keepdims=keepdim)
 
 
 def _arg(reducer, op, x, dim, keepdim, axis, keepdims) -> Tensor:
@@ -239,37 +239,37 @@ def _arg(reducer, op, x, dim, keepdim, axis, keepdims) -> Tensor:
     return Tensor._wrap(xp.asarray(out).astype(np.int64, copy=False), False)
 
 
-def argmax(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+def argmax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
     """Index of the largest element (no gradient: indices are not differentiable)."""
-    return _arg("argmax", "argmax", x, dim, keepdim, axis, keepdims)
+    return _arg("argmax", "argmax", input, dim, keepdim, axis, keepdims)
 
 
-def argmin(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
-    return _arg("argmin", "argmin", x, dim, keepdim, axis, keepdims)
+def argmin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    return _arg("argmin", "argmin", input, dim, keepdim, axis, keepdims)
 
 
-def prod(x, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
-    x = as_tensor(x)
+def prod(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+    input = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
+        input = input.to(dtype)
     dim, keepdim = dims("prod", dim, keepdim, axis, keepdims)
     if dim is not None:
-        dim = normalize_axis(dim, x.ndim, "prod")[0]
-    return Prod.apply(x, axis=dim, keepdims=keepdim)
+        dim = normalize_axis(dim, input.ndim, "prod")[0]
+    return Prod.apply(input, axis=dim, keepdims=keepdim)
 
 
-def cumsum(x, dim=None, *, axis=None, dtype=None) -> Tensor:
-    x = as_tensor(x)
+def cumsum(input, dim=None, *, axis=None, dtype=None) -> Tensor:
+    input = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
+        input = input.to(dtype)
     dim, _ = dims("cumsum", dim, False, axis, False)
     if dim is None:
         raise TypeError("cumsum: dim is required")
-    return CumSum.apply(x, axis=normalize_axis(dim, x.ndim, "cumsum")[0])
+    return CumSum.apply(input, axis=normalize_axis(dim, input.ndim, "cumsum")[0])
 
 
 def var(
-    x,
+    input,
     dim=None,
     unbiased: bool | None = None,
     keepdim: bool = False,
@@ -279,19 +279,19 @@ def var(
     keepdims: bool = False,
 ) -> Tensor:
     """Variance, (sum (x - mean)^2) / (N - correction); correction 1 (Bessel's) unless unbiased=False."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
         dim, unbiased = None, dim
     dim, keepdim = dims("var", dim, keepdim, axis, keepdims)
     correction = (0 if unbiased is False else 1) if correction is None else correction
-    axes = normalize_axis(dim, x.ndim, "var")
-    count = math.prod(x.shape[a] for a in axes) if axes else 1
-    centered = x - mean(x, axes, keepdim=True)
+    axes = normalize_axis(dim, input.ndim, "var")
+    count = math.prod(input.shape[a] for a in axes) if axes else 1
+    centered = input - mean(input, axes, keepdim=True)
     return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
 
 
 def std(
-    x,
+    input,
     dim=None,
     unbiased: bool | None = None,
     keepdim: bool = False,
@@ -300,21 +300,21 @@ def std(
     axis=None,
     keepdims: bool = False,
 ) -> Tensor:
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 
-def norm(x, p="fro", dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+def norm(input, p="fro", dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements by default): 2 ('fro'), 1, inf or any p > 0."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     dim, keepdim = dims("norm", dim, keepdim, axis, keepdims)
     if p in ("fro", 2, 2.0):
-        return sqrt(sum(x * x, dim, keepdim))
+        return sqrt(sum(input * input, dim, keepdim))
     if p in (1, 1.0):
-        return sum(abs(x), dim, keepdim)
+        return sum(abs(input), dim, keepdim)
     if p in (math.inf, "inf"):
-        return amax(abs(x), dim, keepdim)
+        return amax(abs(input), dim, keepdim)
     if isinstance(p, (int, float)) and p > 0:
-        return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+        return pow(sum(pow(abs(input), p), dim, keepdim), 1.0 / p)
     raise ValueError(f"norm: p must be 'fro', a positive number or inf, got {p!r}")
 
 
@@ -327,11 +327,11 @@ def logsumexp(x, dim, keepdim: bool = False, *, axis=None, keepdims: bool = Fals
     return out if keepdim else out.squeeze(dim)
 
 
-def all(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    data = as_tensor(x)._array
+def all(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    data = as_tensor(input)._array
     return Tensor._wrap(array_module(data).asarray(data.all(axis=dim, keepdims=keepdim)), False)
 
 
-def any(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    data = as_tensor(x)._array
+def any(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    data = as_tensor(input)._array
     return Tensor._wrap(array_module(data).asarray(data.any(axis=dim, keepdims=keepdim)), False)

@@ -11,6 +11,7 @@ from ..backend import array_module, is_device_array, random_uniform
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .activation import in_place
 from .elementwise import clip, sqrt
 from .reduce import mean, norm
 from .reduce import sum as reduce_sum
@@ -79,20 +80,22 @@ class BatchNormTrain(Function):
         return grad_x, grad_weight, grad_bias
 
 
-def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None) -> Tensor:
     """Zero each element with probability ``p`` during training (scaled by 1/(1-p)); identity in eval."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    x = as_tensor(x)
+    if inplace and training and p > 0:
+        return in_place(input, "dropout_", lambda t: dropout(t, p, True, generator=generator))
+    input = as_tensor(input)
     if not training or p == 0.0:
-        return x
+        return input
     if p == 1.0:
-        return x * 0.0
-    return Dropout.apply(x, p=p, generator=backend.numpy_generator(generator, "dropout"))
+        return input * 0.0
+    return Dropout.apply(input, p=p, generator=backend.numpy_generator(generator, "dropout"))
 
 
 def batch_norm(
-    x,
+    input,
     running_mean=None,
     running_var=None,
     weight=None,
@@ -107,18 +110,20 @@ def batch_norm(
     (r = (1 - momentum) r + momentum * batch, with the unbiased variance, as PyTorch); in
     evaluation it uses the running statistics.
     """
-    x = as_tensor(x)
-    if x.ndim < 2:
-        raise ShapeError(f"batch_norm: expected input of shape (batch, channels, ...), got {x.shape}")
-    axes = (0,) + tuple(range(2, x.ndim))
-    shape = [1 if i in axes else s for i, s in enumerate(x.shape)]
+    input = as_tensor(input)
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: expected input of shape (batch, channels, ...), got {input.shape}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = [1 if i in axes else s for i, s in enumerate(input.shape)]
     if training:
-        count = x._array.size // x.shape[1]
+        count = input._array.size // input.shape[1]
         if count < 2:
-            raise ShapeError(f"batch_norm: training needs more than one value per channel, got input shape {x.shape}")
+            raise ShapeError(
+                f"batch_norm: training needs more than one value per channel, got input shape {input.shape}"
+            )
         affine = (weight, bias) if weight is not None else ()
         statistics = []
-        out = BatchNormTrain.apply(x, *affine, axes=axes, eps=eps, statistics=statistics)
+        out = BatchNormTrain.apply(input, *affine, axes=axes, eps=eps, statistics=statistics)
         if running_mean is not None:
             batch_mean, batch_var = (a.reshape(-1) for a in statistics)
             running_mean, running_var = (r._array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
@@ -130,8 +135,8 @@ def batch_norm(
     if running_mean is None:
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     running_mean, running_var = (r._array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
-    inv_std = (1.0 / array_module(running_var).sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
-    out = (x - Tensor._wrap(running_mean.astype(x.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(
+    inv_std = (1.0 / array_module(running_var).sqrt(running_var + eps)).astype(input.dtype).reshape(shape)
+    out = (input - Tensor._wrap(running_mean.astype(input.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(
         inv_std, False
     )
     if weight is not None:
@@ -139,39 +144,41 @@ def batch_norm(
     return out
 
 
-def dropout2d(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None) -> Tensor:
     """Zero whole channels (x[n, c] of a (N, C, H, W) input) with probability ``p``, scaling the rest
     by 1/(1-p); identity in eval. Neighbouring pixels are correlated, so dropping single ones would
     regularise little."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
-    x = as_tensor(x)
-    if x.ndim not in (3, 4):
-        raise ShapeError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    if inplace and training and p > 0:
+        return in_place(input, "dropout2d_", lambda t: dropout2d(t, p, True, generator=generator))
+    input = as_tensor(input)
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
     if not training or p == 0.0:
-        return x
-    shape = x.shape[:-2] + (1, 1)
+        return input
+    shape = input.shape[:-2] + (1, 1)
     keep = (
-        random_uniform(shape, x.dtype, like=x._array) >= p
-        if x.is_cuda
-        else backend.numpy_generator(generator, "dropout2d").random(shape, dtype=x.dtype) >= p
+        random_uniform(shape, input.dtype, like=input._array) >= p
+        if input.is_cuda
+        else backend.numpy_generator(generator, "dropout2d").random(shape, dtype=input.dtype) >= p
     )
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return x * Tensor._wrap((keep * scale).astype(x.dtype), False)
+    return input * Tensor._wrap((keep * scale).astype(input.dtype), False)
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise each sample over its last dimensions (``normalized_shape``): (x - mean) / sqrt(var + eps),
     then scale and shift. Composed of differentiable ops, so its gradient is theirs."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(x.shape[x.ndim - len(normalized_shape) :]) != normalized_shape:
+    if tuple(input.shape[input.ndim - len(normalized_shape) :]) != normalized_shape:
         raise ShapeError(
-            f"layer_norm: the input's last dimensions {tuple(x.shape)} do not end with normalized_shape "
+            f"layer_norm: the input's last dimensions {tuple(input.shape)} do not end with normalized_shape "
             f"{normalized_shape}"
         )
-    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
-    centered = x - mean(x, axes, keepdim=True)
+    axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    centered = input - mean(input, axes, keepdim=True)
     variance = mean(centered * centered, axes, keepdim=True)  # biased, as PyTorch normalises
     out = centered / sqrt(variance + eps)
     if weight is not None:

@@ -116,61 +116,66 @@ class Stack(Function):
         return tuple(xp.take(grad_output, i, axis=self.axis) for i in range(self.count))
 
 
-def reshape(x, *shape) -> Tensor:
+def reshape(input, *shape) -> Tensor:
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Reshape.apply(as_tensor(x), shape=shape)
+    return Reshape.apply(as_tensor(input), shape=shape)
 
 
-def transpose(x, dim0: int | None = None, dim1: int | None = None) -> Tensor:
+def transpose(input, dim0: int | None = None, dim1: int | None = None) -> Tensor:
     """Swap two axes (``dim0``, ``dim1``); with none given, reverse all axes (NumPy's ``.T``)."""
-    x = as_tensor(x)
-    axes = list(range(x.ndim))
+    input = as_tensor(input)
+    axes = list(range(input.ndim))
     if dim0 is None and dim1 is None:
         axes.reverse()
     else:
         if dim0 is None or dim1 is None:
             raise ValueError("transpose: give both dim0 and dim1, or neither")
         for d in (dim0, dim1):
-            if not -x.ndim <= d < x.ndim:
-                raise ShapeError(f"transpose: dim {d} is out of range for shape {x.shape}")
+            if not -input.ndim <= d < input.ndim:
+                raise ShapeError(f"transpose: dim {d} is out of range for shape {input.shape}")
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-    return Permute.apply(x, axes=tuple(axes))
+    return Permute.apply(input, axes=tuple(axes))
 
 
-def permute(x, *axes) -> Tensor:
-    x = as_tensor(x)
+def permute(input, *axes, dims=None) -> Tensor:
+    """The axes in the order ``dims`` gives: permute(x, 2, 0, 1), permute(x, (2, 0, 1)) or permute(x, dims=...)."""
+    input = as_tensor(input)
+    if dims is not None:
+        if axes:
+            raise TypeError("permute: give the order as arguments or as dims=, not both")
+        axes = (dims,)
     axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-        raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}")
-    return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))
+    if sorted(a % max(input.ndim, 1) for a in axes) != list(range(input.ndim)):
+        raise ShapeError(f"permute: {axes} is not a permutation of the {input.ndim} axes of shape {input.shape}")
+    return Permute.apply(input, axes=tuple(a % input.ndim for a in axes))
 
 
-def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes start_dim..end_dim into one (``Flatten`` uses start_dim=1 to keep the batch)."""
-    x = as_tensor(x)
-    if x.ndim == 0:
-        return reshape(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
-    shape = x.shape[:start] + (int(np.prod(x.shape[start : end + 1])),) + x.shape[end + 1 :]
-    return reshape(x, shape)
+    input = as_tensor(input)
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    start, end = start_dim % input.ndim, end_dim % input.ndim
+    shape = input.shape[:start] + (int(np.prod(input.shape[start : end + 1])),) + input.shape[end + 1 :]
+    return reshape(input, shape)
 
 
-def unsqueeze(x, dim: int) -> Tensor:
-    x = as_tensor(x)
-    if not -x.ndim - 1 <= dim <= x.ndim:
-        raise ShapeError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dimensions")
-    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=np.bool_), dim).shape)
+def unsqueeze(input, dim: int) -> Tensor:
+    input = as_tensor(input)
+    if not -input.ndim - 1 <= dim <= input.ndim:
+        raise ShapeError(f"unsqueeze: dim {dim} is out of range for a tensor with {input.ndim} dimensions")
+    return reshape(input, np.expand_dims(np.empty(input.shape, dtype=np.bool_), dim).shape)
 
 
-def squeeze(x, dim: int | None = None) -> Tensor:
-    x = as_tensor(x)
+def squeeze(input, dim: int | None = None) -> Tensor:
+    input = as_tensor(input)
     if dim is None:
-        shape = tuple(s for s in x.shape if s != 1)
+        shape = tuple(s for s in input.shape if s != 1)
     else:
         dims_ = (dim,) if isinstance(dim, int) else tuple(dim)
-        drop = {d % builtins.max(x.ndim, 1) for d in dims_ if x.ndim and x.shape[d] == 1}
-        shape = tuple(s for i, s in enumerate(x.shape) if i not in drop)
-    return reshape(x, shape)
+        drop = {d % builtins.max(input.ndim, 1) for d in dims_ if input.ndim and input.shape[d] == 1}
+        shape = tuple(s for i, s in enumerate(input.shape) if i not in drop)
+    return reshape(input, shape)
 
 
 def getitem(x, index) -> Tensor:
@@ -309,26 +314,26 @@ def repeat(x, *sizes) -> Tensor:
     return reshape(expanded * 1, [r * s for r, s in zip(sizes, x.shape)])
 
 
-def flip(x, dims) -> Tensor:
-    x = as_tensor(x)
+def flip(input, dims) -> Tensor:
+    input = as_tensor(input)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(x, axes=tuple(d % x.ndim for d in dims))
+    return Flip.apply(input, axes=tuple(d % input.ndim for d in dims))
 
 
-def t(x) -> Tensor:
+def t(input) -> Tensor:
     """The transpose of a matrix (a vector or scalar is returned as it is), as ``torch.t``."""
-    x = as_tensor(x)
-    if x.ndim > 2:
+    input = as_tensor(input)
+    if input.ndim > 2:
         raise ShapeError(
-            f"t: expects a tensor with at most 2 dimensions, got shape {tuple(x.shape)}; use transpose(dim0, dim1)"
+            f"t: expects a tensor with at most 2 dimensions, got shape {tuple(input.shape)}; use transpose(dim0, dim1)"
         )
-    return transpose(x, 0, 1) if x.ndim == 2 else x
+    return transpose(input, 0, 1) if input.ndim == 2 else input
 
 
-def split(x, split_size_or_sections, dim: int = 0) -> tuple:
+def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the sizes listed."""
-    x = as_tensor(x)
-    length = x.shape[dim]
+    tensor = as_tensor(tensor)
+    length = tensor.shape[dim]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (length // split_size_or_sections)
         if length % split_size_or_sections:
@@ -338,28 +343,28 @@ def split(x, split_size_or_sections, dim: int = 0) -> tuple:
         if sum(sizes) != length:
             raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim {dim} has size {length}")
     pieces, start = [], 0
-    prefix = (slice(None),) * (dim % x.ndim)
+    prefix = (slice(None),) * (dim % tensor.ndim)
     for size in sizes:
-        pieces.append(getitem(x, prefix + (slice(start, start + size),)))
+        pieces.append(getitem(tensor, prefix + (slice(start, start + size),)))
         start += size
     return tuple(pieces)
 
 
-def chunk(x, chunks: int, dim: int = 0) -> tuple:
-    x = as_tensor(x)
-    size = -(-x.shape[dim] // chunks)
-    return split(x, size, dim)
+def chunk(input, chunks: int, dim: int = 0) -> tuple:
+    input = as_tensor(input)
+    size = -(-input.shape[dim] // chunks)
+    return split(input, size, dim)
 
 
-def unbind(x, dim: int = 0) -> tuple:
-    x = as_tensor(x)
-    prefix = (slice(None),) * (dim % x.ndim)
-    return tuple(getitem(x, prefix + (i,)) for i in range(x.shape[dim]))
+def unbind(input, dim: int = 0) -> tuple:
+    input = as_tensor(input)
+    prefix = (slice(None),) * (dim % input.ndim)
+    return tuple(getitem(input, prefix + (i,)) for i in range(input.shape[dim]))
 
 
-def narrow(x, dim: int, start: int, length: int) -> Tensor:
-    x = as_tensor(x)
-    return getitem(x, (slice(None),) * (dim % x.ndim) + (slice(start, start + length),))
+def narrow(input, dim: int, start: int, length: int) -> Tensor:
+    input = as_tensor(input)
+    return getitem(input, (slice(None),) * (dim % input.ndim) + (slice(start, start + length),))
 
 
 def _index_array(index, like: Tensor):
@@ -368,23 +373,27 @@ def _index_array(index, like: Tensor):
     return to_device(index, like.device)
 
 
-def gather(x, dim: int, index) -> Tensor:
+def gather(input, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
     """out[i][j] = x[index[i][j]][j] for dim 0 (and so on): values picked along ``dim`` by ``index``."""
-    x = as_tensor(x)
-    index = _index_array(index, x)
+    input = as_tensor(input)
+    if sparse_grad:
+        raise NotImplementedError("gather: sparse_grad=True (a sparse gradient) is not supported in chainrule")
+    index = _index_array(index, input)
     if index.dtype.kind not in "iu":
         raise DTypeError(f"gather: index must be an integer tensor, got dtype {index.dtype}")
-    if index.ndim != x.ndim:
-        raise ShapeError(f"gather: index must have as many dimensions as the input ({x.ndim}), got shape {index.shape}")
-    return Gather.apply(x, index=index, axis=dim % x.ndim)
+    if index.ndim != input.ndim:
+        raise ShapeError(
+            f"gather: index must have as many dimensions as the input ({input.ndim}), got shape {index.shape}"
+        )
+    return Gather.apply(input, index=index, axis=dim % input.ndim)
 
 
-def index_select(x, dim: int, index) -> Tensor:
-    x = as_tensor(x)
-    index = _index_array(index, x)
+def index_select(input, dim: int, index) -> Tensor:
+    input = as_tensor(input)
+    index = _index_array(index, input)
     if index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
-    return getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
+    return getitem(input, (slice(None),) * (dim % input.ndim) + (index,))
 
 
 def masked_fill(x, mask, value) -> Tensor:
@@ -393,27 +402,28 @@ def masked_fill(x, mask, value) -> Tensor:
     return where(mask, as_tensor(value, like=x), x)
 
 
-def sort(x, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     """(values, indices) sorted along ``dim``; the values carry gradients back to where they came from."""
-    x = as_tensor(x)
-    xp = array_module(x._array)
-    key = -x._array if descending else x._array
+    input = as_tensor(input)
+    xp = array_module(input._array)
+    key = -input._array if descending else input._array
     indices = xp.argsort(key, axis=dim, kind="stable")
-    return ValuesIndices(gather(x, dim, indices), Tensor._wrap(indices.astype(np.int64, copy=False), False))
+    return ValuesIndices(gather(input, dim, indices), Tensor._wrap(indices.astype(np.int64, copy=False), False))
 
 
-def argsort(x, dim: int = -1, descending: bool = False) -> Tensor:
-    return sort(x, dim, descending).indices
+def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (always a stable sort here, so ``stable`` changes nothing)."""
+    return sort(input, dim, descending).indices
 
 
-def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002 - PyTorch's name
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002 - PyTorch's name
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``."""
-    x = as_tensor(x)
-    if not 0 <= k <= x.shape[dim]:
-        raise ShapeError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[dim]}")
-    values, indices = sort(x, dim, descending=largest)
+    input = as_tensor(input)
+    if not 0 <= k <= input.shape[dim]:
+        raise ShapeError(f"topk: k={k} is out of range for dim {dim} of size {input.shape[dim]}")
+    values, indices = sort(input, dim, descending=largest)
     indices = narrow(indices, dim, 0, k)
-    return ValuesIndices(gather(x, dim, indices), indices)
+    return ValuesIndices(gather(input, dim, indices), indices)
 
 
 class Embedding(Function):
@@ -435,10 +445,10 @@ class Embedding(Function):
         return grad
 
 
-def embedding(indices, weight, padding_idx: int | None = None) -> Tensor:
+def embedding(input, weight, padding_idx: int | None = None) -> Tensor:
     """Look up rows of ``weight`` (num_embeddings, dim) for integer ``indices`` of any shape."""
     weight = as_tensor(weight)
-    index = _index_array(indices, weight)
+    index = _index_array(input, weight)
     if index.dtype.kind not in "iu":
         raise DTypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
     if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
