@@ -155,3 +155,56 @@ def test_errors_name_the_layer_and_the_shape():
 
 
 ShapeErrorType = cr.errors.ShapeError
+
+
+@pytest.mark.parametrize("torch_cls, our_cls", LAYERS, ids=["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_packed_sequences_match_pytorch(torch_cls, our_cls, enforce_sorted):
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from chainrule.nn.utils import rnn
+
+    theirs, ours = pair(torch_cls, our_cls, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    lengths = [6, 4, 4, 1] if enforce_sorted else [3, 6, 1, 4]
+    xt, xc = both(rng.standard_normal((6, 4, 3)))
+    lstm = torch_cls is torch.nn.LSTM
+    h = [both(rng.standard_normal((4, 4, 4))) for _ in range(2)]
+    out_t, state_t = theirs(
+        pack_padded_sequence(xt, lengths, enforce_sorted=enforce_sorted), (h[0][0], h[1][0]) if lstm else h[0][0]
+    )
+    out_c, state_c = ours(
+        rnn.pack_padded_sequence(xc, lengths, enforce_sorted=enforce_sorted), (h[0][1], h[1][1]) if lstm else h[0][1]
+    )
+    padded_t, lengths_t = pad_packed_sequence(out_t, total_length=7)
+    padded_c, lengths_c = rnn.pad_packed_sequence(out_c, total_length=7)
+    assert lengths_c.tolist() == lengths_t.tolist()
+    results_t = [padded_t, *(state_t if lstm else (state_t,))]
+    results_c = [padded_c, *(state_c if lstm else (state_c,))]
+    for k, (a, b) in enumerate(zip(results_c, results_t)):
+        assert_same(a.detach().numpy(), b.detach().numpy(), f"packed result {k}")
+    sum((r * (k + 1)).sum() for k, r in enumerate(results_t)).backward()
+    sum((r * (k + 1)).sum() for k, r in enumerate(results_c)).backward()
+    assert_same(xc.grad.numpy(), xt.grad.numpy(), "input gradient through a packed batch")
+    assert_same(h[0][1].grad.numpy(), h[0][0].grad.numpy(), "initial state's gradient through a packed batch")
+
+
+def test_pad_and_pack_sequence():
+    from torch.nn.utils.rnn import pack_sequence, pad_sequence
+
+    from chainrule.nn.utils import rnn
+
+    seqs = [rng.standard_normal((n, 2)) for n in (3, 5, 1)]
+    for batch_first in (False, True):
+        for side in ("right", "left"):
+            a = rnn.pad_sequence([cr.tensor(s, dtype=F64) for s in seqs], batch_first, -1.0, side)
+            b = pad_sequence([torch.tensor(s) for s in seqs], batch_first, -1.0, side)
+            assert_same(a.numpy(), b.numpy(), f"pad_sequence {batch_first} {side}")
+    packed_c = rnn.pack_sequence([cr.tensor(s, dtype=F64) for s in seqs], enforce_sorted=False)
+    packed_t = pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    assert_same(packed_c.data.numpy(), packed_t.data.numpy(), "pack_sequence data")
+    assert packed_c.batch_sizes.tolist() == packed_t.batch_sizes.tolist()
+    with pytest.raises(ValueError, match="lengths must be in decreasing order"):
+        rnn.pack_padded_sequence(cr.zeros(4, 2, 1), [2, 4])
+
+
+F64 = cr.float64

@@ -17,12 +17,13 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..backend import resolve_dtype
+from ..backend import resolve_dtype, to_device
 from ..errors import ShapeError
 from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 # gates per mode: how many blocks of hidden_size rows W_ih and W_hh hold
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -119,8 +120,6 @@ class RNNBase(Module):
 
     def _check_input(self, x, hx):
         if not isinstance(x, Tensor):
-            if type(x).__name__ == "PackedSequence":
-                raise NotImplementedError(f"{self._name}: packed sequences are not supported yet; pass a padded tensor")
             raise TypeError(f"{self._name}: expected a Tensor as input, got {type(x).__name__}")
         layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -144,6 +143,8 @@ class RNNBase(Module):
         return list(hx.unbind(0))
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's names
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         self._check_input(input, hx)
         lstm = self.mode == "LSTM"
         if lstm and hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
@@ -194,6 +195,64 @@ class RNNBase(Module):
                 h = _rnn_step(gates_x[t], h, w_hh, b_hh, relu=self.mode == "RNN_RELU")
             ys[t] = h
         return F.stack(ys), h, c
+
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """The layers over a PackedSequence: at step t only the batch_sizes[t] sequences that still run take a
+        step (in reverse, the ones that have begun); the others keep their state."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        if not isinstance(data, Tensor) or data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise ShapeError(
+                f"{self._name}: expected packed data of shape (steps, {self.input_size}), got {data.shape}"
+            )
+        lstm = self.mode == "LSTM"
+        sizes = [int(b) for b in to_device(batch_sizes._array, "cpu")]
+        batch, dtype = sizes[0], data._array.dtype
+        if hx is not None and sorted_indices is not None:  # the states come in the batch's order: sort them too
+            hx = (
+                tuple(F.index_select(h, 1, sorted_indices) for h in hx)
+                if lstm
+                else F.index_select(hx, 1, sorted_indices)
+            )
+        h0 = self._initial(hx[0] if lstm and hx is not None else hx, batch, dtype, data.device, False)
+        c0 = self._initial(hx[1], batch, dtype, data.device, False, "c_0") if lstm and hx is not None else h0
+        directions = 2 if self.bidirectional else 1
+        last_h, last_c, x = [], [], data
+        for layer in range(self.num_layers):
+            outputs = []
+            for d, suffix in enumerate(("", "_reverse")[:directions]):
+                k = layer * directions + d
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
+                gates_x = F.linear(x, w_ih, b_ih)  # every step of every sequence in one product
+                starts = np.concatenate([[0], np.cumsum(sizes)])
+                h, c = h0[k], c0[k] if lstm else None
+                ys = [None] * len(sizes)
+                order = range(len(sizes) - 1, -1, -1) if d == 1 else range(len(sizes))
+                for t in order:
+                    b = sizes[t]
+                    g = gates_x[int(starts[t]) : int(starts[t]) + b]
+                    if lstm:
+                        h_b, c_b = _lstm_step(g, h[:b], c[:b], w_hh, b_hh)
+                        c = F.cat([c_b, c[b:]]) if b < batch else c_b
+                    elif self.mode == "GRU":
+                        h_b = _gru_step(g, h[:b], w_hh, b_hh)
+                    else:
+                        h_b = _rnn_step(g, h[:b], w_hh, b_hh, relu=self.mode == "RNN_RELU")
+                    h = F.cat([h_b, h[b:]]) if b < batch else h_b  # the others keep their state
+                    ys[t] = h_b
+                outputs.append(F.cat(ys))
+                last_h.append(h)
+                if lstm:
+                    last_c.append(c)
+            x = outputs[0] if directions == 1 else F.cat(outputs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        h_n = F.stack(last_h)
+        c_n = F.stack(last_c) if lstm else None
+        if unsorted_indices is not None:  # back in the batch's order
+            h_n = F.index_select(h_n, 1, unsorted_indices)
+            c_n = F.index_select(c_n, 1, unsorted_indices) if lstm else None
+        output = PackedSequence(x, batch_sizes, sorted_indices, unsorted_indices)
+        return (output, (h_n, c_n)) if lstm else (output, h_n)
 
     def flatten_parameters(self) -> None:
         """PyTorch's cuDNN layout call: nothing to do here."""

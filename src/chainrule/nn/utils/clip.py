@@ -1,4 +1,4 @@
-"""nn.utils: gradient clipping, as torch.nn.utils (call between backward() and step())."""
+"""Gradient clipping, as torch.nn.utils (call between backward() and step())."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from ..backend import array_module
-from ..ops.shape import cat
-from ..tensor import Tensor
+from ...backend import array_module
+from ...ops.shape import cat
+from ...tensor import Tensor
 
 
 def _with_grads(parameters) -> list:
