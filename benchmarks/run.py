@@ -29,6 +29,9 @@ ROWS = [
     ("MLP 784-256-256-10 step, batch 1 (2,000 steps)", "mlp1", False),
     ("CNN step (conv16-pool-conv32-pool-linear), batch 128", "cnn", True),
     ("per op (1,000-op chain, forward and backward)", "chain", False),
+    ("char GPT step (4 layers, 4 heads, width 128, context 64, batch 32)", "gpt", False),
+    ("LSTM language model step (2 layers, hidden 256, 64 steps, batch 32)", "lstm", False),
+    ("WaveNet-style step (makemore: embeddings, 3 levels of Linear-BatchNorm1d-tanh, batch 32)", "wavenet", False),
 ]
 # One thread: every library's pool asked for one (the variables each reads); the default: none set.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")

@@ -29,6 +29,9 @@ WORKLOADS = {
     "mlp1": ("us", 1e6, 3),  # µs per step of 2,000 batch-1 steps
     "cnn": ("ms", 1e3, 30),
     "chain": ("us", 1e6 / 1000, 30),  # µs per op of a 1,000-op chain, forward and backward
+    "gpt": ("ms", 1e3, 10),  # a character-level GPT's training step (workloads.gpt_step)
+    "lstm": ("ms", 1e3, 10),  # a 2-layer LSTM language model's step
+    "wavenet": ("ms", 1e3, 50),  # makemore's WaveNet-style stack's step
 }
 BATCH1_STEPS = 2000
 
@@ -78,7 +81,10 @@ def measure(library: str, workload: str, repeats: int, samples: int, threads: in
             if base is not None:  # the same step's matrix products alone, interleaved with the epochs
                 floor.append(timed(base) / per)
     else:
-        run = cnn() if workload == "cnn" else chain()
+        if workload in ("gpt", "lstm", "wavenet"):  # PyTorch code, the same text for both libraries
+            run = getattr(w, f"{workload}_step")(w.library(library))
+        else:
+            run = cnn() if workload == "cnn" else chain()
         first_s = timed(run)
         run()
         times = [timed(run) * scale for _ in range(repeats)]

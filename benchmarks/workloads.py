@@ -267,3 +267,101 @@ def memory_check(X, y, steps=10000, batch=128):
         if step in (1000, steps):
             marks[step] = rss_mb()
     return marks, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------ sequence models
+# One builder for both libraries: the code is PyTorch's, and ``L`` is torch or chainrule.
+def library(name: str):
+    if name == "torch":
+        import torch
+
+        return torch
+    import chainrule
+
+    return chainrule
+
+
+def _tokens(L, vocab: int, batch: int, length: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return L.tensor(rng.integers(0, vocab, (batch, length))), L.tensor(rng.integers(0, vocab, (batch, length)))
+
+
+def gpt_step(L, layers=4, heads=4, width=128, context=64, batch=32, vocab=65):
+    """A character-level GPT's training step: token and position embeddings, pre-norm causal transformer
+    blocks, a final LayerNorm and a linear head; cross-entropy; AdamW."""
+    nn = L.nn
+    L.manual_seed(0)
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens, self.positions = nn.Embedding(vocab, width), nn.Embedding(context, width)
+            block = nn.TransformerEncoderLayer(width, heads, 4 * width, 0.0, batch_first=True, norm_first=True)
+            self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+            self.norm, self.head = nn.LayerNorm(width), nn.Linear(width, vocab)
+            self.mask = nn.Transformer.generate_square_subsequent_mask(context)
+
+        def forward(self, idx):
+            x = self.tokens(idx) + self.positions(L.arange(idx.shape[1]))
+            return self.head(self.norm(self.blocks(x, mask=self.mask, is_causal=True)))
+
+    model = GPT()
+    opt = L.optim.AdamW(model.parameters(), lr=3e-4)
+    x, y = _tokens(L, vocab, batch, context)
+
+    def step():
+        opt.zero_grad()
+        L.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1)).backward()
+        opt.step()
+
+    return step
+
+
+def lstm_step(L, layers=2, hidden=256, steps=64, batch=32, vocab=65, embed=64):
+    """A 2-layer LSTM language model's training step (embedding, LSTM, linear head; cross-entropy; Adam)."""
+    nn = L.nn
+    L.manual_seed(0)
+    embedding, lstm, head = nn.Embedding(vocab, embed), nn.LSTM(embed, hidden, layers, batch_first=True), None
+    head = nn.Linear(hidden, vocab)
+    params = list(embedding.parameters()) + list(lstm.parameters()) + list(head.parameters())
+    opt = L.optim.Adam(params, lr=1e-3)
+    x, y = _tokens(L, vocab, batch, steps)
+
+    def step():
+        opt.zero_grad()
+        out, _ = lstm(embedding(x))
+        L.nn.functional.cross_entropy(head(out).reshape(-1, vocab), y.reshape(-1)).backward()
+        opt.step()
+
+    return step
+
+
+def wavenet_step(L, batch=32, block=8, vocab=27, embed=24, hidden=128):
+    """makemore's WaveNet-style stack: embeddings, consecutive characters merged pairwise in three levels,
+    each Linear, BatchNorm1d (over (N, C, L)) and tanh; cross-entropy of the next character; SGD."""
+    nn = L.nn
+    L.manual_seed(0)
+
+    class Level(nn.Module):
+        def __init__(self, fan_in):
+            super().__init__()
+            self.linear, self.norm = nn.Linear(fan_in, hidden, bias=False), nn.BatchNorm1d(hidden)
+
+        def forward(self, x):  # (N, L, C): merge pairs of steps, then Linear, BatchNorm over channels, tanh
+            n, length, c = x.shape
+            x = self.linear(x.reshape(n, length // 2, 2 * c))
+            x = self.norm(x.transpose(1, 2)).transpose(1, 2) if x.shape[1] > 1 else self.norm(x.squeeze(1)).unsqueeze(1)
+            return L.tanh(x)
+
+    model = nn.Sequential(nn.Embedding(vocab, embed), Level(2 * embed), Level(2 * hidden), Level(2 * hidden))
+    head = nn.Linear(hidden, vocab)
+    opt = L.optim.SGD(list(model.parameters()) + list(head.parameters()), lr=0.1)
+    rng = np.random.default_rng(0)
+    x, y = L.tensor(rng.integers(0, vocab, (batch, block))), L.tensor(rng.integers(0, vocab, batch))
+
+    def step():
+        opt.zero_grad()
+        L.nn.functional.cross_entropy(head(model(x).squeeze(1)), y).backward()
+        opt.step()
+
+    return step

@@ -19,6 +19,7 @@ import numpy as np
 from .. import functional as F
 from ..backend import resolve_dtype, to_device
 from ..errors import ShapeError
+from ..ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -180,21 +181,23 @@ class RNNBase(Module):
         return output, h_n
 
     def _direction(self, x, layer: int, suffix: str, h, c, reverse: bool):
-        """One layer in one direction over all steps: (outputs (L, N, H), last h, last c)."""
+        """One layer in one direction over all steps, as one op whose backward is backpropagation through time
+        (ops/recurrent.py): (outputs (L, N, H), last h, last c)."""
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
-        steps = x.shape[0]
-        gates_x = F.linear(x, w_ih, b_ih)  # x W_ih^T + b_ih for every step in one product: (L, N, gates)
-        order = range(steps - 1, -1, -1) if reverse else range(steps)
-        ys = [None] * steps
-        for t in order:
-            if self.mode == "LSTM":
-                h, c = _lstm_step(gates_x[t], h, c, w_hh, b_hh)
-            elif self.mode == "GRU":
-                h = _gru_step(gates_x[t], h, w_hh, b_hh)
-            else:
-                h = _rnn_step(gates_x[t], h, w_hh, b_hh, relu=self.mode == "RNN_RELU")
-            ys[t] = h
-        return F.stack(ys), h, c
+        last = 0 if reverse else x.shape[0] - 1
+        if self.mode == "GRU":
+            gates_x = F.linear(x, w_ih, b_ih)  # x W_ih^T + b_ih for every step in one product: (L, N, gates)
+            if b_hh is None:
+                b_hh = Tensor._wrap(np.zeros(w_hh.shape[0], dtype=x._array.dtype), False).to(x.device)
+            ys = GRUSequence.apply(gates_x, w_hh, b_hh, h, reverse=reverse)
+            return ys, ys[last], None
+        gates_x = F.linear(x, w_ih, b_ih) if b_hh is None else F.linear(x, w_ih, b_ih) + b_hh
+        if self.mode == "LSTM":
+            out = LSTMSequence.apply(gates_x, w_hh, h, c, reverse=reverse)
+            ys = out[:-1]
+            return ys, ys[last], out[-1]
+        ys = RNNSequence.apply(gates_x, w_hh, h, reverse=reverse, relu=self.mode == "RNN_RELU")
+        return ys, ys[last], None
 
     def _forward_packed(self, packed: PackedSequence, hx):
         """The layers over a PackedSequence: at step t only the batch_sizes[t] sequences that still run take a

@@ -107,24 +107,28 @@ class MultiheadAttention(Module):
                 )
         unbatched = query.ndim == 2
         if unbatched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
             key_padding_mask = None if key_padding_mask is None else as_tensor(key_padding_mask).unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        length, batch, embed = query.shape
-        source = key.shape[0]
-        if key.shape[:2] != value.shape[:2] or key.shape[1] != batch:
+        # work in the input's own layout, batch-major (N, L, E) or sequence-major (L, N, E), so that the
+        # projections read contiguous rows; only the heads' split and merge move data
+        batch_major = self.batch_first or unbatched
+        length, batch = (query.shape[1], query.shape[0]) if batch_major else query.shape[:2]
+        source = key.shape[1] if batch_major else key.shape[0]
+        embed = query.shape[-1]
+        if key.shape[:2] != value.shape[:2] or key.shape[0 if batch_major else 1] != batch:
             raise ShapeError(
                 f"MultiheadAttention: key {key.shape} and value {value.shape} do not match the query {query.shape}"
             )
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
         b_q, b_k, b_v = (None, None, None) if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
         heads, width = self.num_heads, self.head_dim
+        to_heads = (0, 2, 1, 3) if batch_major else (1, 2, 0, 3)
 
-        def split(x, w, b, steps):  # (steps, N, E) -> (N, heads, steps, head_dim)
-            return F.linear(x, w, b).reshape(steps, batch, heads, width).permute(1, 2, 0, 3)
+        def split(x, w, b):  # -> (N, heads, steps, head_dim)
+            y = F.linear(x, w, b)
+            return y.reshape(y.shape[0], y.shape[1], heads, width).permute(*to_heads)
 
-        q, k, v = split(query, w_q, b_q, length), split(key, w_k, b_k, source), split(value, w_v, b_v, source)
+        q, k, v = split(query, w_q, b_q), split(key, w_k, b_k), split(value, w_v, b_v)
         scores = (q * (1 / math.sqrt(width))) @ k.transpose(-2, -1)  # (N, heads, L, S)
         dtype = scores._array.dtype
         if attn_mask is not None:
@@ -147,9 +151,9 @@ class MultiheadAttention(Module):
         weights = F.softmax(scores, -1)
         if self.dropout and self.training:
             weights = F.dropout(weights, self.dropout, training=True)
-        mixed = (weights @ v).permute(2, 0, 1, 3).reshape(length, batch, embed)  # heads side by side again
-        output = self.out_proj(mixed)
-        output = output.squeeze(1) if unbatched else output.transpose(0, 1) if self.batch_first else output
+        mixed = (weights @ v).permute(*((0, 2, 1, 3) if batch_major else (2, 0, 1, 3)))  # heads side by side again
+        output = self.out_proj(mixed.reshape(mixed.shape[0], mixed.shape[1], embed))
+        output = output.squeeze(0) if unbatched else output
         if not need_weights:
             return output, None
         shown = weights.mean(1) if average_attn_weights else weights
