@@ -175,7 +175,7 @@ def render() -> str:
         "",
         f"**{supported} supported, {differs} supported with a difference, {missing} not supported.** "
         "How supported names behave is checked against PyTorch by the compatibility suite (`tests/compat`: values, "
-        "dtypes, shapes, gradients and errors of ~400 idioms, and PyTorch's beginner tutorials run with only the "
+        "dtypes, shapes, gradients and errors of ~420 idioms, and PyTorch's beginner tutorials run with only the "
         "import "
         "changed).",
         "",
