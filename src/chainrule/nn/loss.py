@@ -6,7 +6,7 @@ The textbook's squared error E = 1/2 sum (y - t)^2 is ``0.5 * MSELoss(reduction=
 from __future__ import annotations
 
 from .. import functional as F
-from ..ops.loss import REDUCTIONS
+from ..ops.loss import REDUCTIONS, refuse_size_average
 from .module import Module
 
 
@@ -23,8 +23,7 @@ class _Loss(Module):
 
 def _class_weights(loss: _Loss, weight, size_average, reduce, ignore_index: int) -> None:
     """A class loss's weight (a buffer, saved in the state_dict as PyTorch's) and ignore_index."""
-    if size_average is not None or reduce is not None:
-        raise TypeError(f"{type(loss).__name__}: size_average and reduce were replaced by reduction= in PyTorch 0.4")
+    refuse_size_average(size_average, reduce, type(loss).__name__)
     loss.register_buffer("weight", weight)
     loss.ignore_index = int(ignore_index)
 

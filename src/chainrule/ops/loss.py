@@ -244,7 +244,7 @@ def _out_of_range(bad, classes: int, op: str):
     raise DataError(f"{op}: target class {bad} is out of range for {classes} classes [0, {classes})")
 
 
-def _deprecated(size_average, reduce, op: str) -> None:
+def refuse_size_average(size_average, reduce, op: str) -> None:
     if size_average is not None or reduce is not None:
         raise TypeError(f"{op}: size_average and reduce were replaced by reduction= in PyTorch 0.4; use reduction")
 
@@ -297,7 +297,7 @@ def cross_entropy(
     ``weight`` scales each class's loss; targets equal to ``ignore_index`` (-100 by default, as PyTorch's; -1
     for padding in many language models) count for nothing."""
     _check_reduction(reduction, "cross_entropy")
-    _deprecated(size_average, reduce, "cross_entropy")
+    refuse_size_average(size_average, reduce, "cross_entropy")
     input = as_tensor(input)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -327,7 +327,7 @@ def nll_loss(
     """Negative log-likelihood of class indices, given log-probabilities (e.g. from log_softmax); ``weight`` and
     ``ignore_index`` as in cross_entropy."""
     _check_reduction(reduction, "nll_loss")
-    _deprecated(size_average, reduce, "nll_loss")
+    refuse_size_average(size_average, reduce, "nll_loss")
     input = as_tensor(input)
     target = _class_targets(input, _target_array(target, input, "nll_loss"), "nll_loss", check_range=False)
     if weight is not None or bool((target == ignore_index).any()):
