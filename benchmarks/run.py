@@ -66,9 +66,25 @@ def show(figures, unit="") -> str:
     return f"{median:.4g}{unit} [{low:.4g}–{high:.4g}]"
 
 
-def compare(workload: str, with_numpy_path: bool, threads: int | None, pairs: int, extra) -> dict:
-    """``pairs`` alternations of the libraries' processes; every process's result."""
+def burners(count: int) -> list:
+    """``count`` processes that keep a core busy each (a loaded machine), until terminated."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def compare(workload: str, with_numpy_path: bool, threads: int | None, pairs: int, extra, busy: int = 0) -> dict:
+    """``pairs`` alternations of the libraries' processes (with ``busy`` other processes spinning meanwhile);
+    every process's result."""
     runs = {"chainrule": [], "numpy path": [], "torch": []}
+    load = burners(busy)
+    try:
+        return _alternate(runs, workload, with_numpy_path, threads, pairs, extra)
+    finally:
+        for process in load:
+            process.terminate()
+            process.wait()
+
+
+def _alternate(runs, workload, with_numpy_path, threads, pairs, extra) -> dict:
     for pair in range(pairs):
         order = [("chainrule", False)] + ([("numpy path", True)] if with_numpy_path else []) + [("torch", False)]
         if pair % 2:
@@ -86,6 +102,12 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="run only these workloads (mlp32, cnn, ...)")
     parser.add_argument("--threads", default="1,default", help="thread settings to run (default: 1,default)")
     parser.add_argument("--label", default="", help="what this run's environment is (printed in the table)")
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="also time MLP and CNN with this many other processes spinning (a loaded machine)",
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", help="write the Markdown tables to this file")
     group.add_argument("--append", help="append the Markdown tables to this file")
@@ -139,6 +161,17 @@ def main() -> None:
                 ]
                 table.append(cells)
                 print(" | ".join(cells), flush=True)
+    loaded = []
+    for name, workload in (("MLP epoch, batch 128", "mlp128"), ("CNN step, batch 128", "cnn")):
+        if not args.busy or (args.only and workload not in args.only):
+            continue
+        quiet, busy = (compare(workload, False, None, pairs, extra, load) for load in (0, args.busy))
+        slow = {}
+        for library in ("chainrule", "torch"):
+            a, b = (statistics.median(statistics.median(r["times"]) for r in runs[library]) for runs in (quiet, busy))
+            slow[library] = (a, b, b / a)
+        loaded.append((name, slow))
+        print(name, {k: f"{v[2]:.2f}x" for k, v in slow.items()}, flush=True)
     memory = worker("chainrule", "memory", None, extra=extra) if not args.only else None
     breakdown = worker("chainrule", "breakdown", None) if not args.only else None
 
@@ -165,6 +198,18 @@ def main() -> None:
         firsts = [show(spread(values["first"][w])) if w in values["first"] else "" for _, w, _ in ROWS]
         label = "1" if threads == 1 else "default"
         lines.append(f"| {library} | {label} | {show(spread(values['import']))} | " + " | ".join(firsts) + " |")
+    if loaded:
+        lines += [
+            "",
+            f"A loaded machine: the same runs with {args.busy} other processes spinning meanwhile, default threads "
+            f"(medians of {pairs} alternating pairs, quiet then loaded); the slowdown is loaded over quiet:",
+            "",
+            "| workload | chainrule quiet | loaded | slowdown | PyTorch quiet | loaded | slowdown |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, slow in loaded:
+            (a, b, r), (c, d, q) = slow["chainrule"], slow["torch"]
+            lines.append(f"| {name} | {a:.4g} | {b:.4g} | **{r:.2f}** | {c:.4g} | {d:.4g} | **{q:.2f}** |")
     lines += ["", "Libraries loaded in each kind of process:", ""]
     lines += [f"- {library}, {label} threads: {text}" for (library, label), text in blas.items()]
     if memory:
