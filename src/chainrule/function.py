@@ -159,6 +159,9 @@ class Function:
     # True for ops whose output may share the input's memory (reshape, transpose, basic indexing):
     # such an output shares the input's version counter, so a write through either is seen.
     view = False
+    # True for ops that can hand the walk a SliceGradient (tensor.py) through ``backward_sparse``: a gradient
+    # that is zero except on a slice, added into the whole's gradient in place
+    sparse_grad = False
 
     @classmethod
     def apply(cls, *inputs, **params):

@@ -502,7 +502,15 @@ def initial_gradient(output: Tensor, gradient, where: str):
 
 def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
     current = leaf._grad
-    if current is not None:
+    if type(grad) is SliceGradient:
+        if current is not None:
+            current._array[grad.index] += grad.values
+            grad = None
+        else:
+            grad = grad.dense()  # a fresh array: .grad takes it as it is
+    if grad is None:
+        pass
+    elif current is not None:
         current._array += grad
     elif type(grad) is _ndarray and grad.base is None and grad is not grad_output:
         leaf._grad = Tensor._wrap(grad, False)  # a fresh array of backward's own: .grad takes it as it is
@@ -576,6 +584,48 @@ def run_backward(outputs, gradients, retain_graph: bool, targets=None, accumulat
     return collected
 
 
+class SliceGradient:
+    """The gradient of a slice x[index] with respect to the whole x: zero except at ``index``, where it is
+    ``values``. The walk adds it into x's gradient in place instead of making a zero array of x's size each
+    time, so T slices of one array cost their own size rather than T times the whole's (an RNN reading x[t]
+    at every step, split, chunk, unbind)."""
+
+    __slots__ = ("shape", "index", "values")
+
+    def __init__(self, shape, index, values):
+        self.shape, self.index, self.values = shape, index, values
+
+    def dense(self):
+        out = backend.array_module(self.values).zeros(self.shape, dtype=self.values.dtype)
+        out[self.index] = self.values
+        return out
+
+
+def _dense(grad):
+    return grad.dense() if type(grad) is SliceGradient else grad
+
+
+def _sum(previous, grad, owned: set):
+    """previous + grad for two gradients of one tensor. A SliceGradient is added into an array the walk owns
+    (made here, in no one else's hands: its id is in ``owned`` while it waits in the walk), in place."""
+    if type(previous) is not SliceGradient and type(grad) is not SliceGradient:
+        return previous + grad
+    if type(previous) is SliceGradient:
+        previous, grad = grad, previous  # the dense one (or the first slice) becomes the sum
+        if type(previous) is SliceGradient:
+            previous = previous.dense()
+        elif id(previous) not in owned:
+            previous = previous.copy()
+    elif id(previous) not in owned:
+        previous = previous.copy()
+    if type(grad) is SliceGradient:
+        previous[grad.index] += grad.values  # a basic index: no element twice
+    else:
+        previous += grad
+    owned.add(id(previous))
+    return previous
+
+
 def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> None:
     """The walk: each node's backward once every node that consumes its output has added its gradient.
 
@@ -591,10 +641,15 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
     fn = None  # the node to run next, when it was handed on directly (a chain) rather than through the heap
+    owned: set = set()  # ids of the gradient arrays the walk made itself and may add into (see _sum)
     while fn is not None or heap:
         if fn is None:
             fn = pop(heap)[1]
             grad_output = grads.pop(fn)
+            if type(grad_output) is SliceGradient:
+                grad_output = grad_output.dense()
+            elif owned:
+                owned.discard(id(grad_output))
         if fn.freed:
             raise GraphError(
                 f"backward(): trying to go through the graph a second time (at op {fn.op_name()}); its saved "
@@ -608,8 +663,9 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             _accumulate_leaf(out, grad_output, grad_output)
         if fn.tick != now:  # something was written in place since: was it what fn saved?
             fn.check_saved_versions()
-        input_grads = fn.backward(grad_output)
+        input_grads = fn.backward_sparse(grad_output) if fn.sparse_grad else fn.backward(grad_output)
         if anomaly.active:
+            input_grads = _dense(input_grads) if type(input_grads) is not tuple else tuple(map(_dense, input_grads))
             anomaly.check_backward(fn, input_grads)
         if not retain_graph:
             fn.release()
@@ -625,12 +681,12 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
                 _to_leaf(t, grad, grad_output, target_ids, collected)
             elif (previous := grads.get(creator)) is None:
                 if not heap:  # nothing else is waiting, so nothing else can add to its gradient: run it next
-                    fn, grad_output = creator, grad
+                    fn, grad_output = creator, _dense(grad)
                     continue
                 grads[creator] = grad
                 push(heap, (-creator.seq, creator))
             else:
-                grads[creator] = previous + grad
+                grads[creator] = _sum(previous, grad, owned)
             continue
         for t, needed, grad in zip(inputs, needs, input_grads):
             if not needed or grad is None:
@@ -642,7 +698,7 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
                 grads[creator] = grad
                 push(heap, (-creator.seq, creator))
             else:
-                grads[creator] = previous + grad
+                grads[creator] = _sum(previous, grad, owned)
 
 
 def _to_leaf(t: Tensor, grad, grad_output, target_ids, collected) -> None:
@@ -650,5 +706,5 @@ def _to_leaf(t: Tensor, grad, grad_output, target_ids, collected) -> None:
     if target_ids is None:
         _accumulate_leaf(t, grad, grad_output)
     elif id(t) in target_ids:
-        previous = collected.get(id(t))
+        previous, grad = collected.get(id(t)), _dense(grad)
         collected[id(t)] = grad.copy() if previous is None else previous + grad

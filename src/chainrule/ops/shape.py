@@ -12,7 +12,7 @@ import numpy as np
 from ..backend import array_module, is_device_array, scatter_add, to_device
 from ..errors import DTypeError, ShapeError
 from ..function import Function
-from ..tensor import Tensor, as_tensor
+from ..tensor import SliceGradient, Tensor, as_tensor
 from .broadcast import sum_to
 from .elementwise import where
 from .reduce import ValuesIndices
@@ -55,6 +55,7 @@ class GetItem(Function):
     saved_inputs = ()
     saves_output = False
     view = True
+    sparse_grad = True
 
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
@@ -62,6 +63,12 @@ class GetItem(Function):
             return x[index]
         except IndexError as exc:
             raise IndexError(f"getitem: {exc} (tensor shape {x.shape})") from None
+
+    def backward_sparse(self, grad_output):
+        """In the backward walk: a basic slice's gradient as a SliceGradient, added into the whole's in place."""
+        if _is_basic(self.index):
+            return SliceGradient(self.shape, self.index, grad_output)
+        return self.backward(grad_output)
 
     def backward(self, grad_output):
         xp = array_module(grad_output)
