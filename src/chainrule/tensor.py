@@ -279,8 +279,11 @@ class Tensor:
             return format(self.item(), spec)
         return format(repr(self), spec)
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied); a 'cuda' tensor must be moved with .cpu() first."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, not copied); a 'cuda' tensor must be moved with .cpu() first.
+        ``force=True``, as PyTorch's: a copy in host memory, whatever the tensor's device or grad."""
+        if force:
+            return np.array(backend.to_device(self._array, "cpu"), copy=True)
         if backend.is_device_array(self._array):
             raise TypeError("numpy(): this tensor is on 'cuda'; call .cpu() first to copy it to host memory")
         if self.requires_grad:

@@ -126,3 +126,68 @@ def test_keywords_mean_what_they_mean_in_pytorch():
             pytest.approx(0.3132617, rel=1e-6)
         )
         assert L.permute(input=L.zeros(2, 3, 4), dims=(2, 0, 1)).shape == (4, 2, 3)
+
+
+# Tensor methods: PyTorch's names come from the function of the same name (input dropped) or, for a method
+# without one, from its docstring. Names a docstring shows that PyTorch's own binding refuses, and why.
+METHOD_NOT_TAKEN = {
+    ("mul_", "value"): "PyTorch's docstring says value; its binding takes other (checked below)",
+    ("div_", "value"): "PyTorch's docstring says value; its binding takes other (checked below)",
+    ("where", "y"): "PyTorch's docstring says y; its binding takes other (checked below)",
+    ("uniform_", "from"): "'from' is a Python keyword: no Python function can name a parameter so",
+    ("uniform_", "to"): "goes with 'from' (chainrule's a, b)",
+    ("norm", "dtype"): "computed in the input's dtype",
+}
+
+
+def method_names(name):
+    function = getattr(torch, name, None)
+    names = torch_parameter_names(function) if callable(function) and not inspect.isclass(function) else None
+    if names and names[0] == "input":
+        return names[1:]
+    return [n for n in (torch_parameter_names(getattr(torch.Tensor, name)) or []) if n != "self"]
+
+
+METHODS = [
+    name
+    for name in sorted(dir(cr.Tensor))
+    if not name.startswith("_")
+    and hasattr(torch.Tensor, name)
+    and callable(getattr(cr.Tensor, name))
+    and not isinstance(inspect.getattr_static(cr.Tensor, name), property)
+    and method_names(name)
+]
+
+
+def test_the_probe_finds_the_methods():
+    assert len(METHODS) > 100
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_pytorch_method_parameter_names_are_accepted(name):
+    try:
+        parameters = inspect.signature(getattr(cr.Tensor, name)).parameters
+    except (TypeError, ValueError):
+        pytest.skip(f"Tensor.{name}: no inspectable signature")
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return
+    missing = [
+        n
+        for n in method_names(name)
+        if n not in parameters and n not in NOT_TAKEN_ANYWHERE and (name, n) not in METHOD_NOT_TAKEN
+    ]
+    assert not missing, f"Tensor.{name} does not take PyTorch's parameter(s) {missing}"
+
+
+def test_the_docstring_names_pytorch_itself_refuses():
+    t = torch.ones(2)
+    for call in (lambda: t.clone().mul_(value=2), lambda: t.clone().div_(value=2), lambda: t.where(t > 0, y=t)):
+        with pytest.raises(TypeError):
+            call()
+    for L in (torch, cr):
+        x = L.ones(2, 3)
+        assert x.clone().mul_(other=2).tolist() == [[2.0] * 3] * 2
+        assert x.where(x > 1, other=x * 5).tolist() == [[5.0] * 3] * 2
+        assert x.swapaxes(axis0=0, axis1=1).shape == (3, 2)
+        assert [p.shape for p in x.split(split_size=2, dim=1)] == [(2, 2), (2, 1)]
+        assert x.clone().pow_(exponent=2).tolist() == [[1.0] * 3] * 2

@@ -51,6 +51,14 @@ def _unary_inplace(name: str, op, compute):
     return method
 
 
+def _div_(self, other, *, rounding_mode=None):
+    """In place: self / other, or its floor or trunc (``rounding_mode``), as div_ in PyTorch."""
+    if rounding_mode is None:
+        return inplace.binary_(self, other, "div_", elementwise.div, "true_divide")
+    divide = lambda t: elementwise.div(t, other, rounding_mode=rounding_mode)  # noqa: E731
+    return inplace.unary_(self, "div_", divide, lambda a: divide(Tensor._wrap(a, False))._array)
+
+
 def _clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
     if min is None and max is None:
         raise ValueError("clamp_: at least one of min and max must be given")
@@ -140,7 +148,7 @@ _TYPE_NAMES = {
 }
 
 
-def _type(self, dtype=None):
+def _type(self, dtype=None, non_blocking=False):
     """Without an argument, the type's name ('chainrule.FloatTensor'); with one, a cast to it."""
     if dtype is None:
         return f"chainrule.{_TYPE_NAMES.get(str(self.dtype), str(self.dtype))}Tensor"
@@ -303,12 +311,12 @@ _METHODS = {
     "histc": count.histc,
     "t": shape.t,
     "transpose": shape.transpose,
-    "swapaxes": shape.transpose,
+    "swapaxes": lambda self, axis0, axis1: shape.transpose(self, axis0, axis1),  # PyTorch's names here
     "permute": shape.permute,
     "flatten": shape.flatten,
     "unsqueeze": shape.unsqueeze,
     "squeeze": shape.squeeze,
-    "split": shape.split,
+    "split": lambda self, split_size, dim=0: shape.split(self, split_size, dim),  # the method's name: split_size
     "chunk": shape.chunk,
     "unbind": shape.unbind,
     "narrow": shape.narrow,
@@ -342,15 +350,15 @@ _METHODS = {
     "add_": _binary_inplace("add_", elementwise.add, "add"),
     "sub_": _binary_inplace("sub_", elementwise.sub, "subtract"),
     "mul_": _binary_inplace("mul_", elementwise.mul, "multiply"),
-    "div_": _binary_inplace("div_", elementwise.div, "true_divide"),
-    "pow_": _binary_inplace("pow_", elementwise.pow, "power"),
+    "div_": _div_,
+    "pow_": lambda self, exponent: inplace.binary_(self, exponent, "pow_", elementwise.pow, "power"),
     "addcmul_": _addcmul_,
     "addcdiv_": _addcdiv_,
     "clamp_": _clamp_,
     "clip_": _clamp_,
     "zero_": _zero_,
     "fill_": inplace.fill_,
-    "copy_": inplace.copy_,
+    "copy_": lambda self, src, non_blocking=False: inplace.copy_(self, src),
     "masked_fill_": _masked_fill_,
     "normal_": _normal_,
     "bernoulli_": _bernoulli_,
@@ -369,7 +377,7 @@ _METHODS = {
     "clone": lambda self, memory_format=None: elementwise.clone(self),
     "to": _to,
     "cpu": lambda self: _to(self, device="cpu"),
-    "cuda": lambda self, device=None: _to(self, device="cuda"),
+    "cuda": lambda self, device=None, non_blocking=False: _to(self, device="cuda"),
     "type": _type,
     "half": _caster(DTYPE_ALIASES["half"]),
     "float": _caster(DTYPE_ALIASES["float"]),
