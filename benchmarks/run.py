@@ -166,10 +166,14 @@ def main() -> None:
         if not args.busy or (args.only and workload not in args.only):
             continue
         quiet, busy = (compare(workload, False, None, pairs, extra, load) for load in (0, args.busy))
+        single = compare(workload, False, 1, pairs, extra, args.busy)  # one thread each, loaded
         slow = {}
         for library in ("chainrule", "torch"):
-            a, b = (statistics.median(statistics.median(r["times"]) for r in runs[library]) for runs in (quiet, busy))
-            slow[library] = (a, b, b / a)
+            a, b, c = (
+                statistics.median(statistics.median(r["times"]) for r in runs[library])
+                for runs in (quiet, busy, single)
+            )
+            slow[library] = (a, b, b / a, c)
         loaded.append((name, slow))
         print(name, {k: f"{v[2]:.2f}x" for k, v in slow.items()}, flush=True)
     memory = worker("chainrule", "memory", None, extra=extra) if not args.only else None
@@ -204,12 +208,15 @@ def main() -> None:
             f"A loaded machine: the same runs with {args.busy} other processes spinning meanwhile, default threads "
             f"(medians of {pairs} alternating pairs, quiet then loaded); the slowdown is loaded over quiet:",
             "",
-            "| workload | chainrule quiet | loaded | slowdown | PyTorch quiet | loaded | slowdown |",
-            "|---|---|---|---|---|---|---|",
+            "| workload | chainrule quiet | loaded | slowdown | loaded, 1 thread | PyTorch quiet | loaded | slowdown "
+            "| loaded, 1 thread |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, slow in loaded:
-            (a, b, r), (c, d, q) = slow["chainrule"], slow["torch"]
-            lines.append(f"| {name} | {a:.4g} | {b:.4g} | **{r:.2f}** | {c:.4g} | {d:.4g} | **{q:.2f}** |")
+            (a, b, r, e), (c, d, q, f) = slow["chainrule"], slow["torch"]
+            lines.append(
+                f"| {name} | {a:.4g} | {b:.4g} | **{r:.2f}** | {e:.4g} | {c:.4g} | {d:.4g} | **{q:.2f}** | {f:.4g} |"
+            )
     lines += ["", "Libraries loaded in each kind of process:", ""]
     lines += [f"- {library}, {label} threads: {text}" for (library, label), text in blas.items()]
     if memory:
