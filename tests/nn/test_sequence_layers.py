@@ -90,3 +90,26 @@ def test_errors():
         nn.GroupNorm(4, 6)
     with pytest.raises(NotImplementedError, match="conv1d: dilation and groups"):
         F.conv1d(cr.randn(1, 2, 5), cr.randn(2, 2, 3), dilation=2)
+
+
+@pytest.mark.parametrize("shape, normalized", [((3, 4), (4,)), ((2, 5, 6), (6,)), ((4, 2, 3), (2, 3))])
+def test_layer_norm_op_matches_pytorch(shape, normalized):
+    x, w, b = rng.standard_normal(shape), rng.standard_normal(normalized), rng.standard_normal(normalized)
+    check_op(
+        lambda *t: F.layer_norm(t[0], normalized, t[1], t[2]),
+        lambda *t: TF.layer_norm(t[0], normalized, t[1], t[2]),
+        x,
+        w,
+        b,
+    )
+    check_op(lambda t: F.layer_norm(t, normalized), lambda t: TF.layer_norm(t, normalized), x)
+    check_op(lambda t, c: F.layer_norm(t, normalized, c), lambda t, c: TF.layer_norm(t, normalized, c), x, w)
+
+
+def test_layer_norm_weight_written_in_place_is_caught():
+    weight = cr.ones(4, requires_grad=True)
+    y = F.layer_norm(cr.randn(3, 4, requires_grad=True), 4, weight)
+    with cr.no_grad():
+        weight.mul_(2)
+    with pytest.raises(cr.errors.GraphError, match="layer_norm"):
+        y.sum().backward()

@@ -12,6 +12,7 @@ from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 from .activation import in_place
+from .broadcast import operands
 from .elementwise import clip, sqrt
 from .reduce import mean, norm
 from .reduce import sum as reduce_sum
@@ -167,9 +168,45 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     return input * Tensor._wrap((keep * scale).astype(input.dtype), False)
 
 
+class LayerNorm(Function):
+    """y = x̂ w + b with x̂ = (x - mean) / sqrt(var + eps) over the last axes (``axes``), in one op.
+
+    Backward, with g = dy w (dy without a weight) and M the number of elements normalised together:
+    dx = rstd (g - mean(g) - x̂ mean(g x̂)), since x̂ depends on x directly and through the mean and the
+    variance; dw = sum over the other axes of dy x̂; db = sum of dy."""
+
+    saves_output = False
+
+    def saved(self):
+        return (1,) if len(self.inputs) > 1 else ()  # the weight, if any (x̂ and rstd are kept from the forward)
+
+    def forward(self, x, weight=None, bias=None, axes=(), eps=1e-5):
+        xp = array_module(x)
+        centered = x - x.mean(axis=axes, keepdims=True)
+        variance = (centered * centered).mean(axis=axes, keepdims=True)  # biased, as PyTorch normalises
+        self.rstd = 1 / xp.sqrt(variance + eps)
+        self.x_hat, self.weight, self.axes = centered * self.rstd, weight, axes
+        out = self.x_hat * weight if weight is not None else self.x_hat.copy()
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, grad_output):
+        x_hat, axes = self.x_hat, self.axes
+        g = grad_output * self.weight if self.weight is not None else grad_output
+        grad_x = self.rstd * (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
+        lead = tuple(range(grad_output.ndim - len(axes)))
+        grads = [grad_x]
+        if len(self.needs_input_grad) > 1:
+            grads.append((grad_output * x_hat).sum(axis=lead) if self.needs_input_grad[1] else None)
+        if len(self.needs_input_grad) > 2:
+            grads.append(grad_output.sum(axis=lead) if self.needs_input_grad[2] else None)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise each sample over its last dimensions (``normalized_shape``): (x - mean) / sqrt(var + eps),
-    then scale and shift. Composed of differentiable ops, so its gradient is theirs."""
+    then scale and shift; one op, its backward written out (LayerNorm above)."""
     input = as_tensor(input)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(normalized_shape) :]) != normalized_shape:
@@ -178,14 +215,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
             f"{normalized_shape}"
         )
     axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
-    centered = input - mean(input, axes, keepdim=True)
-    variance = mean(centered * centered, axes, keepdim=True)  # biased, as PyTorch normalises
-    out = centered / sqrt(variance + eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    if bias is not None and weight is None:  # rare: the composed form keeps the op's inputs positional
+        centered = input - mean(input, axes, keepdim=True)
+        return centered / sqrt(mean(centered * centered, axes, keepdim=True) + eps) + bias
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != normalized_shape:
+            raise ShapeError(f"layer_norm: {name} must have shape {normalized_shape}, got {tuple(p.shape)}")
+    params = [p for p in (weight, bias) if p is not None]
+    if params:
+        input, params[0] = operands(input, params[0], "layer_norm")
+        if len(params) == 2:
+            input, params[1] = operands(input, params[1], "layer_norm")
+    return LayerNorm.apply(input, *params, axes=axes, eps=eps)
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002 - PyTorch's names
