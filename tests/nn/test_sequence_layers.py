@@ -113,3 +113,24 @@ def test_layer_norm_weight_written_in_place_is_caught():
         weight.mul_(2)
     with pytest.raises(cr.errors.GraphError, match="layer_norm"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["Numba kernel", "NumPy path"])
+def test_layer_norm_large_rows_on_both_paths(fast):
+    """Rows large enough for backend/cpu.py's one-pass kernel (where Numba is installed) and the NumPy path."""
+    from chainrule.backend import cpu
+
+    previous = cpu.set_fast_kernels(fast)
+    try:
+        x, w, b = rng.standard_normal((8, 64, 128)), rng.standard_normal(128), rng.standard_normal(128)
+        check_op(
+            lambda *t: F.layer_norm(t[0], 128, t[1], t[2]),
+            lambda *t: TF.layer_norm(t[0], (128,), t[1], t[2]),
+            x,
+            w,
+            b,
+            gradcheck=False,
+        )
+        check_op(lambda t: F.layer_norm(t, (64, 128)), lambda t: TF.layer_norm(t, (64, 128)), x, gradcheck=False)
+    finally:
+        cpu.set_fast_kernels(previous)

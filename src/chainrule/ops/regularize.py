@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..backend import array_module, is_device_array, random_uniform
+from ..backend import array_module, cpu, is_device_array, random_uniform
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
@@ -182,10 +182,22 @@ class LayerNorm(Function):
 
     def forward(self, x, weight=None, bias=None, axes=(), eps=1e-5):
         xp = array_module(x)
+        self.weight, self.axes = weight, axes
+        width = int(np.prod([x.shape[a] for a in axes]))
+        if x.flags.c_contiguous and (weight is None or weight.flags.c_contiguous):
+            flat = lambda p: None if p is None else p.reshape(-1)  # noqa: E731
+            fast = cpu.layer_norm(x.reshape(-1, width), flat(weight), flat(bias), eps)  # one pass, with Numba
+            if fast is not None:
+                out, x_hat, rstd = fast
+                self.x_hat, self.rstd = (
+                    x_hat.reshape(x.shape),
+                    rstd.reshape(x.shape[: x.ndim - len(axes)] + (1,) * len(axes)),
+                )
+                return out.reshape(x.shape)
         centered = x - x.mean(axis=axes, keepdims=True)
         variance = (centered * centered).mean(axis=axes, keepdims=True)  # biased, as PyTorch normalises
         self.rstd = 1 / xp.sqrt(variance + eps)
-        self.x_hat, self.weight, self.axes = centered * self.rstd, weight, axes
+        self.x_hat = centered * self.rstd
         out = self.x_hat * weight if weight is not None else self.x_hat.copy()
         if bias is not None:
             out += bias
