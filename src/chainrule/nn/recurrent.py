@@ -30,28 +30,26 @@ from .utils.rnn import PackedSequence
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _rnn_step(gates_x, h, w_hh, b_hh, relu=False):
-    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (gates_x holds the first two terms)."""
-    a = gates_x + F.linear(h, w_hh, b_hh)
-    return F.relu(a) if relu else F.tanh(a)
+def _input_gates(mode: str, x, w_ih, b_ih, b_hh):
+    """(x W_ih^T + b_ih for every step at once, the b_hh the sequence op takes). RNN and LSTM add b_hh here;
+    the GRU keeps it inside its reset gate, r (h W_hn^T + b_hn), so it goes to the op (zeros without a bias)."""
+    gates_x = F.linear(x, w_ih, b_ih)
+    if mode != "GRU":
+        return (gates_x if b_hh is None else gates_x + b_hh), None
+    if b_hh is None:
+        b_hh = Tensor._wrap(np.zeros(w_ih.shape[0], dtype=x._array.dtype), False).to(x.device)
+    return gates_x, b_hh
 
 
-def _lstm_step(gates_x, h, c, w_hh, b_hh):
-    """One LSTM step: the four gates from one product, then c' = f c + i g and h' = o tanh(c')."""
-    gates = gates_x + F.linear(h, w_hh, b_hh)
-    i, f, g, o = gates.chunk(4, -1)
-    i, f, g, o = F.sigmoid(i), F.sigmoid(f), F.tanh(g), F.sigmoid(o)
-    c = f * c + i * g
-    return o * F.tanh(c), c
-
-
-def _gru_step(gates_x, h, w_hh, b_hh):
-    """One GRU step: r and z gate, n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h."""
-    x_r, x_z, x_n = gates_x.chunk(3, -1)
-    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
-    r, z = F.sigmoid(x_r + h_r), F.sigmoid(x_z + h_z)
-    n = F.tanh(x_n + r * h_n)
-    return (1 - z) * n + z * h
+def _run(mode: str, gates_x, w_hh, b_hh, h, c, reverse: bool = False):
+    """The steps of one layer and direction as ops/recurrent.py's op: (every step's h (L, N, H), the last c
+    or None). A cell's step, or a packed batch's, is a sequence of length 1."""
+    if mode == "LSTM":
+        out = LSTMSequence.apply(gates_x, w_hh, h, c, reverse=reverse)
+        return out[:-1], out[-1]
+    if mode == "GRU":
+        return GRUSequence.apply(gates_x, w_hh, b_hh, h, reverse=reverse), None
+    return RNNSequence.apply(gates_x, w_hh, h, reverse=reverse, relu=mode == "RNN_RELU"), None
 
 
 def _check_sizes(name: str, input_size, hidden_size) -> None:
@@ -152,52 +150,48 @@ class RNNBase(Module):
             raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
         unbatched = input.ndim == 2
         x = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
-        batch = x.shape[1]
-        device, dtype = x.device, x._array.dtype
-        h0 = self._initial(hx[0] if lstm and hx is not None else hx, batch, dtype, device, unbatched)
-        c0 = self._initial(hx[1], batch, dtype, device, unbatched, "c_0") if lstm and hx is not None else None
-        if lstm and c0 is None:
-            c0 = h0
-        directions = 2 if self.bidirectional else 1
+        h0, c0 = self._states(hx, x.shape[1], x, unbatched)
+        x, h_n, c_n = self._stack(x, h0, c0, self._direction)
+        output = x.squeeze(1) if unbatched else x.transpose(0, 1) if self.batch_first else x
+        h_n = h_n.squeeze(1) if unbatched else h_n
+        if lstm:
+            return output, (h_n, c_n.squeeze(1) if unbatched else c_n)
+        return output, h_n
+
+    def _states(self, hx, batch: int, like, unbatched: bool):
+        """h_0 and c_0 (c_0 the LSTM's only; zeros where not given) as lists, one (N, H) per layer and direction."""
+        lstm, dtype = self.mode == "LSTM", like._array.dtype
+        h0 = self._initial(hx[0] if lstm and hx is not None else hx, batch, dtype, like.device, unbatched)
+        if lstm and hx is not None:
+            return h0, self._initial(hx[1], batch, dtype, like.device, unbatched, "c_0")
+        return h0, h0
+
+    def _stack(self, x, h0, c0, direction):
+        """Every layer and direction over x, ``direction(x, layer, suffix, h, c, reverse)`` giving each one's
+        (outputs, last h, last c); the directions' outputs side by side feed the next layer, through dropout
+        between layers in training. Returns (the last layer's outputs, h_n, c_n or None)."""
+        lstm, directions = self.mode == "LSTM", 2 if self.bidirectional else 1
         last_h, last_c = [], []
         for layer in range(self.num_layers):
             outputs = []
             for d, suffix in enumerate(("", "_reverse")[:directions]):
                 k = layer * directions + d
-                ys, h, c = self._direction(x, layer, suffix, h0[k], c0[k] if lstm else None, reverse=d == 1)
+                ys, h, c = direction(x, layer, suffix, h0[k], c0[k], d == 1)
                 outputs.append(ys)
                 last_h.append(h)
-                if lstm:
-                    last_c.append(c)
+                last_c.append(c)
             x = outputs[0] if directions == 1 else F.cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)  # between layers, not after the last
-        output = x.squeeze(1) if unbatched else x.transpose(0, 1) if self.batch_first else x
-        h_n = F.stack(last_h)
-        h_n = h_n.squeeze(1) if unbatched else h_n
-        if lstm:
-            c_n = F.stack(last_c)
-            return output, (h_n, c_n.squeeze(1) if unbatched else c_n)
-        return output, h_n
+        return x, F.stack(last_h), F.stack(last_c) if lstm else None
 
     def _direction(self, x, layer: int, suffix: str, h, c, reverse: bool):
         """One layer in one direction over all steps, as one op whose backward is backpropagation through time
         (ops/recurrent.py): (outputs (L, N, H), last h, last c)."""
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
-        last = 0 if reverse else x.shape[0] - 1
-        if self.mode == "GRU":
-            gates_x = F.linear(x, w_ih, b_ih)  # x W_ih^T + b_ih for every step in one product: (L, N, gates)
-            if b_hh is None:
-                b_hh = Tensor._wrap(np.zeros(w_hh.shape[0], dtype=x._array.dtype), False).to(x.device)
-            ys = GRUSequence.apply(gates_x, w_hh, b_hh, h, reverse=reverse)
-            return ys, ys[last], None
-        gates_x = F.linear(x, w_ih, b_ih) if b_hh is None else F.linear(x, w_ih, b_ih) + b_hh
-        if self.mode == "LSTM":
-            out = LSTMSequence.apply(gates_x, w_hh, h, c, reverse=reverse)
-            ys = out[:-1]
-            return ys, ys[last], out[-1]
-        ys = RNNSequence.apply(gates_x, w_hh, h, reverse=reverse, relu=self.mode == "RNN_RELU")
-        return ys, ys[last], None
+        gates_x, b_hh = _input_gates(self.mode, x, w_ih, b_ih, b_hh)
+        ys, c_last = _run(self.mode, gates_x, w_hh, b_hh, h, c, reverse)
+        return ys, ys[0 if reverse else x.shape[0] - 1], c_last
 
     def _forward_packed(self, packed: PackedSequence, hx):
         """The layers over a PackedSequence: at step t only the batch_sizes[t] sequences that still run take a
@@ -209,48 +203,28 @@ class RNNBase(Module):
             )
         lstm = self.mode == "LSTM"
         sizes = [int(b) for b in to_device(batch_sizes._array, "cpu")]
-        batch, dtype = sizes[0], data._array.dtype
+        starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         if hx is not None and sorted_indices is not None:  # the states come in the batch's order: sort them too
-            hx = (
-                tuple(F.index_select(h, 1, sorted_indices) for h in hx)
-                if lstm
-                else F.index_select(hx, 1, sorted_indices)
-            )
-        h0 = self._initial(hx[0] if lstm and hx is not None else hx, batch, dtype, data.device, False)
-        c0 = self._initial(hx[1], batch, dtype, data.device, False, "c_0") if lstm and hx is not None else h0
-        directions = 2 if self.bidirectional else 1
-        last_h, last_c, x = [], [], data
-        for layer in range(self.num_layers):
-            outputs = []
-            for d, suffix in enumerate(("", "_reverse")[:directions]):
-                k = layer * directions + d
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
-                gates_x = F.linear(x, w_ih, b_ih)  # every step of every sequence in one product
-                starts = np.concatenate([[0], np.cumsum(sizes)])
-                h, c = h0[k], c0[k] if lstm else None
-                ys = [None] * len(sizes)
-                order = range(len(sizes) - 1, -1, -1) if d == 1 else range(len(sizes))
-                for t in order:
-                    b = sizes[t]
-                    g = gates_x[int(starts[t]) : int(starts[t]) + b]
-                    if lstm:
-                        h_b, c_b = _lstm_step(g, h[:b], c[:b], w_hh, b_hh)
-                        c = F.cat([c_b, c[b:]]) if b < batch else c_b
-                    elif self.mode == "GRU":
-                        h_b = _gru_step(g, h[:b], w_hh, b_hh)
-                    else:
-                        h_b = _rnn_step(g, h[:b], w_hh, b_hh, relu=self.mode == "RNN_RELU")
-                    h = F.cat([h_b, h[b:]]) if b < batch else h_b  # the others keep their state
-                    ys[t] = h_b
-                outputs.append(F.cat(ys))
-                last_h.append(h)
+            sort = lambda h: F.index_select(h, 1, sorted_indices)  # noqa: E731
+            hx = tuple(sort(h) for h in hx) if lstm else sort(hx)
+        h0, c0 = self._states(hx, sizes[0], data, False)
+
+        def direction(x, layer, suffix, h, c, reverse):
+            w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
+            gates_x, b_hh = _input_gates(self.mode, x, w_ih, b_ih, b_hh)  # every step of every sequence at once
+            ys = [None] * len(sizes)
+            for t in range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes)):
+                b = sizes[t]
+                step = gates_x[starts[t] : starts[t] + b].unsqueeze(0)  # this step's running sequences
+                h_b, c_b = _run(self.mode, step, w_hh, b_hh, h[:b], c[:b] if lstm else None)
+                h_b = h_b[0]
+                h = F.cat([h_b, h[b:]]) if b < sizes[0] else h_b  # the others keep their state
                 if lstm:
-                    last_c.append(c)
-            x = outputs[0] if directions == 1 else F.cat(outputs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, training=True)
-        h_n = F.stack(last_h)
-        c_n = F.stack(last_c) if lstm else None
+                    c = F.cat([c_b, c[b:]]) if b < sizes[0] else c_b
+                ys[t] = h_b
+            return F.cat(ys), h, c if lstm else None
+
+        x, h_n, c_n = self._stack(data, h0, c0, direction)
         if unsorted_indices is not None:  # back in the batch's order
             h_n = F.index_select(h_n, 1, unsorted_indices)
             c_n = F.index_select(c_n, 1, unsorted_indices) if lstm else None
@@ -339,6 +313,12 @@ class _Cell(Module):
     def _zeros(self, x):
         return F.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
 
+    def _step(self, mode: str, x, h, c=None):
+        """One step, as a sequence of length 1 of the layers' op: (h', c' or None)."""
+        gates_x, b_hh = _input_gates(mode, x, self.weight_ih, self.bias_ih, self.bias_hh)
+        ys, c = _run(mode, gates_x.unsqueeze(0), self.weight_hh, b_hh, self._zeros(x) if h is None else h, c)
+        return ys[0], c
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
@@ -354,13 +334,7 @@ class RNNCell(_Cell):
 
     def forward(self, input, hx=None):  # noqa: A002
         x, h, unbatched = self._prepare(input, hx)
-        h = _rnn_step(
-            F.linear(x, self.weight_ih, self.bias_ih),
-            self._zeros(x) if h is None else h,
-            self.weight_hh,
-            self.bias_hh,
-            relu=self.nonlinearity == "relu",
-        )
+        h = self._step("RNN_RELU" if self.nonlinearity == "relu" else "RNN_TANH", x, h)[0]
         return h.squeeze(0) if unbatched else h
 
 
@@ -374,14 +348,7 @@ class LSTMCell(_Cell):
         x, h, unbatched = self._prepare(input, h)
         if hx is not None:
             c = self._prepare(input, c)[1]
-        zeros = self._zeros(x)
-        h, c = _lstm_step(
-            F.linear(x, self.weight_ih, self.bias_ih),
-            zeros if h is None else h,
-            zeros if c is None else c,
-            self.weight_hh,
-            self.bias_hh,
-        )
+        h, c = self._step("LSTM", x, h, self._zeros(x) if c is None else c)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
@@ -392,7 +359,5 @@ class GRUCell(_Cell):
 
     def forward(self, input, hx=None):  # noqa: A002
         x, h, unbatched = self._prepare(input, hx)
-        h = _gru_step(
-            F.linear(x, self.weight_ih, self.bias_ih), self._zeros(x) if h is None else h, self.weight_hh, self.bias_hh
-        )
+        h = self._step("GRU", x, h)[0]
         return h.squeeze(0) if unbatched else h
