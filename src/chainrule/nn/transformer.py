@@ -16,8 +16,9 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..backend import array_module, resolve_dtype
-from ..errors import DTypeError, ShapeError
+from ..backend import resolve_dtype
+from ..errors import ShapeError
+from ..ops.attention import attention_mask
 from ..tensor import Tensor, as_tensor
 from . import init
 from .container import ModuleList
@@ -26,16 +27,11 @@ from .module import Module
 from .parameter import Parameter
 
 
-def _blocked(mask, name: str, dtype) -> Tensor:
-    """A mask in MultiheadAttention's convention (bool: True = may NOT attend; float: added to the scores) as
-    a float mask to add: -inf where blocked, 0 elsewhere."""
+def _allowed(mask) -> Tensor:
+    """MultiheadAttention's bool masks say where a query may NOT attend (PyTorch's convention there); turned
+    into attention_mask's, which says where it may. Float masks are added either way."""
     mask = as_tensor(mask)
-    if mask.dtype == np.bool_:
-        xp = array_module(mask._array)
-        return Tensor._wrap(xp.where(mask._array, -np.inf, 0.0).astype(dtype), False)
-    if mask._array.dtype.kind != "f":
-        raise DTypeError(f"MultiheadAttention: {name} must be bool or float, got {mask.dtype}")
-    return mask
+    return Tensor._wrap(~mask._array, False) if mask.dtype == np.bool_ else mask
 
 
 class MultiheadAttention(Module):
@@ -130,9 +126,8 @@ class MultiheadAttention(Module):
 
         q, k, v = split(query, w_q, b_q), split(key, w_k, b_k), split(value, w_v, b_v)
         scores = (q * (1 / math.sqrt(width))) @ k.transpose(-2, -1)  # (N, heads, L, S)
-        dtype = scores._array.dtype
         if attn_mask is not None:
-            mask = _blocked(attn_mask, "attn_mask", dtype)
+            mask = _allowed(attn_mask)
             if mask.shape == (batch * heads, length, source):
                 mask = mask.reshape(batch, heads, length, source)
             elif mask.shape != (length, source):
@@ -140,14 +135,14 @@ class MultiheadAttention(Module):
                     f"MultiheadAttention: attn_mask must have shape ({length}, {source}) or "
                     f"({batch * heads}, {length}, {source}), got {mask.shape}"
                 )
-            scores = scores + mask
+            scores = attention_mask(mask, scores, "MultiheadAttention")
         if key_padding_mask is not None:
-            mask = _blocked(key_padding_mask, "key_padding_mask", dtype)
+            mask = _allowed(key_padding_mask)
             if mask.shape != (batch, source):
                 raise ShapeError(
                     f"MultiheadAttention: key_padding_mask must have shape ({batch}, {source}), got {mask.shape}"
                 )
-            scores = scores + mask.reshape(batch, 1, 1, source)
+            scores = attention_mask(mask.reshape(batch, 1, 1, source), scores, "MultiheadAttention", "key_padding_mask")
         weights = F.softmax(scores, -1)
         if self.dropout and self.training:
             weights = F.dropout(weights, self.dropout, training=True)

@@ -17,19 +17,19 @@ from .linalg import matmul
 from .regularize import dropout
 
 
-def attention_mask(mask, scores: Tensor, op: str) -> Tensor:
+def attention_mask(mask, scores: Tensor, op: str, name: str = "attn_mask") -> Tensor:
     """scores with ``mask`` applied: a bool mask keeps where True (-inf elsewhere), a float mask is added."""
     mask = as_tensor(mask)
     try:
         np.broadcast_shapes(mask.shape, scores.shape)
     except ValueError:
         raise ShapeError(
-            f"{op}: attn_mask of shape {mask.shape} does not broadcast to the scores' {scores.shape}"
+            f"{op}: {name} of shape {mask.shape} does not broadcast to the scores' {scores.shape}"
         ) from None
     if mask.dtype == np.bool_:
         return where(mask, scores, float("-inf"))
     if mask._array.dtype.kind != "f":
-        raise DTypeError(f"{op}: attn_mask must be bool or float, got {mask.dtype}")
+        raise DTypeError(f"{op}: {name} must be bool or float, got {mask.dtype}")
     return scores + mask
 
 
