@@ -11,16 +11,7 @@ from ..errors import DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands
-from .shape import _index_array
-
-
-def _places(index: np.ndarray, axis: int) -> tuple:
-    """The full index that ``index`` along ``axis`` means: element (i, j, ...) of index points at the input
-    position with index[i, j, ...] on ``axis`` and i, j, ... on the others."""
-    xp = array_module(index)
-    full = [xp.arange(s).reshape([-1 if k == d else 1 for k in range(index.ndim)]) for d, s in enumerate(index.shape)]
-    full[axis] = index
-    return tuple(full)
+from .shape import _index_array, full_index
 
 
 class Scatter(Function):
@@ -83,7 +74,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None) -> Ten
         if src.ndim != x.ndim:
             raise ShapeError(f"scatter: src must have as many dimensions as the input ({x.ndim}), got {src.shape}")
     index, axis = _check("scatter", x, dim, index, src)
-    places = _places(index, axis)
+    places = full_index(index, axis)
     if src is None:
         if reduce == "add":
             return _add_value(x, places, value)
@@ -107,7 +98,7 @@ def scatter_add(input, dim: int, index, src) -> Tensor:  # noqa: A002
     indices add up: counts, sums by group."""
     x, src = operands(as_tensor(input), src, "scatter_add")
     index, axis = _check("scatter_add", x, dim, index, src)
-    return Scatter.apply(x, _crop(src, index), places=_places(index, axis), add=True)
+    return Scatter.apply(x, _crop(src, index), places=full_index(index, axis), add=True)
 
 
 def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:  # noqa: A002
@@ -129,4 +120,4 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:  # noqa: A0
     shape = [1] * x.ndim
     shape[axis] = len(index)
     spread = array_module(index).broadcast_to((index % x.shape[axis]).astype(np.int64).reshape(shape), source.shape)
-    return Scatter.apply(x, source * alpha if alpha != 1 else source, places=_places(spread, axis), add=True)
+    return Scatter.apply(x, source * alpha if alpha != 1 else source, places=full_index(spread, axis), add=True)

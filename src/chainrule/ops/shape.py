@@ -260,6 +260,15 @@ class Flip(Function):
         return array_module(grad_output).flip(grad_output, self.axes)
 
 
+def full_index(index, axis: int) -> tuple:
+    """The full index that ``index`` along ``axis`` means (gather's and scatter's): element (i, j, ...) of index
+    points at the position with index[i, j, ...] on ``axis`` and i, j, ... on the other axes."""
+    xp = array_module(index)
+    full = [xp.arange(s).reshape([-1 if k == d else 1 for k in range(index.ndim)]) for d, s in enumerate(index.shape)]
+    full[axis] = index
+    return tuple(full)
+
+
 class Gather(Function):
     saved_inputs = ()
     saves_output = False
@@ -278,12 +287,7 @@ class Gather(Function):
         xp = array_module(grad_output)
         grad = xp.zeros(self.shape, dtype=grad_output.dtype)
         # an index taken twice receives both gradients: scatter with addition
-        full = [
-            xp.arange(s).reshape([-1 if i == d else 1 for i in range(grad_output.ndim)])
-            for d, s in enumerate(self.index.shape)
-        ]
-        full[self.axis] = self.index
-        scatter_add(grad, tuple(full), grad_output)
+        scatter_add(grad, full_index(self.index, self.axis), grad_output)
         return grad
 
 
