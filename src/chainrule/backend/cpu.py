@@ -243,16 +243,6 @@ def layer_norm(x: np.ndarray, weight, bias, eps: float):
     return out, x_hat, rstd
 
 
-def layer_norm_backward(grad: np.ndarray, x_hat: np.ndarray, rstd: np.ndarray, weight):
-    """The input's gradient of ``layer_norm`` in one pass; None where the NumPy path should run."""
-    kernels = _usable(grad, x_hat, min_size=RELU_MIN_SIZE, contiguous=True)
-    if kernels is None or grad.ndim != 2 or (weight is not None and weight.dtype != grad.dtype):
-        return None
-    grad_x = empty(grad.shape, grad.dtype)
-    kernels.layer_norm_backward(grad, x_hat, rstd, np.empty(0, dtype=grad.dtype) if weight is None else weight, grad_x)
-    return grad_x
-
-
 def outer(a: np.ndarray, b: np.ndarray):
     """``a @ b`` for a 2-D a of shape (m, 1) and b of shape (1, n): the outer product a[:, 0] b[0], C-contiguous;
     None where the NumPy path should run. NumPy's matmul takes a loop of its own, not BLAS, for an inner dimension

@@ -295,24 +295,6 @@ def layer_norm_forward(x, weight, bias, eps, out, x_hat, rstd):
 
 
 @njit(**_serial)
-def layer_norm_backward(grad, x_hat, rstd, weight, grad_x):
-    """grad_x = rstd (g - mean(g) - x_hat mean(g x_hat)) per row, g = grad w (grad where weight has size 0)."""
-    rows, m = grad.shape
-    scale = weight.size > 0
-    for i in range(rows):
-        dy, h, out = grad[i], x_hat[i], grad_x[i]
-        sum_g, sum_gh = 0.0, 0.0
-        for j in range(m):
-            g = dy[j] * weight[j] if scale else dy[j]
-            sum_g += g
-            sum_gh += g * h[j]
-        mean_g, mean_gh, inv = sum_g / m, sum_gh / m, rstd[i]
-        for j in range(m):
-            g = dy[j] * weight[j] if scale else dy[j]
-            out[j] = inv * (g - mean_g - h[j] * mean_gh)
-
-
-@njit(**_serial)
 def outer(a, b, out):
     """out[i, j] = a[i] b[j] for 1-D a and b (any strides) and a C-contiguous out: a matrix product whose inner
     dimension is 1, one product per element as BLAS and NumPy's matmul compute it."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import backend
@@ -14,7 +12,7 @@ from ..tensor import Tensor, as_tensor
 from .activation import in_place
 from .broadcast import operands
 from .elementwise import clip, sqrt
-from .reduce import mean, norm
+from .reduce import norm
 from .reduce import sum as reduce_sum
 
 
@@ -37,18 +35,30 @@ class Dropout(Function):
         return grad_output * self.mask * self.scale
 
 
+def _normalize(x, axes, eps):
+    """(x_hat, 1/sqrt(var + eps), mean, var) of x over ``axes``, the variance biased, as both norms use it."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    inv_std = 1.0 / array_module(x).sqrt(var + x.dtype.type(eps))
+    return centered * inv_std, inv_std, mean, var
+
+
+def _normalized_grad(grad_xhat, x_hat, inv_std, axes):
+    """dL/dx from g = dL/dx_hat: x_hat depends on x directly and through the mean and the variance, so
+    dx = (1/sigma) (g - mean(g) - x_hat mean(g x_hat)), the means over ``axes``."""
+    mean_g = grad_xhat.mean(axis=axes, keepdims=True)
+    mean_gx = (grad_xhat * x_hat).mean(axis=axes, keepdims=True)
+    return (grad_xhat - mean_g - x_hat * mean_gx) * inv_std
+
+
 class BatchNormTrain(Function):
     op = "batch_norm"
     saved_inputs = (1,)
     saves_output = True
 
     def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5, statistics=None):
-        xp = array_module(x)
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)  # biased, as used to normalise
-        self.inv_std = 1.0 / xp.sqrt(var + x.dtype.type(eps))
-        self.x_hat = centered * self.inv_std
+        self.x_hat, self.inv_std, mean, var = _normalize(x, axes, eps)
         self.axes, self.weight = axes, weight
         self.saves_output = weight is None  # then the output is x_hat itself
         if statistics is not None:  # handed back to batch_norm() for the running averages
@@ -62,7 +72,6 @@ class BatchNormTrain(Function):
 
     def backward(self, grad_output):
         x_hat, axes = self.x_hat, self.axes
-        count = x_hat.size // math.prod(s for i, s in enumerate(x_hat.shape) if i not in axes)
         grad_weight = grad_bias = None
         if self.weight is not None:
             grad_weight = (grad_output * x_hat).sum(axis=axes)
@@ -70,12 +79,7 @@ class BatchNormTrain(Function):
             grad_xhat = grad_output * self.weight.reshape(self.param_shape)
         else:
             grad_xhat = grad_output
-        # dx = (1/sigma) (g - mean(g) - x_hat * mean(g * x_hat)), g the gradient w.r.t. x_hat
-        grad_x = None
-        if self.needs_input_grad[0]:
-            mean_g = grad_xhat.sum(axis=axes, keepdims=True) / count
-            mean_gx = (grad_xhat * x_hat).sum(axis=axes, keepdims=True) / count
-            grad_x = (grad_xhat - mean_g - x_hat * mean_gx) * self.inv_std
+        grad_x = _normalized_grad(grad_xhat, x_hat, self.inv_std, axes) if self.needs_input_grad[0] else None
         if self.weight is None:
             return grad_x
         return grad_x, grad_weight, grad_bias
@@ -172,8 +176,8 @@ class LayerNorm(Function):
     """y = x̂ w + b with x̂ = (x - mean) / sqrt(var + eps) over the last axes (``axes``), in one op.
 
     Backward, with g = dy w (dy without a weight) and M the number of elements normalised together:
-    dx = rstd (g - mean(g) - x̂ mean(g x̂)), since x̂ depends on x directly and through the mean and the
-    variance; dw = sum over the other axes of dy x̂; db = sum of dy."""
+    dx = rstd (g - mean(g) - x̂ mean(g x̂)) (_normalized_grad, as batch norm's over its own axes);
+    dw = sum over the other axes of dy x̂; db = sum of dy."""
 
     saves_output = False
 
@@ -181,7 +185,6 @@ class LayerNorm(Function):
         return (1,) if len(self.inputs) > 1 else ()  # the weight, if any (x̂ and rstd are kept from the forward)
 
     def forward(self, x, weight=None, bias=None, axes=(), eps=1e-5):
-        xp = array_module(x)
         self.weight, self.axes = weight, axes
         width = int(np.prod([x.shape[a] for a in axes]))
         if x.flags.c_contiguous and (weight is None or weight.flags.c_contiguous):
@@ -194,10 +197,7 @@ class LayerNorm(Function):
                     rstd.reshape(x.shape[: x.ndim - len(axes)] + (1,) * len(axes)),
                 )
                 return out.reshape(x.shape)
-        centered = x - x.mean(axis=axes, keepdims=True)
-        variance = (centered * centered).mean(axis=axes, keepdims=True)  # biased, as PyTorch normalises
-        self.rstd = 1 / xp.sqrt(variance + eps)
-        self.x_hat = centered * self.rstd
+        self.x_hat, self.rstd = _normalize(x, axes, eps)[:2]
         out = self.x_hat * weight if weight is not None else self.x_hat.copy()
         if bias is not None:
             out += bias
@@ -206,7 +206,7 @@ class LayerNorm(Function):
     def backward(self, grad_output):
         x_hat, axes = self.x_hat, self.axes
         g = grad_output * self.weight if self.weight is not None else grad_output
-        grad_x = self.rstd * (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
+        grad_x = _normalized_grad(g, x_hat, self.rstd, axes)
         lead = tuple(range(grad_output.ndim - len(axes)))
         grads = [grad_x]
         if len(self.needs_input_grad) > 1:
@@ -227,9 +227,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
             f"{normalized_shape}"
         )
     axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
-    if bias is not None and weight is None:  # rare: the composed form keeps the op's inputs positional
-        centered = input - mean(input, axes, keepdim=True)
-        return centered / sqrt(mean(centered * centered, axes, keepdim=True) + eps) + bias
+    if bias is not None and weight is None:  # rare: a weight of ones keeps the op's inputs in their places
+        weight = Tensor._wrap(array_module(input._array).ones(normalized_shape, dtype=input._array.dtype), False)
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(p.shape) != normalized_shape:
             raise ShapeError(f"layer_norm: {name} must have shape {normalized_shape}, got {tuple(p.shape)}")
