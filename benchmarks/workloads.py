@@ -34,6 +34,16 @@ def blas_info() -> str:
     )
 
 
+def library(name: str):
+    if name == "torch":
+        import torch
+
+        return torch
+    import chainrule
+
+    return chainrule
+
+
 # ------------------------------------------------------------------ MLP epoch
 # The builders take a device so that benchmarks/gpu.py times the same networks on a GPU (X, y there
 # already in GPU memory).
@@ -110,11 +120,11 @@ def cnn_input(batch):
     return rng.random((batch, 1, 28, 28), dtype=np.float32), np.random.default_rng(1).integers(0, 10, batch)
 
 
-def chainrule_cnn_step(batch=128, device="cpu"):
-    import chainrule as cr
-    from chainrule import nn, optim
-
-    cr.manual_seed(0)
+def cnn_step(L, batch=128, device="cpu"):
+    """The small CNN's training step (conv16-pool-conv32-pool-linear, SGD with momentum), the same PyTorch
+    code for both libraries: ``L`` is torch or chainrule."""
+    L.manual_seed(0)
+    nn = L.nn
     model = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1),
         nn.ReLU(),
@@ -125,9 +135,9 @@ def chainrule_cnn_step(batch=128, device="cpu"):
         nn.Flatten(),
         nn.Linear(1568, 10),
     ).to(device)
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    opt = L.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     images, labels = cnn_input(batch)
-    x, y = cr.from_numpy(images).to(device), cr.from_numpy(labels).to(device)
+    x, y = L.from_numpy(images).to(device), L.from_numpy(labels).to(device)
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -138,32 +148,12 @@ def chainrule_cnn_step(batch=128, device="cpu"):
     return step
 
 
+def chainrule_cnn_step(batch=128, device="cpu"):
+    return cnn_step(library("chainrule"), batch, device)
+
+
 def torch_cnn_step(batch=128, device="cpu"):
-    import torch
-
-    torch.manual_seed(0)
-    T = torch.nn
-    model = T.Sequential(
-        T.Conv2d(1, 16, 3, padding=1),
-        T.ReLU(),
-        T.MaxPool2d(2),
-        T.Conv2d(16, 32, 3, padding=1),
-        T.ReLU(),
-        T.MaxPool2d(2),
-        T.Flatten(),
-        T.Linear(1568, 10),
-    ).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    images, labels = cnn_input(batch)
-    x, y = torch.from_numpy(images).to(device), torch.from_numpy(labels).to(device)
-    loss_fn = T.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    return step
+    return cnn_step(library("torch"), batch, device)
 
 
 def cnn_breakdown(steps: int = 30) -> list:
@@ -270,17 +260,7 @@ def memory_check(X, y, steps=10000, batch=128):
 
 
 # ------------------------------------------------------------------ sequence models
-# One builder for both libraries: the code is PyTorch's, and ``L`` is torch or chainrule.
-def library(name: str):
-    if name == "torch":
-        import torch
-
-        return torch
-    import chainrule
-
-    return chainrule
-
-
+# One builder for both libraries, as cnn_step: the code is PyTorch's, and ``L`` is torch or chainrule.
 def _tokens(L, vocab: int, batch: int, length: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     return L.tensor(rng.integers(0, vocab, (batch, length))), L.tensor(rng.integers(0, vocab, (batch, length)))
