@@ -49,55 +49,68 @@ class Sequential(ModuleList):
         return x
 
 
-class ModuleDict(Module):
-    """A dict of modules whose parameters are registered, in insertion order."""
+class _Dict(Module):
+    """A dict whose values register in one of the Module's registries (``_registry``: "_modules" or
+    "_parameters"), in insertion order; ``_value`` checks or converts what is stored."""
 
-    def __init__(self, modules=None):
+    _registry = "_modules"
+
+    def __init__(self, values=None):
         super().__init__()
-        if modules is not None:
-            self.update(modules)
+        if values is not None:
+            self.update(values)
 
-    def __setitem__(self, key: str, module: Module) -> None:
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleDict: the value for {key!r} is a {type(module).__name__}, not a Module")
-        setattr(self, _key(self, key), module)
+    def _value(self, key, value):  # pragma: no cover - each subclass says what it stores
+        raise NotImplementedError
 
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
+    def __setitem__(self, key: str, value) -> None:
+        setattr(self, _key(self, key), self._value(key, value))
+
+    def __getitem__(self, key: str):
+        return getattr(self, self._registry)[key]
 
     def __delitem__(self, key: str) -> None:
         delattr(self, key)
 
     def __contains__(self, key) -> bool:
-        return key in self._modules
+        return key in getattr(self, self._registry)
 
     def __len__(self) -> int:
-        return len(self._modules)
+        return len(getattr(self, self._registry))
 
     def __iter__(self):
-        return iter(self._modules)
+        return iter(getattr(self, self._registry))
 
     def keys(self):
-        return self._modules.keys()
+        return getattr(self, self._registry).keys()
 
     def values(self):
-        return self._modules.values()
+        return getattr(self, self._registry).values()
 
     def items(self):
-        return self._modules.items()
+        return getattr(self, self._registry).items()
 
-    def update(self, modules) -> None:
-        for key, module in modules.items() if hasattr(modules, "items") else modules:
-            self[key] = module
+    def update(self, values) -> None:
+        for key, value in values.items() if hasattr(values, "items") else values:
+            self[key] = value
 
-    def pop(self, key: str) -> Module:
-        module = self[key]
+    def pop(self, key: str):
+        value = self[key]
         del self[key]
-        return module
+        return value
 
     def clear(self) -> None:
-        for key in list(self._modules):
+        for key in list(getattr(self, self._registry)):
             del self[key]
+
+
+class ModuleDict(_Dict):
+    """A dict of modules whose parameters are registered, in insertion order."""
+
+    def _value(self, key, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: the value for {key!r} is a {type(module).__name__}, not a Module")
+        return module
 
 
 def _parameter(owner: Module, value) -> Parameter:
@@ -139,41 +152,10 @@ class ParameterList(Module):
         return iter(self._parameters.values())
 
 
-class ParameterDict(Module):
+class ParameterDict(_Dict):
     """A dict of parameters, registered under their keys."""
 
-    def __init__(self, parameters=None):
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
+    _registry = "_parameters"
 
-    def __setitem__(self, key: str, value) -> None:
-        setattr(self, _key(self, key), _parameter(self, value))
-
-    def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
-
-    def __delitem__(self, key: str) -> None:
-        delattr(self, key)
-
-    def __contains__(self, key) -> bool:
-        return key in self._parameters
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def update(self, parameters) -> None:
-        for key, value in parameters.items() if hasattr(parameters, "items") else parameters:
-            self[key] = value
+    def _value(self, key, value):
+        return _parameter(self, value)
