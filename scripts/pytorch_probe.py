@@ -30,6 +30,7 @@ NAMESPACES = [
     ("torch.optim", torch.optim, chainrule.optim),
     ("torch.optim.lr_scheduler", torch.optim.lr_scheduler, chainrule.optim.lr_scheduler),
     ("torch.autograd", torch.autograd, chainrule.autograd),
+    ("torch.autograd.functional", torch.autograd.functional, chainrule.autograd.functional),
     ("torch.utils.data", torch.utils.data, chainrule.utils.data),
     ("torch.cuda", torch.cuda, chainrule.cuda),
 ]
@@ -61,7 +62,8 @@ DIFFERS = {
     "torch.set_default_device": "'cpu' or 'cuda'.",
     "torch.arange": "float ranges are computed in float64, then cast.",
     "torch.Tensor.view": "is `reshape`: it copies where the memory does not allow a view, instead of raising.",
-    "torch.Tensor.backward": "`create_graph=True` (gradients of gradients) is not supported.",
+    "torch.Tensor.backward": "with `create_graph=True` the graph is always kept (`retain_graph=False` is ignored: "
+    "the recorded gradients are built from the forward's tensors).",
     "torch.Tensor.type": "names the type `chainrule.FloatTensor`.",
     "torch.Tensor.grad_fn": "nodes are named `MulBackward` (PyTorch: `MulBackward0`); `next_functions` as PyTorch's.",
     "torch.Tensor.__setitem__": (
@@ -81,9 +83,16 @@ DIFFERS = {
     "torch.optim.Optimizer": (
         "`state` is keyed by `id(param)` and holds NumPy arrays; `state_dict()` round-trips as PyTorch's."
     ),
-    "torch.autograd.Function": "`forward` returns one tensor (several outputs are not supported).",
-    "torch.autograd.grad": "`create_graph=True` (gradients of gradients) is not supported.",
-    "torch.autograd.backward": "`create_graph=True` is not supported.",
+    "torch.autograd.Function": "`forward` returns one tensor (several outputs are not supported); for "
+    "`create_graph=True` it must save inputs, not its output (refused with a message).",
+    "torch.autograd.functional.jacobian": "`strategy='reverse-mode'` only; `vectorize` is accepted and ignored.",
+    "torch.autograd.functional.hessian": "`outer_jacobian_strategy='reverse-mode'` only; `vectorize` ignored.",
+    "torch.autograd.functional.jvp": "by two reverse-mode products (no forward mode): the same numbers, two backward "
+    "passes.",
+    "torch.nn.functional.unfold": "`dilation` 1 only.",
+    "torch.nn.functional.fold": "`dilation` 1 only.",
+    "torch.autograd.grad": "with `create_graph=True` the graph is always kept (`retain_graph=False` is ignored).",
+    "torch.autograd.backward": "with `create_graph=True` the graph is always kept (`retain_graph=False` is ignored).",
     "torch.cuda.is_available": "True only where CuPy is installed and sees an NVIDIA GPU.",
 }
 
@@ -187,7 +196,6 @@ def render() -> str:
         "- **dtypes are NumPy's** (`chainrule.float32 is numpy.dtype('float32')`); devices are 'cpu' and 'cuda' "
         "(CuPy).",
         "- **Never pickle**: `save`/`load` use safetensors with JSON; loading runs no code.",
-        "- **No higher-order gradients** (`create_graph=True`).",
         "- **Random numbers** come from chainrule's own seeded NumPy generator: a seed gives other numbers than "
         "PyTorch's.",
         "",

@@ -16,6 +16,9 @@ EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
         ("see_the_gradients.py", "gradcheck: True"),
         ("custom_module.py", "reloaded accuracy"),
         ("char_lm.py", "sample: Alice"),
+        ("newton.py", "newton: x = 1.0000000000 after 7 steps"),
+        ("gradient_penalty.py", "step 200: gradient penalty 0.000"),
+        ("hessian_vector.py", "largest difference: "),
     ],
 )
 def test_example_runs(script, expected):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-import threading
 
 import numpy as np
 
@@ -20,12 +19,7 @@ from .backend import device_of
 from .errors import ChainruleError, DeviceError, GraphError, ShapeError
 from .tensor import Tensor
 
-
-class _State(threading.local):
-    grad_enabled = True  # per thread, as PyTorch's grad mode
-
-
-_state = _State()
+_state = engine.grad_state  # per thread, as PyTorch's grad mode (kept on the engine's floor: the recorded walk sets it)
 
 
 def is_grad_enabled() -> bool:
@@ -244,10 +238,17 @@ class Function:
             out._creator = fn
         return out
 
-    def check_saved_versions(self) -> None:
-        """Refuse to run backward on arrays that were written in place after the forward saved them."""
+    def check_saved_versions(self, graph: bool = False) -> None:
+        """Refuse to run backward on arrays that were written in place after the forward saved them. ``graph``:
+        for backward_graph, which reads the inputs themselves (an op that saved its output recomputes it from
+        them) and never the saved output."""
         tick = getattr(self, "tick", None)
         if tick is None or tick == engine.current_tick():  # nothing anywhere was written since this node was recorded
+            return
+        if graph:
+            for i in range(len(self.inputs)) if self.saves_output else self.saved():
+                if self.inputs[i]._version_counter[0] > tick:
+                    self._modified(f"its input {i}", self.inputs[i]._version)
             return
         for i in self.saved():
             stamp = self.inputs[i]._version_counter[0]
@@ -287,6 +288,21 @@ class Function:
     def backward(self, grad_output):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def backward_graph(self, grad_output: Tensor):
+        """backward() for ``create_graph=True``: the same derivative, computed from the input Tensors
+        (``self.inputs``) with differentiable ops, so that it is recorded and can be differentiated again. Ops
+        define it beside their backward; a fused op may instead define ``composite``, its forward written in
+        simpler ops, whose derivative is then taken (``composite_backward``)."""
+        if type(self).composite is not Function.composite:
+            return composite_backward(self, grad_output)
+        raise NotImplementedError(
+            f"create_graph=True: {self.op_name()} has no backward written in differentiable ops, so its gradient "
+            "cannot be differentiated again"
+        )
+
+    def composite(self, *inputs: Tensor) -> Tensor:  # pragma: no cover - a fused op's own, where it has one
+        raise NotImplementedError
+
     def name(self) -> str:
         """The node's name as PyTorch prints it: the backward of ``Mul`` is ``MulBackward``."""
         return f"{type(self).__name__}Backward"
@@ -310,6 +326,22 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+def composite_backward(fn: Function, grad_output: Tensor) -> tuple:
+    """A fused op's recorded gradient: its forward recomputed in simpler ops from the same input Tensors, and
+    the partial derivatives of that, each of its inputs a place where the walk stops."""
+    inputs = fn.inputs
+    with enable_grad():
+        output = fn.composite(*inputs)
+    wanted = [t for t, needed in zip(inputs, fn.needs_input_grad) if needed]
+    collected = engine.run_backward_graph([output], [grad_output], wanted, partial=True)
+    grads, given = [], set()
+    for t, needed in zip(inputs, fn.needs_input_grad):
+        grad = collected.get(id(t)) if needed and id(t) not in given else None
+        given.add(id(t))  # an input passed twice (x * x) gets its whole gradient once
+        grads.append(grad)
+    return tuple(grads)
 
 
 class AccumulateGrad:

@@ -23,6 +23,7 @@ from .ops.sequence import (  # noqa: F401
     rms_norm,
 )
 from .ops.shape import embedding  # noqa: F401
+from .ops.unfold import fold, unfold  # noqa: F401
 
 __all__ = __all__ + [
     "adaptive_avg_pool1d",
@@ -44,4 +45,6 @@ __all__ = __all__ + [
     "pad",
     "scaled_dot_product_attention",
     "layer_norm",
+    "unfold",
+    "fold",
 ]

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .errors import GradcheckError
-from .function import no_grad
-from .tensor import Tensor
+from .function import enable_grad, no_grad
+from .tensor import Tensor, run_backward_graph
 
 
 def _as_float64(inputs: Sequence) -> list:
@@ -96,6 +96,44 @@ def gradcheck(
                 f"autograd {a:.10g}, numerical {n:.10g}, difference {a - n:.3g} "
                 f"(atol {atol}, rtol {rtol}){_likely_cause(analytic, expected, t.grad is None)}"
             )
+    return True
+
+
+def gradgradcheck(
+    fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0
+) -> bool:
+    """True if the second derivatives of ``fn`` (autograd's ``create_graph=True``) match numerical ones.
+
+    The first derivatives, g_j = d sum(fn(*inputs) * v)/d input_j with fixed random v, are computed by the
+    recorded walk; each g_j is then a function of the inputs like any other, and gradcheck compares its
+    gradient with central differences of it. A mismatch names the gradient, the input and the element.
+    """
+    inputs = _as_float64(inputs)
+    wanted = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not wanted:
+        raise ValueError("gradgradcheck: no input requires grad; create at least one with requires_grad=True")
+    with enable_grad():
+        shape = fn(*inputs).shape
+    v = Tensor(np.random.default_rng(seed + 1).standard_normal(shape), dtype=np.float64)
+
+    def first_gradient(j: int) -> Callable:
+        def gradient(*xs):
+            with enable_grad():  # numerical_grad calls this under no_grad: the forward must record to be walked
+                out = fn(*xs)
+                targets = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+                grads = run_backward_graph([out], [v], targets)
+            grad = grads.get(id(targets[j]))
+            return grad if grad is not None else targets[j] * 0.0
+
+        return gradient
+
+    for j in range(len(wanted)):
+        try:
+            gradcheck(first_gradient(j), inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+        except GradcheckError as exc:
+            detail = str(exc).removeprefix("gradcheck: ")
+            index = next(i for i, t in enumerate(inputs) if t is wanted[j])
+            raise GradcheckError(f"gradgradcheck: the gradient of input {index}, differentiated: {detail}") from None
     return True
 
 

@@ -14,6 +14,7 @@ that an op saved and that was modified since.
 from __future__ import annotations
 
 import heapq
+import threading
 import weakref
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,13 @@ def next_tick() -> int:
 
 def current_tick() -> int:
     return _tick
+
+
+class _GradState(threading.local):
+    grad_enabled = True  # per thread, as PyTorch's grad mode (function.py's no_grad and friends set it)
+
+
+grad_state = _GradState()
 
 
 _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
@@ -350,19 +358,20 @@ class Tensor:
 
         ``gradient`` is d(loss)/d(self); it may be left out only when self has one element.
         Calling backward twice adds the gradients, as in PyTorch: zero them between steps.
+        With ``create_graph=True`` each ``.grad`` is itself a Tensor with a graph (see run_backward_graph).
         """
-        if create_graph:
-            raise NotImplementedError(
-                "backward(create_graph=True): higher-order gradients are not supported by chainrule"
-            )
         if not self.requires_grad:
             raise GraphError(
                 "backward(): this tensor does not require grad and has no graph; "
                 "did you create the inputs with requires_grad=True, or compute it under no_grad()?"
             )
+        targets = None if inputs is None else [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if create_graph:  # the gradients are recorded as ops: they can be differentiated again
+            gradient = graph_gradient(self, gradient, "backward()")
+            run_backward_graph([self], [gradient], targets, accumulate=True)
+            return
         gradient = initial_gradient(self, gradient, "backward()")
         if inputs is not None:
-            targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             run_backward([self], [gradient], bool(retain_graph), targets, accumulate=True)
             return
         if self._creator is None:
@@ -711,3 +720,121 @@ def _to_leaf(t: Tensor, grad, grad_output, target_ids, collected) -> None:
     elif id(t) in target_ids:
         previous, grad = collected.get(id(t)), _dense(grad)
         collected[id(t)] = grad.copy() if previous is None else previous + grad
+
+
+# ------------------------------------------------------------------ create_graph=True
+def graph_gradient(output: Tensor, gradient, where: str) -> Tensor:
+    """The starting gradient of a recorded walk, as a Tensor: one given as a Tensor that requires grad is kept as
+    it is, so the result can be differentiated with respect to it too (a Jacobian-vector product by two vjps)."""
+    if isinstance(gradient, Tensor) and gradient.requires_grad:
+        if gradient.shape != output.shape or gradient.dtype != output.dtype:
+            raise ShapeError(
+                f"{where}: gradient has shape {tuple(gradient.shape)} and dtype {gradient.dtype}, expected the "
+                f"tensor's {tuple(output.shape)} and {output.dtype}"
+            )
+        return gradient
+    return Tensor._wrap(initial_gradient(output, gradient, where), False)
+
+
+def run_backward_graph(outputs, gradients, targets=None, accumulate=False, partial=False):
+    """The backward walk with ``create_graph=True``: gradients are Tensors, and each node's gradient comes from its
+    ``backward_graph``, the same derivative written in differentiable ops, recorded like any forward. So the
+    gradients are graphs of ordinary nodes, and differentiating them again is one more walk.
+
+    This is the textbook walk, without the default walk's fast paths: nodes run by decreasing creation number,
+    each once every consumer of its output has added its gradient in. With ``targets`` the gradients reaching
+    those tensors are collected and returned by id (``autograd.grad``; ``accumulate`` adds them into ``.grad``
+    instead): only nodes on a path to a target run. ``partial`` stops at the targets (the partial derivatives of a
+    fused op's composite form, function.py ``composite_backward``).
+    """
+    previous = grad_state.grad_enabled
+    grad_state.grad_enabled = True  # the derivative ops record, even when called inside no_grad
+    try:
+        collected = _walk_graph(outputs, gradients, targets, partial)
+    finally:
+        grad_state.grad_enabled = previous
+    if targets is None or not accumulate:
+        return collected
+    for t in targets:
+        if id(t) in collected:
+            _accumulate_graph(t, collected[id(t)])
+    return None
+
+
+def _walk_graph(outputs, gradients, targets, partial) -> dict:
+    target_ids = None if targets is None else {id(t) for t in targets}
+    reaching = None if targets is None or partial else _reaching(outputs, target_ids)
+    grads: dict = {}
+    collected: dict = {}
+    heap: list = []
+
+    def deliver(t: Tensor, grad: Tensor, tick) -> None:
+        """Hand ``grad``, a gradient of ``t``, on: collected, into .grad, or to the node that made t."""
+        if target_ids is not None and id(t) in target_ids:
+            previous = collected.get(id(t))
+            collected[id(t)] = grad if previous is None else previous + grad
+            if partial:
+                return
+        creator = t._creator if tick is None else creator_at(t, tick)
+        if creator is None:
+            if target_ids is None:
+                _accumulate_graph(t, grad)
+            return
+        if reaching is not None and creator not in reaching:
+            return
+        previous = grads.get(creator)
+        if previous is None:
+            grads[creator] = grad
+            heapq.heappush(heap, (-creator.seq, creator))
+        else:
+            grads[creator] = previous + grad
+
+    for out, gradient in zip(outputs, gradients):
+        deliver(out, gradient, None)
+    while heap:
+        fn = heapq.heappop(heap)[1]
+        grad_output = grads.pop(fn)
+        if fn.freed:
+            raise GraphError(
+                f"backward(): trying to go through the graph a second time (at op {fn.op_name()}); its saved "
+                "values were freed by the first backward(). Pass retain_graph=True to the first call."
+            )
+        retained = fn.retained
+        if retained is not None and target_ids is None and (out := retained()) is not None:
+            out._grad = grad_output
+        fn.check_saved_versions(graph=True)
+        input_grads = fn.backward_graph(grad_output)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        if anomaly.active:
+            anomaly.check_backward(fn, tuple(None if g is None else g._array for g in input_grads))
+        for t, needed, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+            if needed and grad is not None:
+                deliver(t, grad, fn.tick)
+    return collected
+
+
+def _reaching(outputs, target_ids: set) -> set:
+    """The nodes from which some target can be reached: the only ones autograd.grad's walk needs to run."""
+    seen, stack = set(), [o._creator for o in outputs if o._creator is not None]
+    while stack:
+        fn = stack.pop()
+        if fn not in seen:
+            seen.add(fn)
+            stack.extend(c for t in fn.inputs if (c := creator_at(t, fn.tick)) is not None)
+    reaching: set = set()
+    for fn in sorted(seen, key=lambda f: f.seq):  # inputs' nodes first
+        for t in fn.inputs:
+            if id(t) in target_ids or creator_at(t, fn.tick) in reaching:
+                reaching.add(fn)
+                break
+    return reaching
+
+
+def _accumulate_graph(leaf: Tensor, grad: Tensor) -> None:
+    """A recorded gradient into ``leaf.grad``: out of place, so that the sum is recorded too; the first one
+    cloned (as PyTorch's AccumulateGrad does), so that two leaves never share one gradient tensor."""
+    current = leaf._grad
+    leaf._grad = grad.clone() if current is None else current + grad
+    for hook in getattr(leaf, "_hooks", None) or ():
+        hook(leaf)

@@ -364,13 +364,13 @@ def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype
     for fast in (False, True):
         fn = conv.Conv2d()
         fn.needs_input_grad = (True, True, True)
-        out_w = 8 + 2 * conv._pair(padding, "padding", "test")[1]
-        ho = 9 + 2 * conv._pair(padding, "padding", "test")[0] - kernel[0] + 1
+        out_w = 8 + 2 * conv.pair(padding, "padding", "test")[1]
+        ho = 9 + 2 * conv.pair(padding, "padding", "test")[0] - kernel[0] + 1
         per_image = (kernel[0] * kernel[1] * 4 + 1) * ho * out_w * x.itemsize  # one image's im2col matrix
         monkeypatch.setattr(conv, "BLOCK_BYTES", 3 * per_image)  # blocks of 3, 3 and 1 images
         previous = cpu.set_fast_kernels(fast)
         try:
-            pad = conv._pair(padding, "padding", "test")
+            pad = conv.pair(padding, "padding", "test")
             out = fn.forward(x, weight, bias, (1, 1), pad)
             assert fn.geometry[-1] != fn.geometry[-2][1], "expected the wide layout"
             grad = rng.standard_normal(out.shape).astype(dtype) if not fast else results[0][1]
@@ -387,7 +387,7 @@ def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype
         np.testing.assert_array_equal(fast, reference)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(weight, requires_grad=True)
     tb = torch.tensor(bias, requires_grad=True)
-    tout = torch.nn.functional.conv2d(tx, tw, tb, padding=conv._pair(padding, "padding", "test"))
+    tout = torch.nn.functional.conv2d(tx, tw, tb, padding=conv.pair(padding, "padding", "test"))
     tout.backward(torch.tensor(results[0][1]))
     tolerance = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-10}
     np.testing.assert_allclose(results[1][0], tout.detach().numpy(), **tolerance)

@@ -346,12 +346,30 @@ def _add_explain(sub):
         metavar="FILE.svg",
         help="also draw the network's computational graph with Graphviz (.svg, .png or .pdf)",
     )
+    p.add_argument(
+        "--derivative",
+        metavar="EXPR",
+        help="instead of a network: y = EXPR in x (e.g. 'x**2', 'tanh(x)') and its derivatives at --at, each the "
+        "gradient of the one before, recorded as a graph (create_graph=True); --graph draws them all",
+    )
+    p.add_argument("--at", type=float, default=1.0, help="the x of --derivative (default 1)")
+    p.add_argument(
+        "--order", type=_positive_int, default=2, help="how many derivatives --derivative takes (default 2, at most 6)"
+    )
     p.add_argument("--output", metavar="FILE", help="write the explanation here instead of standard output")
 
 
 def _cmd_explain(args) -> int:
     from ..explain import load_network, render_step, trace_step
 
+    if args.derivative is not None:
+        from ..explain.derivatives import describe
+        from ..explain.graph import render
+
+        text, found = describe(args.derivative, args.at, args.order)
+        if args.graph:
+            render(found, args.graph)
+        return _emit(text + "\n", args.output)
     spec = load_network(args.network)
     text = render_step(trace_step(spec, steps=args.steps), args.format, args.digits)
     if args.graph:

@@ -25,19 +25,24 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _name(t: Tensor, root: Tensor) -> str:
-    """A tensor's name, or what it is: the loss, an op's result, a parameter or a constant."""
+def _name(t: Tensor, roots: dict) -> str:
+    """A tensor's name, or what it is: the loss (or the label it was drawn under), an op's result, a parameter
+    or a constant."""
     if t.name:
         return t.name
-    if t is root:
-        return "loss"
+    if id(t) in roots:
+        return roots[id(t)]
     if t.grad_fn is not None:
         return f"{t.grad_fn.op_name()} result"
     return "parameter" if t.requires_grad else "constant"
 
 
-def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) -> str:
-    """DOT source: a box per tensor (name or shape, optional values and gradients), an ellipse per op."""
+def to_dot(tensor, show_values: bool = False, show_grads: bool = False) -> str:
+    """DOT source: a box per tensor (name or shape, optional values and gradients), an ellipse per op.
+    ``tensor`` is one Tensor (drawn as the loss) or a {label: Tensor} dict of several, drawn in one picture
+    (a function and its recorded derivatives share their nodes)."""
+    roots = {"loss": tensor} if isinstance(tensor, Tensor) else dict(tensor)
+    labels = {id(t): label for label, t in roots.items()}
     # top to bottom: inputs above, the loss at the foot (a left-to-right row grows thousands of pixels wide)
     lines = ["digraph chainrule {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=10];']
     ids: dict = {}
@@ -48,19 +53,21 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
         return ids[id(obj)]
 
     def tensor_node(t: Tensor) -> str:
-        label = [_name(t, tensor), f"shape {tuple(t.shape)}"]
+        label = [_name(t, labels), f"shape {tuple(t.shape)}"]
         if show_values:
             label.append("value " + _values(t._array))
         if show_grads and t.grad is not None:
             label.append("grad " + _values(t._grad._array))
-        color = "lightblue" if t.requires_grad and t.is_leaf else "white"
+        color = "lightblue" if t.requires_grad and t.is_leaf else "khaki" if id(t) in labels else "white"
         text = "\\n".join(_escape(part) for part in label)  # DOT's line break inside a label
         lines.append(f'  {node_id(t)} [shape=box, style=filled, fillcolor={color}, label="{text}"];')
         return node_id(t)
 
     seen_fn = set()
-    tensor_node(tensor)
-    stack = [tensor]
+    for root in roots.values():
+        if id(root) not in ids:
+            tensor_node(root)
+    stack = list(roots.values())
     while stack:
         t = stack.pop()
         fn = t.grad_fn

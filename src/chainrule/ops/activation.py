@@ -13,7 +13,8 @@ from ..backend import erf as backend_erf
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
-from .elementwise import exp, log1p, where
+from .broadcast import constant
+from .elementwise import erf, exp, log1p, where
 from .inplace import unary_
 
 
@@ -32,6 +33,9 @@ class ReLU(Function):
         grad = cpu.relu_backward(grad_output, self.y)
         return grad_output * (self.y > 0) if grad is None else grad
 
+    def backward_graph(self, grad_output):
+        return grad_output * constant((self.inputs[0]._array > 0).astype(grad_output.dtype))
+
 
 class LeakyReLU(Function):
     op = "leaky_relu"
@@ -46,6 +50,10 @@ class LeakyReLU(Function):
     def backward(self, grad_output):
         xp = array_module(grad_output)
         return grad_output * xp.where(self.x > 0, 1, self.slope).astype(grad_output.dtype)
+
+    def backward_graph(self, grad_output):
+        x = self.inputs[0]._array
+        return grad_output * constant(array_module(x).where(x > 0, 1, self.slope).astype(x.dtype))
 
 
 class Sigmoid(Function):
@@ -64,6 +72,10 @@ class Sigmoid(Function):
         y = self.y
         return grad_output * (y * (1 - y))  # d sigmoid/dx = y (1 - y)
 
+    def backward_graph(self, grad_output):
+        y = sigmoid(self.inputs[0])
+        return grad_output * (y * (1 - y))
+
 
 class Tanh(Function):
     saved_inputs = ()
@@ -76,6 +88,10 @@ class Tanh(Function):
 
     def backward(self, grad_output):
         return grad_output * (1 - self.y * self.y)  # d tanh/dx = 1 - y^2
+
+    def backward_graph(self, grad_output):
+        y = tanh(self.inputs[0])
+        return grad_output * (1 - y * y)
 
 
 class Softmax(Function):
@@ -96,6 +112,10 @@ class Softmax(Function):
         y = self.y
         return y * (grad_output - (grad_output * y).sum(axis=self.axis, keepdims=True))
 
+    def backward_graph(self, grad_output):
+        y = softmax(self.inputs[0], self.axis)
+        return y * (grad_output - (grad_output * y).sum(axis=self.axis, keepdims=True))
+
 
 class LogSoftmax(Function):
     saved_inputs = ()
@@ -112,6 +132,9 @@ class LogSoftmax(Function):
         xp = array_module(grad_output)
         # d log_softmax: dx = g - softmax(x) * sum(g)
         return grad_output - xp.exp(self.y) * grad_output.sum(axis=self.axis, keepdims=True)
+
+    def backward_graph(self, grad_output):
+        return grad_output - softmax(self.inputs[0], self.axis) * grad_output.sum(axis=self.axis, keepdims=True)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -144,6 +167,16 @@ class GELU(Function):
         # d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density
         pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return grad_output * (self.cdf + x * pdf).astype(x.dtype, copy=False)
+
+    def backward_graph(self, grad_output):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            t = tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return grad_output * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
+        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
+        pdf = exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad_output * (cdf + x * pdf)
 
 
 def in_place(input, op: str, function) -> Tensor:

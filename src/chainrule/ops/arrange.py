@@ -26,6 +26,9 @@ class Tril(Function):
     def backward(self, grad_output):
         return array_module(grad_output).tril(grad_output, self.diagonal)  # kept elements pass, dropped get 0
 
+    def backward_graph(self, grad_output):
+        return Tril.apply(grad_output, diagonal=self.diagonal)
+
 
 class Triu(Function):
     """The upper triangle (elements on or above diagonal k) of the last two axes; the rest 0."""
@@ -40,6 +43,9 @@ class Triu(Function):
     def backward(self, grad_output):
         return array_module(grad_output).triu(grad_output, self.diagonal)
 
+    def backward_graph(self, grad_output):
+        return Triu.apply(grad_output, diagonal=self.diagonal)
+
 
 class Roll(Function):
     saved_inputs = ()
@@ -51,6 +57,9 @@ class Roll(Function):
 
     def backward(self, grad_output):
         return array_module(grad_output).roll(grad_output, tuple(-s for s in self.shifts), self.axes)  # roll back
+
+    def backward_graph(self, grad_output):
+        return Roll.apply(grad_output, shifts=tuple(-s for s in self.shifts), axes=self.axes)
 
 
 def _triangle(op: str, function, x, diagonal: int) -> Tensor:

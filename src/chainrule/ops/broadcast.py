@@ -50,3 +50,22 @@ def operands(a, b, op: str) -> tuple[Tensor, Tensor]:
         elif fb:
             a = Tensor._wrap(a._array.astype(db), False)
     return a, b
+
+
+def sum_to_tensor(grad: Tensor, shape: tuple) -> Tensor:
+    """sum_to for a recorded gradient (``create_graph=True``): the same sums, as differentiable ops."""
+    shape = tuple(shape)
+    if tuple(grad.shape) == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
+    )
+    summed = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return summed.reshape(shape) if lead else summed
+
+
+def constant(array) -> Tensor:
+    """An array as a Tensor outside the graph: a factor of a recorded gradient that has no derivative of its own
+    (a mask, a sign, a step)."""
+    return Tensor._wrap(array, False)

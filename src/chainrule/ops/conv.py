@@ -15,17 +15,9 @@ from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands
-
-
-def _pair(value, name: str, op: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or any(int(v) != v for v in pair):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+from .linalg import matmul
+from .shape import gather
+from .unfold import Unfold, out_size, pair
 
 
 # The ops below work in "channel-major" axis order (C, N, H, W): every per-channel array then is one
@@ -92,7 +84,7 @@ class Conv2d(Function):
         xp = array_module(x)
         out_channels, channels, kh, kw = weight.shape
         n, _, h, w = x.shape
-        ho, wo = _out_size(h, kh, stride[0], padding[0]), _out_size(w, kw, stride[1], padding[1])
+        ho, wo = out_size(h, kh, stride[0], padding[0]), out_size(w, kw, stride[1], padding[1])
         # The wide layout pays when the im2col matrix (kh*kw*C rows) outweighs the gradient it forces to
         # be widened in backward (O rows); a first layer with one input channel stays narrow.
         wide = stride == (1, 1) and kh * kw * channels >= out_channels
@@ -237,6 +229,15 @@ class Conv2d(Function):
             grad_b = grad_wb[:, rows].copy()
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
+    def composite(self, x, weight, bias=None):
+        """The textbook convolution, for the recorded gradient: W (O, C*kh*kw) times the unfolded input."""
+        _, _, stride, padding, (ho, wo), _ = self.geometry
+        cols = Unfold.apply(x, kernel=tuple(weight.shape[2:]), stride=stride, padding=padding)  # (N, C*kh*kw, L)
+        out = matmul(weight.reshape(weight.shape[0], -1), cols)  # (N, O, L)
+        if bias is not None:
+            out = out + bias.reshape(1, -1, 1)
+        return out.reshape(x.shape[0], weight.shape[0], ho, wo)
+
 
 def _tiles_2x2(kernel, stride, padding) -> bool:
     """The pooling that backend/cpu.py's kernels do in one pass: 2x2 windows, stride 2, no padding."""
@@ -251,7 +252,7 @@ class MaxPool2d(Function):
     def forward(self, x, kernel, stride, padding):
         xp = array_module(x)
         n, c, h, w = x.shape
-        out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
+        out_hw = out_size(h, kernel[0], stride[0], padding[0]), out_size(w, kernel[1], stride[1], padding[1])
         self.geometry = (x.shape, kernel, stride, padding, out_hw)
         if _tiles_2x2(kernel, stride, padding):
             fast = cpu.max_pool_2x2(x.transpose(1, 0, 2, 3))  # one multi-core pass, where Numba is installed
@@ -302,6 +303,13 @@ class MaxPool2d(Function):
                 target += grad * chosen
         return _unpad(grad_padded, padding, (h, w))
 
+    def composite(self, x):
+        """Each window's element at argmax, picked out of the unfolded input (so ties go where backward sends them)."""
+        (n, c, _, _), kernel, stride, padding, (ho, wo) = self.geometry
+        cols = Unfold.apply(x, kernel=kernel, stride=stride, padding=padding, fill=-np.inf)
+        index = self.argmax.transpose(1, 0, 2, 3).reshape(n, c, 1, ho * wo).astype(np.int64)
+        return gather(cols.reshape(n, c, kernel[0] * kernel[1], ho * wo), 2, index).reshape(n, c, ho, wo)
+
 
 class AvgPool2d(Function):
     op = "avg_pool2d"
@@ -311,7 +319,7 @@ class AvgPool2d(Function):
     def forward(self, x, kernel, stride, padding):
         xp = array_module(x)
         n, c, h, w = x.shape
-        out_hw = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1], padding[1])
+        out_hw = out_size(h, kernel[0], stride[0], padding[0]), out_size(w, kernel[1], stride[1], padding[1])
         padded = _channel_major(x, padding)
         total = xp.zeros((c, n, *out_hw), dtype=x.dtype)
         for i in range(kernel[0]):
@@ -331,6 +339,12 @@ class AvgPool2d(Function):
             for j in range(kernel[1]):
                 _offset(grad_padded, i, j, stride, out_hw)[...] += share
         return _unpad(grad_padded, padding, (h, w))
+
+    def composite(self, x):
+        """The mean of each window of the unfolded input (padding counted as zeros)."""
+        (n, c, _, _), kernel, stride, padding, (ho, wo) = self.geometry
+        cols = Unfold.apply(x, kernel=kernel, stride=stride, padding=padding)
+        return cols.reshape(n, c, kernel[0] * kernel[1], ho * wo).mean(axis=2).reshape(n, c, ho, wo)
 
 
 def _check_image(x: Tensor, op: str) -> None:
@@ -362,7 +376,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0) -> Tensor:
     input, weight = operands(
         input, weight, "conv2d"
     )  # as linear: integer input joins the weight's dtype; float32/64 raise
-    stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
+    stride, padding = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d")
     _check_geometry(input.shape, weight.shape[2:], stride, padding, "conv2d")
     if bias is None:
         return Conv2d.apply(input, weight, stride=stride, padding=padding)
@@ -379,9 +393,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0) -> Tensor:
 def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     x = as_tensor(x)
     _check_image(x, "max_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "max_pool2d")
-    stride = kernel if stride is None else _pair(stride, "stride", "max_pool2d")
-    padding = _pair(padding, "padding", "max_pool2d")
+    kernel = pair(kernel_size, "kernel_size", "max_pool2d")
+    stride = kernel if stride is None else pair(stride, "stride", "max_pool2d")
+    padding = pair(padding, "padding", "max_pool2d")
     _check_geometry(x.shape, kernel, stride, padding, "max_pool2d")
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
         raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel {kernel}")
@@ -391,8 +405,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
 def avg_pool2d(input, kernel_size, stride=None, padding=0) -> Tensor:
     input = as_tensor(input)
     _check_image(input, "avg_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
-    stride = kernel if stride is None else _pair(stride, "stride", "avg_pool2d")
-    padding = _pair(padding, "padding", "avg_pool2d")
+    kernel = pair(kernel_size, "kernel_size", "avg_pool2d")
+    stride = kernel if stride is None else pair(stride, "stride", "avg_pool2d")
+    padding = pair(padding, "padding", "avg_pool2d")
     _check_geometry(input.shape, kernel, stride, padding, "avg_pool2d")
     return AvgPool2d.apply(input, kernel=kernel, stride=stride, padding=padding)

@@ -11,11 +11,12 @@ import math
 import numpy as np
 
 from ..backend import array_module, device_of, get_default_dtype, is_device_array
+from ..backend import erf as backend_erf
 from ..backend import to_device as to_device_array
 from ..errors import GraphError
 from ..function import Function, is_grad_enabled
 from ..tensor import Tensor, as_tensor
-from .broadcast import operands, sum_to
+from .broadcast import constant, operands, sum_to, sum_to_tensor
 
 
 class Add(Function):
@@ -30,6 +31,10 @@ class Add(Function):
         sa, sb = self.shapes
         return sum_to(grad_output, sa), sum_to(grad_output, sb)
 
+    def backward_graph(self, grad_output):
+        sa, sb = self.shapes
+        return sum_to_tensor(grad_output, sa), sum_to_tensor(grad_output, sb)
+
 
 class Sub(Function):
     saved_inputs = ()
@@ -42,6 +47,10 @@ class Sub(Function):
     def backward(self, grad_output):
         sa, sb = self.shapes
         return sum_to(grad_output, sa), sum_to(-grad_output, sb) if self.needs_input_grad[1] else None
+
+    def backward_graph(self, grad_output):
+        sa, sb = self.shapes
+        return sum_to_tensor(grad_output, sa), sum_to_tensor(-grad_output, sb) if self.needs_input_grad[1] else None
 
 
 class Mul(Function):
@@ -63,6 +72,12 @@ class Mul(Function):
         grad_b = sum_to(grad_output * a, b.shape) if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
+    def backward_graph(self, grad_output):
+        a, b = self.inputs
+        grad_a = sum_to_tensor(grad_output * b, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to_tensor(grad_output * a, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
 
 class Div(Function):
     saved_inputs = (0, 1)
@@ -82,6 +97,12 @@ class Div(Function):
         grad_a = grad_output / b
         grad_b = sum_to(-grad_a * a / b, b.shape) if self.needs_input_grad[1] else None
         return sum_to(grad_a, a.shape) if self.needs_input_grad[0] else None, grad_b
+
+    def backward_graph(self, grad_output):
+        a, b = self.inputs
+        grad_a = grad_output / b
+        grad_b = sum_to_tensor(-grad_a * a / b, b.shape) if self.needs_input_grad[1] else None
+        return sum_to_tensor(grad_a, a.shape) if self.needs_input_grad[0] else None, grad_b
 
 
 class _ScalarOp(Function):
@@ -116,6 +137,9 @@ class MulScalar(_ScalarOp):
     def backward(self, grad_output):
         return grad_output * self.scalar  # d(s x)/dx = s
 
+    def backward_graph(self, grad_output):
+        return grad_output * float(self.scalar)
+
 
 class AddScalar(_ScalarOp):
     op = "add"
@@ -124,6 +148,9 @@ class AddScalar(_ScalarOp):
         return x + scalar
 
     def backward(self, grad_output):
+        return grad_output
+
+    def backward_graph(self, grad_output):
         return grad_output
 
 
@@ -135,6 +162,9 @@ class SubScalar(_ScalarOp):
         return scalar - x if reflected else x - scalar
 
     def backward(self, grad_output):
+        return -grad_output if self.reflected else grad_output
+
+    def backward_graph(self, grad_output):
         return -grad_output if self.reflected else grad_output
 
 
@@ -153,6 +183,10 @@ class DivScalar(_ScalarOp):
         if self.reflected:  # d(s/x)/dx = -s / x^2
             return grad_output * (-self.scalar / (self.x * self.x))
         return grad_output / self.scalar
+
+    def backward_graph(self, grad_output):
+        (x,), scalar = self.inputs, float(self.scalar)
+        return grad_output * (-scalar) / (x * x) if self.reflected else grad_output / scalar
 
 
 _PYTHON_NUMBERS = (float, int)
@@ -173,6 +207,9 @@ class Neg(Function):
     def backward(self, grad_output):
         return -grad_output
 
+    def backward_graph(self, grad_output):
+        return -grad_output
+
 
 class PowScalar(Function):
     op = "pow"
@@ -189,6 +226,14 @@ class PowScalar(Function):
         if p == 2:
             return grad_output * (2 * self.x)
         return grad_output * (p * self.x ** (p - 1))
+
+    def backward_graph(self, grad_output):
+        (x,), p = self.inputs, self.exponent
+        if p == 0:
+            return grad_output * 0.0
+        if p == 2:
+            return grad_output * (2 * x)
+        return grad_output * (p * x ** (p - 1))
 
 
 class Pow(Function):
@@ -211,6 +256,12 @@ class Pow(Function):
                 grad_b = sum_to(grad_output * self.y * xp.log(a), b.shape)
         return grad_a, grad_b
 
+    def backward_graph(self, grad_output):
+        a, b = self.inputs
+        grad_a = sum_to_tensor(grad_output * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to_tensor(grad_output * a**b * log(a), b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
 
 class Exp(Function):
     saved_inputs = ()
@@ -223,6 +274,9 @@ class Exp(Function):
 
     def backward(self, grad_output):
         return grad_output * self.y  # d(e^x)/dx = e^x
+
+    def backward_graph(self, grad_output):
+        return grad_output * exp(self.inputs[0])
 
 
 class Log(Function):
@@ -237,6 +291,9 @@ class Log(Function):
     def backward(self, grad_output):
         return grad_output / self.x  # d(ln x)/dx = 1/x
 
+    def backward_graph(self, grad_output):
+        return grad_output / self.inputs[0]
+
 
 class Log2(Function):
     saved_inputs = (0,)
@@ -250,6 +307,9 @@ class Log2(Function):
     def backward(self, grad_output):
         # log_b x = ln x / ln b, so d(log_b x)/dx = 1 / (x ln b)
         return grad_output / (self.x * self.x.dtype.type(math.log(self.base)))
+
+    def backward_graph(self, grad_output):
+        return grad_output / (self.inputs[0] * math.log(self.base))
 
 
 class Log10(Log2):
@@ -272,6 +332,9 @@ class Sqrt(Function):
     def backward(self, grad_output):
         return grad_output / (2 * self.y)  # d(sqrt x)/dx = 1 / (2 sqrt x)
 
+    def backward_graph(self, grad_output):
+        return grad_output / (2 * sqrt(self.inputs[0]))
+
 
 class Abs(Function):
     saved_inputs = (0,)
@@ -286,6 +349,10 @@ class Abs(Function):
         xp = array_module(grad_output)
         return grad_output * xp.sign(self.x)  # sign(0) = 0, as in PyTorch
 
+    def backward_graph(self, grad_output):
+        x = self.inputs[0]._array
+        return grad_output * constant(array_module(x).sign(x))
+
 
 class Sin(Function):
     saved_inputs = (0,)
@@ -297,6 +364,9 @@ class Sin(Function):
 
     def backward(self, grad_output):
         return grad_output * array_module(grad_output).cos(self.x)  # d sin x/dx = cos x
+
+    def backward_graph(self, grad_output):
+        return grad_output * cos(self.inputs[0])
 
 
 class Cos(Function):
@@ -310,6 +380,9 @@ class Cos(Function):
     def backward(self, grad_output):
         return -grad_output * array_module(grad_output).sin(self.x)  # d cos x/dx = -sin x
 
+    def backward_graph(self, grad_output):
+        return -grad_output * sin(self.inputs[0])
+
 
 class Tan(Function):
     saved_inputs = ()
@@ -321,6 +394,10 @@ class Tan(Function):
 
     def backward(self, grad_output):
         return grad_output * (1 + self.y * self.y)  # d tan x/dx = 1 + tan^2 x
+
+    def backward_graph(self, grad_output):
+        y = tan(self.inputs[0])
+        return grad_output * (1 + y * y)
 
 
 class Log1p(Function):
@@ -334,6 +411,9 @@ class Log1p(Function):
     def backward(self, grad_output):
         return grad_output / (1 + self.x)  # d ln(1 + x)/dx = 1 / (1 + x)
 
+    def backward_graph(self, grad_output):
+        return grad_output / (1 + self.inputs[0])
+
 
 class Expm1(Function):
     saved_inputs = ()
@@ -345,6 +425,26 @@ class Expm1(Function):
 
     def backward(self, grad_output):
         return grad_output * (self.y + 1)  # d(e^x - 1)/dx = e^x
+
+    def backward_graph(self, grad_output):
+        return grad_output * exp(self.inputs[0])
+
+
+class Erf(Function):
+    saved_inputs = (0,)
+    saves_output = False
+
+    def forward(self, x):
+        self.x = x
+        return backend_erf(x)
+
+    def backward(self, grad_output):
+        # d erf(x)/dx = 2/sqrt(pi) exp(-x^2)
+        return grad_output * (2 / math.sqrt(math.pi) * array_module(self.x).exp(-self.x * self.x))
+
+    def backward_graph(self, grad_output):
+        x = self.inputs[0]
+        return grad_output * (2 / math.sqrt(math.pi) * exp(-x * x))
 
 
 class Stepwise(Function):
@@ -358,6 +458,9 @@ class Stepwise(Function):
 
     def backward(self, grad_output):
         return array_module(grad_output).zeros_like(grad_output)
+
+    def backward_graph(self, grad_output):
+        return grad_output * 0.0
 
 
 class Clip(Function):
@@ -379,6 +482,15 @@ class Clip(Function):
             mask &= self.x <= self.high
         return grad_output * mask
 
+    def backward_graph(self, grad_output):
+        x = self.inputs[0]._array
+        mask = array_module(x).ones(x.shape, dtype=bool)
+        if self.low is not None:
+            mask &= x >= self.low
+        if self.high is not None:
+            mask &= x <= self.high
+        return grad_output * constant(mask.astype(x.dtype))
+
 
 class Maximum(Function):
     saved_inputs = (0, 1)
@@ -391,6 +503,10 @@ class Maximum(Function):
 
     def backward(self, grad_output):
         return _select_backward(grad_output, self.a, self.b, self.a > self.b, self.needs_input_grad)
+
+    def backward_graph(self, grad_output):
+        a, b = (t._array for t in self.inputs)
+        return _select_backward_graph(grad_output, self.inputs, a > b, self.needs_input_grad)
 
 
 class Minimum(Function):
@@ -405,14 +521,30 @@ class Minimum(Function):
     def backward(self, grad_output):
         return _select_backward(grad_output, self.a, self.b, self.a < self.b, self.needs_input_grad)
 
+    def backward_graph(self, grad_output):
+        a, b = (t._array for t in self.inputs)
+        return _select_backward_graph(grad_output, self.inputs, a < b, self.needs_input_grad)
+
+
+def _share(a, b, a_wins, dtype):
+    """a's share of the gradient: the winner takes it; a tie splits it in half (PyTorch's convention)."""
+    xp = array_module(a)
+    return xp.where(a_wins, 1.0, xp.where(a == b, 0.5, 0.0)).astype(dtype)
+
 
 def _select_backward(grad_output, a, b, a_wins, needs):
-    # The winner takes the gradient; a tie splits it in half (PyTorch's convention).
-    tie = a == b
-    xp = array_module(grad_output)
-    share_a = xp.where(a_wins, 1.0, xp.where(tie, 0.5, 0.0)).astype(grad_output.dtype)
+    share_a = _share(a, b, a_wins, grad_output.dtype)
     grad_a = sum_to(grad_output * share_a, a.shape) if needs[0] else None
     grad_b = sum_to(grad_output * (1 - share_a), b.shape) if needs[1] else None
+    return grad_a, grad_b
+
+
+def _select_backward_graph(grad_output, inputs, a_wins, needs):
+    """_select_backward's shares as constants (the choice is a step: it has no derivative of its own)."""
+    a, b = inputs
+    share_a = constant(_share(a._array, b._array, a_wins, grad_output.dtype))
+    grad_a = sum_to_tensor(grad_output * share_a, a.shape) if needs[0] else None
+    grad_b = sum_to_tensor(grad_output * (1 - share_a), b.shape) if needs[1] else None
     return grad_a, grad_b
 
 
@@ -433,6 +565,13 @@ class Where(Function):
         grad_b = sum_to(xp.where(self.condition, zero, grad_output), sb) if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
+    def backward_graph(self, grad_output):
+        keep = constant(self.condition.astype(grad_output.dtype))
+        sa, sb = self.shapes
+        grad_a = sum_to_tensor(grad_output * keep, sa) if self.needs_input_grad[0] else None
+        grad_b = sum_to_tensor(grad_output * (1 - keep), sb) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
 
 class Cast(Function):
     saved_inputs = ()
@@ -444,6 +583,9 @@ class Cast(Function):
 
     def backward(self, grad_output):
         return grad_output.astype(self.source)
+
+    def backward_graph(self, grad_output):
+        return Cast.apply(grad_output, dtype=self.source)
 
 
 class ToDevice(Function):
@@ -458,6 +600,9 @@ class ToDevice(Function):
     def backward(self, grad_output):
         return to_device_array(grad_output, self.source)  # the gradient goes back where x lives
 
+    def backward_graph(self, grad_output):
+        return ToDevice.apply(grad_output, device=self.source)
+
 
 class Clone(Function):
     saved_inputs = ()
@@ -467,6 +612,9 @@ class Clone(Function):
         return x.copy()
 
     def backward(self, grad_output):
+        return grad_output
+
+    def backward_graph(self, grad_output):
         return grad_output
 
 
@@ -604,6 +752,11 @@ def cos(input) -> Tensor:
 
 def tan(input) -> Tensor:
     return Tan.apply(as_tensor(input))
+
+
+def erf(input) -> Tensor:
+    """The error function 2/sqrt(pi) int_0^x exp(-t^2) dt (the normal CDF is (1 + erf(x / sqrt 2)) / 2)."""
+    return Erf.apply(as_tensor(input))
 
 
 def log1p(input) -> Tensor:

@@ -6,36 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module
-from ..backend import scatter_add as add_at
 from ..errors import DTypeError, ShapeError
-from ..function import Function
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands
+from .place import Scatter
 from .shape import _index_array, full_index
-
-
-class Scatter(Function):
-    """out = input with out[places] = src (src None: the number ``value``); add: out[places] += src."""
-
-    saved_inputs = ()
-    saves_output = False
-
-    def forward(self, x, src=None, places=None, add=False, value=None):
-        self.places, self.add = places, add
-        out = x.copy()
-        if add:
-            add_at(out, places, src)  # repeated places each add
-        else:
-            out[places] = value if src is None else src
-        return out
-
-    def backward(self, grad_output):
-        grad_x = grad_output
-        if not self.add:  # overwritten places got nothing from the input
-            grad_x = grad_output.copy()
-            grad_x[self.places] = 0
-        grad_src = grad_output[self.places]  # each written value's gradient, from where it went
-        return (grad_x, grad_src) if len(self.needs_input_grad) == 2 else grad_x
 
 
 def _check(op: str, x: Tensor, dim: int, index, src):

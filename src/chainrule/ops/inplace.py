@@ -15,7 +15,8 @@ from ..backend import array_module, check_device, device_of, is_device_array, to
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from ..function import Function, is_grad_enabled
 from ..tensor import Tensor, as_tensor, record_history
-from .broadcast import sum_to
+from .broadcast import sum_to, sum_to_tensor
+from .place import Scatter
 from .shape import GetItem, plain_index
 
 
@@ -184,6 +185,14 @@ class SetItem(Function):
             grad_x[self.index] = 0
         if self.needs_input_grad[1]:
             grad_value = sum_to(grad_output[self.index], self.value_shape)
+        return grad_x, grad_value
+
+    def backward_graph(self, grad_output):
+        grad_x = grad_value = None
+        if self.needs_input_grad[0]:
+            grad_x = Scatter.apply(grad_output, places=self.index, add=False, value=0)
+        if self.needs_input_grad[1]:
+            grad_value = sum_to_tensor(grad_output[self.index], self.value_shape)
         return grad_x, grad_value
 
 

@@ -8,7 +8,7 @@ from ..backend import array_module, cpu
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
-from .broadcast import operands, sum_to
+from .broadcast import operands, sum_to, sum_to_tensor
 from .elementwise import into, mul
 
 
@@ -57,6 +57,19 @@ class MatMul(Function):
             grad_b = sum_to(_product(xp.swapaxes(a2, -1, -2), grad), b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
+    def backward_graph(self, grad_output):
+        a, b = self.inputs
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        grad = grad_output.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = sum_to_tensor(matmul(grad, b2.transpose(-1, -2)), a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            grad_b = sum_to_tensor(matmul(a2.transpose(-1, -2), grad), b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
 
 class Linear(Function):
     """y = x W^T + b with W of shape (out, in): the affine layer, fused into one node."""
@@ -93,6 +106,16 @@ class Linear(Function):
             return grad_x, grad_w
         grad_b = sum_to(grad2, (grad2.shape[1],)) if needs[2] else None  # (one pass where Numba is installed)
         return grad_x, grad_w, grad_b
+
+    def backward_graph(self, grad_output):
+        x, weight = self.inputs[:2]
+        grad2 = grad_output.reshape(-1, grad_output.shape[-1])
+        needs = self.needs_input_grad
+        grad_x = matmul(grad2, weight).reshape(x.shape) if needs[0] else None
+        grad_w = matmul(grad2.transpose(0, 1), x.reshape(-1, x.shape[-1])) if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, grad2.sum(axis=0) if needs[2] else None
 
 
 def matmul(input, other, *, out=None) -> Tensor:
@@ -225,6 +248,21 @@ class Einsum(Function):
             grad = xp.einsum(equation, grad_output, *(a for _, a in others))
             shape = [self.arrays[k].shape[i] if c in present else 1 for i, c in enumerate(term)]
             grads.append(xp.broadcast_to(grad.reshape(shape), self.arrays[k].shape).copy())
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+    def backward_graph(self, grad_output):
+        grads = []
+        for k, (term, needed) in enumerate(zip(self.inputs_subscripts, self.needs_input_grad)):
+            if not needed:
+                grads.append(None)
+                continue
+            others = [(t, a) for j, (t, a) in enumerate(zip(self.inputs_subscripts, self.inputs)) if j != k]
+            present = set(self.output).union(*(set(t) for t, _ in others))
+            kept = "".join(c for c in term if c in present)
+            equation = ",".join([self.output] + [t for t, _ in others]) + "->" + kept
+            grad = einsum(equation, grad_output, *(a for _, a in others))
+            shape = self.inputs[k].shape
+            grads.append(grad.reshape([shape[i] if c in present else 1 for i, c in enumerate(term)]).expand(shape))
         return tuple(grads) if len(grads) > 1 else grads[0]
 
 

@@ -12,6 +12,10 @@ from ..backend import array_module, cpu, is_device_array, kernels, to_device
 from ..errors import DataError, DeviceError, DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .activation import sigmoid, softmax
+from .broadcast import constant
+from .elementwise import clip
+from .place import add_into_zeros
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -111,6 +115,18 @@ class SoftmaxCrossEntropy(Function):
         grad *= scale
         return grad
 
+    def backward_graph(self, grad_output):
+        target, smoothing = self.target, self.label_smoothing
+        probs = softmax(self.inputs[0], 1)
+        n, classes = probs.shape
+        scale = _grad_scale(grad_output, self.reduction, n, 2)
+        if target.ndim == 1:  # softmax(x) - onehot(t), the onehot mixed with 1/C by label smoothing
+            onehot = array_module(target).full(probs.shape, smoothing / classes, dtype=probs.dtype)
+            onehot[array_module(target).arange(n), target] += 1 - smoothing
+            return (probs - constant(onehot)) * scale
+        dist = target if not smoothing else (1 - smoothing) * target + smoothing / classes
+        return (probs * constant(dist.sum(axis=1, keepdims=True)) - constant(dist)) * scale
+
 
 class NLLLoss(Function):
     op = "nll_loss"
@@ -130,6 +146,11 @@ class NLLLoss(Function):
         grad[xp.arange(self.shape[0]), self.target] = -scale
         return grad
 
+    def backward_graph(self, grad_output):
+        n = self.shape[0]
+        share = -_grad_scale(grad_output, self.reduction, n, 1)
+        return add_into_zeros(self.shape, (array_module(self.target).arange(n), self.target), share.expand((n,)))
+
 
 class MSELoss(Function):
     op = "mse_loss"
@@ -144,6 +165,11 @@ class MSELoss(Function):
     def backward(self, grad_output):
         # d/dy mean((y - t)^2) = 2 (y - t) / N
         grad = self.diff * _grad_scale(grad_output * 2, self.reduction, self.diff.size, 0)
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+    def backward_graph(self, grad_output):
+        prediction, target = self.inputs
+        grad = (prediction - target) * _grad_scale(grad_output * 2, self.reduction, prediction.numel(), 0)
         return grad, (-grad if self.needs_input_grad[1] else None)
 
 
@@ -161,6 +187,11 @@ class L1Loss(Function):
     def backward(self, grad_output):
         xp = array_module(grad_output)
         grad = xp.sign(self.diff) * _grad_scale(grad_output, self.reduction, self.diff.size, 0)
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+    def backward_graph(self, grad_output):
+        sign = constant(array_module(self.diff).sign(self.diff))
+        grad = sign * _grad_scale(grad_output, self.reduction, self.diff.size, 0)
         return grad, (-grad if self.needs_input_grad[1] else None)
 
 
@@ -183,6 +214,11 @@ class BinaryCrossEntropy(Function):
         grad = (p - t) / xp.maximum(p * (1 - p), p.dtype.type(1e-12))
         return grad * _grad_scale(grad_output, self.reduction, p.size, 0)
 
+    def backward_graph(self, grad_output):
+        p, t = self.inputs[0], constant(self.target)
+        grad = (p - t) / clip(p * (1 - p), 1e-12, None)
+        return grad * _grad_scale(grad_output, self.reduction, p.numel(), 0)
+
 
 class BCEWithLogits(Function):
     op = "binary_cross_entropy_with_logits"
@@ -200,6 +236,10 @@ class BCEWithLogits(Function):
         x = self.logits
         sigmoid = 0.5 * xp.tanh(0.5 * x) + 0.5
         return (sigmoid - self.target) * _grad_scale(grad_output, self.reduction, x.size, 0)
+
+    def backward_graph(self, grad_output):
+        x = self.inputs[0]
+        return (sigmoid(x) - constant(self.target)) * _grad_scale(grad_output, self.reduction, x.numel(), 0)
 
 
 # ------------------------------------------------------------------ validation and public functions

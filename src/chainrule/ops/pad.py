@@ -27,6 +27,9 @@ class ConstantPad(Function):
         # the gradient of the original elements is the gradient at their place in the padded output
         return grad_output[tuple(slice(b, size - a) for size, (b, a) in zip(grad_output.shape, self.widths))]
 
+    def backward_graph(self, grad_output):
+        return grad_output[tuple(slice(b, size - a) for size, (b, a) in zip(grad_output.shape, self.widths))]
+
 
 def pad(input, pad, mode: str = "constant", value=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """``pad`` = (left, right) for the last dim, then (top, bottom) for the one before, and so on; widths may

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from ..backend import array_module
 from ..function import Function
+from .activation import relu, sigmoid, tanh
+from .linalg import matmul
+from .shape import stack
 
 
 def _sigmoid(xp, a):
@@ -61,6 +64,15 @@ class RNNSequence(Function):
             dh_next = da @ w_hh  # the chain to the step before: dh_{t-1} = (dh_t * act'(a_t)) W
         # a_t = ... + h_{t-1} W^T, so dW = sum_t da_t^T h_{t-1}
         return d_gx, _weight_grad(d_gx, _previous(xp, ys, self.h0, order)), dh_next
+
+    def composite(self, gx, w_hh, h0):
+        """The same steps in differentiable ops (for the recorded gradient, create_graph=True)."""
+        h, ys = h0, [None] * len(gx)
+        for t in self.steps:
+            a = gx[t] + matmul(h, w_hh.transpose(0, 1))
+            h = relu(a) if self.relu else tanh(a)
+            ys[t] = h
+        return stack(ys)
 
 
 class LSTMSequence(Function):
@@ -117,6 +129,17 @@ class LSTMSequence(Function):
             dc_next = dc * f  # the cell's additive path back to the step before
         return d_gx, _weight_grad(d_gx, _previous(xp, hs, self.h0, order)), dh_next, dc_next
 
+    def composite(self, gx, w_hh, h0, c0):
+        """The same steps in differentiable ops (for the recorded gradient, create_graph=True)."""
+        hidden, h, c, hs = h0.shape[-1], h0, c0, [None] * len(gx)
+        for t in self.order:
+            a = gx[t] + matmul(h, w_hh.transpose(0, 1))
+            i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+            h = sigmoid(o) * tanh(c)
+            hs[t] = h
+        return stack(hs + [c])
+
 
 class GRUSequence(Function):
     """The GRU over every step: r and z from gx_t + h_{t-1} W^T + b, n = tanh(gx_n + r (h_{t-1} W_n^T + b_n)),
@@ -167,3 +190,16 @@ class GRUSequence(Function):
             dh_next = dh * z + dhh @ w_hh
         d_b = d_gh.reshape(-1, d_gh.shape[-1]).sum(axis=0)
         return d_gx, _weight_grad(d_gh, prev), d_b, dh_next
+
+    def composite(self, gx, w_hh, b_hh, h0):
+        """The same steps in differentiable ops (for the recorded gradient, create_graph=True)."""
+        hidden, h, ys = h0.shape[-1], h0, [None] * len(gx)
+        for t in self.order:
+            gh = matmul(h, w_hh.transpose(0, 1)) + b_hh
+            x = gx[t]
+            r = sigmoid(x[:, :hidden] + gh[:, :hidden])
+            z = sigmoid(x[:, hidden : 2 * hidden] + gh[:, hidden : 2 * hidden])
+            n = tanh(x[:, 2 * hidden :] + r * gh[:, 2 * hidden :])
+            h = (1 - z) * n + z * h
+            ys[t] = h
+        return stack(ys)

@@ -15,6 +15,7 @@ from ..backend import array_module
 from ..errors import DTypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from .broadcast import constant
 from .elementwise import abs, exp, log, maximum, minimum, pow, sqrt
 
 
@@ -38,6 +39,13 @@ def _expand(grad_output, axes, keepdims, ndim):
     return array_module(grad_output).expand_dims(grad_output, axes)
 
 
+def _expand_graph(grad_output: Tensor, axes, keepdims, shape) -> Tensor:
+    """_expand for a recorded gradient: the reduced axes back as size 1."""
+    if keepdims or not axes or not shape:
+        return grad_output
+    return grad_output.reshape([1 if i in axes else s for i, s in enumerate(shape)])
+
+
 class Sum(Function):
     saved_inputs = ()
     saves_output = False
@@ -51,6 +59,9 @@ class Sum(Function):
         xp = array_module(grad_output)
         grad = _expand(grad_output, self.axes, self.keepdims, len(self.shape))
         return xp.broadcast_to(grad, self.shape)
+
+    def backward_graph(self, grad_output):
+        return _expand_graph(grad_output, self.axes, self.keepdims, self.shape).expand(self.shape)
 
 
 class Mean(Function):
@@ -67,6 +78,9 @@ class Mean(Function):
         xp = array_module(grad_output)
         grad = _expand(grad_output, self.axes, self.keepdims, len(self.shape)) / self.count
         return xp.broadcast_to(grad, self.shape)
+
+    def backward_graph(self, grad_output):
+        return (_expand_graph(grad_output, self.axes, self.keepdims, self.shape) / self.count).expand(self.shape)
 
 
 class _Extreme(Function):
@@ -88,6 +102,11 @@ class _Extreme(Function):
         count = mask.sum(axis=self.axes, keepdims=True)
         grad = _expand(grad_output, self.axes, self.keepdims, self.x.ndim)
         return mask * (grad / count).astype(grad_output.dtype, copy=False)
+
+    def backward_graph(self, grad_output):
+        mask = self.x == self.y
+        share = mask / mask.sum(axis=self.axes, keepdims=True)  # the tie rule of backward, a constant
+        return _expand_graph(grad_output, self.axes, self.keepdims, self.x.shape) * constant(share.astype(self.x.dtype))
 
 
 class Max(_Extreme):
@@ -127,6 +146,15 @@ class Prod(Function):
         grad = grad_output if self.axis is None or self.keepdims else xp.expand_dims(grad_output, self.axis)
         return (grad * before * after).reshape(self.x.shape)
 
+    def backward_graph(self, grad_output):
+        # d(prod x)/dx_i = prod x / x_i, which, written in ops, holds only where no x_i is 0
+        x = self.inputs[0]
+        if not array_module(x._array).all(x._array):
+            raise NotImplementedError("create_graph=True: prod's recorded gradient needs every element nonzero")
+        axes = tuple(range(x.ndim)) if self.axis is None else (self.axis % x.ndim,)
+        total = Prod.apply(x, axis=self.axis, keepdims=True)
+        return _expand_graph(grad_output, axes, self.keepdims, x.shape) * total / x
+
 
 class CumSum(Function):
     op = "cumsum"
@@ -141,6 +169,9 @@ class CumSum(Function):
         xp = array_module(grad_output)
         # y_j = sum_{i<=j} x_i, so dL/dx_i = sum_{j>=i} dL/dy_j: a cumulative sum from the end
         return xp.flip(xp.cumsum(xp.flip(grad_output, self.axis), axis=self.axis), self.axis)
+
+    def backward_graph(self, grad_output):
+        return grad_output.flip((self.axis,)).cumsum(self.axis).flip((self.axis,))
 
 
 class ValuesIndices(tuple):

@@ -10,7 +10,7 @@ from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor, as_tensor
 from .activation import in_place
-from .broadcast import operands
+from .broadcast import constant, operands
 from .elementwise import clip, sqrt
 from .reduce import norm
 from .reduce import sum as reduce_sum
@@ -34,6 +34,9 @@ class Dropout(Function):
     def backward(self, grad_output):
         return grad_output * self.mask * self.scale
 
+    def backward_graph(self, grad_output):
+        return grad_output * constant(self.mask * self.scale)
+
 
 def _normalize(x, axes, eps):
     """(x_hat, 1/sqrt(var + eps), mean, var) of x over ``axes``, the variance biased, as both norms use it."""
@@ -52,6 +55,13 @@ def _normalized_grad(grad_xhat, x_hat, inv_std, axes):
     return (grad_xhat - mean_g - x_hat * mean_gx) * inv_std
 
 
+def _normalize_composite(x: Tensor, axes, eps) -> Tensor:
+    """x_hat of _normalize in differentiable ops: the normalisation as composed ops, for the recorded gradient
+    (create_graph=True) of the fused batch and layer norms."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    return centered / sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
+
+
 class BatchNormTrain(Function):
     op = "batch_norm"
     saved_inputs = (1,)
@@ -59,7 +69,7 @@ class BatchNormTrain(Function):
 
     def forward(self, x, weight=None, bias=None, axes=(0,), eps=1e-5, statistics=None):
         self.x_hat, self.inv_std, mean, var = _normalize(x, axes, eps)
-        self.axes, self.weight = axes, weight
+        self.axes, self.weight, self.eps = axes, weight, eps
         self.saves_output = weight is None  # then the output is x_hat itself
         if statistics is not None:  # handed back to batch_norm() for the running averages
             statistics.extend((mean, var))
@@ -83,6 +93,12 @@ class BatchNormTrain(Function):
         if self.weight is None:
             return grad_x
         return grad_x, grad_weight, grad_bias
+
+    def composite(self, x, weight=None, bias=None):
+        out = _normalize_composite(x, self.axes, self.eps)
+        if weight is None:
+            return out
+        return out * weight.reshape(self.param_shape) + bias.reshape(self.param_shape)
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None) -> Tensor:
@@ -185,7 +201,7 @@ class LayerNorm(Function):
         return (1,) if len(self.inputs) > 1 else ()  # the weight, if any (x̂ and rstd are kept from the forward)
 
     def forward(self, x, weight=None, bias=None, axes=(), eps=1e-5):
-        self.weight, self.axes = weight, axes
+        self.weight, self.axes, self.eps = weight, axes, eps
         width = int(np.prod([x.shape[a] for a in axes]))
         if x.flags.c_contiguous and (weight is None or weight.flags.c_contiguous):
             flat = lambda p: None if p is None else p.reshape(-1)  # noqa: E731
@@ -214,6 +230,12 @@ class LayerNorm(Function):
         if len(self.needs_input_grad) > 2:
             grads.append(grad_output.sum(axis=lead) if self.needs_input_grad[2] else None)
         return tuple(grads) if len(grads) > 1 else grads[0]
+
+    def composite(self, x, weight=None, bias=None):
+        out = _normalize_composite(x, self.axes, self.eps)
+        if weight is not None:
+            out = out * weight
+        return out + bias if bias is not None else out
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:

@@ -13,8 +13,9 @@ from ..backend import array_module, is_device_array, scatter_add, to_device
 from ..errors import DTypeError, ShapeError
 from ..function import Function
 from ..tensor import SliceGradient, Tensor, as_tensor
-from .broadcast import sum_to
+from .broadcast import constant, sum_to, sum_to_tensor
 from .elementwise import where
+from .place import add_into_zeros
 from .reduce import ValuesIndices
 
 
@@ -35,6 +36,9 @@ class Reshape(Function):
     def backward(self, grad_output):
         return grad_output.reshape(self.shape)
 
+    def backward_graph(self, grad_output):
+        return Reshape.apply(grad_output, shape=self.shape)
+
 
 class Permute(Function):
     saved_inputs = ()
@@ -48,6 +52,9 @@ class Permute(Function):
     def backward(self, grad_output):
         inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)  # the permutation that undoes axes
         return grad_output.transpose(inverse)
+
+    def backward_graph(self, grad_output):
+        return Permute.apply(grad_output, axes=tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__)))
 
 
 class GetItem(Function):
@@ -80,6 +87,9 @@ class GetItem(Function):
             scatter_add(grad, self.index, grad_output)
         return grad
 
+    def backward_graph(self, grad_output):
+        return add_into_zeros(self.shape, self.index, grad_output)
+
 
 def _is_basic(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
@@ -104,6 +114,12 @@ class Concatenate(Function):
         xp = array_module(grad_output)
         return tuple(xp.split(grad_output, self.splits, axis=self.axis))
 
+    def backward_graph(self, grad_output):
+        axis = self.axis % grad_output.ndim
+        bounds = [0, *self.splits, grad_output.shape[axis]]
+        before = (slice(None),) * axis
+        return tuple(GetItem.apply(grad_output, index=before + (slice(a, b),)) for a, b in zip(bounds, bounds[1:]))
+
 
 class Stack(Function):
     saved_inputs = ()
@@ -121,6 +137,10 @@ class Stack(Function):
     def backward(self, grad_output):
         xp = array_module(grad_output)
         return tuple(xp.take(grad_output, i, axis=self.axis) for i in range(self.count))
+
+    def backward_graph(self, grad_output):
+        before = (slice(None),) * (self.axis % grad_output.ndim)
+        return tuple(GetItem.apply(grad_output, index=before + (i,)) for i in range(self.count))
 
 
 def reshape(input, *shape) -> Tensor:
@@ -247,6 +267,9 @@ class Expand(Function):
     def backward(self, grad_output):
         return sum_to(grad_output, self.shape)  # each copy's gradient adds up: the backward of broadcasting
 
+    def backward_graph(self, grad_output):
+        return sum_to_tensor(grad_output, self.shape)
+
 
 class Flip(Function):
     saved_inputs = ()
@@ -258,6 +281,9 @@ class Flip(Function):
 
     def backward(self, grad_output):
         return array_module(grad_output).flip(grad_output, self.axes)
+
+    def backward_graph(self, grad_output):
+        return Flip.apply(grad_output, axes=self.axes)
 
 
 def full_index(index, axis: int) -> tuple:
@@ -289,6 +315,9 @@ class Gather(Function):
         # an index taken twice receives both gradients: scatter with addition
         scatter_add(grad, full_index(self.index, self.axis), grad_output)
         return grad
+
+    def backward_graph(self, grad_output):
+        return add_into_zeros(self.shape, full_index(self.index, self.axis), grad_output)
 
 
 def view(x, *shape) -> Tensor:
@@ -454,6 +483,14 @@ class Embedding(Function):
         if self.padding_idx is not None:
             grad[self.padding_idx] = 0  # the padding row never learns
         return grad
+
+    def backward_graph(self, grad_output):
+        grad = add_into_zeros(self.shape, self.indices.reshape(-1), grad_output.reshape(-1, self.shape[1]))
+        if self.padding_idx is None:
+            return grad
+        keep = array_module(grad._array).ones((self.shape[0], 1), dtype=grad.dtype)
+        keep[self.padding_idx] = 0
+        return grad * constant(keep)
 
 
 def embedding(input, weight, padding_idx: int | None = None) -> Tensor:

@@ -243,6 +243,7 @@ _METHODS = {
     "neg": elementwise.neg,
     "exp": elementwise.exp,
     "log": elementwise.log,
+    "erf": elementwise.erf,
     "log1p": elementwise.log1p,
     "log2": elementwise.log2,
     "log10": elementwise.log10,

@@ -21,11 +21,11 @@ forward and backward call the user's two static methods.
 
 from __future__ import annotations
 
-from . import function as _engine
-from .errors import GraphError
-from .function import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401 - PyTorch has them here too
-from .gradcheck import gradcheck  # noqa: F401
-from .tensor import Tensor, initial_gradient, run_backward
+from .. import function as _engine
+from ..errors import GraphError
+from ..function import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401 - PyTorch has them here too
+from ..gradcheck import gradcheck, gradgradcheck  # noqa: F401
+from ..tensor import Tensor, graph_gradient, initial_gradient, run_backward, run_backward_graph
 
 
 class FunctionCtx:
@@ -87,10 +87,35 @@ class _CustomNode(_engine.Function):
         if not isinstance(output, Tensor):
             raise TypeError(f"{user_class.__name__}.forward must return a Tensor, got {type(output).__name__}")
         self.user_class, self.ctx, self.output_shape, self.output_dtype = user_class, ctx, output.shape, output.dtype
+        # for backward_graph: which detached copy stands for which input, and the output (to refuse it)
+        self.originals = {id(c): a for c, a in zip(call_args, args) if isinstance(a, Tensor)}
+        self.output_id = id(output)
         return output._array
 
     def backward(self, grad_output):
-        grads = self.user_class.backward(self.ctx, Tensor._wrap(grad_output, False))
+        return self._gradients(self.user_class.backward(self.ctx, Tensor._wrap(grad_output, False)), False)
+
+    def backward_graph(self, grad_output):
+        """The user's backward run on the inputs themselves with recording on (create_graph=True): its result is
+        differentiable where it is written in chainrule's ops, as in PyTorch. A saved output would be a constant
+        here, which would make the derivative silently wrong, so it is refused."""
+        ctx, name = self.ctx, self.user_class.__name__
+        if any(t is not None and id(t) == self.output_id for t in ctx.saved):
+            raise NotImplementedError(
+                f"create_graph=True: {name} saved its output for backward; chainrule can differentiate a custom "
+                "Function's backward again only when it saves inputs (recompute the output from them in backward)"
+            )
+        detached = ctx.saved
+        ctx.saved = tuple(None if t is None else self.originals.get(id(t), t) for t in detached)
+        try:
+            grads = self.user_class.backward(ctx, grad_output)
+        finally:
+            ctx.saved = detached
+        return self._gradients(grads, True)
+
+    def _gradients(self, grads, graph: bool):
+        """The user's gradients, one per argument, checked and matched to the node's tensor inputs (as arrays for
+        backward, as Tensors for backward_graph)."""
         grads = grads if isinstance(grads, tuple) else (grads,)
         tensor_slots = [i for i, a in enumerate(self.ctx.args) if isinstance(a, Tensor)]
         if len(grads) != len(self.ctx.args):
@@ -104,7 +129,10 @@ class _CustomNode(_engine.Function):
             if grad is None or not needs:
                 out.append(None)
                 continue
-            grad = grad._array if isinstance(grad, Tensor) else grad
+            if graph:
+                grad = grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)
+            else:
+                grad = grad._array if isinstance(grad, Tensor) else grad
             expected = self.inputs[len(out)]._array.shape
             if grad.shape != expected:
                 raise GraphError(
@@ -160,11 +188,8 @@ def grad(
     allow_unused: bool = False,
     materialize_grads: bool = False,
 ) -> tuple:
-    """d(outputs)/d(inputs) as a tuple, one per input, without touching any ``.grad``."""
-    if create_graph:
-        raise NotImplementedError(
-            "autograd.grad(create_graph=True): higher-order gradients are not supported by chainrule"
-        )
+    """d(outputs)/d(inputs) as a tuple, one per input, without touching any ``.grad``. With ``create_graph=True``
+    the results have graphs of their own, so they can be differentiated again (Hessians, gradient penalties)."""
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     grad_outputs = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
     for out in outputs:
@@ -175,8 +200,12 @@ def grad(
             raise GraphError(
                 "autograd.grad: one of the inputs does not require grad; create it with requires_grad=True"
             )
-    gradients = [initial_gradient(o, g, "autograd.grad") for o, g in zip(outputs, grad_outputs)]
-    collected = run_backward(outputs, gradients, bool(retain_graph), inputs)
+    if create_graph:
+        gradients = [graph_gradient(o, g, "autograd.grad") for o, g in zip(outputs, grad_outputs)]
+        collected = run_backward_graph(outputs, gradients, inputs)
+    else:
+        gradients = [initial_gradient(o, g, "autograd.grad") for o, g in zip(outputs, grad_outputs)]
+        collected = run_backward(outputs, gradients, bool(retain_graph), inputs)
     result = []
     for index, t in enumerate(inputs):
         array = collected.get(id(t))
@@ -191,7 +220,7 @@ def grad(
                 )
             result.append(None)
             continue
-        result.append(Tensor._wrap(array, False))
+        result.append(array if create_graph else Tensor._wrap(array, False))
     return tuple(result)
 
 
@@ -199,12 +228,13 @@ def backward(
     tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
 ) -> None:
     """Add d(tensors)/d(leaf) into every leaf's ``.grad`` (``loss.backward()`` for several outputs at once)."""
-    if create_graph:
-        raise NotImplementedError(
-            "autograd.backward(create_graph=True): higher-order gradients are not supported by chainrule"
-        )
     tensors = _as_list(tensors)
     grad_tensors = [None] * len(tensors) if grad_tensors is None else _as_list(grad_tensors)
+    if create_graph:
+        gradients = [graph_gradient(t, g, "autograd.backward") for t, g in zip(tensors, grad_tensors)]
+        targets = None if inputs is None else _as_list(inputs)
+        run_backward_graph(tensors, gradients, targets, accumulate=True)
+        return
     gradients = [initial_gradient(t, g, "autograd.backward") for t, g in zip(tensors, grad_tensors)]
     targets = None if inputs is None else _as_list(inputs)
     run_backward(tensors, gradients, bool(retain_graph), targets, accumulate=targets is not None)
@@ -231,3 +261,6 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
 ]
+
+
+from . import functional  # noqa: E402,F401 - torch.autograd.functional; it builds on grad() above
