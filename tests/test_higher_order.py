@@ -13,6 +13,8 @@ import torch
 import chainrule as cr
 from chainrule.errors import GraphError
 
+from .compat.test_autograd import _cube
+
 
 def _data(shape, seed, low=-1.0, high=1.0):
     return np.random.default_rng(seed).uniform(low, high, shape)
@@ -391,16 +393,7 @@ def test_in_place_ops_record_and_the_version_counter_still_holds():
         cr.autograd.grad(out.sum(), a, create_graph=True)
 
 
-class Cube(cr.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * 3 * x**2
+Cube = _cube(cr)
 
 
 class SavesOutput(cr.autograd.Function):
@@ -432,12 +425,7 @@ def test_prod_with_a_zero_refuses_rather_than_being_wrong():
 
 
 def test_gradgradcheck_names_a_wrong_second_derivative():
-    class WrongSecond(cr.autograd.Function):  # right first derivative (3 x^2), written so that its derivative is 0
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x**3
-
+    class WrongSecond(Cube):  # the right first derivative (3 x^2), written so that its own derivative is 0
         @staticmethod
         def backward(ctx, grad_output):
             (x,) = ctx.saved_tensors

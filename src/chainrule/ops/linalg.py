@@ -234,35 +234,33 @@ class Einsum(Function):
         self.arrays = arrays
         return array_module(arrays[0]).einsum(",".join(inputs) + "->" + output, *arrays)
 
+    def _gradient(self, k: int, grad_output, operands, einsum_of, broadcast):
+        """Operand k's gradient: the einsum of the output's gradient with the other operands, in k's subscripts;
+        letters only k has come back as axes of 1, broadcast to k's shape."""
+        term = self.inputs_subscripts[k]
+        others = [(t, a) for j, (t, a) in enumerate(zip(self.inputs_subscripts, operands)) if j != k]
+        present = set(self.output).union(*(set(t) for t, _ in others))
+        kept = "".join(c for c in term if c in present)
+        equation = ",".join([self.output] + [t for t, _ in others]) + "->" + kept
+        shape = tuple(operands[k].shape)
+        grad = einsum_of(equation, grad_output, *(a for _, a in others))
+        return broadcast(grad.reshape([shape[i] if c in present else 1 for i, c in enumerate(term)]), shape)
+
     def backward(self, grad_output):
         xp = array_module(grad_output)
-        grads = []
-        for k, (term, needed) in enumerate(zip(self.inputs_subscripts, self.needs_input_grad)):
-            if not needed:
-                grads.append(None)
-                continue
-            others = [(t, a) for j, (t, a) in enumerate(zip(self.inputs_subscripts, self.arrays)) if j != k]
-            present = set(self.output).union(*(set(t) for t, _ in others))
-            kept = "".join(c for c in term if c in present)
-            equation = ",".join([self.output] + [t for t, _ in others]) + "->" + kept
-            grad = xp.einsum(equation, grad_output, *(a for _, a in others))
-            shape = [self.arrays[k].shape[i] if c in present else 1 for i, c in enumerate(term)]
-            grads.append(xp.broadcast_to(grad.reshape(shape), self.arrays[k].shape).copy())
+        grads = [
+            self._gradient(k, grad_output, self.arrays, xp.einsum, lambda g, s: xp.broadcast_to(g, s).copy())
+            if needed
+            else None
+            for k, needed in enumerate(self.needs_input_grad)
+        ]
         return tuple(grads) if len(grads) > 1 else grads[0]
 
     def backward_graph(self, grad_output):
-        grads = []
-        for k, (term, needed) in enumerate(zip(self.inputs_subscripts, self.needs_input_grad)):
-            if not needed:
-                grads.append(None)
-                continue
-            others = [(t, a) for j, (t, a) in enumerate(zip(self.inputs_subscripts, self.inputs)) if j != k]
-            present = set(self.output).union(*(set(t) for t, _ in others))
-            kept = "".join(c for c in term if c in present)
-            equation = ",".join([self.output] + [t for t, _ in others]) + "->" + kept
-            grad = einsum(equation, grad_output, *(a for _, a in others))
-            shape = self.inputs[k].shape
-            grads.append(grad.reshape([shape[i] if c in present else 1 for i, c in enumerate(term)]).expand(shape))
+        grads = [
+            self._gradient(k, grad_output, self.inputs, einsum, lambda g, s: g.expand(s)) if needed else None
+            for k, needed in enumerate(self.needs_input_grad)
+        ]
         return tuple(grads) if len(grads) > 1 else grads[0]
 
 
