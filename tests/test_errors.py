@@ -403,6 +403,10 @@ CLI_CASES = [
     ("cli-evaluate-missing", ["evaluate", "/no/such/run"]),
     ("cli-bad-loss", ["train", "--data", "iris", "--loss", "mse"]),
     ("cli-explain-steps", ["explain", "--steps", "1000000000"]),
+    ("cli-heads-width", ["train", "--data", "names", "--model", "transformer", "--embed", "10", "--heads", "4"]),
+    ("cli-language-model-table", ["train", "--data", "iris", "--model", "lstm"]),
+    ("cli-block-too-long", ["train", "--data", "names", "--model", "rnn", "--block", "40"]),
+    ("cli-derivative-formula", ["explain", "--derivative", "__import__('os')"]),
 ]
 try:  # where a GPU is usable, asking for it is no error
     import cupy  # noqa: F401

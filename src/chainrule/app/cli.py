@@ -62,7 +62,7 @@ def _batch(text: str):
 
 def _add_train(sub):
     from ..data.datasets import DATASETS
-    from .config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TrainConfig
+    from .config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TEXT_MODES, TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser(
@@ -87,7 +87,27 @@ def _add_train(sub):
         help=f"hidden layer sizes, separated by commas or spaces (default {','.join(map(str, d.hidden))})",
     )
     p.add_argument(
-        "--model", choices=MODELS, help="mlp, or cnn: convolutions over image rows such as mnist's (default mlp)"
+        "--model",
+        choices=MODELS,
+        help="mlp, or cnn: convolutions over image rows such as mnist's (default mlp); for text (--data names or a "
+        ".txt file) a character-level language model: bigram, mlp, rnn, gru, lstm or transformer",
+    )
+    p.add_argument(
+        "--text",
+        choices=TEXT_MODES,
+        help="a text --data file holds one word or name a line (lines) or running text (running); default: detected",
+    )
+    p.add_argument(
+        "--block",
+        type=_positive_int,
+        help="a language model's context in characters (default: bigram 1, mlp 3, the others 16)",
+    )
+    p.add_argument("--embed", type=_positive_int, help=f"a language model's embedding width (default {d.embed})")
+    p.add_argument(
+        "--layers", type=_positive_int, help=f"recurrent or transformer layers of a language model (default {d.layers})"
+    )
+    p.add_argument(
+        "--heads", type=_positive_int, help=f"a transformer's attention heads; they divide --embed (default {d.heads})"
     )
     p.add_argument(
         "--channels",
@@ -233,6 +253,15 @@ def _cmd_evaluate(args) -> int:
 
 def format_evaluation(results: dict) -> str:
     """The test metrics as a short table: per-class precision, recall and F1 for classification."""
+    if "test_bits_per_char" in results:  # a language model
+        return "\n".join(
+            [
+                f"test loss                {results['test_loss']:.4f} nats per character "
+                f"({results['test_bits_per_char']:.3f} bits)",
+                f"count-based bigram       {results['bigram_test_loss']:.4f} nats per character",
+                f"next-character accuracy  {results['test_accuracy']:.2%}",
+            ]
+        )
     lines = [f"test loss      {results['test_loss']:.4f}"]
     if "test_accuracy" not in results:
         lines += [f"{k:<14} {v:.4f}" for k, v in results.items() if k != "test_loss" and isinstance(v, float)]
@@ -248,6 +277,41 @@ def format_evaluation(results: dict) -> str:
     macro = [sum(scores[k]) / len(names) for k in ("precision", "recall", "f1")]
     lines.append(f"{'macro':<{width}}  {macro[0]:9.3f}  {macro[1]:6.3f}  {macro[2]:5.3f}  {total:7d}")
     return "\n".join(lines)
+
+
+def _add_sample(sub):
+    p = sub.add_parser(
+        "sample",
+        help="print new words or text from a run's language model",
+        description="Draw samples from RUN_DIR's character-level language model, one character at a time from its "
+        "predicted distribution, until the end of a word (or --length characters).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train --model <language model>`")
+    p.add_argument("--n", type=_positive_int, default=20, help="how many samples (default 20)")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="divide the logits by this: below 1 likelier, safer choices; above 1 more surprise (default 1)",
+    )
+    p.add_argument("--top-k", dest="top_k", type=_positive_int, help="draw only from the k likeliest characters")
+    p.add_argument(
+        "--seed", type=int, default=0, help="the generator's seed: the same seed, the same samples (default 0)"
+    )
+    p.add_argument("--prompt", default="", help="the characters every sample begins with")
+    p.add_argument(
+        "--length",
+        type=_positive_int,
+        help="the most characters drawn per sample (default 40 for words, 200 for running text)",
+    )
+
+
+def _cmd_sample(args) -> int:
+    from .language import sample_run
+
+    for line in sample_run(args.run_dir, args.n, args.temperature, args.top_k, args.seed, args.prompt, args.length):
+        print(line)
+    return 0
 
 
 def _add_predict(sub):
@@ -352,6 +416,13 @@ def _add_explain(sub):
         help="instead of a network: y = EXPR in x (e.g. 'x**2', 'tanh(x)') and its derivatives at --at, each the "
         "gradient of the one before, recorded as a graph (create_graph=True); --graph draws them all",
     )
+    p.add_argument(
+        "--rnn",
+        action="store_true",
+        help="instead: backpropagation through time in a small RNN (2 inputs, 2 hidden units, 3 steps; NETWORK.json "
+        "may give inputs, target, w_xh, w_hh, b): the forward pass, dE/dW_hh as a sum over the steps, and the "
+        "product of the per-step factors that shrinks with the distance",
+    )
     p.add_argument("--at", type=float, default=1.0, help="the x of --derivative (default 1)")
     p.add_argument(
         "--order", type=_positive_int, default=2, help="how many derivatives --derivative takes (default 2, at most 6)"
@@ -362,6 +433,12 @@ def _add_explain(sub):
 def _cmd_explain(args) -> int:
     from ..explain import load_network, render_step, trace_step
 
+    if args.rnn:
+        from ..explain.bptt import explain_rnn
+        from ..explain.network import read_json
+
+        values = read_json(args.network) if args.network else None
+        return _emit(explain_rnn(values, args.format, min(args.digits, 12)), args.output)
     if args.derivative is not None:
         from ..explain.derivatives import describe
         from ..explain.graph import render
@@ -477,6 +554,7 @@ COMMANDS = {
     "train": (_add_train, _cmd_train),
     "evaluate": (_add_evaluate, _cmd_evaluate),
     "predict": (_add_predict, _cmd_predict),
+    "sample": (_add_sample, _cmd_sample),
     "explain": (_add_explain, _cmd_explain),
     "compare": (_add_compare, _cmd_compare),
     "playground": (_add_playground, _cmd_playground),

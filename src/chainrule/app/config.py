@@ -23,7 +23,11 @@ from .folders import inside
 OPTIMIZERS = tuple(optim.OPTIMIZERS) + ("momentum", "nesterov")
 LOSSES = ("auto",) + tuple(nn.LOSSES)
 ACTIVATIONS = tuple(nn.ACTIVATIONS)
-MODELS = ("mlp", "cnn")
+MODELS = ("mlp", "cnn") + tuple(m for m in nn.LANGUAGE_MODELS if m != "mlp")
+TEXT_MODES = ("auto", "lines", "running")
+# a language model's context when --block is not given: a bigram reads one character, the MLP three (Bengio et
+# al.'s and makemore's choice), the sequence models 16 (longer than every name of the bundled set)
+DEFAULT_BLOCK = {"bigram": 1, "mlp": 3}
 SCHEDULERS = ("none",) + tuple(lr_scheduler.SCHEDULERS)
 
 
@@ -34,6 +38,11 @@ class TrainConfig:
     delimiter: str | None = None  # of a CSV file; found by csv.Sniffer when not given
     standardize: bool = True  # scale a CSV's (or scikit-learn set's) inputs to mean 0, variance 1 on the train part
     model: str = "mlp"
+    text: str = "auto"  # a text --data file: one word a line ("lines"), running text, or detected
+    block: int = 0  # a language model's context in characters (0: the model's default, DEFAULT_BLOCK)
+    embed: int = 32  # a language model's embedding width
+    layers: int = 1  # a recurrent or transformer language model's layers
+    heads: int = 4  # a transformer's attention heads (they must divide --embed)
     hidden: list = field(default_factory=lambda: [128, 64])
     channels: list = field(default_factory=lambda: [16, 32])  # --model cnn: one 3x3 conv and 2x2 pool each
     activation: str | list = "relu"  # or, for an MLP, one per hidden layer: ["tanh", "relu"]
@@ -81,6 +90,7 @@ class TrainConfig:
             ("optimizer", OPTIMIZERS),
             ("scheduler", SCHEDULERS),
             ("dtype", ("float32", "float64")),
+            ("text", TEXT_MODES),
             ("device", ("cpu", "cuda")),
         ):
             if getattr(self, key) not in choices:
@@ -112,11 +122,25 @@ class TrainConfig:
             fail("batch_size", "a positive integer, or 'full' for the whole training set per step")
         if not _int(self.epochs) or self.epochs < 1:
             fail("epochs", "a positive integer")
+        for key in ("embed", "layers", "heads"):
+            if not _int(getattr(self, key)) or getattr(self, key) < 1:
+                fail(key, "a positive integer")
+        if not _int(self.block) or self.block < 0:
+            fail("block", "a positive number of characters (0: the model's default)")
+        if self.model == "transformer" and self.embed % self.heads:
+            raise ConfigError(
+                f"option heads: {self.heads} heads do not divide the transformer's width --embed {self.embed}; use "
+                f"--heads {', '.join(str(h) for h in range(1, self.embed + 1) if self.embed % h == 0 and h <= 16)}"
+            )
         if not _int(self.seed) or self.seed < 0:
             fail("seed", "a non-negative integer")
         if not _int(self.early_stopping) or self.early_stopping < 0:
             fail("early_stopping", "a patience in epochs (0 turns it off)")
         return self
+
+    def context(self) -> int:
+        """A language model's context: --block, or the model's default."""
+        return self.block or DEFAULT_BLOCK.get(self.model, 16)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

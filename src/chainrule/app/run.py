@@ -25,7 +25,7 @@ from .. import backend, nn, optim
 from ..data import DataLoader, TensorDataset, load_dataset
 from ..data.csv_files import load_inputs
 from ..data.dataset import check_finite
-from ..data.datasets import DataSplits
+from ..data.datasets import DataSplits, is_text, load_text_splits
 from ..data.split import Standardize
 from ..errors import ChainruleError, CheckpointError, ConfigError, TrainingInterrupted
 from ..optim import lr_scheduler
@@ -147,9 +147,36 @@ def check_fits(architecture: dict, dtype, rows: int, training: bool, where: str)
         )
 
 
+def load_data(config: TrainConfig) -> DataSplits:
+    """The run's dataset: text for a language model, or a table (a named set, a CSV file, MNIST)."""
+    language_model = config.model in nn.LANGUAGE_MODELS and config.model != "mlp"
+    if is_text(config.data, config.text):
+        if config.model == "cnn":
+            raise ConfigError(f"option model: {config.data!r} is text; use one of {', '.join(nn.LANGUAGE_MODELS)}")
+        return load_text_splits(config.data, config.context(), seed=config.seed, mode=config.text)
+    if language_model:
+        raise ConfigError(
+            f"option model: {config.model} is a language model and needs text: --data names, or a .txt file"
+        )
+    return load_dataset(
+        config.data, config.data_dir, seed=config.seed, delimiter=config.delimiter, standardize=config.standardize
+    )
+
+
 def architecture_of(config: TrainConfig, data: DataSplits, outputs: int) -> dict:
     """The config dict of the model the options describe, as the model's own ``config`` is: sized by
     ``check_fits`` before ``make_model`` builds it."""
+    if data.text_mode is not None:
+        return {
+            "type": "CharLM",
+            "kind": config.model,
+            "vocab_size": outputs,
+            "block": config.context(),
+            "embed": config.embed,
+            "hidden": config.hidden,
+            "layers": config.layers,
+            "heads": config.heads,
+        }
     common = {
         "hidden": config.hidden,
         "out_features": outputs,
@@ -175,6 +202,12 @@ def make_model(architecture: dict, dtype):
 def describe(model) -> str:
     """The architecture in one phrase: 'MLP 64-128-64-10' or 'CNN 1x28x28-conv16-conv32-10'."""
     c = model.config
+    if c["type"] == "CharLM":
+        width = {"bigram": "", "mlp": f", embeddings of {c['embed']}, hidden {','.join(map(str, c['hidden']))}"}
+        default = f", embeddings of {c['embed']}, {c['layers']} layer(s) of {c['hidden'][0]}"
+        if c["kind"] == "transformer":
+            default = f", width {c['embed']}, {c['layers']} layer(s), {c['heads']} heads"
+        return f"{c['kind']} language model over {c['block']} characters{width.get(c['kind'], default)}"
     if c["type"] == "CNN":
         layers = ["x".join(map(str, c["in_shape"]))] + [f"conv{w}" for w in c["channels"]] + list(map(str, c["hidden"]))
     else:
@@ -196,9 +229,7 @@ class Run:
         self.config = config.validate()
         self.dtype = backend.resolve_dtype(config.dtype)
         backend.manual_seed(config.seed)
-        self.data = load_dataset(
-            config.data, config.data_dir, seed=config.seed, delimiter=config.delimiter, standardize=config.standardize
-        )
+        self.data = load_data(config)
         self.loss_name = choose_loss(config, self.data)
         self.loss_fn = make_loss(self.loss_name, config.label_smoothing)
         outputs = 1 if self.loss_name == "bce" else self.data.num_outputs
@@ -236,7 +267,8 @@ class Run:
         )
 
     def _dataset(self, X, y):
-        return TensorDataset(X.astype(self.dtype), prepare_targets(y, self.loss_name, self.dtype))
+        X = X if self.data.text_mode is not None else X.astype(self.dtype)  # token ids stay integers
+        return TensorDataset(X, prepare_targets(y, self.loss_name, self.dtype))
 
     def metadata(self, ctx=None) -> dict:
         d = self.data
@@ -248,6 +280,7 @@ class Run:
             "class_names": d.class_names,
             "num_classes": d.num_classes,
             "dataset": d.name,
+            "text_mode": d.text_mode,
         }
 
     def preprocessing_arrays(self) -> dict:
@@ -322,8 +355,9 @@ def _train_run(config, resume, checkpoint, changes, stream, extra_callbacks) -> 
         print(
             f"chainrule train{ranks}: {run.data.name} ({run.data.task}, {run.data.sizes()['train']} train / "
             f"{run.data.sizes()['val']} val / "
-            f"{run.data.sizes()['test']} test), {describe(run.model)} "
-            f"{config.activation}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
+            f"{run.data.sizes()['test']} test), {describe(run.model)}"
+            f"{'' if run.data.text_mode else ' ' + str(config.activation)}, {config.optimizer} lr {config.lr:g}, "
+            f"batch {config.batch_size}, "
             f"{run.model.num_parameters():,} parameters"
             + (f", resuming at epoch {start_epoch + 1}" if checkpoint else "")
             + "".join(f", {k} now {v!r}" for k, v in changes.items() if k not in ("quiet",)),
@@ -502,7 +536,9 @@ def _finish_run(run: Run, history: History, early, out: str, seconds: float, str
     if run.test_loader is not None:
         results = evaluate(run.model, run.test_loader, run.loss_fn, num_classes=data.num_classes)
         summary["test_loss"] = results["loss"]
-        if data.task == "classification":
+        if data.text_mode is not None:
+            summary.update(_text_summary(data, results))
+        elif data.task == "classification":
             summary["test_accuracy"] = results["accuracy"]
             confusion = results["confusion"]
             summary["confusion_matrix"] = confusion.tolist()
@@ -519,7 +555,11 @@ def _finish_run(run: Run, history: History, early, out: str, seconds: float, str
             plot_confusion(confusion, os.path.join(out, "confusion.png"), data.class_names, title=title)
     if not config.quiet:
         line = (
-            f"test accuracy {summary['test_accuracy']:.2%}"
+            f"test loss {summary['test_loss']:.4f} nats per character ({summary['test_bits_per_char']:.3f} bits; "
+            f"the count-based bigram: {summary['bigram_test_loss']:.4f}), next-character accuracy "
+            f"{summary['test_accuracy']:.2%}"
+            if "test_bits_per_char" in summary
+            else f"test accuracy {summary['test_accuracy']:.2%}"
             if "test_accuracy" in summary
             else f"test R^2 {summary.get('test_r2', float('nan')):.4f}, MAE {summary.get('test_mae', float('nan')):.4g}"
         )
@@ -530,6 +570,18 @@ def _finish_run(run: Run, history: History, early, out: str, seconds: float, str
             flush=True,
         )
     return summary
+
+
+def _text_summary(data: DataSplits, results: dict) -> dict:
+    """A language model's test loss in nats and bits per character, beside the count-based bigram's."""
+    return {
+        "test_bits_per_char": results["loss"] / math.log(2),
+        "test_accuracy": results["accuracy"],
+        "bigram_test_loss": data.baseline["test"],
+        "bigram_val_loss": data.baseline["val"],
+        "text_mode": data.text_mode,
+        "vocabulary": list(data.class_names),
+    }
 
 
 def _regression_summary(run: Run, results: dict) -> dict:
@@ -589,7 +641,9 @@ def evaluate_run(run_dir: str) -> dict:
     run.model = model
     results = evaluate(model, run.test_loader, run.loss_fn, num_classes=run.data.num_classes)
     out = {"test_loss": results["loss"]}
-    if "accuracy" in results:
+    if run.data.text_mode is not None:
+        out.update(_text_summary(run.data, results))
+    elif "accuracy" in results:
         out["test_accuracy"] = results["accuracy"]
         out["class_names"] = [str(c) for c in (run.data.class_names or range(run.data.num_classes))]
         out["per_class"] = per_class_scores(results["confusion"])

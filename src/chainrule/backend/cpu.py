@@ -270,6 +270,18 @@ def _in_memory_order(a: np.ndarray):
     return order, out, out.transpose(np.argsort(order))
 
 
+def erf(x: np.ndarray):
+    """The error function in one compiled pass (GELU's exact form calls it on every activation); None where the
+    NumPy path (one Python call per element) should run."""
+    kernels = _usable(x)
+    if kernels is None:
+        return None
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    kernels.erf(flat, out)
+    return out.reshape(x.shape)
+
+
 def relu(x: np.ndarray):
     """max(x, 0) in one pass, written in x's axis order; None where the NumPy path should run."""
     kernels = _usable(x, min_size=RELU_MIN_SIZE)

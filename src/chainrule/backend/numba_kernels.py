@@ -7,6 +7,8 @@ cached on disk (``cache=True``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -374,3 +376,11 @@ def col2im_wide(grad_cols, grad_x, start, ph, pw, wp):
                 row, source = image[y], plane[(y + ph) * wp + pw :]
                 for t in range(w):
                     row[t] = source[t]
+
+
+@njit(**_serial)
+def erf(x, out):
+    """out = erf(x) over flat arrays, by libm's erf (math.erf): the same values as Python's, one pass instead of
+    one Python call per element (65,536 elements: 22 ms through np.frompyfunc)."""
+    for k in range(x.size):
+        out[k] = math.erf(x[k])

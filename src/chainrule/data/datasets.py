@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
-from . import synthetic
+from . import synthetic, text
 from .csv_files import load_csv
 from .dataset import check_finite
 from .mnist import load_idx_pair
@@ -26,7 +26,7 @@ SYNTHETIC = {
     "sine": synthetic.sine,
 }
 MNIST_LIKE = ("mnist", "fashion-mnist", "mnist-t10k", "fashion-mnist-t10k")
-DATASETS = tuple(SYNTHETIC) + tuple(SKLEARN) + MNIST_LIKE
+DATASETS = tuple(SYNTHETIC) + tuple(SKLEARN) + MNIST_LIKE + tuple(text.BUNDLED)
 FASHION_NAMES = [
     "T-shirt/top",
     "Trouser",
@@ -57,6 +57,9 @@ class DataSplits:
     class_names: list = field(default_factory=list)
     input_scaler: Standardize | None = None
     target_scaler: Standardize | None = None
+    # text (load_text_splits): the rows are contexts of token ids, the classes the tokens
+    text_mode: str | None = None
+    baseline: dict = field(default_factory=dict)  # the count-based bigram's loss on the val and test splits
 
     @property
     def num_features(self) -> int:
@@ -68,6 +71,23 @@ class DataSplits:
 
     def sizes(self) -> dict:
         return {"train": len(self.X_train), "val": len(self.X_val), "test": len(self.X_test)}
+
+
+def is_text(name: str, mode: str = "auto") -> bool:
+    """Whether ``--data name`` is text for a language model: a bundled text, a .txt file, or any file with a
+    --text mode said."""
+    return name in text.BUNDLED or name.endswith(".txt") or (mode != "auto" and os.path.isfile(name))
+
+
+def load_text_splits(name: str, block: int, seed: int = 0, mode: str = "auto") -> DataSplits:
+    """A text (see data/text.py) as DataSplits: rows of ``block`` token ids, the next token as the class."""
+    found = text.load_text(name, block, seed, mode)
+    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = found["splits"]
+    tokens = found["vocabulary"].tokens
+    splits = DataSplits(found["name"], "classification", X_tr, y_tr, X_va, y_va, X_te, y_te, len(tokens), tokens)
+    splits.text_mode = found["mode"]
+    splits.baseline = {"val": found["bigram_val"], "test": found["bigram_test"]}
+    return splits
 
 
 def load_dataset(
@@ -107,7 +127,10 @@ def load_dataset(
     elif name.endswith(".csv") or os.path.isfile(name):
         X, y, task, class_names = load_csv(name, delimiter)
     else:
-        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or give a .csv file")
+        raise DataError(
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, or give a .csv file (a table) or a .txt "
+            "file (text, for a language model)"
+        )
     check_finite(X, f"dataset {name!r}")
     if len(X) == 0:
         raise DataError(f"dataset {name!r} is empty")

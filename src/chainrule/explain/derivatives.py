@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import grad
+from ..errors import ConfigError
 from ..tensor import Tensor
 
 FUNCTIONS = {
@@ -35,7 +36,7 @@ def parse_expression(text: str):
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ValueError(f"expression {text!r}: not a formula ({exc.msg})") from None
+        raise ConfigError(f"expression {text!r}: not a formula ({exc.msg})") from None
 
     def evaluate(node, x):
         if isinstance(node, ast.Name) and node.id == "x":
@@ -57,7 +58,7 @@ def parse_expression(text: str):
             and not node.keywords
         ):
             return FUNCTIONS[node.func.id](evaluate(node.args[0], x))
-        raise ValueError(
+        raise ConfigError(
             f"expression {text!r}: {ast.unparse(node)!r} is not allowed; use x, numbers, + - * / **, and "
             f"{', '.join(sorted(FUNCTIONS))}"
         )
@@ -65,7 +66,7 @@ def parse_expression(text: str):
     def function(x: Tensor) -> Tensor:
         y = evaluate(tree, x)
         if not isinstance(y, Tensor):
-            raise ValueError(f"expression {text!r} does not depend on x")
+            raise ConfigError(f"expression {text!r} does not depend on x")
         return y
 
     return function
@@ -79,7 +80,7 @@ def derivatives(expression: str, at: float, order: int = 2) -> dict:
     """{label: Tensor} for y and its derivatives up to ``order`` at x = ``at``, every one a recorded graph (each
     derivative the gradient of the one before, with create_graph=True)."""
     if not 1 <= order <= 6:
-        raise ValueError(f"derivatives: order must be from 1 to 6, got {order}")
+        raise ConfigError(f"derivatives: order must be from 1 to 6, got {order}")
     x = Tensor(np.float64(at), requires_grad=True, dtype=np.float64)  # learners compare with exact values
     x.name = f"x = {at:g}"
     results = {_label(0): parse_expression(expression)(x)}

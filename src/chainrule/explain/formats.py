@@ -491,8 +491,15 @@ def render(trace: StepTrace, fmt: str = "text", digits: int = 9) -> str:
         raise ValueError(f"explain: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "json":
         return to_json(trace)
-    doc = build_document(trace, digits)
-    return {"text": _text, "markdown": _markdown, "latex": _latex, "html": _html}[fmt](doc)
+    return render_document(build_document(trace, digits), fmt)
+
+
+def render_document(doc: Document, fmt: str) -> str:
+    """A document in one of the formats that write blocks (all but json)."""
+    writers = {"text": _text, "markdown": _markdown, "latex": _latex, "html": _html}
+    if fmt not in writers:
+        raise ValueError(f"explain: format must be one of {', '.join(writers)}, got {fmt!r}")
+    return writers[fmt](doc)
 
 
 def _text(doc: Document) -> str:
@@ -539,25 +546,38 @@ def _latex(doc: Document) -> str:
     ]
     for block in doc.blocks:
         if block[0] == "h":
-            lines.append(f"\\{sections[block[1]]}{{{block[2]}}}")
+            lines.append(f"\\{sections[block[1]]}{{{_latex_text(block[2])}}}")
         elif block[0] == "p":
-            text = (
-                block[1]
-                .replace("η", r"$\eta$")
-                .replace("∂", r"$\partial$")
-                .replace("·", r"$\cdot$")
-                .replace("←", r"$\leftarrow$")
-                .replace("−", "-")
-            )
-            lines.append(text.replace("_", r"\_") + "\n")
+            lines.append(_latex_text(block[1]) + "\n")
         elif block[0] == "eq":
             lines.append(r"\[ " + block[1].t + r" \]")
         else:
             header, rows = block[1], block[2]
             lines += [r"\begin{tabular}{" + "r" * len(header) + "}", " & ".join(header) + r" \\ \hline"]
-            lines += [" & ".join(r).replace("−", "-") + r" \\" for r in rows] + [r"\end{tabular}"]
+            lines += [" & ".join(_latex_text(c) for c in r) + r" \\" for r in rows] + [r"\end{tabular}"]
     lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
+
+
+# Text outside the equations: its mathematical characters as LaTeX math, its underscores escaped
+_LATEX_TEXT = {
+    "_": r"\_",
+    "η": r"$\eta$",
+    "∂": r"$\partial$",
+    "·": r"$\cdot$",
+    "←": r"$\leftarrow$",
+    "−": "-",
+    "Σ": r"$\Sigma$",
+    "½": r"$\frac{1}{2}$",
+    "²": r"$^2$",
+    "ᵀ": r"$^T$",
+    "⊙": r"$\odot$",
+    "′": r"$'$",
+}
+
+
+def _latex_text(text: str) -> str:
+    return "".join(_LATEX_TEXT.get(c, c) for c in text)
 
 
 def _html_blocks(doc: Document, shift: int, equation) -> list:

@@ -159,6 +159,11 @@ def load_network(path: str | None) -> NetworkSpec:
     """The network in a JSON file, or the built-in example when ``path`` is None."""
     if path is None:
         return parse_network(EXAMPLE)
+    return parse_network(read_json(path))
+
+
+def read_json(path: str):
+    """A small JSON file's contents, or a ConfigError saying why it cannot be read."""
     if not os.path.isfile(path):
         raise ConfigError(f"explain: network file {path!r} does not exist")
     if os.path.getsize(path) > MAX_FILE:
@@ -170,4 +175,4 @@ def load_network(path: str | None) -> NetworkSpec:
         raise ConfigError(f"explain: {path} is not valid JSON ({exc})") from None
     except RecursionError:
         raise ConfigError(f"explain: {path} is nested too deeply to be a network description") from None
-    return parse_network(spec)
+    return spec

@@ -19,7 +19,7 @@ from .layers import (
     Unflatten,
 )
 from .loss import LOSS_TASKS, LOSSES, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .models import CNN, MLP, build_model, model_size
+from .models import CNN, LANGUAGE_MODELS, MLP, CharLM, build_model, model_size
 from .module import Module
 from .parameter import Parameter
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
@@ -107,5 +107,7 @@ __all__ = [
     "Tanh",
     "build_model",
     "model_size",
+    "CharLM",
+    "LANGUAGE_MODELS",
     "init",
 ]

@@ -1,10 +1,28 @@
-"""Ready-made architectures described by plain dicts, so a checkpoint can rebuild them: MLP and CNN."""
+"""Ready-made architectures described by plain dicts, so a checkpoint can rebuild them: MLP, CNN, and CharLM
+(character-level language models: bigram, MLP, RNN, GRU, LSTM, transformer)."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..tensor import Tensor
 from .activation import ACTIVATIONS
 from .container import Sequential
-from .layers import BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Unflatten
+from .layers import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    LayerNorm,
+    Linear,
+    MaxPool2d,
+    Unflatten,
+)
+from .module import Module
+from .recurrent import GRU, LSTM, RNN
+from .transformer import TransformerEncoder, TransformerEncoderLayer
 
 
 def _check_activation(model: str, activation) -> None:
@@ -127,12 +145,107 @@ class CNN(Sequential):
         }
 
 
-ARCHITECTURES = {"MLP": MLP, "CNN": CNN}
+LANGUAGE_MODELS = ("bigram", "mlp", "rnn", "gru", "lstm", "transformer")
+_RECURRENT = {"rnn": (RNN, 1), "gru": (GRU, 3), "lstm": (LSTM, 4)}  # the layer and its gates per hidden unit
+
+
+class CharLM(Module):
+    """A character-level language model: the ids of ``block`` characters (N, block) -> the logits of the next
+    character (N, vocab_size).
+
+    - ``bigram``: a table of logits for each character after each (only the last character is read).
+    - ``mlp``: Bengio et al. (2003): the characters' embeddings side by side, tanh hidden layers (``hidden``).
+    - ``rnn``, ``gru``, ``lstm``: embeddings through ``layers`` recurrent layers of ``hidden[0]`` units; the last
+      step's state gives the logits.
+    - ``transformer``: embeddings plus learned positions through ``layers`` pre-norm encoder layers with causal
+      self-attention (``heads`` heads, a GELU feed-forward block 4 times as wide); the last position's output,
+      normalised, gives the logits.
+    """
+
+    def __init__(self, kind, vocab_size, block, embed=32, hidden=(128,), layers=1, heads=4, dtype=None):
+        super().__init__()
+        if kind not in LANGUAGE_MODELS:
+            raise ValueError(f"CharLM: kind must be one of {', '.join(LANGUAGE_MODELS)}, got {kind!r}")
+        if kind == "transformer" and embed % heads:
+            raise ValueError(
+                f"CharLM: {heads} heads do not divide the width {embed} (--embed must be a multiple of --heads)"
+            )
+        hidden = [int(h) for h in hidden]
+        self.kind, self.block = kind, int(block)
+        if kind == "bigram":
+            self.table = Embedding(vocab_size, vocab_size, dtype=dtype)
+        else:
+            self.embedding = Embedding(vocab_size, embed, dtype=dtype)
+        if kind == "mlp":
+            self.net = Sequential(
+                Flatten(), *dense_layers(block * embed, hidden, vocab_size, "tanh", 0.0, False, dtype)
+            )
+        elif kind in _RECURRENT:
+            self.rnn = _RECURRENT[kind][0](embed, hidden[0], num_layers=layers, batch_first=True, dtype=dtype)
+            self.head = Linear(hidden[0], vocab_size, dtype=dtype)
+        elif kind == "transformer":
+            self.position = Embedding(block, embed, dtype=dtype)
+            layer = TransformerEncoderLayer(
+                embed, heads, 4 * embed, dropout=0.0, activation="gelu", batch_first=True, norm_first=True, dtype=dtype
+            )
+            self.blocks = TransformerEncoder(layer, layers)
+            self.norm = LayerNorm(embed, dtype=dtype)
+            self.head = Linear(embed, vocab_size, dtype=dtype)
+        self.config = {
+            "type": "CharLM",
+            "kind": kind,
+            "vocab_size": int(vocab_size),
+            "block": int(block),
+            "embed": int(embed),
+            "hidden": hidden,
+            "layers": int(layers),
+            "heads": int(heads),
+        }
+
+    def forward(self, ids):
+        if self.kind == "bigram":
+            return self.table(ids[:, -1])
+        x = self.embedding(ids)  # (N, block, embed)
+        if self.kind == "mlp":
+            return self.net(x)
+        if self.kind == "transformer":
+            x = x + self.position.weight
+            causal = Tensor._wrap(np.triu(np.ones((self.block, self.block), dtype=bool), 1), False)  # True: no
+            x = self.blocks(x, mask=causal, is_causal=True)
+            return self.head(self.norm(x[:, -1]))
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def _language_model_size(config: dict) -> tuple[int, int]:
+    kind, v, block, e = config["kind"], int(config["vocab_size"]), int(config["block"]), int(config["embed"])
+    hidden, layers = [int(h) for h in config["hidden"]], int(config["layers"])
+    if kind == "bigram":
+        return v * v, v
+    parameters = v * e
+    if kind == "mlp":
+        features = block * e
+        for units in hidden + [v]:
+            parameters += features * units + units
+            features = units
+        return parameters, block * e + 2 * sum(hidden) + v
+    if kind in _RECURRENT:
+        gates, h = _RECURRENT[kind][1], hidden[0]
+        parameters += gates * h * (e + h + 2) + (layers - 1) * gates * h * (2 * h + 2) + h * v + v
+        return parameters, block * (e + layers * (gates + 2) * h) + v
+    per_layer = 4 * e * e + 4 * e + 8 * e * e + 5 * e + 4 * e  # attention, feed-forward, two LayerNorms
+    parameters += block * e + layers * per_layer + 2 * e + e * v + v
+    return parameters, block * layers * (12 * e + 2 * block) + v
+
+
+ARCHITECTURES = {"MLP": MLP, "CNN": CNN, "CharLM": CharLM}
 
 
 def model_size(config: dict) -> tuple[int, int]:
     """(parameters, activation values per example) of the model a config dict describes, counted without
     building it: a size check before allocating (two hidden layers of 100,000 are 10^10 weights)."""
+    if config.get("type") == "CharLM":
+        return _language_model_size(config)
     batchnorm = bool(config.get("batchnorm"))
     parameters = activations = 0
     if config.get("type") == "CNN":
