@@ -32,6 +32,8 @@ WORKLOADS = {
     "gpt": ("ms", 1e3, 10),  # a character-level GPT's training step (workloads.gpt_step)
     "lstm": ("ms", 1e3, 10),  # a 2-layer LSTM language model's step
     "wavenet": ("ms", 1e3, 50),  # makemore's WaveNet-style stack's step
+    "names_transformer": ("ms", 1e3, 30),  # the step of `chainrule train --data names --model transformer ...`
+    "names_lstm": ("ms", 1e3, 30),  # the same for --model lstm
 }
 BATCH1_STEPS = 2000
 
@@ -83,6 +85,8 @@ def measure(library: str, workload: str, repeats: int, samples: int, threads: in
     else:
         if workload in ("gpt", "lstm", "wavenet"):  # PyTorch code, the same text for both libraries
             run = getattr(w, f"{workload}_step")(w.library(library))
+        elif workload.startswith("names_"):
+            run = w.command_lm_step(w.library(library), workload[len("names_") :])
         else:
             run = cnn() if workload == "cnn" else chain()
         first_s = timed(run)

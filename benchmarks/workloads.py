@@ -345,3 +345,45 @@ def wavenet_step(L, batch=32, block=8, vocab=27, embed=24, hidden=128):
         opt.step()
 
     return step
+
+
+def command_lm_step(L, kind, batch=64, block=16, vocab=27):
+    """A training step of the language models `chainrule train --data names` builds (nn.CharLM), written as
+    PyTorch code for both libraries: --model transformer --embed 64 --layers 2 (4 heads, GELU, pre-norm, the last
+    position read), or --model lstm --embed 32 --hidden 128; batch 64 of 16 characters; Adam lr 1e-3."""
+    nn = L.nn
+    L.manual_seed(0)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            width = 64 if kind == "transformer" else 32
+            self.embedding = nn.Embedding(vocab, width)
+            if kind == "transformer":
+                self.position = nn.Embedding(block, width)
+                layer = nn.TransformerEncoderLayer(
+                    width, 4, 4 * width, 0.0, activation="gelu", batch_first=True, norm_first=True
+                )
+                self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+                self.norm, self.head = nn.LayerNorm(width), nn.Linear(width, vocab)
+                self.mask = L.triu(L.ones(block, block, dtype=L.bool), 1)
+            else:
+                self.rnn, self.head = nn.LSTM(width, 128, batch_first=True), nn.Linear(128, vocab)
+
+        def forward(self, ids):
+            x = self.embedding(ids)
+            if kind == "transformer":
+                x = self.blocks(x + self.position.weight, mask=self.mask, is_causal=True)
+                return self.head(self.norm(x[:, -1]))
+            return self.head(self.rnn(x)[0][:, -1])
+
+    model = Model()
+    opt = L.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = _tokens(L, vocab, batch, block)
+
+    def step():
+        opt.zero_grad()
+        L.nn.functional.cross_entropy(model(x), y[:, -1]).backward()
+        opt.step()
+
+    return step

@@ -56,8 +56,12 @@ def plot_curves(history: list[dict], path: str, best_epoch: int | None = None, t
             ax.axvline(best_epoch, color="gray", linestyle="--", linewidth=1, label=f"best epoch ({best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
-        if key == "loss" and all((r.get("loss") or 0) > 0 for r in history):
+        losses = [v for r in history for v in (r.get("loss"), r.get("val_loss")) if v is not None]
+        # a log scale where the loss spans a decade or more; a narrow range (a language model's 2.3 -> 2.05) reads
+        # better in plain numbers than in log-scale ticks such as 2.2 x 10^0
+        if key == "loss" and losses and min(losses) > 0 and max(losses) >= 10 * min(losses):
             ax.set_yscale("log")
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
         ax.grid(alpha=0.3)
         ax.legend()
     if title:

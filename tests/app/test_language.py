@@ -53,6 +53,11 @@ def test_every_model_trains_on_text_and_samples(tmp_path, model, options):
     words = samples.stdout.splitlines()
     assert len(words) == 5 and all(set(w) <= set("abcdefghijklmnopqrstuvwxyz") for w in words)
     assert _cli("sample", str(out), "--n", "5", "--seed", "3").stdout == samples.stdout  # a seed repeats them
+    drawn = _cli("sample", str(out), "--n", "2", "--attention", str(tmp_path / "attention.png"))
+    if model == "transformer":  # a picture of every head's weights over the first sample
+        assert drawn.returncode == 0 and (tmp_path / "attention.png").stat().st_size > 20_000
+    else:
+        assert drawn.returncode == 2 and "attention is a transformer's" in drawn.stderr
     evaluated = _cli("evaluate", str(out))
     assert evaluated.returncode == 0 and f"{summary['test_loss']:.4f} nats per character" in evaluated.stdout
 

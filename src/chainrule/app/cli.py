@@ -304,13 +304,21 @@ def _add_sample(sub):
         type=_positive_int,
         help="the most characters drawn per sample (default 40 for words, 200 for running text)",
     )
+    p.add_argument(
+        "--attention",
+        metavar="FILE.png",
+        help="a transformer run: draw each head's attention weights over the first sample's characters",
+    )
 
 
 def _cmd_sample(args) -> int:
     from .language import sample_run
 
-    for line in sample_run(args.run_dir, args.n, args.temperature, args.top_k, args.seed, args.prompt, args.length):
+    options = (args.n, args.temperature, args.top_k, args.seed, args.prompt, args.length, args.attention)
+    for line in sample_run(args.run_dir, *options):
         print(line)
+    if args.attention:
+        print(f"attention: {args.attention}", file=sys.stderr)
     return 0
 
 
@@ -464,12 +472,13 @@ def _add_compare(sub):
 
     p = sub.add_parser(
         "compare",
-        help="experiments: optimizers, batching, learning rates, depth",
+        help="experiments: optimizers, batching, learning rates, depth, recurrent",
         description="Train the same network several ways and print a table and write a PNG plot: "
         "optimizers (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam); batching (batch, stochastic and "
         "mini-batch gradient descent, loss against epochs and seconds); lr (a sweep in which too large a rate "
         "diverges); depth (a deep sigmoid network against ReLU with He init and against BatchNorm: the first "
-        "layer's gradient norm shows the vanishing gradient).",
+        "layer's gradient norm shows the vanishing gradient); recurrent (a plain RNN, a GRU and an LSTM repeating "
+        "the first symbol after T distractors: the gradient reaching each step, and the accuracy against T).",
     )
     p.add_argument("experiment", choices=EXPERIMENTS, help="which comparison to run")
     p.add_argument("--data", default="digits", help="dataset name (default digits)")
@@ -479,13 +488,14 @@ def _add_compare(sub):
     p.add_argument(
         "--lr", type=float, help="one learning rate for every run (default: each run's own, shown in the table)"
     )
+    p.add_argument("--steps", type=_positive_int, help="recurrent: training steps per run (default 800)")
 
 
 def _cmd_compare(args) -> int:
     from .compare import run_comparison
 
     text, _, path = run_comparison(
-        args.experiment, data=args.data, epochs=args.epochs, seed=args.seed, out=args.out, lr=args.lr
+        args.experiment, data=args.data, epochs=args.epochs, seed=args.seed, out=args.out, lr=args.lr, steps=args.steps
     )
     sys.stdout.write(text)
     if path:

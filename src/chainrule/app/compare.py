@@ -1,5 +1,6 @@
 """Experiments that show why training goes wrong or right, each a table and a PNG plot:
-optimizers, batching (batch / stochastic / mini-batch), learning rates, and depth (vanishing gradients)."""
+optimizers, batching (batch / stochastic / mini-batch), learning rates, depth (vanishing gradients), and
+recurrent (why gates help: compare_recurrent.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from ..explain.diagnostics import GradientMonitor
 from ..plots import figure, plots_available, save_figure
 from ..train.callbacks import Callback
 from ..train.loop import fit
+from .compare_recurrent import run_recurrent
 
-EXPERIMENTS = ("optimizers", "batching", "lr", "depth")
+EXPERIMENTS = ("optimizers", "batching", "lr", "depth", "recurrent")
 
 
 class _Timer(Callback):
@@ -273,9 +275,17 @@ def run_comparison(
     seed: int = 0,
     out: str | None = None,
     lr: float | None = None,
+    steps: int | None = None,
 ) -> tuple[str, dict, str | None]:
     """Run one experiment; returns (table text, runs, path of the plot or None without matplotlib).
-    ``lr`` sets every run's learning rate (not for the lr experiment, which is a sweep of them)."""
+    ``lr`` sets every run's learning rate (not for the lr experiment, which is a sweep of them); ``steps`` is
+    the recurrent experiment's training steps per run."""
+    if experiment == "recurrent":
+        if lr is not None or epochs is not None:
+            raise ConfigError("compare recurrent: it trains on fresh sequences; set --steps (not --epochs or --lr)")
+        return run_recurrent(out, steps or 800, seed)
+    if steps is not None:
+        raise ConfigError(f"compare {experiment}: --steps is the recurrent experiment's; use --epochs")
     if experiment not in RUNNERS:
         raise ValueError(f"compare: experiment must be one of {', '.join(EXPERIMENTS)}, got {experiment!r}")
     kwargs = {"data_name": data, "seed": seed}

@@ -11,6 +11,7 @@ from ..data.text import Vocabulary
 from ..errors import ConfigError, DataError
 from ..function import no_grad
 from ..ops.random import Generator, multinomial
+from ..plots import figure, plots_available, save_figure
 from ..tensor import Tensor
 from .run import load_run
 
@@ -23,8 +24,10 @@ def sample_run(
     seed: int = 0,
     prompt: str = "",
     length: int | None = None,
+    attention: str | None = None,
 ) -> list:
-    """``n`` samples of the language model in ``run_dir``, each beginning with ``prompt``."""
+    """``n`` samples of the language model in ``run_dir``, each beginning with ``prompt``; ``attention``: a PNG
+    path for the attention weights of every head over the first sample (transformer runs)."""
     model, meta, _ = load_run(run_dir)
     if meta.get("architecture", {}).get("type") != "CharLM":
         raise ConfigError(f"{run_dir}: its model is not a language model (train one with --data names --model ...)")
@@ -39,9 +42,16 @@ def sample_run(
             f"the prompt holds {''.join(missing)!r}, which the model's vocabulary lacks; it knows "
             f"{''.join(t for t in vocabulary.tokens if len(t) == 1)!r}"
         )
+    if attention is not None and model.config["kind"] != "transformer":
+        raise ConfigError(f"--attention: {run_dir} holds a {model.config['kind']} model; attention is a transformer's")
+    if attention is not None and not plots_available():
+        raise ConfigError("--attention needs matplotlib: pip install 'chainrule[plots]'")
     lines = meta.get("text_mode") == "lines"
     length = length or (40 if lines else 200)
-    return sample(model, vocabulary, n, temperature, top_k, Generator().manual_seed(seed), prompt, length, lines)
+    samples = sample(model, vocabulary, n, temperature, top_k, Generator().manual_seed(seed), prompt, length, lines)
+    if attention is not None:
+        draw_attention(model, vocabulary, samples[0], attention)
+    return samples
 
 
 def sample(model, vocabulary: Vocabulary, n, temperature, top_k, generator, prompt: str, length: int, lines: bool):
@@ -66,3 +76,44 @@ def sample(model, vocabulary: Vocabulary, n, temperature, top_k, generator, prom
                 break
             contexts = np.concatenate([contexts[:, 1:], ids[:, None]], axis=1)
     return [prompt + vocabulary.decode(row[: (list(row).index(0) if 0 in row else len(row))]) for row in drawn]
+
+
+def attention_weights(model, ids: np.ndarray) -> list:
+    """Each layer's attention weights (heads, block, block) over one context of token ids: the model's forward
+    (CharLM's transformer, pre-norm, no dropout) taken layer by layer, asking each attention for its weights."""
+    block = model.config["block"]
+    causal = Tensor._wrap(np.triu(np.ones((block, block), dtype=bool), 1), False)
+    maps = []
+    with no_grad():
+        x = model.embedding(Tensor._wrap(ids[None], False)) + model.position.weight
+        for layer in model.blocks.layers:
+            normed = layer.norm1(x)
+            out, weights = layer.self_attn(
+                normed, normed, normed, attn_mask=causal, need_weights=True, average_attn_weights=False
+            )
+            maps.append(weights.numpy()[0])
+            x = x + out
+            x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
+    return maps
+
+
+def draw_attention(model, vocabulary: Vocabulary, text: str, path: str) -> None:
+    """A grid of heat maps, a row per layer and a column per head: how much each position (a row) attends to
+    each earlier one (a column) in the context that ends ``text``'s last prediction."""
+    block = model.config["block"]
+    ids = np.asarray(([0] * block + vocabulary.encode(text))[-block:], np.int64)
+    maps = attention_weights(model, ids)
+    labels = ["·" if i == 0 else vocabulary.tokens[i] for i in ids]
+    layers, heads = len(maps), maps[0].shape[0]
+    fig, axes = figure(layers, heads, figsize=(2.9 * heads + 0.6, 2.9 * layers + 0.5))
+    axes = np.atleast_2d(axes)
+    for layer in range(layers):
+        for head in range(heads):
+            ax = axes[layer, head]
+            image = ax.imshow(maps[layer][head], cmap="viridis", vmin=0, vmax=1)
+            ax.set_xticks(range(block), labels, fontsize=7)
+            ax.set_yticks(range(block), labels, fontsize=7)
+            ax.set_title(f"layer {layer + 1}, head {head + 1}", fontsize=9)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
+    fig.suptitle(f"attention over {text!r} (· is the boundary: the start and end of a word); rows attend to columns")
+    save_figure(fig, path)
