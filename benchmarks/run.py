@@ -32,7 +32,11 @@ ROWS = [
     ("char GPT step (4 layers, 4 heads, width 128, context 64, batch 32)", "gpt", False),
     ("LSTM language model step (2 layers, hidden 256, 64 steps, batch 32)", "lstm", False),
     ("WaveNet-style step (makemore: embeddings, 3 levels of Linear-BatchNorm1d-tanh, batch 32)", "wavenet", False),
-    ("`chainrule train --data names --model transformer --embed 64 --layers 2` step, batch 64", "names_transformer", False),
+    (
+        "`chainrule train --data names --model transformer --embed 64 --layers 2` step, batch 64",
+        "names_transformer",
+        False,
+    ),
     ("`chainrule train --data names --model lstm` step (embed 32, hidden 128), batch 64", "names_lstm", False),
 ]
 # One thread: every library's pool asked for one (the variables each reads); the default: none set.
