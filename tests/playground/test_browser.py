@@ -57,10 +57,22 @@ def browser():
         b.close()
 
 
+OPEN_PAGES: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_pages():
+    """Each test's tabs are closed after it: the server serves at most 8 at once (--max-sessions)."""
+    yield
+    while OPEN_PAGES:
+        OPEN_PAGES.pop().close()
+
+
 def open_page(browser, **options):
     """A page that waits up to 2 minutes: the tests run beside others on a loaded 2-core machine."""
     page = browser.new_page(**options)
     page.set_default_timeout(120_000)
+    OPEN_PAGES.append(page)
     return page
 
 
@@ -157,3 +169,137 @@ def test_digits_show_the_first_layers_weights_as_images(url, browser):
         "[...c.getContext('2d').getImageData(0, 0, 8, 8).data].some((v, k) => k % 4 !== 3 && v < 250))"
     )
     assert painted == [True] * 16
+
+
+def _ready(page):
+    page.wait_for_function(
+        "document.querySelectorAll('#network canvas.node').length > 0 && "
+        "document.getElementById('test-loss').textContent !== '–'"
+    )
+
+
+def _watch(page) -> list:
+    """Every page error and console error, to fail the test on."""
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+def _train(page, steps: int):
+    page.click("#play")
+    page.wait_for_function(f"Number(document.getElementById('step-count').textContent) > {steps}")
+    page.click("#play")
+    page.wait_for_function("document.body.dataset.playing === 'no'")
+
+
+def test_changing_the_learning_rate_keeps_the_network_and_marks_the_loss_chart(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=circle&lr=0.03")
+    _ready(page)
+    _train(page, 200)
+    page.select_option("#lr", "0.01")
+    page.wait_for_selector("#error.notice:not([hidden])")
+    assert "keeps its weights" in page.inner_text("#error") and "lr 0.03 → 0.01" in page.inner_text("#error")
+    steps = page.evaluate("marks[0].step")
+    assert steps > 200 and number(page, "#step-count") == steps  # the same network at its step, not step 0
+    page.click("#step")
+    page.wait_for_function(f"Number(document.getElementById('step-count').textContent) === {steps + 1}")
+    assert "lr=0.01" in page.evaluate("location.hash") and page.evaluate("marks.length") == 1
+    page.select_option("#optimizer", "adam")  # a new optimizer, the same weights
+    page.wait_for_function("marks.length === 2")
+    assert number(page, "#step-count") == steps + 1
+    page.click("#add-layer")  # a change of the network itself: rebuilt, and said so
+    page.wait_for_function("document.getElementById('step-count').textContent === '0'")
+    assert "a new network: hidden changed" in page.inner_text("#error")
+    assert not errors, errors
+
+
+def test_adding_a_layer_after_training_draws_the_new_network_without_errors(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=circle&hidden=4:tanh,2:tanh")
+    _ready(page)
+    _train(page, 100)
+    for layers in (3, 4, 5, 6):
+        page.click("#add-layer")
+        page.wait_for_function(f"config.hidden.length === {layers} && gradChart.series.length === {layers + 2}")
+    page.wait_for_function("document.getElementById('test-loss').textContent !== '–'")
+    assert page.locator("#links line.link").count() > 0
+    page.click("[data-dataset=digits]")  # and on to the digits: the charts are rebuilt for them too
+    page.wait_for_function("net.kind === 'digits' && gradChart.series.length === config.hidden.length + 2")
+    assert not errors, errors
+
+
+def test_a_click_on_a_weight_after_the_loss_became_nan_keeps_the_session(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=plane&loss=mse&output=linear&hidden=8:relu,8:relu&lr=10&optimizer=sgd&batch_size=10")
+    _ready(page)
+    page.click("#play")
+    page.wait_for_function("document.getElementById('train-loss').textContent === 'NaN'")
+    page.wait_for_function(
+        "document.body.dataset.playing === 'no' && document.getElementById('play').textContent.includes('play')"
+    )
+    steps = number(page, "#step-count")
+    page.wait_for_timeout(9000)  # the message stays while the network is diverged (it used to vanish after 8 s)
+    assert page.is_visible("#error") and "learning rate is too large" in page.inner_text("#error")
+    page.dispatch_event('#links .hit[data-layer="1"][data-i="0"][data-j="0"]', "click")
+    page.wait_for_function("document.getElementById('error').textContent.includes('no longer finite')")
+    assert number(page, "#step-count") == steps and page.inner_text("#connection") == "connected"
+    assert not errors, errors
+
+
+def test_a_click_where_links_cross_selects_the_link_under_the_pointer_and_the_panel_is_in_view(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=xor&hidden=6:tanh,6:tanh&features=x1,x2")
+    _ready(page)
+    page.click("#step")
+    page.wait_for_function("document.getElementById('step-count').textContent === '1'")
+    # w2[5,2] crosses many links: click on it where another link's wide hit area lies on top (the page used to
+    # take whichever hit area was drawn last), away from exact crossings (there both are under the pointer)
+    point, on_top = page.evaluate(
+        "(() => { const g = linkGeometry.find(g => g.layer === 2 && g.i === 4 && g.j === 1);"
+        " const box = document.getElementById('links').getBoundingClientRect();"
+        " let found = null;"
+        " for (let t = 0.15; t < 0.86; t += 0.01) {"
+        "  const x = g.x1 + (g.x2 - g.x1) * t, y = g.y1 + (g.y2 - g.y1) * t;"
+        "  const crossing = linkGeometry.some(o => o !== g && o.layer === 2 && Math.abs("
+        "   (o.y2 - o.y1) * (x - o.x1) - (o.x2 - o.x1) * (y - o.y1)) / Math.hypot(o.x2 - o.x1, o.y2 - o.y1) < 1.5);"
+        "  const top = document.elementFromPoint(box.left + x, box.top + y).dataset;"
+        "  if (!crossing && top.i !== undefined && (top.i !== '4' || top.j !== '1')) {"
+        "   found = [[box.left + x, box.top + y], top.i + ',' + top.j]; break; } }"
+        " const t = 0.29;"
+        " return found || [[box.left + g.x1 + (g.x2 - g.x1) * t, box.top + g.y1 + (g.y2 - g.y1) * t], 'none']; })()"
+    )
+    page.mouse.click(*point)
+    page.wait_for_function("document.getElementById('chain-name').textContent === 'w2[5,2]'")
+    page.wait_for_timeout(300)
+    top, bottom = page.evaluate(
+        "(() => { const r = document.getElementById('chain-panel').getBoundingClientRect();"
+        " return [r.top, r.bottom]; })()"
+    )
+    assert top < 720 and bottom > 0, (top, bottom)  # scrolled into the learner's view
+    assert page.locator("#links line.link[stroke='#222']").count() == 1  # the selected link is drawn dark
+    print(f"the hit area on top at the click: link (i, j) = {on_top}")
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_screenshots_at_two_window_sizes(url, browser, tmp_path, size):
+    page = open_page(browser, viewport={"width": size[0], "height": size[1]})
+    page.goto(url + "#dataset=spiral&classes=2&hidden=6:tanh,6:tanh&lr=0.03&optimizer=adam")
+    _ready(page)
+    _train(page, 300)
+    shot = os.path.join(os.environ.get("CHAINRULE_SCREENSHOT_DIR") or str(tmp_path), f"playground-{size[0]}.png")
+    page.screenshot(path=shot)
+    assert os.path.getsize(shot) > 30_000
+    # only what applies shows: the classes of the spiral, no output activation under BCE, no rate of no penalty
+    assert page.is_visible("#classes-label") and page.is_hidden("#output-label") and page.is_hidden("#reg_rate-label")
+    page.select_option("#regularization", "l2")
+    page.wait_for_selector("#reg_rate-label:not([hidden])")
+    page.click("[data-dataset=circle]")
+    page.wait_for_selector("#classes-label[hidden]", state="attached")
+    assert page.is_hidden("#classes-label")

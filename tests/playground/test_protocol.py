@@ -447,3 +447,54 @@ def test_sessions_beyond_the_cap_are_told_and_closed():
             assert time.perf_counter() - began < 5
         with c.websocket_connect(WS, headers=ORIGIN) as again:  # closed tabs free their places
             start(again)
+
+
+def test_settings_that_change_only_how_it_learns_keep_the_network():
+    connection = Connection()
+    connection.handle({"type": "config", "config": {"dataset": "circle", "lr": 0.03}})
+    for _ in range(30):
+        connection.handle({"type": "step"})
+    session = connection.session
+    weights = [w._array.copy() for w, _ in session.params]
+    base = session.config.to_dict()
+    settings, frame = connection.handle({"type": "config", "config": base | {"lr": 0.01, "dropout": 0.1}})
+    assert settings["type"] == "settings" and settings["step"] == 30 and frame["step"] == 30
+    assert settings["change"] == "lr 0.03 → 0.01, dropout 0.0 → 0.1"
+    assert session.optimizer.param_groups[0]["lr"] == 0.01
+    for (w, _), before in zip(session.params, weights):
+        assert (w._array == before).all()
+    settings, _ = connection.handle(
+        {"type": "config", "config": base | {"lr": 0.01, "dropout": 0.1, "optimizer": "adam"}}
+    )
+    assert settings["change"] == "optimizer sgd → adam" and type(session.optimizer).__name__ == "Adam"
+    assert [c["step"] for c in session.changes] == [30, 30]
+    connection.handle({"type": "step"})
+    assert session.steps == 31
+    network = connection.handle({"type": "config", "config": base | {"hidden": [{"units": 3, "activation": "relu"}]}})[
+        0
+    ]
+    assert (
+        network["type"] == "network"
+        and network["rebuilt"] == "a new network: hidden changed (the weights start afresh)"
+    )
+    assert connection.session.steps == 0
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")  # it diverges
+def test_a_diverged_frame_tells_the_page_that_training_stopped(client):
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
+        start(ws, dataset="plane", loss="mse", output="linear", hidden=[{"units": 8, "activation": "relu"}] * 2, lr=10)
+        ws.send_json({"type": "play"})
+        for _ in range(2000):
+            message = ws.receive_json()
+            if message["type"] == "frame" and message.get("diverged"):
+                break
+        else:
+            raise AssertionError("no diverged frame")
+        assert receive_until(ws, "status") == {"type": "status", "playing": False}
+        ws.send_json({"type": "select", "layer": 1, "i": 0, "j": 0})
+        error = receive_until(ws, "error")
+        assert "no longer finite" in error["message"]
+        assert receive_until(ws, "status")["playing"] is False
+        ws.send_json({"type": "reset"})
+        assert receive_until(ws, "frame")["step"] == 0  # the session lives on

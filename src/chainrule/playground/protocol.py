@@ -20,7 +20,7 @@ from ..explain.network import MAX_EQUATIONS
 from ..serialization import save
 from .config import PlaygroundConfig, parse_config
 from .datasets import MAX_UPLOAD
-from .session import Session
+from .session import TRAINING_SETTINGS, Session
 
 DOWNLOADS = ("model", "toml", "history", "data")
 # type -> {field: (accepted Python types, required[, the values allowed])}
@@ -104,14 +104,28 @@ class Connection:
 
     # ------------------------------------------------------------------ the network and its data
     def on_config(self, message) -> list:
+        """New settings: the same network, trained on, where only how it learns changed (a 'settings' message);
+        a new one, said so, where the data, its inputs, the layers or the loss changed."""
         config = parse_config(message["config"])
         if self.session is None:
             self.session = Session(config)  # (dataset csv before any upload: Session says what to do)
-        else:
             with self.session.lock:
-                self.session.configure(config)
-        with self.session.lock:
-            return self._state()
+                return self._state()
+        s = self.session
+        with s.lock:
+            old = s.config.to_dict()
+            new = config.to_dict()
+            if {k for k in new if new[k] != old[k]} <= set(TRAINING_SETTINGS):
+                if new == old:
+                    return [s.frame()]
+                return [s.retrain(config), s.frame()]
+            s.configure(config)
+            changed = ", ".join(
+                sorted(k.replace("_", " ") for k in new if new[k] != old[k] and k not in TRAINING_SETTINGS)
+            )
+            reply = self._state()
+            reply[0]["rebuilt"] = f"a new network: {changed} changed (the weights start afresh)"
+            return reply
 
     def on_regenerate(self, message) -> list:
         s = self.need_session()

@@ -148,6 +148,9 @@ def create_app(
     return app
 
 
+PAUSED = {"type": "status", "playing": False}
+
+
 async def _serve_tab(websocket, connection: Connection, trainers, handlers) -> None:
     """One tab's socket: its messages answered, and while it plays, a frame after each slice of training."""
     from starlette.websockets import WebSocketDisconnect
@@ -159,11 +162,14 @@ async def _serve_tab(websocket, connection: Connection, trainers, handlers) -> N
         async with sender:
             for message in messages:
                 try:
-                    text = json.dumps(message, allow_nan=False)
-                except ValueError:  # NaN or infinity in a reply: say so rather than drop the connection
+                    texts = [json.dumps(message, allow_nan=False)]
+                except ValueError:  # NaN or infinity in a reply: say so, and that training stopped, rather than drop
                     connection.playing = False
-                    text = json.dumps({"type": "error", "message": NOT_FINITE})
-                await websocket.send_text(text)
+                    texts = [json.dumps({"type": "error", "message": NOT_FINITE}), json.dumps(PAUSED)]
+                if message.get("type") == "frame" and message.get("diverged"):
+                    texts.append(json.dumps(PAUSED))  # the page's button says pause no longer
+                for text in texts:
+                    await websocket.send_text(text)
 
     async def trainer():
         """While playing: train for about a frame's time in a worker thread, then send one frame."""

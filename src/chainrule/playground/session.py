@@ -34,6 +34,10 @@ HISTORY_LIMIT = 100_000  # rows kept for the chart and the CSV download
 LIVE: weakref.WeakSet = weakref.WeakSet()  # the sessions in memory: a closed tab's must leave it
 
 
+# What may change while the network keeps its weights: how it learns, not what it is or what it learns from.
+TRAINING_SETTINGS = ("lr", "optimizer", "regularization", "reg_rate", "batch_size", "dropout")
+
+
 @dataclass
 class LastStep:
     """What the latest step left behind: its graph's records, the parameters before it, the optimizer state."""
@@ -87,6 +91,22 @@ class Session:
             self.raster = data.inputs(np.column_stack([x1.ravel(), x2.ravel()]), config.features)
         self.reset()
 
+    def retrain(self, config: PlaygroundConfig) -> dict:
+        """Settings that change only how the network learns (TRAINING_SETTINGS) take effect at the next step on
+        the same network: the learning rate in the optimizer's groups, a new optimizer (its state starts afresh)
+        where the optimizer itself changes. Returns the 'settings' message that says what changed, and when."""
+        old = self.config
+        changed = [k for k in TRAINING_SETTINGS if getattr(old, k) != getattr(config, k)]
+        if config.optimizer != old.optimizer:
+            self.optimizer = make_optimizer(config.optimizer, [p for pair in self.params for p in pair], config.lr)
+        else:
+            for group in self.optimizer.param_groups:
+                group["lr"] = config.lr
+        self.config = config
+        text = ", ".join(f"{k.replace('_', ' ')} {getattr(old, k)} → {getattr(config, k)}" for k in changed)
+        self.changes.append({"step": self.steps, "change": text})
+        return {"type": "settings", "config": config.to_dict(), "step": self.steps, "change": text}
+
     @property
     def outputs(self) -> int:
         d, c = self.data, self.config
@@ -134,6 +154,7 @@ class Session:
         self.cursor = 0
         self.steps = self.epochs = 0
         self.history: list = []
+        self.changes: list = []  # {"step", "change"}: the settings changed while this network trained
         self.last: LastStep | None = None
         self.last_norms = [0.0] * len(self.layers)
         self.selection = None

@@ -20,6 +20,8 @@ const CLASS_COLOURS = [[245, 147, 34], [8, 119, 189], [60, 160, 60], [200, 60, 1
 const $ = (id) => document.getElementById(id);
 let socket = null, config = null, net = null, frame = null, selection = null, lastStep = -1;
 let lossData = [[], [], []], gradData = null, lossChart = null, gradChart = null;
+let marks = [];  // [{step, change}]: settings changed while this network trained, drawn on the loss chart
+let linkGeometry = [];  // [{layer, i, j, x1, y1, x2, y2}]: every drawn link, for picking the one nearest a click
 const canvases = [];  // [[canvas per node] per column]
 
 // ---------------------------------------------------------------- the URL holds the settings
@@ -84,18 +86,22 @@ function receive(m) {
     return showError(m.message);
   }
   if (m.type === "network") return onNetwork(m);
+  if (m.type === "settings") return onSettings(m);
   if (m.type === "frame") return onFrame(m);
   if (m.type === "status") return setPlaying(m.playing);
   if (m.type === "chain") return onChain(m);
   if (m.type === "file") return saveFile(m);
 }
 
-function showError(text) {
+function showError(text, kind = "error", stay = false) {
+  // "error", or "notice": news that is not a fault (a rebuilt network, a changed rate). ``stay``: until the
+  // condition ends (a diverged network: until the next network), not for 8 seconds
   const box = $("error");
   box.textContent = text;
+  box.className = kind;
   box.hidden = false;
   clearTimeout(showError.timer);
-  showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
+  if (!stay) showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
 }
 
 function setPlaying(playing) {
@@ -182,6 +188,14 @@ function setupControls() {
   };
   $("csv-load").onclick = () => send({type: "load_csv", path: $("csv-path").value});
   $("show-test").onchange = () => drawOutput();
+  $("links").onclick = (e) => {
+    const box = $("links").getBoundingClientRect();
+    // the link nearest the pointer; a click with no position near any (one sent by a script) takes the line it hit
+    const link = nearestLink(e.clientX - box.left, e.clientY - box.top) || e.target.dataset;
+    if (link && link.layer !== undefined) {
+      select({layer: Number(link.layer), i: Number(link.i), j: Number(link.j), row: selection ? selection.row : null});
+    }
+  };
   $("chain-close").onclick = () => { selection = null; $("chain-panel").hidden = true; send({type: "deselect"}); drawLinks(); };
   $("chain-row").onchange = (e) => {
     if (!selection) return;
@@ -201,6 +215,7 @@ function showConfig() {
   for (const b of document.querySelectorAll("[data-dataset]")) b.classList.toggle("chosen", b.dataset.dataset === config.dataset);
   $("classes-label").hidden = !["spiral", "blobs"].includes(config.dataset);
   $("output-label").hidden = !["half_sse", "mse"].includes(config.loss);
+  $("reg_rate-label").hidden = config.regularization === "none";  // a rate of no penalty does nothing
   $("layer-count").textContent = `${config.hidden.length} hidden layer${config.hidden.length === 1 ? "" : "s"}`;
   history.replaceState(null, "", encodeHash(config));
 }
@@ -227,6 +242,9 @@ function featureIndex(k) {
 }
 
 function onNetwork(m) {
+  if (!$("error").hidden && $("error").className === "error") $("error").hidden = true;  // a new network: a fresh start
+  frame = null;  // the last frame's weights belong to the old network: drawing them on this one would fail
+  marks = [];
   net = m;
   config = m.config;
   showConfig();
@@ -238,6 +256,16 @@ function onNetwork(m) {
   $("chain-panel").hidden = true;
   buildNetwork();
   buildCharts();
+  if (m.rebuilt) showError(m.rebuilt, "notice");
+}
+
+function onSettings(m) {
+  // the same network trains on with the new settings from the next step: say so, and mark it on the loss chart
+  config = m.config;
+  showConfig();
+  marks.push({step: m.step, change: m.change});
+  if (lossChart) lossChart.redraw();
+  showError(`step ${m.step}: ${m.change} (the network keeps its weights; reset starts over)`, "notice");
 }
 
 function buildNetwork() {
@@ -333,6 +361,7 @@ function inputPosition(j) {
 function drawLinks() {
   const svg = $("links");
   svg.innerHTML = "";
+  linkGeometry = [];
   if (!net || !net.positions) return;
   const weights = frame ? frame.weights : null;
   let largest = 1e-9;
@@ -360,11 +389,23 @@ function drawLinks() {
         const title = document.createElementNS(ns, "title");
         title.textContent = `w${l}[${i + 1},${j + 1}] = ${w === null ? "NaN" : Number(w).toPrecision(4)}: click for its chain rule`;
         hit.appendChild(title);
-        hit.onclick = () => select({layer: l, i, j, row: selection ? selection.row : null});
         svg.appendChild(hit);
+        linkGeometry.push({layer: l, i, j, x1, y1, x2, y2});
       }
     });
   }
+}
+
+function nearestLink(x, y) {
+  // the link whose line passes closest to (x, y), within 8 pixels: where links cross, the one under the pointer
+  let best = null, bestDistance = 8;
+  for (const g of linkGeometry) {
+    const dx = g.x2 - g.x1, dy = g.y2 - g.y1;
+    const t = Math.max(0, Math.min(1, ((x - g.x1) * dx + (y - g.y1) * dy) / (dx * dx + dy * dy || 1)));
+    const distance = Math.hypot(x - (g.x1 + t * dx), y - (g.y1 + t * dy));
+    if (distance < bestDistance) { best = g; bestDistance = distance; }
+  }
+  return best;
 }
 
 function select(s) {
@@ -487,7 +528,10 @@ function onFrame(m) {
   $("test-loss").textContent = format(m.test_loss);
   $("train-acc").textContent = m.train_accuracy === null ? "" : `(accuracy ${(100 * m.train_accuracy).toFixed(1)}%)`;
   $("test-acc").textContent = m.test_accuracy === null ? "" : `(accuracy ${(100 * m.test_accuracy).toFixed(1)}%)`;
-  if (m.diverged) showError("the loss became NaN: the learning rate is too large for this network (training paused)");
+  if (m.diverged) {
+    showError("the loss became NaN: the learning rate is too large for this network (training paused); lower it and "
+      + "press reset", "error", true);
+  }
   if (m.step !== lastStep) {
     if (m.step < lastStep) { lossData = [[], [], []]; gradData = gradData.map(() => []); }
     lastStep = m.step;
@@ -508,7 +552,22 @@ function onFrame(m) {
 function buildCharts() {
   for (const chart of [lossChart, gradChart]) if (chart) chart.destroy();
   const width = 330;
-  lossChart = new uPlot({title: "loss per example", width, height: 170, scales: {x: {time: false}},
+  const drawMarks = (u) => {  // a dashed line at each step where the settings changed
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = "#b35c00";
+    ctx.setLineDash([3, 3]);
+    for (const mark of marks) {
+      const x = u.valToPos(mark.step, "x", true);
+      if (!(x >= u.bbox.left && x <= u.bbox.left + u.bbox.width)) continue;
+      ctx.beginPath();
+      ctx.moveTo(x, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + u.bbox.height);
+      ctx.stroke();
+    }
+    ctx.restore();
+  };
+  lossChart = new uPlot({title: "loss per example", width, height: 170, scales: {x: {time: false}}, hooks: {draw: [drawMarks]},
     series: [{label: "step"}, {label: "train", stroke: "#0877bd", width: 1.5}, {label: "test", stroke: "#222", width: 1.5, dash: [4, 3]}],
     axes: [{}, {size: 50}]}, lossData, $("loss-chart"));
   const palette = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2"];
@@ -520,7 +579,9 @@ function buildCharts() {
 
 // ---------------------------------------------------------------- the chain-rule panel
 function onChain(m) {
+  const opening = $("chain-panel").hidden;
   $("chain-panel").hidden = false;
+  if (opening) $("chain-panel").scrollIntoView({block: "nearest"});
   $("chain-name").textContent = m.name;
   $("chain-step").textContent = m.step;
   const rows = $("chain-row");
