@@ -150,7 +150,7 @@ def test_the_url_holds_the_settings_and_errors_show_on_the_page(url, browser):
         "#csv-file",
         files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"a,b,c\n1,2,0\n2,two,1\n3,4,0\n5,6,1\n"}],
     )
-    page.wait_for_selector("#error:not([hidden])")
+    page.wait_for_selector("#error.error:not([hidden])")  # an error (the optimizer's change was a notice)
     assert re.search(r"'b' \(column 2\) is not numeric", page.inner_text("#error"))
     page.click("#step")
     page.wait_for_function("document.getElementById('step-count').textContent === '1'")
@@ -303,3 +303,99 @@ def test_screenshots_at_two_window_sizes(url, browser, tmp_path, size):
     page.click("[data-dataset=circle]")
     page.wait_for_selector("#classes-label[hidden]", state="attached")
     assert page.is_hidden("#classes-label")
+
+
+def test_spiral_defaults_learn_and_the_loss_follows_the_data_set(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=plane&loss=mse&output=linear")
+    _ready(page)
+    page.click("[data-dataset=spiral]")
+    page.wait_for_function("net.config.dataset === 'spiral'")
+    assert page.evaluate("[config.classes, config.loss, config.hidden.map(l => l.units).join(',')]") == [
+        2,
+        "bce",
+        "8,8",
+    ]
+    page.click("[data-dataset=digits]")
+    page.wait_for_function("net.kind === 'digits'")
+    assert page.evaluate("config.loss") == "cross_entropy"
+    assert not errors, errors
+
+
+def test_view_options_live_in_the_url_and_an_edited_address_applies(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=xor&show_test=1&discretize=1")
+    _ready(page)
+    assert page.is_checked("#show-test") and page.is_checked("#discretize") and page.is_visible("#legend")
+    # discretized, the two-class output map is the two full colours (orange, blue) but for the points over it
+    full = page.evaluate(
+        "(() => { const d = document.getElementById('output-map').getContext('2d').getImageData(0, 0, 320, 320).data;"
+        " let full = 0, all = 0; for (let k = 0; k < d.length; k += 4 * 37) { all++;"
+        " const c = d[k] + ',' + d[k + 1] + ',' + d[k + 2]; if (c === '245,147,34' || c === '8,119,189') full++; }"
+        " return full / all; })()"
+    )
+    assert full > 0.8, full
+    page.uncheck("#show-test")
+    page.wait_for_function("!location.hash.includes('show_test')")
+    page.evaluate("location.hash = location.hash.replace('dataset=xor', 'dataset=gauss')")  # edited by hand
+    page.wait_for_function("net.config.dataset === 'gauss'")
+    reopened = open_page(browser, viewport={"width": 1280, "height": 720})
+    reopened.goto(url + "#dataset=csv")  # a CSV session's address: the upload is not kept, and the page says so
+    reopened.wait_for_selector("#error.notice:not([hidden])")
+    assert "your CSV, which is not kept" in reopened.inner_text("#error")
+    assert not errors, errors
+
+
+def test_six_hidden_layers_fit_their_column_at_1280(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=circle&hidden=4:tanh,4:tanh,4:tanh,4:tanh,4:tanh,4:tanh")
+    _ready(page)
+    right, output = page.evaluate(
+        "[document.getElementById('network').getBoundingClientRect().right,"
+        " document.getElementById('output-column').getBoundingClientRect().left]"
+    )
+    assert right <= output, (right, output)
+    assert not errors, errors
+
+
+def test_the_page_says_what_is_going_wrong(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    # eight sigmoid layers' worth of vanishing: six sigmoid layers, plain SGD
+    page.goto(url + "#dataset=circle&hidden=4:sigmoid,4:sigmoid,4:sigmoid,4:sigmoid,4:sigmoid,4:sigmoid&lr=0.03")
+    _ready(page)
+    page.click("#step")
+    page.wait_for_selector("#warnings .warning.vanishing")
+    assert "orders of magnitude below the last layer's" in page.inner_text("#warnings")
+    # ReLU with a learning rate of 3: neurons die, named and crossed out
+    page.goto(url + "#dataset=circle&hidden=8:relu,8:relu&lr=3&optimizer=sgd")
+    page.reload()
+    _ready(page)
+    page.click("#play")
+    page.wait_for_selector("#warnings .warning.dead", timeout=60_000)
+    page.click("#play")
+    assert "dead ReLU neurons (layer" in page.inner_text("#warnings")
+    assert page.locator("#network canvas.node.dead").count() >= 1
+    assert not errors, errors
+
+
+def test_editing_a_weight_from_the_panel(url, browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 720})
+    errors = _watch(page)
+    page.goto(url + "#dataset=circle")
+    _ready(page)
+    page.click("#step")
+    page.dispatch_event('#links .hit[data-layer="2"][data-i="0"][data-j="1"]', "click")
+    page.wait_for_function("document.getElementById('chain-name').textContent === 'w2[1,2]'")
+    page.fill("#chain-value", "2.5")
+    page.click("#chain-set")
+    page.wait_for_function("frame.weights[1][0][1] === 2.5")
+    title = page.locator('#links .hit[data-layer="2"][data-i="0"][data-j="1"] title').text_content()
+    assert title.startswith("w2[1,2] = 2.500, last gradient ")  # hover: the value and its last gradient
+    page.click("#step")  # the next step's panel starts from the typed value
+    page.wait_for_function("document.getElementById('chain-step').textContent === '2'")
+    assert page.evaluate("frame.chain.old") == 2.5
+    assert not errors, errors

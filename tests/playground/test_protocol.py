@@ -498,3 +498,36 @@ def test_a_diverged_frame_tells_the_page_that_training_stopped(client):
         assert receive_until(ws, "status")["playing"] is False
         ws.send_json({"type": "reset"})
         assert receive_until(ws, "frame")["step"] == 0  # the session lives on
+
+
+def test_a_csv_s_classes_choose_the_loss():
+    connection = Connection()
+    connection.handle({"type": "config", "config": {"dataset": "circle", "loss": "bce"}})
+    three = "x1,x2,label\n" + "".join(f"{i % 7},{i % 5},{'abc'[i % 3]}\n" for i in range(60))
+    network = connection.handle({"type": "upload_csv", "name": "three.csv", "text": three})[0]
+    assert network["type"] == "network" and network["config"]["loss"] == "cross_entropy"
+    numbers = "x1,x2,y\n" + "".join(f"{i % 7},{i % 5},{i * 0.1}\n" for i in range(60))
+    assert connection.handle({"type": "upload_csv", "name": "y.csv", "text": numbers})[0]["config"]["loss"] == "mse"
+    two = "x1,x2,label\n" + "".join(f"{i % 7},{i % 5},{'ab'[i % 2]}\n" for i in range(60))
+    assert connection.handle({"type": "upload_csv", "name": "two.csv", "text": two})[0]["config"]["loss"] == "bce"
+
+
+def test_the_learner_sets_a_weight_and_the_frame_carries_every_gradient():
+    connection = Connection()
+    connection.handle({"type": "config", "config": {"dataset": "circle"}})
+    connection.handle({"type": "step"})
+    frame = connection.handle({"type": "set_weight", "layer": 2, "i": 1, "j": 0, "value": 1.25})[0]
+    assert frame["type"] == "frame" and frame["weights"][1][1][0] == 1.25
+    assert connection.session.params[1][0]._array[1, 0] == 1.25
+    assert len(frame["weight_grads"]) == 3 and len(frame["weight_grads"][0]) == 4  # 4 neurons of layer 1
+    connection.handle({"type": "set_weight", "layer": 3, "i": 0, "value": -0.5})  # a bias
+    assert connection.session.params[2][1]._array[0] == -0.5
+    assert [c["change"] for c in connection.session.changes] == ["w2[2,1] set to 1.25", "b3[1] set to -0.5"]
+    for bad, message in (
+        ({"layer": 9, "i": 0, "j": 0, "value": 1.0}, "layer must be 1 to 3"),
+        ({"layer": 1, "i": 7, "j": 0, "value": 1.0}, "has 4 neurons of 2 inputs"),
+        ({"layer": 1, "i": 0, "j": 0, "value": 1e300}, "finite number within"),
+        ({"layer": 1, "i": 0, "j": 0, "value": "2"}, "should be int or float"),
+    ):
+        reply = connection.handle({"type": "set_weight", **bad})[0]
+        assert reply["type"] == "error" and message in reply["message"], reply

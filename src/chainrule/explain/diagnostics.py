@@ -132,3 +132,47 @@ def plot_gradient_norms(records: list[dict], path: str, title: str = "gradient n
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------- what is going wrong, step by step
+# (the playground asks these after every frame; each returns None while all is well)
+def dead_units(outputs: np.ndarray) -> list:
+    """The units of a ReLU layer whose output is 0 for every example: they pass no gradient back, so nothing
+    can change their weights again ("dead" ReLUs)."""
+    return [int(k) for k in np.flatnonzero((outputs <= 0).all(axis=0))]
+
+
+def vanishing_layer(norms: list, orders: float = 4.0) -> tuple | None:
+    """(layer index, how many orders of magnitude its gradient norm lies below the last layer's), for the first
+    layer at least ``orders`` below it, or None."""
+    last = norms[-1] if norms else 0.0
+    if not last > 0:
+        return None
+    for index, norm in enumerate(norms[:-1]):
+        gap = math.log10(last / norm) if norm > 0 else math.inf
+        if gap >= orders:
+            return index, gap
+    return None
+
+
+def growing_loss(losses: list, window: int = 30) -> int | None:
+    """The number of recent steps over which the training loss has been growing (at least ``window``, the loss
+    now above 1.5 times its best), or None: the sign of too large a learning rate before the loss is NaN."""
+    finite = [v for v in losses if v is not None and math.isfinite(v)]
+    if len(finite) < window or not finite[-1] > 1.5 * min(finite):
+        return None
+    recent = finite[-window:]
+    rises = sum(b > a for a, b in zip(recent, recent[1:]))
+    return window if rises >= 0.6 * (window - 1) and recent[-1] > recent[0] else None
+
+
+def overfitting(train: list, test: list, window: int = 30, rise: float = 0.05) -> tuple | None:
+    """(best test loss, test loss now) where the test loss has risen more than ``rise`` above its best over the
+    last ``window`` records while the training loss kept falling, or None."""
+    if len(test) < 2 * window:
+        return None
+    best = min(test[:-window] or test)
+    now, train_before, train_now = test[-1], train[-window], train[-1]
+    if now > best * (1 + rise) and train_now < train_before and test[-1] >= max(test[-window:]) * 0.98:
+        return best, now
+    return None

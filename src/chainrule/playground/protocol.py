@@ -39,6 +39,12 @@ MESSAGES = {
         "row": ((int, type(None)), False),
     },
     "deselect": {},
+    "set_weight": {
+        "layer": ((int,), True),
+        "i": ((int,), True),
+        "j": ((int, type(None)), False),
+        "value": ((int, float), True),
+    },
     "upload_csv": {"name": ((str,), True), "text": ((str,), True)},
     "load_csv": {"path": ((str,), True)},
     "export": {"format": ((str,), True, FORMATS)},
@@ -212,6 +218,14 @@ class Connection:
             reply = s.chain(**selection)  # raises on a bad index before the selection is kept
             s.selection = selection
             return [reply]
+
+    def on_set_weight(self, message) -> list:
+        """The learner types a weight (or a bias: j null): the network takes it now; the next step shows its
+        effect."""
+        s = self.need_session()
+        with s.lock:
+            s.set_parameter(message["layer"], message["i"], message.get("j"), message["value"])
+            return [s.frame()]
 
     def on_deselect(self, message) -> list:
         self.need_session().selection = None

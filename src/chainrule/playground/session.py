@@ -21,6 +21,7 @@ import numpy as np
 from .. import nn, optim
 from ..errors import ConfigError, DataError
 from ..explain.chain import parameter_chain
+from ..explain.diagnostics import dead_units, growing_loss, overfitting, vanishing_layer
 from ..explain.formats import html_fragment
 from ..explain.network import LayerSpec, NetworkSpec
 from ..explain.trace import StepTrace, forward, layer_traces, loss_of, loss_terms
@@ -67,8 +68,11 @@ class Session:
             if upload is None:
                 raise DataError("dataset csv: upload a CSV file (or give its path) first")
             data = from_csv(upload[1], upload[0], config.train_percent, config.seed)
+            # the loss follows the CSV's task (the page then shows it): mse for numbers, cross-entropy for classes
             if data.task == "regression" and config.loss not in ("half_sse", "mse"):
-                config.loss = "mse"  # a CSV of numeric targets: the page then shows this loss
+                config.loss = "mse"
+            elif data.task == "classification" and (config.loss in ("half_sse", "mse") or data.classes > 2):
+                config.loss = "bce" if data.classes == 2 else "cross_entropy"
             self.csv_upload = upload
         else:
             data = make(
@@ -286,6 +290,10 @@ class Session:
             "test_accuracy": test_acc,
             "grad_norms": [_finite(v) for v in self.last_norms],
             "weights": [_finite_list(w._array.round(5).tolist()) for w, _ in self.params],
+            # each weight's gradient of the last step (its value and this on hover)
+            "weight_grads": [
+                _finite_list(w._grad._array.round(6).tolist()) if w._grad is not None else None for w, _ in self.params
+            ],
             "biases": [_finite_list(b._array.round(5).tolist()) for _, b in self.params],
         }
         if heatmaps and self.data.kind == "plane":
@@ -296,7 +304,54 @@ class Session:
             message["images"] = [_bytes(row) for row in w / scale]
         if self.selection is not None and self.last is not None:
             message["chain"] = self.chain(**self.selection)
+        message["warnings"] = self.warnings()
         return message
+
+    def warnings(self) -> list:
+        """What is going wrong, in words, while it lasts: dead ReLU neurons (named), a vanishing gradient, a loss
+        growing step after step, overfitting. Each is {"kind", "text"}, dead neurons also "neurons": [[layer, k]]."""
+        found = []
+        outputs = self.predict(self.train_x) if self.steps else []
+        dead = [
+            [layer + 1, k]
+            for layer, (units, out) in enumerate(zip(self.config.hidden, outputs))
+            if units.activation == "relu"
+            for k in dead_units(out)
+        ]
+        if dead:
+            names = ", ".join(f"layer {layer} neuron {k + 1}" for layer, k in dead[:8])
+            names += " …" if len(dead) > 8 else ""
+            found.append({
+                "kind": "dead", "neurons": dead,
+                "text": f"dead ReLU neurons ({names}): 0 for every training point, so no gradient reaches their "
+                "weights and they cannot recover; a smaller learning rate or leaky_relu avoids it",
+            })  # fmt: skip
+        vanishing = vanishing_layer(self.last_norms) if self.steps else None
+        if vanishing is not None:
+            layer, gap = vanishing
+            found.append({
+                "kind": "vanishing",
+                "text": f"vanishing gradient: layer {layer + 1}'s gradient is {gap:.0f} orders of magnitude below the "
+                "last layer's, so it barely learns (saturated sigmoid or tanh layers; relu or fewer layers help)",
+            })  # fmt: skip
+        train = [row[2] for row in self.history]
+        growing = growing_loss(train)
+        if growing is not None:
+            rates = [change["change"] for change in self.changes if change["change"].startswith("lr")]
+            earlier = f"; it fell before the change {rates[-1]}" if rates else ""
+            found.append({
+                "kind": "growing",
+                "text": f"the training loss has grown over the last {growing} frames: the learning rate "
+                f"{self.config.lr:g} is too large for this network{earlier}",
+            })  # fmt: skip
+        over = overfitting(train, [row[3] for row in self.history])
+        if over is not None:
+            found.append({
+                "kind": "overfitting",
+                "text": f"overfitting: the test loss rose from {over[0]:.4g} to {over[1]:.4g} while the training loss "
+                "kept falling; regularisation, dropout or more training points help",
+            })  # fmt: skip
+        return found
 
     def heatmaps(self) -> dict:
         """Each input feature's and each neuron's value over a GRID×GRID raster of the plane, as bytes
@@ -344,6 +399,24 @@ class Session:
         penalty = (c.regularization, c.reg_rate) if last.penalty_grads is not None else None
         terms = loss_terms(c.loss, out, last.targets)
         return StepTrace(spec, layers, last.loss, terms, [last.loss], c.optimizer, penalty)
+
+    def set_parameter(self, layer: int, i: int, j: int | None, value: float) -> None:
+        """Weight (i, j) of ``layer`` (1-based), or its bias i where j is None, set to ``value``."""
+        if not 1 <= layer <= len(self.params):
+            raise ConfigError(f"set_weight: layer must be 1 to {len(self.params)}, got {layer}")
+        weight, bias = self.params[layer - 1]
+        rows, columns = weight.shape
+        if not 0 <= i < rows or (j is not None and not 0 <= j < columns):
+            raise ConfigError(f"set_weight: layer {layer} has {rows} neurons of {columns} inputs; got i {i}, j {j}")
+        if not math.isfinite(value) or abs(value) > 1e6:
+            raise ConfigError(f"set_weight: value must be a finite number within ±1e6, got {value!r}")
+        with no_grad():
+            if j is None:
+                bias._array[i] = value
+            else:
+                weight._array[i, j] = value
+        name = f"b{layer}[{i + 1}]" if j is None else f"w{layer}[{i + 1},{j + 1}]"
+        self.changes.append({"step": self.steps, "change": f"{name} set to {value:g}"})
 
     def chain(self, layer: int, i: int, j: int | None = None, row: int | None = None) -> dict:
         """The 'chain' message for a weight (i, j) of ``layer`` or its bias (j None), for one row or the batch."""

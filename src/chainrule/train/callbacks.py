@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 import time
 
@@ -278,6 +279,16 @@ def _plain(value):
     return value
 
 
+def _in_compiler(frame) -> bool:
+    """Whether the interrupted code is Numba's or LLVM's (a kernel being compiled or loaded from its cache)."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if "llvmlite" in name or f"{os.sep}numba{os.sep}" in name:
+            return True
+        frame = frame.f_back
+    return False
+
+
 class GracefulInterrupt(Callback):
     """On SIGINT or SIGTERM, finish the current step, let the other callbacks save (on_interrupt)
     and stop with TrainingInterrupted, instead of dying mid-update. Handlers are restored after."""
@@ -296,9 +307,11 @@ class GracefulInterrupt(Callback):
             return
 
         def handler(signum, frame):
-            if ctx.interrupt:  # a second signal: stop at once
+            if ctx.interrupt and not _in_compiler(frame):  # a second signal: stop at once
                 raise KeyboardInterrupt
-            ctx.interrupt = signum
+            # (inside Numba's compiler an exception would unwind through C code that called back into Python and
+            # crash the process; the first signal's stop at the end of this step comes a few milliseconds later)
+            ctx.interrupt = ctx.interrupt or signum
 
         for sig in self.signals:
             self.previous[sig] = signal.signal(sig, handler)

@@ -25,8 +25,11 @@ let linkGeometry = [];  // [{layer, i, j, x1, y1, x2, y2}]: every drawn link, fo
 const canvases = [];  // [[canvas per node] per column]
 
 // ---------------------------------------------------------------- the URL holds the settings
+const VIEW = {show_test: "show-test", discretize: "discretize"};  // the page's own options, kept in the URL too
+
 function encodeHash(c) {
   const p = new URLSearchParams();
+  for (const [key, id] of Object.entries(VIEW)) if ($(id).checked) p.set(key, "1");
   for (const [k, v] of Object.entries(c)) {
     if (k === "hidden") p.set(k, v.map((l) => l.units + ":" + l.activation).join(",") || "none");
     else if (k === "features") p.set(k, v.join(","));
@@ -38,6 +41,7 @@ function encodeHash(c) {
 function decodeHash(hash) {
   const c = structuredClone(DEFAULTS);
   const p = new URLSearchParams(hash.replace(/^#/, ""));
+  for (const [key, id] of Object.entries(VIEW)) $(id).checked = p.get(key) === "1";
   for (const [k, v] of p.entries()) {
     if (!(k in DEFAULTS)) continue;
     if (k === "hidden") c.hidden = v === "none" ? [] : v.split(",").map((s) => {
@@ -60,6 +64,10 @@ function connect() {
   socket.onopen = () => {
     $("connection").textContent = "connected";
     const wanted = decodeHash(location.hash);
+    if (wanted.dataset === "csv") {  // the server does not keep uploads: say so rather than show circle silently
+      showError("this address was a session on your CSV, which is not kept: choose the file again (showing circle)",
+        "notice");
+    }
     send({type: "config", config: wanted.dataset === "csv" ? {...wanted, dataset: "circle"} : wanted});
   };
   socket.onmessage = (event) => receive(JSON.parse(event.data));
@@ -139,10 +147,20 @@ function setupControls() {
     b.onclick = () => {
       if (name === "csv") return $("csv-file").click();
       const patch = {dataset: name};
-      const classes = name === "digits" ? 10 : ["spiral", "blobs"].includes(name) ? config.classes : 2;
+      if (name === "spiral" && config.dataset !== "spiral") {
+        // a spiral that learns: 2 classes through two layers of 8 (3 classes through 4 and 2 never did)
+        patch.classes = 2;
+        if (config.hidden.length < 2 || config.hidden.some((l) => l.units < 8)) {
+          patch.hidden = [{units: 8, activation: "tanh"}, {units: 8, activation: "tanh"}];
+        }
+      }
+      const classes = name === "digits" ? 10 : ["spiral", "blobs"].includes(name) ? (patch.classes || config.classes) : 2;
+      const wasRegression = net && net.task === "regression";
       if (["plane", "bumps"].includes(name)) { if (!["half_sse", "mse"].includes(config.loss)) patch.loss = "mse"; }
       else if (classes > 2 && ["bce"].includes(config.loss)) patch.loss = "cross_entropy";
-      else if (classes === 2 && config.loss === "mse" && ["plane", "bumps"].includes(config.dataset)) patch.loss = "bce";
+      else if (wasRegression || (classes > 2 && ["half_sse", "mse"].includes(config.loss))) {
+        patch.loss = classes > 2 ? "cross_entropy" : "bce";  // the loss follows the task: no MSE on classes
+      }
       if (name === "digits" && (config.dataset !== "digits")) {
         patch.hidden = [{units: 16, activation: "relu"}];
         patch.lr = 0.1;
@@ -187,7 +205,11 @@ function setupControls() {
     e.target.value = "";
   };
   $("csv-load").onclick = () => send({type: "load_csv", path: $("csv-path").value});
-  $("show-test").onchange = () => drawOutput();
+  $("show-test").onchange = () => { drawOutput(); showConfig(); };
+  $("discretize").onchange = () => { drawOutput(); showConfig(); };
+  window.addEventListener("hashchange", () => {  // an address edited by hand applies its settings
+    if (config && location.hash !== encodeHash(config)) send({type: "config", config: decodeHash(location.hash)});
+  });
   $("links").onclick = (e) => {
     const box = $("links").getBoundingClientRect();
     // the link nearest the pointer; a click with no position near any (one sent by a script) takes the line it hit
@@ -196,6 +218,13 @@ function setupControls() {
       select({layer: Number(link.layer), i: Number(link.i), j: Number(link.j), row: selection ? selection.row : null});
     }
   };
+  const setValue = () => {
+    const value = Number($("chain-value").value);
+    if (!selection || $("chain-value").value === "" || !Number.isFinite(value)) return showError("type a number first");
+    send({type: "set_weight", layer: selection.layer, i: selection.i, j: selection.j, value});
+  };
+  $("chain-set").onclick = setValue;
+  $("chain-value").onkeydown = (e) => { if (e.key === "Enter") setValue(); };
   $("chain-close").onclick = () => { selection = null; $("chain-panel").hidden = true; send({type: "deselect"}); drawLinks(); };
   $("chain-row").onchange = (e) => {
     if (!selection) return;
@@ -228,12 +257,15 @@ function layout() {
   // so that 64 pixel inputs fit and a layer of 16 first-layer neurons still shows its 8×8 weight images.
   const columns = net.sizes.map((count, c) => (c === 0 && net.kind === "plane" ? Object.keys(FEATURES).length : count));
   const room = 460;
+  // the columns' pitch: as wide as the column allows for the drawing, at most COLUMN (6 hidden layers at 1280 wide)
+  const free = $("network-column").clientWidth - 60 - NODE - 24;
+  const pitch = Math.max(52, Math.min(COLUMN, Math.floor(free / Math.max(1, columns.length - 1))));
   const sizes = columns.map((count) => Math.max(5, Math.min(NODE, Math.floor(room / count) - (count > 16 ? 1 : 10))));
   const pitches = columns.map((count, c) => sizes[c] + (count > 16 ? 1 : 10));
   const height = TOP * 2 + Math.max(...columns.map((count, c) => count * pitches[c]));
   const positions = columns.map((count, c) => Array.from({length: count}, (_, k) =>
-    ({x: 10 + c * COLUMN, y: TOP + k * pitches[c] + (height - 2 * TOP - count * pitches[c]) / 2, size: sizes[c]})));
-  return {positions, height, width: 20 + (columns.length - 1) * COLUMN + NODE};
+    ({x: 10 + c * pitch, y: TOP + k * pitches[c] + (height - 2 * TOP - count * pitches[c]) / 2, size: sizes[c]})));
+  return {positions, height, width: 20 + (columns.length - 1) * pitch + NODE};
 }
 
 function featureIndex(k) {
@@ -372,6 +404,8 @@ function drawLinks() {
       for (let j = 0; j < net.sizes[l - 1]; j++) {
         const from = l === 1 ? inputPosition(j) : net.positions[l - 1][j];
         const w = weights ? weights[l - 1][i][j] : 0;
+        const grads = frame && frame.weight_grads ? frame.weight_grads[l - 1] : null;
+        const g = grads ? grads[i][j] : null;
         const x1 = from.x + from.size, y1 = from.y + from.size / 2, x2 = to.x, y2 = to.y + to.size / 2;
         const chosen = selection && selection.layer === l && selection.i === i && selection.j === j;
         const line = document.createElementNS(ns, "line");
@@ -387,7 +421,8 @@ function drawLinks() {
         hit.dataset.i = i;
         hit.dataset.j = j;
         const title = document.createElementNS(ns, "title");
-        title.textContent = `w${l}[${i + 1},${j + 1}] = ${w === null ? "NaN" : Number(w).toPrecision(4)}: click for its chain rule`;
+        title.textContent = `w${l}[${i + 1},${j + 1}] = ${w === null ? "NaN" : Number(w).toPrecision(4)}`
+          + (grads ? `, last gradient ${g === null ? "NaN" : Number(g).toPrecision(4)}` : "") + ": click for its chain rule";
         hit.appendChild(title);
         svg.appendChild(hit);
         linkGeometry.push({layer: l, i, j, x1, y1, x2, y2});
@@ -470,11 +505,13 @@ function drawOutput() {
     }
     return;
   }
-  const g = net.grid, h = frame.heatmaps;
+  const g = net.grid, h = frame.heatmaps, discrete = $("discretize").checked && net.task !== "regression";
   const off = document.createElement("canvas");
-  if (h.classes) paint(off, null, g, decode(h.classes), decode(h.confidence));
-  else paint(off, decode(h.output), g);
-  ctx.imageSmoothingEnabled = true;
+  if (h.classes) {
+    const confidence = decode(h.confidence);
+    paint(off, null, g, decode(h.classes), discrete ? confidence.map(() => 255) : confidence);
+  } else paint(off, discrete ? decode(h.output).map((b) => (b >= 128 ? 255 : 0)) : decode(h.output), g);
+  ctx.imageSmoothingEnabled = !discrete;  // discretized: sharp class boundaries, no blended colours between
   ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
   const scale = canvas.width / (2 * net.extent);
   const draw = (points, test) => {
@@ -546,7 +583,29 @@ function onFrame(m) {
   drawHeatmaps();
   drawOutput();
   drawLinks();
+  showWarnings(m.warnings || []);
   if (m.chain) onChain(m.chain);
+}
+
+function showWarnings(warnings) {
+  // what is going wrong, in words, for as long as it lasts; dead neurons crossed out where they are drawn
+  const box = $("warnings");
+  box.innerHTML = warnings.map((w) => `<div class="warning ${w.kind}"></div>`).join("");
+  box.querySelectorAll(".warning").forEach((div, k) => { div.textContent = warnings[k].text; });
+  box.hidden = warnings.length === 0;
+  const dead = new Set(warnings.filter((w) => w.kind === "dead").flatMap((w) => w.neurons.map(([l, k]) => l + ":" + k)));
+  canvases.forEach((column, c) => column.forEach((node, k) => {
+    const isDead = dead.has(c + ":" + k);
+    node.classList.toggle("dead", isDead);
+    if (isDead) {
+      const ctx = node.getContext("2d"), n = node.width;
+      ctx.strokeStyle = "#c0392b";
+      ctx.lineWidth = Math.max(1, n / 10);
+      ctx.beginPath();
+      ctx.moveTo(0, 0); ctx.lineTo(n, n); ctx.moveTo(n, 0); ctx.lineTo(0, n);
+      ctx.stroke();
+    }
+  }));
 }
 
 function buildCharts() {
@@ -582,6 +641,7 @@ function onChain(m) {
   const opening = $("chain-panel").hidden;
   $("chain-panel").hidden = false;
   if (opening) $("chain-panel").scrollIntoView({block: "nearest"});
+  if ($("chain-name").textContent !== m.name) $("chain-value").value = Number(m.new.toPrecision(6));
   $("chain-name").textContent = m.name;
   $("chain-step").textContent = m.step;
   const rows = $("chain-row");
