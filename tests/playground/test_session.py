@@ -220,3 +220,17 @@ def test_downloads(tmp_path):
     assert history[0].startswith("step,epoch,train_loss,test_loss,grad_norm_layer1") and history[1].startswith("5,")
     data = s.data_csv().splitlines()
     assert data[0] == "x1,x2,label" and len(data) == 1 + len(s.train_x) + len(s.test_x)
+
+
+def test_a_growing_loss_names_the_last_rate_under_which_it_did_not_grow():
+    from chainrule.playground.config import parse_config
+    from chainrule.playground.session import Session
+
+    session = Session(parse_config({"dataset": "circle", "lr": 0.03}))
+    session.step()
+    session.history = [[k, 0, 1.0 - 0.01 * k, 1.0] + session.last_norms for k in range(40)]
+    assert not [w for w in session.warnings() if w["kind"] == "growing"] and session.good_lr == 0.03
+    session.retrain(parse_config(session.config.to_dict() | {"lr": 3.0}))
+    session.history += [[40 + k, 0, 0.6 + 0.1 * k, 1.0] + session.last_norms for k in range(40)]
+    (growing,) = [w for w in session.warnings() if w["kind"] == "growing"]
+    assert "learning rate 3 is too large" in growing["text"] and "did not grow was 0.03" in growing["text"]

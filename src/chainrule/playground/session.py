@@ -159,6 +159,7 @@ class Session:
         self.steps = self.epochs = 0
         self.history: list = []
         self.changes: list = []  # {"step", "change"}: the settings changed while this network trained
+        self.good_lr: float | None = None  # the latest learning rate under which the loss was not growing
         self.last: LastStep | None = None
         self.last_norms = [0.0] * len(self.layers)
         self.selection = None
@@ -336,9 +337,11 @@ class Session:
             })  # fmt: skip
         train = [row[2] for row in self.history]
         growing = growing_loss(train)
-        if growing is not None:
-            rates = [change["change"] for change in self.changes if change["change"].startswith("lr")]
-            earlier = f"; it fell before the change {rates[-1]}" if rates else ""
+        if growing is None and train and math.isfinite(train[-1]):
+            self.good_lr = self.config.lr  # the loss is not growing at this rate
+        elif growing is not None:
+            known = self.good_lr is not None and self.good_lr != self.config.lr
+            earlier = f"; the last rate under which it did not grow was {self.good_lr:g}" if known else ""
             found.append({
                 "kind": "growing",
                 "text": f"the training loss has grown over the last {growing} frames: the learning rate "

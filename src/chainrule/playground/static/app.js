@@ -256,16 +256,18 @@ function layout() {
   // (x, y, size) of every node, per column: inputs, hidden layers, output. Each column sizes its own nodes,
   // so that 64 pixel inputs fit and a layer of 16 first-layer neurons still shows its 8×8 weight images.
   const columns = net.sizes.map((count, c) => (c === 0 && net.kind === "plane" ? Object.keys(FEATURES).length : count));
-  const room = 460;
-  // the columns' pitch: as wide as the column allows for the drawing, at most COLUMN (6 hidden layers at 1280 wide)
+  // a wide window draws the network larger (up to 1.6 times), as far as the column's width and the window's height
+  // allow; a narrow one packs the columns closer (6 hidden layers at 1280 wide)
   const free = $("network-column").clientWidth - 60 - NODE - 24;
-  const pitch = Math.max(52, Math.min(COLUMN, Math.floor(free / Math.max(1, columns.length - 1))));
-  const sizes = columns.map((count) => Math.max(5, Math.min(NODE, Math.floor(room / count) - (count > 16 ? 1 : 10))));
+  const scale = Math.max(1, Math.min(1.6, free / ((columns.length - 1) * COLUMN), (window.innerHeight - 260) / 460));
+  const room = Math.round(460 * scale), node = Math.round(NODE * scale);
+  const pitch = Math.max(52, Math.min(Math.round(COLUMN * scale), Math.floor(free / Math.max(1, columns.length - 1))));
+  const sizes = columns.map((count) => Math.max(5, Math.min(node, Math.floor(room / count) - (count > 16 ? 1 : 10))));
   const pitches = columns.map((count, c) => sizes[c] + (count > 16 ? 1 : 10));
   const height = TOP * 2 + Math.max(...columns.map((count, c) => count * pitches[c]));
   const positions = columns.map((count, c) => Array.from({length: count}, (_, k) =>
     ({x: 10 + c * pitch, y: TOP + k * pitches[c] + (height - 2 * TOP - count * pitches[c]) / 2, size: sizes[c]})));
-  return {positions, height, width: 20 + (columns.length - 1) * pitch + NODE};
+  return {positions, height, width: 20 + (columns.length - 1) * pitch + node};
 }
 
 function featureIndex(k) {
