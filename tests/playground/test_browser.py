@@ -186,6 +186,15 @@ def _watch(page) -> list:
     return errors
 
 
+def _opened(browser, address: str, size=(1280, 720)):
+    """(page, its errors): a page at ``address``, its network drawn and its first frame in."""
+    page = open_page(browser, viewport={"width": size[0], "height": size[1]})
+    errors = _watch(page)
+    page.goto(address)
+    _ready(page)
+    return page, errors
+
+
 def _train(page, steps: int):
     page.click("#play")
     page.wait_for_function(f"Number(document.getElementById('step-count').textContent) > {steps}")
@@ -194,10 +203,7 @@ def _train(page, steps: int):
 
 
 def test_changing_the_learning_rate_keeps_the_network_and_marks_the_loss_chart(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=circle&lr=0.03")
-    _ready(page)
+    page, errors = _opened(browser, url + "#dataset=circle&lr=0.03")
     _train(page, 200)
     page.select_option("#lr", "0.01")
     page.wait_for_selector("#error.notice:not([hidden])")
@@ -217,10 +223,7 @@ def test_changing_the_learning_rate_keeps_the_network_and_marks_the_loss_chart(u
 
 
 def test_adding_a_layer_after_training_draws_the_new_network_without_errors(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=circle&hidden=4:tanh,2:tanh")
-    _ready(page)
+    page, errors = _opened(browser, url + "#dataset=circle&hidden=4:tanh,2:tanh")
     _train(page, 100)
     for layers in (3, 4, 5, 6):
         page.click("#add-layer")
@@ -233,10 +236,9 @@ def test_adding_a_layer_after_training_draws_the_new_network_without_errors(url,
 
 
 def test_a_click_on_a_weight_after_the_loss_became_nan_keeps_the_session(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=plane&loss=mse&output=linear&hidden=8:relu,8:relu&lr=10&optimizer=sgd&batch_size=10")
-    _ready(page)
+    page, errors = _opened(
+        browser, url + "#dataset=plane&loss=mse&output=linear&hidden=8:relu,8:relu&lr=10&optimizer=sgd&batch_size=10"
+    )
     page.click("#play")
     page.wait_for_function("document.getElementById('train-loss').textContent === 'NaN'")
     page.wait_for_function(
@@ -252,10 +254,7 @@ def test_a_click_on_a_weight_after_the_loss_became_nan_keeps_the_session(url, br
 
 
 def test_a_click_where_links_cross_selects_the_link_under_the_pointer_and_the_panel_is_in_view(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=xor&hidden=6:tanh,6:tanh&features=x1,x2")
-    _ready(page)
+    page, errors = _opened(browser, url + "#dataset=xor&hidden=6:tanh,6:tanh&features=x1,x2")
     page.click("#step")
     page.wait_for_function("document.getElementById('step-count').textContent === '1'")
     # w2[5,2] crosses many links: click on it where another link's wide hit area lies on top (the page used to
@@ -306,10 +305,7 @@ def test_screenshots_at_two_window_sizes(url, browser, tmp_path, size):
 
 
 def test_spiral_defaults_learn_and_the_loss_follows_the_data_set(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=plane&loss=mse&output=linear")
-    _ready(page)
+    page, errors = _opened(browser, url + "#dataset=plane&loss=mse&output=linear")
     page.click("[data-dataset=spiral]")
     page.wait_for_function("net.config.dataset === 'spiral'")
     assert page.evaluate("[config.classes, config.loss, config.hidden.map(l => l.units).join(',')]") == [
@@ -324,10 +320,7 @@ def test_spiral_defaults_learn_and_the_loss_follows_the_data_set(url, browser):
 
 
 def test_view_options_live_in_the_url_and_an_edited_address_applies(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=xor&show_test=1&discretize=1")
-    _ready(page)
+    page, errors = _opened(browser, url + "#dataset=xor&show_test=1&discretize=1")
     assert page.is_checked("#show-test") and page.is_checked("#discretize") and page.is_visible("#legend")
     # discretized, the two-class output map is the two full colours (orange, blue) but for the points over it
     full = page.evaluate(
@@ -349,10 +342,7 @@ def test_view_options_live_in_the_url_and_an_edited_address_applies(url, browser
 
 
 def test_six_hidden_layers_fit_their_column_at_1280(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=circle&hidden=4:tanh,4:tanh,4:tanh,4:tanh,4:tanh,4:tanh")
-    _ready(page)
+    page, errors = _opened(browser, url + "#dataset=circle&hidden=4:tanh,4:tanh,4:tanh,4:tanh,4:tanh,4:tanh")
     right, output = page.evaluate(
         "[document.getElementById('network').getBoundingClientRect().right,"
         " document.getElementById('output-column').getBoundingClientRect().left]"
@@ -383,10 +373,7 @@ def test_the_page_says_what_is_going_wrong(url, browser):
 
 
 def test_editing_a_weight_from_the_panel(url, browser):
-    page = open_page(browser, viewport={"width": 1280, "height": 720})
-    errors = _watch(page)
-    page.goto(url + "#dataset=circle")
-    _ready(page)
+    page, errors = _opened(browser, url + "#dataset=circle")
     page.click("#step")
     page.dispatch_event('#links .hit[data-layer="2"][data-i="0"][data-j="1"]', "click")
     page.wait_for_function("document.getElementById('chain-name').textContent === 'w2[1,2]'")
