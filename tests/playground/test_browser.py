@@ -169,6 +169,16 @@ def test_digits_show_the_first_layers_weights_as_images(url, browser):
         "[...c.getContext('2d').getImageData(0, 0, 8, 8).data].some((v, k) => k % 4 !== 3 && v < 250))"
     )
     assert painted == [True] * 16
+    # large enough to see: each first-layer weight image 48 px, the 64 inputs an 8×8 picture of 56 px
+    sizes = page.evaluate(
+        "(() => { const nodes = [...document.querySelectorAll('#network canvas.node')]"
+        " .map(c => c.getBoundingClientRect());"
+        " const inputs = nodes.slice(0, 64), first = nodes.slice(64, 80);"
+        " return [Math.min(...first.map(r => r.width)),"
+        " Math.max(...inputs.map(r => r.right)) - Math.min(...inputs.map(r => r.left))]; })()"
+    )
+    assert sizes[0] >= 48 and sizes[1] >= 48, sizes
+    assert page.is_hidden("#legend") and page.is_hidden("#discretize")  # the plane's options do not apply
 
 
 def _ready(page):

@@ -265,9 +265,29 @@ function layout() {
   const sizes = columns.map((count) => Math.max(5, Math.min(node, Math.floor(room / count) - (count > 16 ? 1 : 10))));
   const pitches = columns.map((count, c) => sizes[c] + (count > 16 ? 1 : 10));
   const height = TOP * 2 + Math.max(...columns.map((count, c) => count * pitches[c]));
+  if (net.kind === "digits") return digitsLayout(columns, pitch, node);
   const positions = columns.map((count, c) => Array.from({length: count}, (_, k) =>
     ({x: 10 + c * pitch, y: TOP + k * pitches[c] + (height - 2 * TOP - count * pitches[c]) / 2, size: sizes[c]})));
   return {positions, height, width: 20 + (columns.length - 1) * pitch + node};
+}
+
+function digitsLayout(columns, pitch, node) {
+  // the digits: the 64 pixel inputs drawn where they lie in the 8×8 image (7 px each: a 56 px picture), and the
+  // first layer's weight images at 48 px, in two columns of up to 8; the other layers as usual
+  const IMAGE = 48, CELL = 7, rows = Math.ceil(columns[1] / 2);
+  const height = Math.max(TOP * 2 + rows * (IMAGE + 6), 460);
+  const inputs = Array.from({length: columns[0]}, (_, k) =>
+    ({x: 10 + (k % 8) * CELL, y: (height - 8 * CELL) / 2 + Math.floor(k / 8) * CELL, size: CELL - 1}));
+  const firstX = 10 + 8 * CELL + pitch - node;
+  const first = Array.from({length: columns[1]}, (_, k) =>
+    ({x: firstX + (k % 2) * (IMAGE + 8), y: (height - rows * (IMAGE + 6)) / 2 + Math.floor(k / 2) * (IMAGE + 6), size: IMAGE}));
+  const start = firstX + 2 * IMAGE + 8 + pitch - node;
+  const rest = columns.slice(2).map((count, c) => {
+    const size = Math.max(5, Math.min(node, Math.floor(height / count) - 10));
+    return Array.from({length: count}, (_, k) =>
+      ({x: start + c * pitch, y: (height - count * (size + 10)) / 2 + k * (size + 10), size}));
+  });
+  return {positions: [inputs, first, ...rest], height, width: start + (columns.length - 3) * pitch + node + 20};
 }
 
 function featureIndex(k) {
@@ -288,6 +308,9 @@ function onNetwork(m) {
   lastStep = -1;
   selection = null;
   $("chain-panel").hidden = true;
+  // the plane's view options and colour legend do nothing for the digits: shown only where they apply
+  for (const id of ["show-test", "discretize"]) $(id).closest("label").hidden = m.kind !== "plane";
+  $("legend").hidden = m.kind !== "plane";
   buildNetwork();
   buildCharts();
   if (m.rebuilt) showError(m.rebuilt, "notice");
