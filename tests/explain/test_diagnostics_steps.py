@@ -26,6 +26,8 @@ def test_a_growing_loss_and_a_falling_one():
     rising = [0.5] * 10 + list(np.linspace(0.5, 3.0, 40) + rng.normal(0, 0.01, 40))
     assert growing_loss(rising) == 30
     assert growing_loss([0.5, None, float("nan")] * 20) is None
+    stuck = list(np.linspace(1.0, 0.4, 40)) + [6.05 + 0.01 * (k % 2) for k in range(40)]  # tanh at lr 10
+    assert growing_loss(stuck) == 30
 
 
 def test_overfitting_is_the_test_loss_rising_while_the_training_loss_falls():

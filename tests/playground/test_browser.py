@@ -128,7 +128,7 @@ def test_play_learn_click_a_weight_and_read_its_chain_rule(url, browser, tmp_pat
     page.select_option("#chain-row", "")
     page.wait_for_timeout(300)
     shot = os.environ.get("CHAINRULE_SCREENSHOT") or str(tmp_path / "playground.png")
-    page.screenshot(path=shot, full_page=True)
+    page.screenshot(path=shot)  # the window as the learner sees it, the chain-rule panel over its lower part
     assert os.path.getsize(shot) > 50_000
     assert not errors, errors
 
@@ -203,6 +203,14 @@ def _opened(browser, address: str, size=(1280, 720)):
     page.goto(address)
     _ready(page)
     return page, errors
+
+
+def _warning(page, kind: str) -> str:
+    """The text of the first warning of ``kind`` the page shows (read as it appears: a later frame may end it)."""
+    found = page.wait_for_function(
+        f"(document.querySelector('#warnings .warning.{kind}') || {{}}).textContent", timeout=90_000
+    )
+    return found.json_value()
 
 
 def _train(page, steps: int):
@@ -290,7 +298,10 @@ def test_a_click_where_links_cross_selects_the_link_under_the_pointer_and_the_pa
         "(() => { const r = document.getElementById('chain-panel').getBoundingClientRect();"
         " return [r.top, r.bottom]; })()"
     )
-    assert top < 720 and bottom > 0, (top, bottom)  # scrolled into the learner's view
+    assert 0 <= top < 720 and bottom <= 720, (top, bottom)  # wholly in the learner's view, over the network
+    page.click("#step")  # and it stays on the selected weight across steps
+    page.wait_for_function("document.getElementById('chain-step').textContent === '2'")
+    assert page.inner_text("#chain-name") == "w2[5,2]"
     assert page.locator("#links line.link[stroke='#222']").count() == 1  # the selected link is drawn dark
     print(f"the hit area on top at the click: link (i, j) = {on_top}")
     assert not errors, errors
@@ -395,4 +406,28 @@ def test_editing_a_weight_from_the_panel(url, browser):
     page.click("#step")  # the next step's panel starts from the typed value
     page.wait_for_function("document.getElementById('chain-step').textContent === '2'")
     assert page.evaluate("frame.chain.old") == 2.5
+    assert not errors, errors
+
+
+def test_too_large_a_rate_is_named_with_the_last_one_that_worked(url, browser):
+    page, errors = _opened(browser, url + "#dataset=circle&hidden=4:tanh,2:tanh&lr=0.03")
+    _train(page, 400)
+    page.select_option("#lr", "10")
+    page.click("#play")
+    text = _warning(page, "growing")
+    page.click("#play")
+    assert "learning rate 10 is too large" in text and "did not grow was 0.03" in text, text
+    assert not errors, errors
+
+
+def test_overfitting_is_said_while_it_happens(url, browser):
+    # 30 noisy training points and three layers of 8: the test loss turns up within a few hundred steps
+    page, errors = _opened(
+        browser,
+        url + "#dataset=xor&noise=50&train_percent=10&points=300&hidden=8:relu,8:relu,8:relu&optimizer=adam&lr=0.03",
+    )
+    page.click("#play")
+    text = _warning(page, "overfitting")
+    page.click("#play")
+    assert text.startswith("overfitting: the test loss rose from"), text
     assert not errors, errors

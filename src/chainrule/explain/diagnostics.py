@@ -156,14 +156,16 @@ def vanishing_layer(norms: list, orders: float = 4.0) -> tuple | None:
 
 
 def growing_loss(losses: list, window: int = 30) -> int | None:
-    """The number of recent steps over which the training loss has been growing (at least ``window``, the loss
-    now above 1.5 times its best), or None: the sign of too large a learning rate before the loss is NaN."""
+    """The number of recent records over which the training loss has been growing, or staying far above its best
+    (at least ``window``, the loss now above 1.5 times its best), or None: the sign of too large a learning rate,
+    before the loss is NaN or where it never becomes NaN (tanh saturates and the loss sits high)."""
     finite = [v for v in losses if v is not None and math.isfinite(v)]
     if len(finite) < window or not finite[-1] > 1.5 * min(finite):
         return None
     recent = finite[-window:]
     rises = sum(b > a for a, b in zip(recent, recent[1:]))
-    return window if rises >= 0.6 * (window - 1) and recent[-1] > recent[0] else None
+    stuck = min(finite[:-window] or [math.inf]) * 1.5 < min(recent)  # the whole window far above an earlier best
+    return window if stuck or (rises >= 0.6 * (window - 1) and recent[-1] > recent[0]) else None
 
 
 def overfitting(train: list, test: list, window: int = 30, rise: float = 0.05) -> tuple | None:

@@ -106,6 +106,8 @@ class Session:
         else:
             for group in self.optimizer.param_groups:
                 group["lr"] = config.lr
+        if config.lr != old.lr:
+            self.rate_since = self.steps
         self.config = config
         text = ", ".join(f"{k.replace('_', ' ')} {getattr(old, k)} → {getattr(config, k)}" for k in changed)
         self.changes.append({"step": self.steps, "change": text})
@@ -159,7 +161,8 @@ class Session:
         self.steps = self.epochs = 0
         self.history: list = []
         self.changes: list = []  # {"step", "change"}: the settings changed while this network trained
-        self.good_lr: float | None = None  # the latest learning rate under which the loss was not growing
+        self.good_lr: float | None = None  # the latest learning rate under which the loss was at its best
+        self.rate_since = 0  # the step from which the current learning rate applies
         self.last: LastStep | None = None
         self.last_norms = [0.0] * len(self.layers)
         self.selection = None
@@ -337,15 +340,16 @@ class Session:
             })  # fmt: skip
         train = [row[2] for row in self.history]
         growing = growing_loss(train)
-        if growing is None and train and math.isfinite(train[-1]):
-            self.good_lr = self.config.lr  # the loss is not growing at this rate
+        trained_at_this_rate = self.steps > self.rate_since
+        if growing is None and trained_at_this_rate and math.isfinite(train[-1]) and train[-1] <= 1.1 * min(train):
+            self.good_lr = self.config.lr  # the loss is at its best after steps at this rate
         elif growing is not None:
             known = self.good_lr is not None and self.good_lr != self.config.lr
             earlier = f"; the last rate under which it did not grow was {self.good_lr:g}" if known else ""
             found.append({
                 "kind": "growing",
-                "text": f"the training loss has grown over the last {growing} frames: the learning rate "
-                f"{self.config.lr:g} is too large for this network{earlier}",
+                "text": f"the training loss has grown, or stayed far above its best ({min(train):.4g}), over the last "
+                f"{growing} frames: the learning rate {self.config.lr:g} is too large for this network{earlier}",
             })  # fmt: skip
         over = overfitting(train, [row[3] for row in self.history])
         if over is not None:

@@ -225,7 +225,13 @@ function setupControls() {
   };
   $("chain-set").onclick = setValue;
   $("chain-value").onkeydown = (e) => { if (e.key === "Enter") setValue(); };
-  $("chain-close").onclick = () => { selection = null; $("chain-panel").hidden = true; send({type: "deselect"}); drawLinks(); };
+  $("chain-close").onclick = () => {
+    selection = null;
+    $("chain-panel").hidden = true;
+    document.body.classList.remove("panel-open");
+    send({type: "deselect"});
+    drawLinks();
+  };
   $("chain-row").onchange = (e) => {
     if (!selection) return;
     selection.row = e.target.value === "" ? null : Number(e.target.value);
@@ -308,6 +314,7 @@ function onNetwork(m) {
   lastStep = -1;
   selection = null;
   $("chain-panel").hidden = true;
+  document.body.classList.remove("panel-open");
   // the plane's view options and colour legend do nothing for the digits: shown only where they apply
   for (const id of ["show-test", "discretize"]) $(id).closest("label").hidden = m.kind !== "plane";
   $("legend").hidden = m.kind !== "plane";
@@ -663,9 +670,8 @@ function buildCharts() {
 
 // ---------------------------------------------------------------- the chain-rule panel
 function onChain(m) {
-  const opening = $("chain-panel").hidden;
   $("chain-panel").hidden = false;
-  if (opening) $("chain-panel").scrollIntoView({block: "nearest"});
+  document.body.classList.add("panel-open");  // room below the network, to scroll it clear of the panel
   if ($("chain-name").textContent !== m.name) $("chain-value").value = Number(m.new.toPrecision(6));
   $("chain-name").textContent = m.name;
   $("chain-step").textContent = m.step;
