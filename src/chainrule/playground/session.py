@@ -341,8 +341,8 @@ class Session:
         train = [row[2] for row in self.history]
         growing = growing_loss(train)
         trained_at_this_rate = self.steps > self.rate_since
-        if growing is None and trained_at_this_rate and math.isfinite(train[-1]) and train[-1] <= 1.1 * min(train):
-            self.good_lr = self.config.lr  # the loss is at its best after steps at this rate
+        if growing is None and trained_at_this_rate and math.isfinite(train[-1]) and train[-1] <= 1.01 * min(train):
+            self.good_lr = self.config.lr  # the loss at a new best (within 1%) after steps at this rate
         elif growing is not None:
             known = self.good_lr is not None and self.good_lr != self.config.lr
             earlier = f"; the last rate under which it did not grow was {self.good_lr:g}" if known else ""
