@@ -610,7 +610,7 @@ function onFrame(m) {
     gradData[0].push(m.step);
     m.grad_norms.forEach((v, k) => gradData[k + 1].push(v > 0 ? v : null));
     if (lossChart) lossChart.setData(lossData);
-    if (gradChart) gradChart.setData(gradData);
+    if (gradChart) gradChart.setData(shownGradients());
   }
   drawHeatmaps();
   drawOutput();
@@ -638,6 +638,15 @@ function showWarnings(warnings) {
       ctx.stroke();
     }
   }));
+}
+
+function shownGradients() {
+  // the gradient norms as the log-scale chart can draw them: at most 15 decades below the largest (uPlot's ticks
+  // fail beyond about 20 decades; a vanishing gradient 18 orders down is said in words by the warnings)
+  let top = 0;
+  for (const series of gradData.slice(1)) for (const v of series) if (v !== null && v > top) top = v;
+  const floor = top * 1e-15;
+  return [gradData[0], ...gradData.slice(1).map((series) => series.map((v) => (v === null ? null : Math.max(v, floor))))];
 }
 
 function buildCharts() {
