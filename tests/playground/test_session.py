@@ -228,8 +228,16 @@ def test_a_growing_loss_names_the_last_rate_under_which_it_did_not_grow():
 
     session = Session(parse_config({"dataset": "circle", "lr": 0.03}))
     session.step()
-    session.history = [[k, 0, 1.0 - 0.01 * k, 1.0] + session.last_norms for k in range(40)]
-    assert not [w for w in session.warnings() if w["kind"] == "growing"] and session.good_lr == 0.03
+    session.history = []
+    for k in range(40):  # a falling loss, frame after frame
+        session.history.append([k, 0, 1.0 - 0.01 * k, 1.0] + session.last_norms)
+        assert not [w for w in session.warnings() if w["kind"] == "growing"]
+    assert session.good_lr == 0.03
+    session.retrain(parse_config(session.config.to_dict() | {"lr": 1.0}))
+    session.step()
+    session.history.append([41, 0, 0.5, 1.0] + session.last_norms)  # one lucky frame at a new best is not enough
+    session.warnings()
+    assert session.good_lr == 0.03
     session.retrain(parse_config(session.config.to_dict() | {"lr": 3.0}))
     session.history += [[40 + k, 0, 0.6 + 0.1 * k, 1.0] + session.last_norms for k in range(40)]
     (growing,) = [w for w in session.warnings() if w["kind"] == "growing"]

@@ -107,7 +107,7 @@ class Session:
             for group in self.optimizer.param_groups:
                 group["lr"] = config.lr
         if config.lr != old.lr:
-            self.rate_since = self.steps
+            self.rate_since, self.best_frames = self.steps, 0
         self.config = config
         text = ", ".join(f"{k.replace('_', ' ')} {getattr(old, k)} → {getattr(config, k)}" for k in changed)
         self.changes.append({"step": self.steps, "change": text})
@@ -163,6 +163,7 @@ class Session:
         self.changes: list = []  # {"step", "change"}: the settings changed while this network trained
         self.good_lr: float | None = None  # the latest learning rate under which the loss was at its best
         self.rate_since = 0  # the step from which the current learning rate applies
+        self.best_frames = 0  # consecutive frames with the training loss at its best
         self.last: LastStep | None = None
         self.last_norms = [0.0] * len(self.layers)
         self.selection = None
@@ -340,9 +341,11 @@ class Session:
             })  # fmt: skip
         train = [row[2] for row in self.history]
         growing = growing_loss(train)
-        trained_at_this_rate = self.steps > self.rate_since
-        if growing is None and trained_at_this_rate and math.isfinite(train[-1]) and train[-1] <= 1.01 * min(train):
-            self.good_lr = self.config.lr  # the loss at a new best (within 1%) after steps at this rate
+        at_best = growing is None and self.steps > self.rate_since and math.isfinite(train[-1])
+        at_best = at_best and train[-1] <= 1.01 * min(train)
+        self.best_frames = self.best_frames + 1 if at_best else 0
+        if self.best_frames >= 5:  # the loss at a new best (within 1%) for 5 frames after steps at this rate
+            self.good_lr = self.config.lr
         elif growing is not None:
             known = self.good_lr is not None and self.good_lr != self.config.lr
             earlier = f"; the last rate under which it did not grow was {self.good_lr:g}" if known else ""
