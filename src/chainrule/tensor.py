@@ -532,6 +532,11 @@ def _accumulate_leaf(leaf: Tensor, grad, grad_output) -> None:
         leaf._grad = Tensor._wrap(
             grad if owned else backend.array_module(leaf._array).array(grad, dtype=leaf._array.dtype, copy=True), False
         )
+    _after_accumulation(leaf)
+
+
+def _after_accumulation(leaf: Tensor) -> None:
+    """Run the leaf's post-accumulate-grad hooks (register_post_accumulate_grad_hook), in both walks."""
     hooks = getattr(leaf, "_hooks", None)
     if hooks:
         for hook in hooks:
@@ -836,5 +841,4 @@ def _accumulate_graph(leaf: Tensor, grad: Tensor) -> None:
     cloned (as PyTorch's AccumulateGrad does), so that two leaves never share one gradient tensor."""
     current = leaf._grad
     leaf._grad = grad.clone() if current is None else current + grad
-    for hook in getattr(leaf, "_hooks", None) or ():
-        hook(leaf)
+    _after_accumulation(leaf)

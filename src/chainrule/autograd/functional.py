@@ -49,17 +49,17 @@ def _shaped(values: tuple, is_tuple: bool):
     return values if is_tuple else values[0]
 
 
-def _check_v(v, outputs: tuple, what: str) -> tuple:
+def _check_v(v, like: tuple, what: str, left_out: str = "a function with one-element output") -> tuple:
+    """v as a tuple shaped as ``like`` (the outputs, or the inputs for jvp and vhp); ones where v is left out, which
+    only one-element ``like`` allows."""
     if v is None:
-        if any(o.numel() != 1 for o in outputs):
-            raise GraphError(
-                f"autograd.functional.{what}: v can be left out only for a function with one-element output"
-            )
-        return tuple(Tensor._wrap(o._array * 0 + 1, False) for o in outputs)
+        if any(t.numel() != 1 for t in like):
+            raise GraphError(f"autograd.functional.{what}: v can be left out only for {left_out}")
+        return tuple(Tensor._wrap(t._array * 0 + 1, False) for t in like)
     vs, _ = _as_tuple(v, "v")
-    if len(vs) != len(outputs) or any(a.shape != b.shape for a, b in zip(vs, outputs)):
+    if len(vs) != len(like) or any(a.shape != b.shape for a, b in zip(vs, like)):
         raise GraphError(
-            f"autograd.functional.{what}: v must match the shapes {[tuple(o.shape) for o in outputs]}, got "
+            f"autograd.functional.{what}: v must match the shapes {[tuple(t.shape) for t in like]}, got "
             f"{[tuple(a.shape) for a in vs]}"
         )
     return vs
@@ -90,12 +90,7 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     xs, inputs_tuple = _as_tuple(inputs, "inputs")
     xs = _leaves(xs, create_graph)
     outputs, outputs_tuple = _call(func, xs)
-    if v is None:
-        if any(t.numel() != 1 for t in xs):
-            raise GraphError("autograd.functional.jvp: v can be left out only for one-element inputs")
-        vs = tuple(Tensor._wrap(t._array * 0 + 1, False) for t in xs)
-    else:
-        vs, _ = _as_tuple(v, "v")
+    vs = _check_v(v, xs, "jvp", "one-element inputs")
     dummies = tuple(Tensor._wrap(o._array * 0, False).requires_grad_(True) for o in outputs)
     transposed = _grads(outputs, xs, dummies, True, strict)  # J^T u, linear in the dummy u
     products = _grads(transposed, dummies, vs, create_graph, strict)
@@ -174,7 +169,7 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     outputs, _ = _call(func, xs)
     if len(outputs) != 1 or outputs[0].numel() != 1:
         raise GraphError("autograd.functional.vhp: the function must return a single one-element Tensor")
-    vs = _check_v(v, xs, "vhp")
+    vs = _check_v(v, xs, "vhp", "one-element inputs")
     gradients = _grads(outputs, xs, None, True, strict)
     return _result(outputs, False, create_graph), _shaped(_grads(gradients, xs, vs, create_graph, strict), inputs_tuple)
 

@@ -39,11 +39,13 @@ class Dropout(Function):
 
 
 def _normalize(x, axes, eps):
-    """(x_hat, 1/sqrt(var + eps), mean, var) of x over ``axes``, the variance biased, as both norms use it."""
+    """(x_hat, 1/sqrt(var + eps), mean, var) of x over ``axes``, the variance biased, as both norms use it. x is
+    an array (the fused ops' forward) or a Tensor (their composite form, differentiable for create_graph=True)."""
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     var = (centered * centered).mean(axis=axes, keepdims=True)
-    inv_std = 1.0 / array_module(x).sqrt(var + x.dtype.type(eps))
+    root = sqrt if isinstance(x, Tensor) else array_module(x).sqrt
+    inv_std = 1.0 / root(var + x.dtype.type(eps))
     return centered * inv_std, inv_std, mean, var
 
 
@@ -53,13 +55,6 @@ def _normalized_grad(grad_xhat, x_hat, inv_std, axes):
     mean_g = grad_xhat.mean(axis=axes, keepdims=True)
     mean_gx = (grad_xhat * x_hat).mean(axis=axes, keepdims=True)
     return (grad_xhat - mean_g - x_hat * mean_gx) * inv_std
-
-
-def _normalize_composite(x: Tensor, axes, eps) -> Tensor:
-    """x_hat of _normalize in differentiable ops: the normalisation as composed ops, for the recorded gradient
-    (create_graph=True) of the fused batch and layer norms."""
-    centered = x - x.mean(axis=axes, keepdims=True)
-    return centered / sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
 
 
 class BatchNormTrain(Function):
@@ -95,7 +90,7 @@ class BatchNormTrain(Function):
         return grad_x, grad_weight, grad_bias
 
     def composite(self, x, weight=None, bias=None):
-        out = _normalize_composite(x, self.axes, self.eps)
+        out = _normalize(x, self.axes, self.eps)[0]
         if weight is None:
             return out
         return out * weight.reshape(self.param_shape) + bias.reshape(self.param_shape)
@@ -232,7 +227,7 @@ class LayerNorm(Function):
         return tuple(grads) if len(grads) > 1 else grads[0]
 
     def composite(self, x, weight=None, bias=None):
-        out = _normalize_composite(x, self.axes, self.eps)
+        out = _normalize(x, self.axes, self.eps)[0]
         if weight is not None:
             out = out * weight
         return out + bias if bias is not None else out

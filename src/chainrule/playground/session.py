@@ -216,18 +216,21 @@ class Session:
         while self.epochs == start:
             self.step()
 
-    def predict(self, x: np.ndarray) -> list:
-        """Every layer's output for the rows of ``x`` (no dropout, no graph): the heatmaps and the losses."""
+    def _forward(self, x: np.ndarray) -> list:
+        """The records of a forward pass over the rows of ``x`` (no dropout, no graph)."""
         with no_grad():
-            records = forward(Tensor(x, dtype=np.float64), self.params, self.activations, training=False)
-        return [out._array for _, _, out in records]
+            return forward(Tensor(x, dtype=np.float64), self.params, self.activations, training=False)
 
-    def evaluate(self, x: np.ndarray, targets: np.ndarray) -> tuple:
-        """(loss per example, accuracy or None) over a whole set."""
+    def predict(self, x: np.ndarray) -> list:
+        """Every layer's output for the rows of ``x``: the heatmaps and the losses."""
+        return [out._array for _, _, out in self._forward(x)]
+
+    def evaluate(self, x: np.ndarray, targets: np.ndarray, records: list | None = None) -> tuple:
+        """(loss per example, accuracy or None) over a whole set; ``records``: its forward pass, where done."""
         if len(x) == 0:
             return float("nan"), None
+        records = records or self._forward(x)
         with no_grad():
-            records = forward(Tensor(x, dtype=np.float64), self.params, self.activations, training=False)
             loss = loss_of(self.config.loss, records[-1], targets).item()
         if self.config.loss == "half_sse":
             loss /= len(x)  # ½Σ over the set, per example, so that train and test compare
@@ -279,7 +282,8 @@ class Session:
 
     def frame(self, heatmaps: bool = True) -> dict:
         """The 'frame' message: losses, weights, gradient norms and (on the plane) every node's heatmap."""
-        train_loss, train_acc = self.evaluate(self.train_x, self.train_t)
+        records = self._forward(self.train_x) if len(self.train_x) else []  # for the loss and the warnings alike
+        train_loss, train_acc = self.evaluate(self.train_x, self.train_t, records)
         test_loss, test_acc = self.evaluate(self.test_x, self.test_t)
         row = [self.steps, self.epochs, train_loss, test_loss] + self.last_norms
         if not self.history or self.history[-1][0] != self.steps:
@@ -309,14 +313,18 @@ class Session:
             message["images"] = [_bytes(row) for row in w / scale]
         if self.selection is not None and self.last is not None:
             message["chain"] = self.chain(**self.selection)
-        message["warnings"] = self.warnings()
+        message["warnings"] = self.warnings([out._array for _, _, out in records])
         return message
 
-    def warnings(self) -> list:
+    def warnings(self, outputs: list | None = None) -> list:
         """What is going wrong, in words, while it lasts: dead ReLU neurons (named), a vanishing gradient, a loss
-        growing step after step, overfitting. Each is {"kind", "text"}, dead neurons also "neurons": [[layer, k]]."""
+        growing step after step, overfitting. Each is {"kind", "text"}, dead neurons also "neurons": [[layer, k]].
+        ``outputs``: every layer's output over the training set, where frame() has them already."""
         found = []
-        outputs = self.predict(self.train_x) if self.steps else []
+        if not self.steps:
+            outputs = []
+        elif outputs is None:
+            outputs = self.predict(self.train_x)
         dead = [
             [layer + 1, k]
             for layer, (units, out) in enumerate(zip(self.config.hidden, outputs))
