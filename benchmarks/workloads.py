@@ -158,7 +158,7 @@ def torch_cnn_step(batch=128, device="cpu"):
 
 def cnn_breakdown(steps: int = 30) -> list:
     """Where a chainrule CNN step spends its time: ms per step in each op's forward and backward."""
-    from chainrule.function import Function
+    from chainrule.node import Node as Function
 
     totals: dict = {}
 

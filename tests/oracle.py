@@ -42,7 +42,7 @@ def check_op(cr_fn, torch_fn, *arrays, rtol=1e-7, atol=1e-9, gradcheck=True, see
     out = cr_fn(*ours)
     theirs = _torch_inputs(arrays)
     expected = torch_fn(*theirs)
-    np.testing.assert_allclose(out._array, expected.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
+    np.testing.assert_allclose(out.array, expected.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
     upstream = np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))

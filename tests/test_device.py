@@ -62,7 +62,7 @@ def _leaves(out):
         elif id(t.grad_fn) not in seen:
             seen.add(id(t.grad_fn))
             stack.extend(t.grad_fn.inputs)
-    return sorted(leaves, key=lambda t: (t.shape, float(np.asarray(t._array).ravel()[0])))
+    return sorted(leaves, key=lambda t: (t.shape, float(np.asarray(t.array).ravel()[0])))
 
 
 @needs_gpu
@@ -77,8 +77,8 @@ def test_every_op_on_cuda_matches_cpu(name):
         finally:
             float32_walk.DEVICE["name"] = "cpu"
         assert out.device == device and out.dtype == np.float32
-        out.backward(backend.array_module(out._array).ones(out.shape, dtype=np.float32))
-        results[device] = (backend.to_device(out._array, "cpu"), [leaf.grad._array for leaf in _leaves(out)])
+        out.backward(backend.array_module(out.array).ones(out.shape, dtype=np.float32))
+        results[device] = (backend.to_device(out.array, "cpu"), [leaf.grad.array for leaf in _leaves(out)])
     (cpu_out, cpu_grads), (gpu_out, gpu_grads) = results["cpu"], results["cuda"]
     np.testing.assert_allclose(gpu_out, cpu_out, rtol=1e-4, atol=1e-5)
     for a, b in zip(gpu_grads, cpu_grads):  # the leaves live on the CPU: gradients came back across the move
@@ -148,9 +148,9 @@ def test_cross_entropy_on_cuda_matches_cpu(reduction, smoothing):
             x.to(device), cr.tensor(target).to(device), reduction=reduction, label_smoothing=smoothing
         )
         (
-            loss * cr.tensor(np.arange(1, loss._array.size + 1, dtype=np.float32).reshape(loss.shape)).to(device)
+            loss * cr.tensor(np.arange(1, loss.array.size + 1, dtype=np.float32).reshape(loss.shape)).to(device)
         ).sum().backward()
-        results.append((backend.to_device(loss._array, "cpu"), x.grad._array))
+        results.append((backend.to_device(loss.array, "cpu"), x.grad.array))
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-6)
 
@@ -175,7 +175,7 @@ def test_every_op_runs_on_device_arrays_without_mixing_in_host_arrays(fake_gpu, 
     out.backward(fake_gpu.ones(out.shape, dtype=np.float32))
     leaves = _leaves(out)
     assert leaves and all(
-        leaf.device == "cpu" and leaf.grad is not None and type(leaf.grad._array) is np.ndarray for leaf in leaves
+        leaf.device == "cpu" and leaf.grad is not None and type(leaf.grad.array) is np.ndarray for leaf in leaves
     )
 
 
@@ -243,14 +243,14 @@ def test_constants_and_plain_targets_follow_the_tensor_to_the_device(fake_gpu):
         F.mse_loss(x, [[0.0, 0.0, 0.0]]),
     ):
         assert out.device == "cuda", out
-    np.testing.assert_allclose(backend.to_device((x - 2.0)._array, "cpu"), [[-1.0, -4.0, 1.0]])
+    np.testing.assert_allclose(backend.to_device((x - 2.0).array, "cpu"), [[-1.0, -4.0, 1.0]])
     two = np.asarray(np.float32(2.0))
     assert backend.device_constant(two) is backend.device_constant(two.copy())  # copied to the GPU once
 
 
 def test_from_numpy_wraps_device_arrays_and_summary_runs_on_the_device(fake_gpu):
     array = fake_gpu.ones((2, 3), dtype=np.float32)
-    assert cr.from_numpy(array)._array is array
+    assert cr.from_numpy(array).array is array
     model = nn.MLP(3, [4], 2).to("cuda")
     assert "Linear   (N, 2)" in model.summary(input_shape=(3,)) and model.device == "cuda"
 

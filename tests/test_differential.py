@@ -139,7 +139,7 @@ def _apply(op, pool_ours, pool_theirs):
     if name == "concat":
         return cr.concatenate([x, -x], axis=-1), torch.cat([tx, -tx], dim=-1)
     if name == "where":
-        condition = x._array > 0
+        condition = x.array > 0
         return cr.where(condition, x, x * x), torch.where(torch.tensor(condition), tx, tx * tx)
     return x.reshape(*x.shape[::-1]), tx.reshape(*tx.shape[::-1])
 
@@ -159,7 +159,7 @@ def test_random_graphs_match_pytorch(case):
             pool_ours.append(result[0])
             pool_theirs.append(result[1])
     out, tout = pool_ours[-1], pool_theirs[-1]
-    np.testing.assert_allclose(out._array, tout.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=f"forward of {ops}")
+    np.testing.assert_allclose(out.array, tout.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=f"forward of {ops}")
     weights = rng.standard_normal(out.shape)
     (out * cr.tensor(weights, dtype="float64")).sum().backward()
     (tout * torch.tensor(weights)).sum().backward()

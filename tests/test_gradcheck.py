@@ -3,7 +3,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.errors import GradcheckError
-from chainrule.function import Function
+from chainrule.node import Node as Function
 
 
 def test_gradcheck_passes_for_correct_ops():

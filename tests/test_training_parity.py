@@ -34,7 +34,7 @@ def _train_both(X, y, X_test, y_test, epochs: int, batch: int, lr: float):
     theirs = _cnn(torch, side)
     ours = _cnn(cr, side)
     for p, q in zip(ours.parameters(), theirs.parameters()):
-        p._array[...] = q.detach().numpy()  # the same initial weights
+        p.array[...] = q.detach().numpy()  # the same initial weights
     results = []
     for model, lib in ((ours, cr), (theirs, torch)):
         opt = (optim if lib is cr else torch.optim).SGD(model.parameters(), lr=lr, momentum=0.9)

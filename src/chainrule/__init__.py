@@ -26,7 +26,7 @@ from .backend import (
     set_rng_state,
     uint8,
 )
-from .function import Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, numerical_grad
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
@@ -90,7 +90,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     (2 decimals) or 'full' (never summarise)."""
     import numpy
 
-    from .tensor import PRINT_OPTIONS
+    from .printing import PRINT_OPTIONS
 
     if profile is not None:
         presets = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, 2**63 - 1, 3, 80)}
@@ -108,7 +108,6 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 
 __all__ = [
-    "Function",
     "Size",
     "Tensor",
     "accelerator",

@@ -10,16 +10,17 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .engine import run_backward_graph
 from .errors import GradcheckError
-from .function import enable_grad, no_grad
-from .tensor import Tensor, run_backward_graph
+from .grad_mode import enable_grad, no_grad
+from .tensor import Tensor
 
 
 def _as_float64(inputs: Sequence) -> list:
     out = []
     for t in inputs:
         if isinstance(t, Tensor) and t.dtype.kind == "f":
-            out.append(Tensor(t._array, dtype=np.float64, requires_grad=t.requires_grad))
+            out.append(Tensor(t.array, dtype=np.float64, requires_grad=t.requires_grad))
         else:
             out.append(t)
     return out
@@ -27,7 +28,7 @@ def _as_float64(inputs: Sequence) -> list:
 
 def _scalar(fn: Callable, inputs: list, weights) -> float:
     out = fn(*inputs)
-    data = out._array if isinstance(out, Tensor) else np.asarray(out)
+    data = out.array if isinstance(out, Tensor) else np.asarray(out)
     return float(np.sum(data * weights)) if weights is not None else float(np.sum(data))
 
 
@@ -44,8 +45,8 @@ def numerical_grad(fn: Callable, inputs: Sequence, eps: float = 1e-6, weights=No
             if not (isinstance(t, Tensor) and t.requires_grad):
                 grads.append(None)
                 continue
-            grad = np.zeros_like(t._array)
-            flat, grad_flat = t._array.reshape(-1), grad.reshape(-1)
+            grad = np.zeros_like(t.array)
+            flat, grad_flat = t.array.reshape(-1), grad.reshape(-1)
             for i in range(flat.size):
                 original = flat[i]
                 flat[i] = original + eps
@@ -75,7 +76,7 @@ def gradcheck(
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     if out.dtype != np.float64:
         raise GradcheckError(f"gradcheck: fn returned {out.dtype} from float64 inputs; an op upcast or downcast")
-    weights = np.random.default_rng(seed).standard_normal(out.shape) if out._array.size > 1 else None
+    weights = np.random.default_rng(seed).standard_normal(out.shape) if out.array.size > 1 else None
     if not out.requires_grad:
         raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
     out.backward(weights if weights is not None else np.ones(out.shape))
@@ -84,7 +85,7 @@ def gradcheck(
         if expected is None:
             continue
         label = f"input {index}" + (f" ({t.name})" if t.name else "") + f" of shape {t.shape}"
-        analytic = t._grad._array if t._grad is not None else np.zeros_like(expected)
+        analytic = t._grad.array if t._grad is not None else np.zeros_like(expected)
         if analytic.shape != expected.shape:
             raise GradcheckError(f"gradcheck: {label}: gradient has shape {analytic.shape}, expected {expected.shape}")
         error = np.abs(analytic - expected) - (atol + rtol * np.abs(expected))

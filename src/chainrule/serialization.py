@@ -78,7 +78,7 @@ def atomic_write(path: str, data: bytes) -> None:
 
 def host_array(value, name: str) -> np.ndarray:
     """A tensor's or array's values as a contiguous host array, ready for a file."""
-    array = value._array if isinstance(value, Tensor) else value
+    array = value.array if isinstance(value, Tensor) else value
     array = to_device(array, "cpu") if is_device_array(array) else np.asarray(array)
     if array.dtype == object:
         raise CheckpointError(f"save: {name!r} is not a numeric array")
@@ -234,7 +234,7 @@ def _decode(node, arrays: dict, device):
         array = arrays[key] if device == "cpu" else to_device(arrays[key], device)
         if "__ndarray__" in node:
             return array
-        out = Tensor._wrap(array, False)
+        out = Tensor.wrap(array, False)
         return out.requires_grad_(True) if node.get("requires_grad") else out
     if "__tuple__" in node:
         return tuple(_decode(v, arrays, device) for v in node["__tuple__"])
@@ -263,7 +263,7 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
     tree = metadata.get(TREE_KEY)
     if tree is None:
         return OrderedDict(
-            (k, Tensor._wrap(v if device == "cpu" else to_device(v, device), False)) for k, v in arrays.items()
+            (k, Tensor.wrap(v if device == "cpu" else to_device(v, device), False)) for k, v in arrays.items()
         )
     try:
         tree = json.loads(tree)

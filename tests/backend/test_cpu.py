@@ -331,7 +331,7 @@ def test_bias_row_kernels_equal_numpy_to_the_bit(shape, dtype, monkeypatch):
     x = cr.tensor(a, requires_grad=True, dtype=dtype)
     b = cr.tensor(np.zeros(shape[1]), requires_grad=True, dtype=dtype)
     (x + b).backward(cr.tensor(a, dtype=dtype))  # sum_to of a broadcast bias takes the kernel too
-    np.testing.assert_array_equal(b.grad._array, a.sum(axis=0))
+    np.testing.assert_array_equal(b.grad.array, a.sum(axis=0))
 
 
 @numba_only

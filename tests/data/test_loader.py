@@ -22,12 +22,12 @@ def test_batch_stochastic_and_minibatch_are_one_code_path():
 def test_shuffle_is_a_permutation_reproducible_per_seed_and_epoch():
     ds = _ds(20)
     a = DataLoader(ds, batch_size=5, shuffle=True, seed=3)
-    first = np.concatenate([y._array for _, y in a])
-    second = np.concatenate([y._array for _, y in a])
+    first = np.concatenate([y.array for _, y in a])
+    second = np.concatenate([y.array for _, y in a])
     assert sorted(first) == list(range(20)) and not np.array_equal(first, second)
     b = DataLoader(ds, batch_size=5, shuffle=True, seed=3)
     b.set_epoch(1)
-    np.testing.assert_array_equal(np.concatenate([y._array for _, y in b]), second)
+    np.testing.assert_array_equal(np.concatenate([y.array for _, y in b]), second)
 
 
 def test_batches_are_tensors_with_float32_inputs():
@@ -44,7 +44,7 @@ def test_generic_dataset_is_collated():
             return np.array([i], dtype=np.float32), i * i
 
     batches = list(DataLoader(Squares(), batch_size=2))
-    assert batches[0][0].shape == (2, 1) and batches[-1][1]._array.tolist() == [16]
+    assert batches[0][0].shape == (2, 1) and batches[-1][1].array.tolist() == [16]
 
 
 @pytest.mark.parametrize("size", [0, -3, 2.5, True])

@@ -23,7 +23,7 @@ def _compare(ours, theirs, x, train: bool):
     xo = cr.tensor(x, dtype="float64", requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
-    np.testing.assert_allclose(yo._array, yt.detach().numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=1e-7, atol=1e-9)
     upstream = rng.standard_normal(yo.shape)
     yo.backward(upstream)
     yt.backward(torch.tensor(upstream))
@@ -98,7 +98,7 @@ def test_dropout_train_and_eval():
     cr.manual_seed(1)
     layer = nn.Dropout(0.5)
     x = cr.ones(200, 50)
-    assert (layer(x)._array == 0).mean() == pytest.approx(0.5, abs=0.03)
+    assert (layer(x).array == 0).mean() == pytest.approx(0.5, abs=0.03)
     layer.eval()
     assert layer(x) is x
 
@@ -107,8 +107,8 @@ def test_default_initialisation_matches_pytorch_bounds():
     cr.manual_seed(0)
     layer = nn.Linear(400, 10)
     bound = 1 / np.sqrt(400)
-    assert np.abs(layer.weight._array).max() <= bound and np.abs(layer.weight._array).max() > 0.9 * bound
-    assert np.abs(layer.bias._array).max() <= bound
+    assert np.abs(layer.weight.array).max() <= bound and np.abs(layer.weight.array).max() > 0.9 * bound
+    assert np.abs(layer.bias.array).max() <= bound
     assert layer.weight.dtype == np.float32
 
 
@@ -140,7 +140,7 @@ def test_state_dict_round_trip_gives_identical_outputs():
     b.load_state_dict(a.state_dict())
     a.eval(), b.eval()
     x = cr.randn(5, 4)
-    np.testing.assert_array_equal(a(x)._array, b(x)._array)
+    np.testing.assert_array_equal(a(x).array, b(x).array)
 
 
 def test_strict_loading_names_every_bad_key_at_once():
@@ -189,14 +189,14 @@ def test_init_variances(init_fn, expected_std):
     cr.manual_seed(0)
     t = nn.Parameter(np.zeros((200, 300)))
     init_fn(t)
-    assert t._array.std() == pytest.approx(expected_std, rel=0.03)
+    assert t.array.std() == pytest.approx(expected_std, rel=0.03)
 
 
 def test_manual_seed_makes_init_reproducible():
     cr.manual_seed(42)
-    a = nn.Linear(3, 3).weight._array.copy()
+    a = nn.Linear(3, 3).weight.array.copy()
     cr.manual_seed(42)
-    np.testing.assert_array_equal(a, nn.Linear(3, 3).weight._array)
+    np.testing.assert_array_equal(a, nn.Linear(3, 3).weight.array)
 
 
 def test_linear_and_conv2d_treat_integer_input_alike():

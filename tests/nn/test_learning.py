@@ -11,7 +11,7 @@ def _train(model, loss_fn, X, y, optimizer, steps, batch=None):
     X, y = cr.tensor(X), cr.tensor(y)
     rng = np.random.default_rng(0)
     for _ in range(steps):
-        index = rng.choice(len(X._array), batch, replace=False) if batch else slice(None)
+        index = rng.choice(len(X.array), batch, replace=False) if batch else slice(None)
         optimizer.zero_grad()
         loss = loss_fn(model(X[index]), y[index])
         loss.backward()
@@ -26,7 +26,7 @@ def test_learns_xor():
     model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
     loss, out = _train(model, nn.CrossEntropyLoss(), X, y, optim.SGD(model.parameters(), lr=0.5, momentum=0.9), 300)
     assert loss < 0.01
-    assert (out._array.argmax(1) == y).all()
+    assert (out.array.argmax(1) == y).all()
 
 
 def test_learns_spirals():
@@ -35,7 +35,7 @@ def test_learns_spirals():
     model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
     loss, out = _train(model, nn.CrossEntropyLoss(), X, y, optim.Adam(model.parameters(), lr=0.01), 1500, batch=64)
     assert loss < 0.15
-    assert (out._array.argmax(1) == y).mean() > 0.95
+    assert (out.array.argmax(1) == y).mean() > 0.95
 
 
 def test_learns_sine_regression():

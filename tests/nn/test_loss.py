@@ -50,7 +50,7 @@ def test_loss_modules_match_pytorch(ours, theirs, make, reduction):
     tp = torch.tensor(prediction, requires_grad=True)
     t = cr.tensor(target, dtype="float64") if target.dtype.kind == "f" else cr.tensor(target)
     lo, lt = ours(reduction)(p, t), theirs(reduction)(tp, torch.tensor(target))
-    np.testing.assert_allclose(lo._array, lt.detach().numpy(), rtol=1e-9)
+    np.testing.assert_allclose(lo.array, lt.detach().numpy(), rtol=1e-9)
     lo.backward(np.ones(lo.shape))
     lt.backward(torch.ones(lt.shape, dtype=torch.float64))
     np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -61,7 +61,7 @@ def test_two_live_graphs_do_not_share_im2col_buffers():
     grad1 = w.grad.clone()
     w.grad = None
     loss2.backward()
-    tw = torch.tensor(w._array, requires_grad=True)
+    tw = torch.tensor(w.array, requires_grad=True)
     TF.conv2d(torch.tensor(x1), tw, padding=1).sum().backward()
     np.testing.assert_allclose(grad1, tw.grad.numpy(), rtol=1e-10)
     tw.grad = None
@@ -168,6 +168,6 @@ def test_max_pool_sends_a_nan_windows_gradient_to_the_nan_as_pytorch(kernel, str
     theirs = torch.tensor(x, requires_grad=True)
     expected = torch.nn.functional.max_pool2d(theirs, kernel, stride)
     expected.backward(torch.tensor(grad))
-    np.testing.assert_array_equal(out._array, expected.detach().numpy())
+    np.testing.assert_array_equal(out.array, expected.detach().numpy())
     # (overlapping windows add their gradients, in another order than PyTorch's: a last bit may differ)
-    np.testing.assert_allclose(ours.grad._array, theirs.grad.numpy(), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-6, atol=0)

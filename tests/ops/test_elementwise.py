@@ -158,8 +158,8 @@ def test_an_op_with_a_python_number_gives_numpys_bits_and_dtype(dtype, scalar):
                 (scalar - x, scalar - a),
             ] + ([(x / scalar, a / scalar), (scalar / x, scalar / a)] if scalar != 0 else []):
                 assert got.dtype == want.dtype == dtype
-                assert got._array.tobytes() == want.tobytes()
+                assert got.array.tobytes() == want.tobytes()
         (x * scalar).sum().backward()
-        assert x.grad.dtype == dtype and x.grad._array.tobytes() == (np.ones_like(a) * scalar).tobytes()
+        assert x.grad.dtype == dtype and x.grad.array.tobytes() == (np.ones_like(a) * scalar).tobytes()
         zero_d = cr.tensor(1.5, dtype=dtype) * scalar  # a 0-d result comes back as an array
-        assert zero_d.shape == () and zero_d.dtype == dtype and type(zero_d._array) is np.ndarray
+        assert zero_d.shape == () and zero_d.dtype == dtype and type(zero_d.array) is np.ndarray

@@ -27,7 +27,7 @@ rng = np.random.default_rng(2)
         (lambda x: x[[0, 1, 0]], lambda x: x[[0, 1, 0]]),
         (lambda x: x[:, [3, 3, 1]], lambda x: x[:, [3, 3, 1]]),
         (lambda x: x[np.array([0, 1]), np.array([2, 2])], lambda x: x[[0, 1], [2, 2]]),
-        (lambda x: x[x._array > 0], lambda x: x[x > 0]),
+        (lambda x: x[x.array > 0], lambda x: x[x > 0]),
     ],
 )
 def test_shape_ops_match_pytorch(ours, theirs):

@@ -48,7 +48,7 @@ def _trajectory(lib, name, config, x, y, w0, b0, steps=50):
         loss = ((cr.tanh(xc @ w.T + b) - yc) ** 2).mean()
         loss.backward()
         opt.step()
-    return w._array, b._array
+    return w.array, b.array
 
 
 @pytest.mark.parametrize("name, config", CONFIGS)
@@ -64,12 +64,12 @@ def test_trajectory_matches_pytorch_over_50_steps(name, config):
 def test_updates_are_in_place_and_allocate_no_new_parameter_arrays():
     model = nn.Linear(4, 3)
     opt = optim.Adam(model.parameters(), lr=0.01)
-    before = [id(p._array) for p in model.parameters()]
+    before = [id(p.array) for p in model.parameters()]
     for _ in range(3):
         opt.zero_grad()
         model(cr.randn(5, 4)).sum().backward()
         opt.step()
-    assert [id(p._array) for p in model.parameters()] == before
+    assert [id(p.array) for p in model.parameters()] == before
     state_ids = {k: id(v["exp_avg"]) for k, v in opt.state.items()}
     opt.step()
     assert {k: id(v["exp_avg"]) for k, v in opt.state.items()} == state_ids
@@ -111,7 +111,7 @@ def test_optimizer_state_dict_round_trip():
     opt_c.load_state_dict(opt_b.state_dict())
     run(opt_a, a, 5)
     run(opt_c, c, 5)
-    np.testing.assert_array_equal(a.weight._array, c.weight._array)
+    np.testing.assert_array_equal(a.weight.array, c.weight.array)
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_a_step_allocates_no_new_arrays(make):
     opt.step()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert peak < param._array.nbytes / 20, f"a step allocated {peak} bytes for a {param._array.nbytes}-byte parameter"
+    assert peak < param.array.nbytes / 20, f"a step allocated {peak} bytes for a {param.array.nbytes}-byte parameter"
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_the_kernels_update_exactly_as_the_numpy_path(name, config, dtype, kerne
                 opt.step()
             assert param.dtype == dtype
             results.append(
-                (param._array.copy(), {k: np.copy(v) for k, v in opt.state[id(param)].items() if k[0] != "_"})
+                (param.array.copy(), {k: np.copy(v) for k, v in opt.state[id(param)].items() if k[0] != "_"})
             )
         finally:
             cpu.set_fast_kernels(previous)
@@ -212,7 +212,7 @@ def test_the_kernels_follow_a_learning_rate_that_changes_every_step(name, kernel
                 opt.param_groups[0]["lr"] = 0.1 / (1 + k % 7)  # 7 values, each seen again and again
                 param.grad = cr.tensor(g)
                 opt.step()
-            results.append(param._array.copy())
+            results.append(param.array.copy())
         finally:
             cpu.set_fast_kernels(previous)
     np.testing.assert_array_equal(results[1], results[0])

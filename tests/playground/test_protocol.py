@@ -455,14 +455,14 @@ def test_settings_that_change_only_how_it_learns_keep_the_network():
     for _ in range(30):
         connection.handle({"type": "step"})
     session = connection.session
-    weights = [w._array.copy() for w, _ in session.params]
+    weights = [w.array.copy() for w, _ in session.params]
     base = session.config.to_dict()
     settings, frame = connection.handle({"type": "config", "config": base | {"lr": 0.01, "dropout": 0.1}})
     assert settings["type"] == "settings" and settings["step"] == 30 and frame["step"] == 30
     assert settings["change"] == "lr 0.03 → 0.01, dropout 0.0 → 0.1"
     assert session.optimizer.param_groups[0]["lr"] == 0.01
     for (w, _), before in zip(session.params, weights):
-        assert (w._array == before).all()
+        assert (w.array == before).all()
     settings, _ = connection.handle(
         {"type": "config", "config": base | {"lr": 0.01, "dropout": 0.1, "optimizer": "adam"}}
     )
@@ -518,10 +518,10 @@ def test_the_learner_sets_a_weight_and_the_frame_carries_every_gradient():
     connection.handle({"type": "step"})
     frame = connection.handle({"type": "set_weight", "layer": 2, "i": 1, "j": 0, "value": 1.25})[0]
     assert frame["type"] == "frame" and frame["weights"][1][1][0] == 1.25
-    assert connection.session.params[1][0]._array[1, 0] == 1.25
+    assert connection.session.params[1][0].array[1, 0] == 1.25
     assert len(frame["weight_grads"]) == 3 and len(frame["weight_grads"][0]) == 4  # 4 neurons of layer 1
     connection.handle({"type": "set_weight", "layer": 3, "i": 0, "value": -0.5})  # a bias
-    assert connection.session.params[2][1]._array[0] == -0.5
+    assert connection.session.params[2][1].array[0] == -0.5
     assert [c["change"] for c in connection.session.changes] == ["w2[2,1] set to 1.25", "b3[1] set to -0.5"]
     for bad, message in (
         ({"layer": 9, "i": 0, "j": 0, "value": 1.0}, "layer must be 1 to 3"),

@@ -157,7 +157,7 @@ def test_every_factor_product_is_the_engines_gradient_and_pytorchs(settings):
         for i in range(w.shape[0]):
             for j in range(w.shape[1]):
                 chain = s.chain(layer, i, j)
-                assert chain["gradient"] == pytest.approx(float(w._grad._array[i, j]), rel=1e-12, abs=1e-15)
+                assert chain["gradient"] == pytest.approx(float(w._grad.array[i, j]), rel=1e-12, abs=1e-15)
                 assert chain["gradient"] == pytest.approx(float(theirs[layer - 1][0].grad[i, j]), rel=1e-9, abs=1e-12)
                 # the rows' products add up to dE/dw, the data part of what the engine computed
                 total = sum(s.chain(layer, i, j, row)["row_product"] for row in range(chain["rows"]))
@@ -177,7 +177,7 @@ def test_the_update_shown_is_the_update_applied(optimizer):
         update = chain["update"]
         param = s.params[layer - 1][0 if j is not None else 1]
         index = (i, j) if j is not None else (i,)
-        assert update["new"] == float(param._array[index]) == chain["new"]
+        assert update["new"] == float(param.array[index]) == chain["new"]
         assert update["result"] == pytest.approx(update["new"], rel=1e-12, abs=1e-15)  # the rule, with its numbers
         assert update["old"] == chain["old"] != chain["new"]
 
@@ -214,7 +214,7 @@ def test_downloads(tmp_path):
     path = tmp_path / "model.safetensors"
     cr.save(s.model_state(), path)
     loaded = cr.load(path)
-    np.testing.assert_array_equal(loaded["state_dict"]["layers.0.weight"].numpy(), s.params[0][0]._array)
+    np.testing.assert_array_equal(loaded["state_dict"]["layers.0.weight"].numpy(), s.params[0][0].array)
     assert loaded["activations"] == ["relu", "sigmoid"]
     history = s.history_csv().splitlines()
     assert history[0].startswith("step,epoch,train_loss,test_loss,grad_norm_layer1") and history[1].startswith("5,")

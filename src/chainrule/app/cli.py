@@ -352,12 +352,12 @@ def _cmd_predict(args) -> int:
     if meta["task"] == "classification":
         names = meta.get("class_names") or []
         classes = predicted_classes(output)
-        logits = Tensor._wrap(output, False)
+        logits = Tensor.wrap(output, False)
         if output.shape[1] == 1:  # one logit: sigmoid gives P(class 1)
-            p1 = F.sigmoid(logits)._array[:, :1]
+            p1 = F.sigmoid(logits).array[:, :1]
             probs = np.concatenate([1 - p1, p1], axis=1)
         else:
-            probs = F.softmax(logits, dim=1)._array
+            probs = F.softmax(logits, dim=1).array
         names = [str(names[k]) if k < len(names) else str(k) for k in range(probs.shape[1])]
         header = "prediction,label," + ",".join(f"p_{name}" for name in names)  # one probability per class
         lines = [header] + [f"{c},{names[c]}," + ",".join(f"{p:.6f}" for p in row) for c, row in zip(classes, probs)]

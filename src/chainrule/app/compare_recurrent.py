@@ -11,8 +11,8 @@ import os
 import numpy as np
 
 from .. import backend, nn, optim
-from ..function import no_grad
 from ..functional import cross_entropy
+from ..grad_mode import no_grad
 from ..plots import figure, plots_available, save_figure
 from ..tensor import Tensor
 

@@ -9,7 +9,7 @@ import numpy as np
 from .. import functional as F
 from ..data.text import Vocabulary
 from ..errors import ConfigError, DataError
-from ..function import no_grad
+from ..grad_mode import no_grad
 from ..ops.random import Generator, multinomial
 from ..plots import figure, plots_available, save_figure
 from ..tensor import Tensor
@@ -63,12 +63,12 @@ def sample(model, vocabulary: Vocabulary, n, temperature, top_k, generator, prom
     ended = np.zeros(n, bool)
     with no_grad():
         for _ in range(length):
-            logits = model(Tensor._wrap(contexts, False))._array / temperature
+            logits = model(Tensor.wrap(contexts, False)).array / temperature
             if top_k is not None:
                 kth = np.sort(logits, axis=1)[:, -top_k][:, None]
                 logits = np.where(logits < kth, -np.inf, logits)
-            probs = F.softmax(Tensor._wrap(logits, False), dim=1)
-            ids = multinomial(probs, 1, generator=generator)._array[:, 0]
+            probs = F.softmax(Tensor.wrap(logits, False), dim=1)
+            ids = multinomial(probs, 1, generator=generator).array[:, 0]
             ids = np.where(ended, 0, ids)
             drawn = np.concatenate([drawn, ids[:, None]], axis=1)
             ended |= ids == 0 if lines else False
@@ -82,10 +82,10 @@ def attention_weights(model, ids: np.ndarray) -> list:
     """Each layer's attention weights (heads, block, block) over one context of token ids: the model's forward
     (CharLM's transformer, pre-norm, no dropout) taken layer by layer, asking each attention for its weights."""
     block = model.config["block"]
-    causal = Tensor._wrap(np.triu(np.ones((block, block), dtype=bool), 1), False)
+    causal = Tensor.wrap(np.triu(np.ones((block, block), dtype=bool), 1), False)
     maps = []
     with no_grad():
-        x = model.embedding(Tensor._wrap(ids[None], False)) + model.position.weight
+        x = model.embedding(Tensor.wrap(ids[None], False)) + model.position.weight
         for layer in model.blocks.layers:
             normed = layer.norm1(x)
             out, weights = layer.self_attn(

@@ -15,17 +15,18 @@ A custom Function is written as in PyTorch, on Tensors::
 
     y = Cube.apply(x)
 
-Underneath, ``apply`` records one node of the engine's own kind (``function.Function``), whose
+Underneath, ``apply`` records one node of the engine's own kind (``node.Node``), whose
 forward and backward call the user's two static methods.
 """
 
 from __future__ import annotations
 
-from .. import function as _engine
+from ..engine import run_backward, run_backward_graph
 from ..errors import GraphError
-from ..function import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401 - PyTorch has them here too
+from ..grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401 - PyTorch has them here too
 from ..gradcheck import gradcheck, gradgradcheck  # noqa: F401
-from ..tensor import Tensor, graph_gradient, initial_gradient, run_backward, run_backward_graph
+from ..node import Node
+from ..tensor import Tensor, graph_gradient, initial_gradient
 
 
 class FunctionCtx:
@@ -67,7 +68,7 @@ class FunctionCtx:
         self.materialize_grads = value
 
 
-class _CustomNode(_engine.Function):
+class _CustomNode(Node):
     """The engine's node for one call of a user's custom Function."""
 
     saved_inputs = ()  # the ctx checks the tensors the user saved
@@ -90,10 +91,10 @@ class _CustomNode(_engine.Function):
         # for backward_graph: which detached copy stands for which input, and the output (to refuse it)
         self.originals = {id(c): a for c, a in zip(call_args, args) if isinstance(a, Tensor)}
         self.output_id = id(output)
-        return output._array
+        return output.array
 
     def backward(self, grad_output):
-        return self._gradients(self.user_class.backward(self.ctx, Tensor._wrap(grad_output, False)), False)
+        return self._gradients(self.user_class.backward(self.ctx, Tensor.wrap(grad_output, False)), False)
 
     def backward_graph(self, grad_output):
         """The user's backward run on the inputs themselves with recording on (create_graph=True): its result is
@@ -130,10 +131,10 @@ class _CustomNode(_engine.Function):
                 out.append(None)
                 continue
             if graph:
-                grad = grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)
+                grad = grad if isinstance(grad, Tensor) else Tensor.wrap(grad, False)
             else:
-                grad = grad._array if isinstance(grad, Tensor) else grad
-            expected = self.inputs[len(out)]._array.shape
+                grad = grad.array if isinstance(grad, Tensor) else grad
+            expected = self.inputs[len(out)].array.shape
             if grad.shape != expected:
                 raise GraphError(
                     f"{self.user_class.__name__}.backward: the gradient for argument {slot} has shape "
@@ -211,7 +212,7 @@ def grad(
         array = collected.get(id(t))
         if array is None:
             if materialize_grads:
-                result.append(Tensor._wrap(t._array * 0, False))
+                result.append(Tensor.wrap(t.array * 0, False))
                 continue
             if not allow_unused:
                 raise GraphError(
@@ -220,7 +221,7 @@ def grad(
                 )
             result.append(None)
             continue
-        result.append(array if create_graph else Tensor._wrap(array, False))
+        result.append(array if create_graph else Tensor.wrap(array, False))
     return tuple(result)
 
 

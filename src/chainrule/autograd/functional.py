@@ -9,7 +9,7 @@ instead: g(u) = J^T u is linear in u, so the gradient of v . g(u) with respect t
 from __future__ import annotations
 
 from ..errors import GraphError
-from ..function import enable_grad
+from ..grad_mode import enable_grad
 from ..ops import stack, zeros_like
 from ..tensor import Tensor
 from . import grad
@@ -55,7 +55,7 @@ def _check_v(v, like: tuple, what: str, left_out: str = "a function with one-ele
     if v is None:
         if any(t.numel() != 1 for t in like):
             raise GraphError(f"autograd.functional.{what}: v can be left out only for {left_out}")
-        return tuple(Tensor._wrap(t._array * 0 + 1, False) for t in like)
+        return tuple(Tensor.wrap(t.array * 0 + 1, False) for t in like)
     vs, _ = _as_tuple(v, "v")
     if len(vs) != len(like) or any(a.shape != b.shape for a, b in zip(vs, like)):
         raise GraphError(
@@ -91,7 +91,7 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     xs = _leaves(xs, create_graph)
     outputs, outputs_tuple = _call(func, xs)
     vs = _check_v(v, xs, "jvp", "one-element inputs")
-    dummies = tuple(Tensor._wrap(o._array * 0, False).requires_grad_(True) for o in outputs)
+    dummies = tuple(Tensor.wrap(o.array * 0, False).requires_grad_(True) for o in outputs)
     transposed = _grads(outputs, xs, dummies, True, strict)  # J^T u, linear in the dummy u
     products = _grads(transposed, dummies, vs, create_graph, strict)
     return _result(outputs, outputs_tuple, create_graph), _shaped(products, outputs_tuple)
@@ -115,8 +115,8 @@ def jacobian(
     for out in outputs:
         rows = []
         for k in range(out.numel()):
-            onehot = Tensor._wrap((out._array * 0).reshape(-1), False)
-            onehot._array[k] = 1
+            onehot = Tensor.wrap((out.array * 0).reshape(-1), False)
+            onehot.array[k] = 1
             rows.append(_grads([out], xs, [onehot.reshape(out.shape)], create_graph, strict))
         blocks.append(
             tuple(

@@ -33,7 +33,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise DataError("TensorDataset: give at least one array")
-        self.arrays = tuple(a._array if isinstance(a, Tensor) else np.asarray(a) for a in arrays)
+        self.arrays = tuple(a.array if isinstance(a, Tensor) else np.asarray(a) for a in arrays)
         lengths = {len(a) for a in self.arrays}
         if len(lengths) != 1:
             raise ShapeError(f"TensorDataset: arrays have different lengths {[len(a) for a in self.arrays]}")

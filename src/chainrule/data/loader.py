@@ -98,5 +98,5 @@ def _flat_arrays(dataset):
 
 def _to_tensor(array: np.ndarray, dtype) -> Tensor:
     if array.dtype.kind == "f":
-        return Tensor._wrap(array if dtype is None else array.astype(dtype, copy=False), False)
-    return Tensor._wrap(array, False)
+        return Tensor.wrap(array if dtype is None else array.astype(dtype, copy=False), False)
+    return Tensor.wrap(array, False)

@@ -44,7 +44,7 @@ class GradientMonitor(Callback):
 
             def hook(mod, inputs, output, name=name):
                 if mod.training:
-                    data = output._array
+                    data = output.array
                     stats = self._activations.setdefault(name, [0.0, 0.0, 0.0, 0])
                     stats[0] += float(data.mean())
                     stats[1] += float(data.std())
@@ -61,7 +61,7 @@ class GradientMonitor(Callback):
 
     def on_batch_end(self, ctx, logs) -> None:
         for name, module in self.layers:
-            grad = None if module.weight._grad is None else module.weight._grad._array
+            grad = None if module.weight._grad is None else module.weight._grad.array
             if grad is not None:
                 entry = self._norms[name]
                 entry[0] += float(np.sqrt(np.sum(grad.astype(np.float64) ** 2)))

@@ -55,9 +55,9 @@ def to_dot(tensor, show_values: bool = False, show_grads: bool = False) -> str:
     def tensor_node(t: Tensor) -> str:
         label = [_name(t, labels), f"shape {tuple(t.shape)}"]
         if show_values:
-            label.append("value " + _values(t._array))
+            label.append("value " + _values(t.array))
         if show_grads and t.grad is not None:
-            label.append("grad " + _values(t._grad._array))
+            label.append("grad " + _values(t._grad.array))
         color = "lightblue" if t.requires_grad and t.is_leaf else "khaki" if id(t) in labels else "white"
         text = "\\n".join(_escape(part) for part in label)  # DOT's line break inside a label
         lines.append(f'  {node_id(t)} [shape=box, style=filled, fillcolor={color}, label="{text}"];')

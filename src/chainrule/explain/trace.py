@@ -18,7 +18,7 @@ import numpy as np
 from .. import functional as F
 from .. import optim
 from ..errors import ConfigError
-from ..function import no_grad
+from ..grad_mode import no_grad
 from ..nn.activation import ACTIVATIONS
 from ..tensor import Tensor
 from .network import MAX_STEPS, NetworkSpec
@@ -141,10 +141,10 @@ def _local_derivative(out: Tensor, net: Tensor, activation: str) -> np.ndarray |
     along the (element-wise) path from out back to net: the activation, and dropout's mask where it is on."""
     if activation == "softmax":
         return None
-    local = np.ones_like(out._array)
+    local = np.ones_like(out.array)
     node = out
     while node is not net:
-        local = local * node.grad_fn.backward(np.ones_like(node._array))
+        local = local * node.grad_fn.backward(np.ones_like(node.array))
         node = node._creator.inputs[0]
     return local
 
@@ -163,18 +163,18 @@ def layer_traces(records, params, before, activations, dropouts=None, penalty_gr
                 index=index,
                 activation=activation,
                 is_output=index == last,
-                inputs=h._array,
+                inputs=h.array,
                 weight=w0,
                 bias=b0,
-                net=net._array,
-                out=out._array,
-                grad_out=None if fused else out._grad._array,
+                net=net.array,
+                out=out.array,
+                grad_out=None if fused else out._grad.array,
                 local=_local_derivative(out, net, activation),
-                grad_net=net._grad._array,
-                grad_weight=weight._grad._array.copy(),
-                grad_bias=np.asarray(bias._grad._array).copy(),
-                new_weight=weight._array.copy(),
-                new_bias=bias._array.copy(),
+                grad_net=net._grad.array,
+                grad_weight=weight._grad.array.copy(),
+                grad_bias=np.asarray(bias._grad.array).copy(),
+                new_weight=weight.array.copy(),
+                new_bias=bias.array.copy(),
                 dropout=(dropouts[index - 1] if dropouts and index < last else 0.0),
                 penalty_grad=None if penalty_grads is None else penalty_grads[index - 1],
             )
@@ -189,11 +189,11 @@ def trace_step(spec: NetworkSpec, steps: int = 1) -> StepTrace:
     params = make_parameters(spec)
     loss, records = build_graph(spec, params)
     loss.backward(retain_graph=True)
-    before = [(w._array.copy(), b._array.copy()) for w, b in params]
+    before = [(w.array.copy(), b.array.copy()) for w, b in params]
     optimizer = optim.SGD([p for pair in params for p in pair], lr=spec.lr)
     optimizer.step()
     layers = layer_traces(records, params, before, [layer.activation for layer in spec.layers])
-    trace = StepTrace(spec, layers, loss.item(), loss_terms(spec.loss, records[-1][2]._array, spec.targets))
+    trace = StepTrace(spec, layers, loss.item(), loss_terms(spec.loss, records[-1][2].array, spec.targets))
     trace.losses.append(loss.item())
     for _ in range(steps):
         if len(trace.losses) > 1:

@@ -117,7 +117,7 @@ def _parameter(owner: Module, value) -> Parameter:
     """value as a Parameter: a Tensor is wrapped (sharing its memory), as PyTorch's containers do."""
     if isinstance(value, Parameter):
         return value
-    if hasattr(value, "_array"):
+    if hasattr(value, "array"):
         return Parameter(value)
     raise TypeError(f"{type(owner).__name__}: expected a Parameter or a Tensor, got {type(value).__name__}")
 

@@ -45,7 +45,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor._array[...] = values.astype(tensor.dtype, copy=False)
+    tensor.array[...] = values.astype(tensor.dtype, copy=False)
     return tensor
 
 
@@ -58,17 +58,17 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    tensor._array[...] = 0
+    tensor.array[...] = 0
     return tensor
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    tensor._array[...] = 1
+    tensor.array[...] = 1
     return tensor
 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:
-    tensor._array[...] = value
+    tensor.array[...] = value
     return tensor
 
 

@@ -61,13 +61,13 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(self, x)
-        shape = x._array.shape  # (the array's plain tuple: this runs every step)
+        shape = x.array.shape  # (the array's plain tuple: this runs every step)
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(
                 f"Linear({self.in_features}, {self.out_features}): expected input with {self.in_features} "
                 f"features in the last dimension, got shape {tuple(x.shape)} ({x.shape[-1] if x.ndim else 0} features)"
             )
-        if x._array.dtype == self.weight._array.dtype:  # the hot path: F.linear's checks are done
+        if x.array.dtype == self.weight.array.dtype:  # the hot path: F.linear's checks are done
             return (
                 LinearFunction.apply(x, self.weight, self.bias)
                 if self.bias is not None
@@ -208,7 +208,7 @@ class _BatchNorm(Module):
             )
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._array += 1
+            self.num_batches_tracked.array += 1
         return F.batch_norm(
             x,
             self.running_mean,
@@ -294,7 +294,7 @@ class Embedding(Module):
         self.weight = Parameter(np.zeros((num_embeddings, embedding_dim)), dtype=resolve_dtype(dtype))
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight._array[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     def forward(self, indices) -> Tensor:
         return F.embedding(indices, self.weight, self.padding_idx)

@@ -210,7 +210,7 @@ class CharLM(Module):
             return self.net(x)
         if self.kind == "transformer":
             x = x + self.position.weight
-            causal = Tensor._wrap(np.triu(np.ones((self.block, self.block), dtype=bool), 1), False)  # True: no
+            causal = Tensor.wrap(np.triu(np.ones((self.block, self.block), dtype=bool), 1), False)  # True: no
             x = self.blocks(x, mask=causal, is_causal=True)
             return self.head(self.norm(x[:, -1]))
         out, _ = self.rnn(x)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import device_of, is_device_array, to_device
 from ..errors import StateDictError
-from ..function import no_grad
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -47,7 +47,7 @@ class Module:
     def register_buffer(self, name: str, tensor) -> None:
         """A non-learnable tensor saved in the state_dict (e.g. BatchNorm's running mean)."""
         if tensor is not None and not isinstance(tensor, Tensor):
-            tensor = Tensor._wrap(tensor if is_device_array(tensor) else np.asarray(tensor), False)
+            tensor = Tensor.wrap(tensor if is_device_array(tensor) else np.asarray(tensor), False)
         self._buffers[name] = tensor
         object.__setattr__(self, name, tensor)
 
@@ -129,7 +129,7 @@ class Module:
             if set_to_none or param._grad is None:
                 param._grad = None
             else:
-                param._grad._array[...] = 0
+                param._grad.array[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze every parameter."""
@@ -176,11 +176,11 @@ class Module:
         for module in self.modules():
             for param in module._parameters.values():
                 if param is not None:
-                    param._array = convert(param._array)
+                    param.array = convert(param.array)
                     param._grad = None
             for name, buffer in list(module._buffers.items()):
                 if buffer is not None:
-                    module.register_buffer(name, convert(buffer._array))
+                    module.register_buffer(name, convert(buffer.array))
         return self
 
     def cuda(self) -> "Module":
@@ -202,14 +202,14 @@ class Module:
         return self.to(np.float32)
 
     def num_parameters(self) -> int:
-        return int(sum(p._array.size for p in self.parameters()))
+        return int(sum(p.array.size for p in self.parameters()))
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> "OrderedDict[str, Tensor]":
         """Every parameter and buffer by dotted name, as Tensors holding copies (training on does not
         change a state dict taken earlier; PyTorch's share memory, see docs/pytorch.md)."""
-        state = OrderedDict((name, Tensor._wrap(p._array.copy(), False)) for name, p in self.named_parameters())
-        state.update((name, Tensor._wrap(b._array.copy(), False)) for name, b in self.named_buffers())
+        state = OrderedDict((name, Tensor.wrap(p.array.copy(), False)) for name, p in self.named_parameters())
+        state.update((name, Tensor.wrap(b.array.copy(), False)) for name, b in self.named_buffers())
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> tuple[list, list]:
@@ -227,7 +227,7 @@ class Module:
         }
         expected = set(own) | set(buffers)
         given = {
-            k: (v._array if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v))
+            k: (v.array if isinstance(v, Tensor) else v if is_device_array(v) else np.asarray(v))
             for k, v in state_dict.items()
         }
         # checkpoints from before BatchNorm counted its batches lack num_batches_tracked: it starts at 0
@@ -235,7 +235,7 @@ class Module:
         unexpected = sorted(set(given) - expected)
         mismatched = []
         for name in sorted(expected & set(given)):
-            target = own[name]._array if name in own else buffers[name][0]._buffers[buffers[name][1]]._array
+            target = own[name].array if name in own else buffers[name][0]._buffers[buffers[name][1]].array
             if target.shape != given[name].shape:
                 mismatched.append(f"{name}: checkpoint {given[name].shape}, model {target.shape}")
         problems = []
@@ -251,10 +251,10 @@ class Module:
             for name, array in given.items():
                 if name in own:
                     param = own[name]
-                    param._array = to_device(array.astype(param._array.dtype, copy=True), param.device)
+                    param.array = to_device(array.astype(param.array.dtype, copy=True), param.device)
                 elif name in buffers:
                     module, key = buffers[name]
-                    target = module._buffers[key]._array
+                    target = module._buffers[key].array
                     module.register_buffer(key, to_device(array.astype(target.dtype, copy=True), device_of(target)))
         return missing, unexpected
 
@@ -301,7 +301,7 @@ class Module:
         for name, module in self.named_modules():
             if not name:
                 continue
-            count = sum(p._array.size for p in module._parameters.values())
+            count = sum(p.array.size for p in module._parameters.values())
             out = shapes.get(name, "")
             rows.append(
                 (

@@ -37,7 +37,7 @@ def _input_gates(mode: str, x, w_ih, b_ih, b_hh):
     if mode != "GRU":
         return (gates_x if b_hh is None else gates_x + b_hh), None
     if b_hh is None:
-        b_hh = Tensor._wrap(np.zeros(w_ih.shape[0], dtype=x._array.dtype), False).to(x.device)
+        b_hh = Tensor.wrap(np.zeros(w_ih.shape[0], dtype=x.array.dtype), False).to(x.device)
     return gates_x, b_hh
 
 
@@ -132,7 +132,7 @@ class RNNBase(Module):
         count = self.num_layers * (2 if self.bidirectional else 1)
         expected = (count, self.hidden_size) if unbatched else (count, batch, self.hidden_size)
         if hx is None:
-            zeros = Tensor._wrap(np.zeros((batch, self.hidden_size), dtype=dtype), False)
+            zeros = Tensor.wrap(np.zeros((batch, self.hidden_size), dtype=dtype), False)
             return [zeros.to(device) if device != "cpu" else zeros] * count
         if not isinstance(hx, Tensor) or tuple(hx.shape) != expected:
             got = tuple(hx.shape) if isinstance(hx, Tensor) else type(hx).__name__
@@ -160,7 +160,7 @@ class RNNBase(Module):
 
     def _states(self, hx, batch: int, like, unbatched: bool):
         """h_0 and c_0 (c_0 the LSTM's only; zeros where not given) as lists, one (N, H) per layer and direction."""
-        lstm, dtype = self.mode == "LSTM", like._array.dtype
+        lstm, dtype = self.mode == "LSTM", like.array.dtype
         h0 = self._initial(hx[0] if lstm and hx is not None else hx, batch, dtype, like.device, unbatched)
         if lstm and hx is not None:
             return h0, self._initial(hx[1], batch, dtype, like.device, unbatched, "c_0")
@@ -202,7 +202,7 @@ class RNNBase(Module):
                 f"{self._name}: expected packed data of shape (steps, {self.input_size}), got {data.shape}"
             )
         lstm = self.mode == "LSTM"
-        sizes = [int(b) for b in to_device(batch_sizes._array, "cpu")]
+        sizes = [int(b) for b in to_device(batch_sizes.array, "cpu")]
         starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         if hx is not None and sorted_indices is not None:  # the states come in the batch's order: sort them too
             sort = lambda h: F.index_select(h, 1, sorted_indices)  # noqa: E731

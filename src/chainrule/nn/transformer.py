@@ -31,7 +31,7 @@ def _allowed(mask) -> Tensor:
     """MultiheadAttention's bool masks say where a query may NOT attend (PyTorch's convention there); turned
     into attention_mask's, which says where it may. Float masks are added either way."""
     mask = as_tensor(mask)
-    return Tensor._wrap(~mask._array, False) if mask.dtype == np.bool_ else mask
+    return Tensor.wrap(~mask.array, False) if mask.dtype == np.bool_ else mask
 
 
 class MultiheadAttention(Module):
@@ -386,5 +386,5 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """A float (sz, sz) mask: 0 on and below the diagonal, -inf above (position i sees 0..i)."""
         mask = np.triu(np.full((sz, sz), -np.inf), 1).astype(resolve_dtype(dtype))
-        tensor = Tensor._wrap(mask, False)
+        tensor = Tensor.wrap(mask, False)
         return tensor.to(device) if device is not None else tensor

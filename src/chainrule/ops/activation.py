@@ -11,14 +11,14 @@ import math
 from ..backend import array_module, cpu
 from ..backend import erf as backend_erf
 from ..errors import ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import constant
 from .elementwise import erf, exp, log1p, where
 from .inplace import unary_
 
 
-class ReLU(Function):
+class ReLU(Node):
     op = "relu"
     saved_inputs = ()
     saves_output = True
@@ -34,10 +34,10 @@ class ReLU(Function):
         return grad_output * (self.y > 0) if grad is None else grad
 
     def backward_graph(self, grad_output):
-        return grad_output * constant((self.inputs[0]._array > 0).astype(grad_output.dtype))
+        return grad_output * constant((self.inputs[0].array > 0).astype(grad_output.dtype))
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Node):
     op = "leaky_relu"
     saved_inputs = (0,)
     saves_output = False
@@ -52,11 +52,11 @@ class LeakyReLU(Function):
         return grad_output * xp.where(self.x > 0, 1, self.slope).astype(grad_output.dtype)
 
     def backward_graph(self, grad_output):
-        x = self.inputs[0]._array
+        x = self.inputs[0].array
         return grad_output * constant(array_module(x).where(x > 0, 1, self.slope).astype(x.dtype))
 
 
-class Sigmoid(Function):
+class Sigmoid(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -77,7 +77,7 @@ class Sigmoid(Function):
         return grad_output * (y * (1 - y))
 
 
-class Tanh(Function):
+class Tanh(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -94,7 +94,7 @@ class Tanh(Function):
         return grad_output * (1 - y * y)
 
 
-class Softmax(Function):
+class Softmax(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -117,7 +117,7 @@ class Softmax(Function):
         return y * (grad_output - (grad_output * y).sum(axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -140,7 +140,7 @@ class LogSoftmax(Function):
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
-class GELU(Function):
+class GELU(Node):
     op = "gelu"
     saved_inputs = (0,)
     saves_output = False
@@ -182,7 +182,7 @@ class GELU(Function):
 def in_place(input, op: str, function) -> Tensor:
     """``F.relu(x, inplace=True)`` and the like: x itself rewritten with function(x), counted in its version
     and recorded as PyTorch's in-place ops are (refused on a leaf that requires grad)."""
-    return unary_(input, op, function, lambda a: function(Tensor._wrap(a, False))._array)
+    return unary_(input, op, function, lambda a: function(Tensor.wrap(a, False)).array)
 
 
 def relu(input, inplace: bool = False) -> Tensor:
@@ -231,7 +231,7 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     scaled = input * beta
     # log1p(exp(-|z|)) + max(z, 0) is the same function without overflow
     soft = (log1p(exp(-scaled.abs())) + relu(scaled)) / beta
-    return where((scaled > threshold)._array, input, soft)
+    return where((scaled > threshold).array, input, soft)
 
 
 def silu(input, inplace: bool = False) -> Tensor:
@@ -246,7 +246,7 @@ def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if inplace:
         return in_place(input, "elu_", lambda t: elu(t, alpha))
     input = as_tensor(input)
-    return where((input > 0)._array, input, (exp(input) - 1) * alpha)
+    return where((input > 0).array, input, (exp(input) - 1) * alpha)
 
 
 def gelu(input, approximate: str = "none") -> Tensor:

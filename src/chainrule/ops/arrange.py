@@ -8,12 +8,12 @@ import numpy as np
 
 from ..backend import array_module, to_device
 from ..errors import DTypeError, ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .shape import expand, flatten, getitem, index_select
 
 
-class Tril(Function):
+class Tril(Node):
     """The lower triangle (elements on or below diagonal k) of the last two axes; the rest 0."""
 
     saved_inputs = ()
@@ -30,7 +30,7 @@ class Tril(Function):
         return Tril.apply(grad_output, diagonal=self.diagonal)
 
 
-class Triu(Function):
+class Triu(Node):
     """The upper triangle (elements on or above diagonal k) of the last two axes; the rest 0."""
 
     saved_inputs = ()
@@ -47,7 +47,7 @@ class Triu(Function):
         return Triu.apply(grad_output, diagonal=self.diagonal)
 
 
-class Roll(Function):
+class Roll(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -106,14 +106,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
     an element is the sum over its copies. ``repeat_interleave(counts)`` alone repeats each index."""
     if repeats is None:
         counts = as_tensor(input)
-        return repeat_interleave(Tensor._wrap(np.arange(counts.numel()), False), counts, output_size=output_size)
+        return repeat_interleave(Tensor.wrap(np.arange(counts.numel()), False), counts, output_size=output_size)
     x = as_tensor(input)
     if dim is None:
         x, dim = flatten(x), 0
     if not -x.ndim <= dim < max(x.ndim, 1):
         raise IndexError(f"repeat_interleave: dim {dim} is out of range for a tensor of {x.ndim} dimensions")
     dim = dim % x.ndim
-    counts = np.asarray(to_device(repeats._array, "cpu") if isinstance(repeats, Tensor) else repeats)
+    counts = np.asarray(to_device(repeats.array, "cpu") if isinstance(repeats, Tensor) else repeats)
     if counts.dtype.kind not in "iu":
         raise DTypeError(f"repeat_interleave: repeats must be integers, got {counts.dtype}")
     if counts.ndim > 1 or (counts.ndim == 1 and len(counts) not in (1, x.shape[dim])):
@@ -140,5 +140,5 @@ def masked_select(input, mask) -> Tensor:  # noqa: A002
     except ValueError:
         raise ShapeError(f"masked_select: mask of shape {mask.shape} does not broadcast with {x.shape}") from None
     x = expand(x, shape) if x.shape != shape else x
-    chosen = array_module(mask._array).broadcast_to(mask._array, shape)
+    chosen = array_module(mask.array).broadcast_to(mask.array, shape)
     return getitem(x, chosen)

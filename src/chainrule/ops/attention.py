@@ -28,7 +28,7 @@ def attention_mask(mask, scores: Tensor, op: str, name: str = "attn_mask") -> Te
         ) from None
     if mask.dtype == np.bool_:
         return where(mask, scores, float("-inf"))
-    if mask._array.dtype.kind != "f":
+    if mask.array.dtype.kind != "f":
         raise DTypeError(f"{op}: {name} must be bool or float, got {mask.dtype}")
     return scores + mask
 
@@ -53,7 +53,7 @@ def scaled_dot_product_attention(
     factor = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
     scores = matmul(q, k.transpose(-2, -1)) * factor  # (..., L, S): how well query i matches key j
     if is_causal:
-        causal = tril(Tensor._wrap(np.ones((q.shape[-2], k.shape[-2]), dtype=np.bool_), False))
+        causal = tril(Tensor.wrap(np.ones((q.shape[-2], k.shape[-2]), dtype=np.bool_), False))
         scores = attention_mask(causal, scores, op)
     elif attn_mask is not None:
         scores = attention_mask(attn_mask, scores, op)

@@ -37,7 +37,7 @@ def operands(a, b, op: str) -> tuple[Tensor, Tensor]:
         a = as_tensor(a, like=b, where=op)
     elif not isinstance(b, Tensor):
         b = as_tensor(b, like=a, where=op)
-    da, db = a._array.dtype, b._array.dtype
+    da, db = a.array.dtype, b.array.dtype
     if da is not db and da != db:
         fa, fb = da.kind == "f", db.kind == "f"
         if fa and fb:
@@ -46,9 +46,9 @@ def operands(a, b, op: str) -> tuple[Tensor, Tensor]:
                 "convert one with .float() or .double()"
             )
         if fa:  # an integer or boolean constant joins the float tensor's dtype
-            b = Tensor._wrap(b._array.astype(da), False)
+            b = Tensor.wrap(b.array.astype(da), False)
         elif fb:
-            a = Tensor._wrap(a._array.astype(db), False)
+            a = Tensor.wrap(a.array.astype(db), False)
     return a, b
 
 
@@ -68,4 +68,4 @@ def sum_to_tensor(grad: Tensor, shape: tuple) -> Tensor:
 def constant(array) -> Tensor:
     """An array as a Tensor outside the graph: a factor of a recorded gradient that has no derivative of its own
     (a mask, a sign, a step)."""
-    return Tensor._wrap(array, False)
+    return Tensor.wrap(array, False)

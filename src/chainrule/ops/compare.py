@@ -11,8 +11,8 @@ from ..tensor import Tensor, as_tensor
 def _arrays(a, b):
     if not isinstance(a, Tensor):
         a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = b._array if isinstance(b, Tensor) else as_tensor(b, like=a)._array
-    return a._array, b
+    b = b.array if isinstance(b, Tensor) else as_tensor(b, like=a).array
+    return a.array, b
 
 
 _OPERANDS = (Tensor, int, float, bool, np.number, np.bool_, np.ndarray, list, tuple)
@@ -23,7 +23,7 @@ def _comparison(ufunc):
         if not isinstance(other, _OPERANDS) and not is_device_array(other):
             return NotImplemented  # let the other side decide (pytest.approx, ...)
         x, y = _arrays(input, other)
-        return Tensor._wrap(ufunc(x, y), False)
+        return Tensor.wrap(ufunc(x, y), False)
 
     compare.__name__ = ufunc.__name__
     return compare
@@ -41,7 +41,7 @@ def _logical(ufunc, name: str):
             raise TypeError(
                 f"{name}: bitwise and logical operators need bool or integer tensors, got {x.dtype} and {y.dtype}"
             )
-        return Tensor._wrap(ufunc(x, y), False)
+        return Tensor.wrap(ufunc(x, y), False)
 
     return logical
 
@@ -53,23 +53,23 @@ bitwise_and, bitwise_or, bitwise_xor = (
 
 def logical_and(input, other) -> Tensor:
     x, y = _arrays(input, other)
-    return Tensor._wrap(np.logical_and(x, y), False)
+    return Tensor.wrap(np.logical_and(x, y), False)
 
 
 def logical_or(input, other) -> Tensor:
     x, y = _arrays(input, other)
-    return Tensor._wrap(np.logical_or(x, y), False)
+    return Tensor.wrap(np.logical_or(x, y), False)
 
 
 def logical_not(input) -> Tensor:
-    return Tensor._wrap(np.logical_not(as_tensor(input)._array), False)
+    return Tensor.wrap(np.logical_not(as_tensor(input).array), False)
 
 
 def bitwise_not(input) -> Tensor:
-    x = as_tensor(input)._array
+    x = as_tensor(input).array
     if x.dtype.kind == "f":
         raise TypeError(f"~: bitwise not needs a bool or integer tensor, got {x.dtype}")
-    return Tensor._wrap(~x, False)
+    return Tensor.wrap(~x, False)
 
 
 def equal(input, other) -> bool:
@@ -85,13 +85,13 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: 
 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
     x, y = _arrays(input, other)
-    return Tensor._wrap(array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), False)
+    return Tensor.wrap(array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), False)
 
 
 def _test(name: str):
     def test(input) -> Tensor:  # noqa: A002
-        x = as_tensor(input)._array
-        return Tensor._wrap(getattr(array_module(x), name)(x), False)
+        x = as_tensor(input).array
+        return Tensor.wrap(getattr(array_module(x), name)(x), False)
 
     test.__name__ = name
     return test

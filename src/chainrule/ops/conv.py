@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import array_module, cpu, memory, workspace
 from ..errors import ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands
 from .linalg import matmul
@@ -75,7 +75,7 @@ def _unpad(grad: np.ndarray, padding, hw) -> np.ndarray:
 BLOCK_BYTES = 1 << 21
 
 
-class Conv2d(Function):
+class Conv2d(Node):
     op = "conv2d"
     saved_inputs = (0,)  # backward rebuilds the im2col blocks from x
     saves_output = False
@@ -244,7 +244,7 @@ def _tiles_2x2(kernel, stride, padding) -> bool:
     return kernel == stride == (2, 2) and padding == (0, 0)
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Node):
     op = "max_pool2d"
     saved_inputs = ()
     saves_output = False
@@ -311,7 +311,7 @@ class MaxPool2d(Function):
         return gather(cols.reshape(n, c, kernel[0] * kernel[1], ho * wo), 2, index).reshape(n, c, ho, wo)
 
 
-class AvgPool2d(Function):
+class AvgPool2d(Node):
     op = "avg_pool2d"
     saved_inputs = ()
     saves_output = False

@@ -16,18 +16,18 @@ Histogram = namedtuple("histogram", ["hist", "bin_edges"])
 
 
 def _host(x: Tensor) -> np.ndarray:
-    return to_device(x._array, "cpu")
+    return to_device(x.array, "cpu")
 
 
 def _result(array: np.ndarray, like: Tensor) -> Tensor:
-    return Tensor._wrap(to_device(array, like.device), False)
+    return Tensor.wrap(to_device(array, like.device), False)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """Class indices as one-hot rows: shape (*, num_classes), int64, a 1 at each index (num_classes=-1: the
     largest index + 1)."""
     x = as_tensor(tensor)
-    if x._array.dtype != np.int64:
+    if x.array.dtype != np.int64:
         raise DTypeError(f"one_hot: expected an int64 tensor of class indices, got {x.dtype}")
     indices = _host(x)
     if indices.size and indices.min() < 0:

@@ -38,7 +38,7 @@ def make(array, dtype, device, requires_grad: bool, default_float: bool = True) 
         array = array.astype(get_default_dtype(), copy=False)
     if (get_default_device() if device is None else check_device(device)) == "cuda":
         array = to_device(array, "cuda")
-    out = Tensor._wrap(array, False)
+    out = Tensor.wrap(array, False)
     return out.requires_grad_(True) if requires_grad else out
 
 
@@ -135,9 +135,7 @@ def randperm(n: int, dtype=None, device=None, requires_grad: bool = False, gener
 def normal(mean, std, size=None, dtype=None, device=None, generator=None) -> Tensor:
     """Samples of N(mean, std^2): of shape ``size`` for number arguments, else of the tensors' shape."""
     gen = numpy_generator(generator, "normal")
-    mean_array, std_array = (
-        np.asarray(v._array if isinstance(v, Tensor) else v, dtype=np.float64) for v in (mean, std)
-    )
+    mean_array, std_array = (np.asarray(v.array if isinstance(v, Tensor) else v, dtype=np.float64) for v in (mean, std))
     shape = size if size is not None else np.broadcast_shapes(mean_array.shape, std_array.shape)
     return make(gen.normal(mean_array, std_array, shape), dtype, device, False)
 
@@ -146,7 +144,7 @@ def _like(op: str, tensor: Tensor, dtype, device):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(tensor).__name__}")
     return (
-        tensor._array.shape,
+        tensor.array.shape,
         tensor.dtype if dtype is None else resolve_dtype(dtype),
         tensor.device if device is None else device,
     )
@@ -196,7 +194,7 @@ def randint_like(
 def from_numpy(ndarray) -> Tensor:
     """Wrap an ndarray (or a CuPy array in GPU memory) without copying or converting it (float64 stays
     float64): writes through either are seen by the other."""
-    return Tensor._wrap(ndarray if is_device_array(ndarray) else np.asarray(ndarray), False)
+    return Tensor.wrap(ndarray if is_device_array(ndarray) else np.asarray(ndarray), False)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

@@ -14,12 +14,13 @@ from ..backend import array_module, device_of, get_default_dtype, is_device_arra
 from ..backend import erf as backend_erf
 from ..backend import to_device as to_device_array
 from ..errors import GraphError
-from ..function import Function, is_grad_enabled
+from ..grad_mode import is_grad_enabled
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import constant, operands, sum_to, sum_to_tensor
 
 
-class Add(Function):
+class Add(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -36,7 +37,7 @@ class Add(Function):
         return sum_to_tensor(grad_output, sa), sum_to_tensor(grad_output, sb)
 
 
-class Sub(Function):
+class Sub(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -53,7 +54,7 @@ class Sub(Function):
         return sum_to_tensor(grad_output, sa), sum_to_tensor(-grad_output, sb) if self.needs_input_grad[1] else None
 
 
-class Mul(Function):
+class Mul(Node):
     saved_inputs = (0, 1)
     saves_output = False
 
@@ -79,7 +80,7 @@ class Mul(Function):
         return grad_a, grad_b
 
 
-class Div(Function):
+class Div(Node):
     saved_inputs = (0, 1)
     saves_output = False
 
@@ -105,7 +106,7 @@ class Div(Function):
         return sum_to_tensor(grad_a, a.shape) if self.needs_input_grad[0] else None, grad_b
 
 
-class _ScalarOp(Function):
+class _ScalarOp(Node):
     """An operator with a Python number (x * 2.5, x + 1, 1 - x, x / 4): no constant tensor is made, and the
     result keeps the tensor's dtype (the number is 'weak', NEP 50: Function.apply_scalar passes it as a 0-d
     array of that dtype)."""
@@ -194,10 +195,10 @@ _PYTHON_NUMBERS = (float, int)
 
 def scalar_operand(x, other) -> bool:
     """True where ``x op other`` can take the scalar fast path: a float tensor and a Python number."""
-    return type(other) in _PYTHON_NUMBERS and isinstance(x, Tensor) and x._array.dtype.kind == "f"
+    return type(other) in _PYTHON_NUMBERS and isinstance(x, Tensor) and x.array.dtype.kind == "f"
 
 
-class Neg(Function):
+class Neg(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -211,7 +212,7 @@ class Neg(Function):
         return -grad_output
 
 
-class PowScalar(Function):
+class PowScalar(Node):
     op = "pow"
     saved_inputs = (0,)
     saves_output = False
@@ -236,7 +237,7 @@ class PowScalar(Function):
         return grad_output * (p * x ** (p - 1))
 
 
-class Pow(Function):
+class Pow(Node):
     saved_inputs = (0, 1)
     saves_output = True
 
@@ -263,7 +264,7 @@ class Pow(Function):
         return grad_a, grad_b
 
 
-class Exp(Function):
+class Exp(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -279,7 +280,7 @@ class Exp(Function):
         return grad_output * exp(self.inputs[0])
 
 
-class Log(Function):
+class Log(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -295,7 +296,7 @@ class Log(Function):
         return grad_output / self.inputs[0]
 
 
-class Log2(Function):
+class Log2(Node):
     saved_inputs = (0,)
     saves_output = False
     base = 2
@@ -320,7 +321,7 @@ class Log10(Log2):
         return array_module(x).log10(x)
 
 
-class Sqrt(Function):
+class Sqrt(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -336,7 +337,7 @@ class Sqrt(Function):
         return grad_output / (2 * sqrt(self.inputs[0]))
 
 
-class Abs(Function):
+class Abs(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -350,11 +351,11 @@ class Abs(Function):
         return grad_output * xp.sign(self.x)  # sign(0) = 0, as in PyTorch
 
     def backward_graph(self, grad_output):
-        x = self.inputs[0]._array
+        x = self.inputs[0].array
         return grad_output * constant(array_module(x).sign(x))
 
 
-class Sin(Function):
+class Sin(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -369,7 +370,7 @@ class Sin(Function):
         return grad_output * cos(self.inputs[0])
 
 
-class Cos(Function):
+class Cos(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -384,7 +385,7 @@ class Cos(Function):
         return -grad_output * sin(self.inputs[0])
 
 
-class Tan(Function):
+class Tan(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -400,7 +401,7 @@ class Tan(Function):
         return grad_output * (1 + y * y)
 
 
-class Log1p(Function):
+class Log1p(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -415,7 +416,7 @@ class Log1p(Function):
         return grad_output / (1 + self.inputs[0])
 
 
-class Expm1(Function):
+class Expm1(Node):
     saved_inputs = ()
     saves_output = True
 
@@ -430,7 +431,7 @@ class Expm1(Function):
         return grad_output * exp(self.inputs[0])
 
 
-class Erf(Function):
+class Erf(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -447,7 +448,7 @@ class Erf(Function):
         return grad_output * (2 / math.sqrt(math.pi) * exp(-x * x))
 
 
-class Stepwise(Function):
+class Stepwise(Node):
     """sign, floor, ceil, round, trunc: piecewise constant, so the gradient is 0 everywhere (as PyTorch's)."""
 
     saved_inputs = ()
@@ -463,7 +464,7 @@ class Stepwise(Function):
         return grad_output * 0.0
 
 
-class Clip(Function):
+class Clip(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -483,7 +484,7 @@ class Clip(Function):
         return grad_output * mask
 
     def backward_graph(self, grad_output):
-        x = self.inputs[0]._array
+        x = self.inputs[0].array
         mask = array_module(x).ones(x.shape, dtype=bool)
         if self.low is not None:
             mask &= x >= self.low
@@ -492,7 +493,7 @@ class Clip(Function):
         return grad_output * constant(mask.astype(x.dtype))
 
 
-class Maximum(Function):
+class Maximum(Node):
     saved_inputs = (0, 1)
     saves_output = False
 
@@ -505,11 +506,11 @@ class Maximum(Function):
         return _select_backward(grad_output, self.a, self.b, self.a > self.b, self.needs_input_grad)
 
     def backward_graph(self, grad_output):
-        a, b = (t._array for t in self.inputs)
+        a, b = (t.array for t in self.inputs)
         return _select_backward_graph(grad_output, self.inputs, a > b, self.needs_input_grad)
 
 
-class Minimum(Function):
+class Minimum(Node):
     saved_inputs = (0, 1)
     saves_output = False
 
@@ -522,7 +523,7 @@ class Minimum(Function):
         return _select_backward(grad_output, self.a, self.b, self.a < self.b, self.needs_input_grad)
 
     def backward_graph(self, grad_output):
-        a, b = (t._array for t in self.inputs)
+        a, b = (t.array for t in self.inputs)
         return _select_backward_graph(grad_output, self.inputs, a < b, self.needs_input_grad)
 
 
@@ -542,13 +543,13 @@ def _select_backward(grad_output, a, b, a_wins, needs):
 def _select_backward_graph(grad_output, inputs, a_wins, needs):
     """_select_backward's shares as constants (the choice is a step: it has no derivative of its own)."""
     a, b = inputs
-    share_a = constant(_share(a._array, b._array, a_wins, grad_output.dtype))
+    share_a = constant(_share(a.array, b.array, a_wins, grad_output.dtype))
     grad_a = sum_to_tensor(grad_output * share_a, a.shape) if needs[0] else None
     grad_b = sum_to_tensor(grad_output * (1 - share_a), b.shape) if needs[1] else None
     return grad_a, grad_b
 
 
-class Where(Function):
+class Where(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -573,7 +574,7 @@ class Where(Function):
         return grad_a, grad_b
 
 
-class Cast(Function):
+class Cast(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -588,7 +589,7 @@ class Cast(Function):
         return Cast.apply(grad_output, dtype=self.source)
 
 
-class ToDevice(Function):
+class ToDevice(Node):
     op = "to"
     saved_inputs = ()
     saves_output = False
@@ -604,7 +605,7 @@ class ToDevice(Function):
         return ToDevice.apply(grad_output, device=self.source)
 
 
-class Clone(Function):
+class Clone(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -630,10 +631,10 @@ def into(out, result: Tensor) -> Tensor:
             "out=: functions with out= do not record the graph, but an input requires grad; "
             "assign the result instead (y = op(...))"
         )
-    if out._array.shape != result._array.shape:
-        out._array = result._array.astype(out._array.dtype)  # PyTorch resizes out to the result's shape
+    if out.array.shape != result.array.shape:
+        out.array = result.array.astype(out.array.dtype)  # PyTorch resizes out to the result's shape
     else:
-        out._array[...] = result._array
+        out.array[...] = result.array
     out._bump_version()
     return out
 
@@ -672,7 +673,7 @@ def _operator(fast, general):
     def operator(a, b):
         # scalar_operand(a, b), inline (a call is 2% of a small op) and without its isinstance: ``a`` is the
         # Tensor whose method this is
-        if type(b) in _PYTHON_NUMBERS and a._array.dtype.kind == "f":
+        if type(b) in _PYTHON_NUMBERS and a.array.dtype.kind == "f":
             return fast(a, b)
         return general(a, b)
 
@@ -692,13 +693,13 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
     if rounding_mode is not None:
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
-        xp = array_module(input._array)
+        xp = array_module(input.array)
         rounded = (
-            xp.floor_divide(input._array, other._array)
+            xp.floor_divide(input.array, other.array)
             if rounding_mode == "floor"
-            else xp.trunc(input._array / other._array).astype(input.dtype)
+            else xp.trunc(input.array / other.array).astype(input.dtype)
         )
-        result = Tensor._wrap(rounded, False)
+        result = Tensor.wrap(rounded, False)
     return result if out is None else into(out, result)
 
 
@@ -719,12 +720,12 @@ def rdiv(x, number) -> Tensor:
 def remainder(input, other) -> Tensor:
     """a mod b with the sign of b (Python's %); no gradient."""
     input, other = operands(input, other, "remainder")
-    return Tensor._wrap(array_module(input._array).remainder(input._array, other._array), False)
+    return Tensor.wrap(array_module(input.array).remainder(input.array, other.array), False)
 
 
 def floor_divide(input, other) -> Tensor:
     input, other = operands(input, other, "floor_divide")
-    return Tensor._wrap(array_module(input._array).floor_divide(input._array, other._array), False)
+    return Tensor.wrap(array_module(input.array).floor_divide(input.array, other.array), False)
 
 
 def neg(input) -> Tensor:
@@ -795,7 +796,7 @@ def round(input, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
     """Round half to even, as PyTorch and NumPy do; its gradient is 0."""
     input = as_tensor(input)
     if decimals:
-        return Tensor._wrap(array_module(input._array).round(input._array, decimals), False)
+        return Tensor.wrap(array_module(input.array).round(input.array, decimals), False)
     return Stepwise.apply(input, function="round")
 
 
@@ -841,7 +842,7 @@ def minimum(input, other) -> Tensor:
 def where(condition, input, other) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (gradients flow to the chosen one)."""
     condition = (
-        condition._array
+        condition.array
         if isinstance(condition, Tensor)
         else condition
         if is_device_array(condition)
@@ -861,14 +862,14 @@ def cast(x: Tensor, dtype) -> Tensor:
     if x.dtype == dtype:
         return x
     if not x.requires_grad or dtype.kind != "f" or not is_grad_enabled():
-        return Tensor._wrap(x._array.astype(dtype), False)
+        return Tensor.wrap(x.array.astype(dtype), False)
     return Cast.apply(x, dtype=dtype)
 
 
 def to_device(x: Tensor, device: str) -> Tensor:
     """x in the memory of ``device`` ('cpu' or 'cuda'); backward moves the gradient back."""
     if not x.requires_grad:
-        return Tensor._wrap(to_device_array(x._array, device), False)
+        return Tensor.wrap(to_device_array(x.array, device), False)
     return ToDevice.apply(x, device=device)
 
 

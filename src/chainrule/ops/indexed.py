@@ -64,7 +64,7 @@ def _crop(src: Tensor, index: np.ndarray) -> Tensor:
 
 def _add_value(x: Tensor, places, value) -> Tensor:
     """scatter(..., value=v, reduce='add'): v added at every place (a constant src, no gradient of its own)."""
-    values = Tensor._wrap(array_module(x._array).full(places[0].shape, value, dtype=x._array.dtype), False)
+    values = Tensor.wrap(array_module(x.array).full(places[0].shape, value, dtype=x.array.dtype), False)
     return Scatter.apply(x, values, places=places, add=True)
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module, check_device, device_of, is_device_array, to_device
+from ..engine import record_history
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
-from ..function import Function, is_grad_enabled
-from ..tensor import Tensor, as_tensor, record_history
+from ..grad_mode import is_grad_enabled
+from ..node import Node
+from ..tensor import Tensor, as_tensor
 from .broadcast import sum_to, sum_to_tensor
 from .place import Scatter
 from .shape import GetItem, plain_index
@@ -22,20 +24,20 @@ from .shape import GetItem, plain_index
 
 def _operand(self: Tensor, other, op: str):
     """``other`` as an array in ``self``'s dtype and memory (PyTorch casts the operand of an in-place op)."""
-    array = other._array if isinstance(other, Tensor) else other
+    array = other.array if isinstance(other, Tensor) else other
     if isinstance(array, (list, tuple)):
         array = np.asarray(array)
     if hasattr(array, "dtype"):
-        kind, target = array.dtype.kind, self._array.dtype.kind
+        kind, target = array.dtype.kind, self.array.dtype.kind
         if kind == "f" and target in "iub" or kind in "iu" and target == "b":
             raise DTypeError(
                 f"{op}: result type {array.dtype} can't be cast to the tensor's dtype {self.dtype} in place"
             )
-        if is_device_array(self._array) != is_device_array(array) and getattr(array, "ndim", 0):
+        if is_device_array(self.array) != is_device_array(array) and getattr(array, "ndim", 0):
             raise DeviceError(
                 f"{op}: expected the operand on {self.device}, got {device_of(array)}; move it with .to(device)"
             )
-    elif isinstance(array, float) and self._array.dtype.kind in "iub":
+    elif isinstance(array, float) and self.array.dtype.kind in "iub":
         raise DTypeError(f"{op}: result type float can't be cast to the tensor's dtype {self.dtype} in place")
     return array
 
@@ -54,7 +56,7 @@ def _recording(self: Tensor, other=None) -> bool:
 
 def _write(self: Tensor, values, op: str, index=None) -> None:
     """Copy ``values`` into ``self``'s memory (all of it, or ``self[index]``) and count the write."""
-    target = self._array
+    target = self.array
     try:
         if index is None:
             target[...] = values
@@ -72,7 +74,7 @@ def _write(self: Tensor, values, op: str, index=None) -> None:
 
 def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
     """Make ``self`` hold ``result``'s values and graph node: the recorded form of an in-place op."""
-    if result._array.shape != self._array.shape:
+    if result.array.shape != self.array.shape:
         raise ShapeError(
             f"{op}: the result has shape {tuple(result.shape)}, which is not the tensor's shape {tuple(self.shape)} "
             "(an in-place op cannot broadcast the tensor itself)"
@@ -95,7 +97,7 @@ def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
         setitem(base, creator.index, result)
         self._creator = GetItem.apply(base, index=creator.index)._creator
         return self
-    _write(self, result._array.astype(self._array.dtype, copy=False), op)
+    _write(self, result.array.astype(self.array.dtype, copy=False), op)
     if creator is not None:  # ops that consumed the old value keep walking back through its creator
         record_history(self, creator)
     self._creator = result._creator
@@ -105,7 +107,7 @@ def _rebind(self: Tensor, result: Tensor, op: str) -> Tensor:
 
 def _old_value(self: Tensor) -> Tensor:
     """A copy of self's current value that stands for it in the graph (what came before the write)."""
-    old = Tensor._wrap(self._array.copy(), self.requires_grad)
+    old = Tensor.wrap(self.array.copy(), self.requires_grad)
     old._creator = self._creator
     return old
 
@@ -119,9 +121,9 @@ def binary_(self: Tensor, other, op: str, out_of_place, ufunc_name: str) -> Tens
             other = other.to(self.dtype)
         return _rebind(self, out_of_place(_old_value(self), other), op)
     array = _operand(self, other, op)
-    xp = array_module(self._array)
+    xp = array_module(self.array)
     try:
-        getattr(xp, ufunc_name)(self._array, array, out=self._array, casting="same_kind")
+        getattr(xp, ufunc_name)(self.array, array, out=self.array, casting="same_kind")
     except ValueError as exc:
         raise ShapeError(
             f"{op}: cannot apply an operand of shape {tuple(np.shape(array))} in place to a tensor of shape "
@@ -138,7 +140,7 @@ def unary_(self: Tensor, op: str, out_of_place, compute) -> Tensor:
     if _recording(self):
         _check_leaf(self, op)
         return _rebind(self, out_of_place(_old_value(self)), op)
-    _write(self, compute(self._array), op)
+    _write(self, compute(self.array), op)
     return self
 
 
@@ -159,13 +161,13 @@ def copy_(self: Tensor, source) -> Tensor:
         _check_leaf(self, "copy_")
         source = as_tensor(source, like=self, where="copy_").to(self.dtype).to(device=self.device)
         return _rebind(self, source.expand(self.shape), "copy_")
-    array = source._array if isinstance(source, Tensor) else np.asarray(source)
+    array = source.array if isinstance(source, Tensor) else np.asarray(source)
     array = to_device(array, check_device(self.device))
-    _write(self, array.astype(self._array.dtype, copy=False), "copy_")
+    _write(self, array.astype(self.array.dtype, copy=False), "copy_")
     return self
 
 
-class SetItem(Function):
+class SetItem(Node):
     """x[index] = v as an op: the gradient of the overwritten elements goes to v, not to x."""
 
     op = "setitem"
@@ -213,5 +215,5 @@ def random_(self: Tensor, draw, op: str) -> Tensor:
     """Fill with random values from ``draw(shape)`` (the seeded generator); never recorded."""
     if is_grad_enabled():
         _check_leaf(self, op)
-    _write(self, to_device(np.asarray(draw(self._array.shape)).astype(self._array.dtype), self.device), op)
+    _write(self, to_device(np.asarray(draw(self.array.shape)).astype(self.array.dtype), self.device), op)
     return self

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import array_module, cpu
 from ..errors import ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands, sum_to, sum_to_tensor
 from .elementwise import into, mul
@@ -29,7 +29,7 @@ def _product(a, b):
     return a @ b if a.shape[-1] != 1 else _outer(a, b)
 
 
-class MatMul(Function):
+class MatMul(Node):
     op = "matmul"
     saved_inputs = (0, 1)
     saves_output = False
@@ -71,7 +71,7 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
-class Linear(Function):
+class Linear(Node):
     """y = x W^T + b with W of shape (out, in): the affine layer, fused into one node."""
 
     saved_inputs = (0, 1)
@@ -222,7 +222,7 @@ def _subscripts(equation: str, shapes) -> tuple:
     return written, output
 
 
-class Einsum(Function):
+class Einsum(Node):
     """A sum of products over the subscripts an equation names. The gradient of operand k is the einsum of
     the output's gradient with the other operands, read back into k's subscripts; a letter only k has (summed
     away) is broadcast back over its axis, since d(sum_j x_ij)/dx_ij = 1."""

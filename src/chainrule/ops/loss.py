@@ -10,7 +10,7 @@ import numpy as np
 
 from ..backend import array_module, cpu, is_device_array, kernels, to_device
 from ..errors import DataError, DeviceError, DTypeError, ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .activation import sigmoid, softmax
 from .broadcast import constant
@@ -47,7 +47,7 @@ def _grad_scale(grad_output: np.ndarray, reduction: str, count: int, ndim: int):
     return grad_output.reshape(grad_output.shape + (1,) * (ndim - grad_output.ndim))
 
 
-class SoftmaxCrossEntropy(Function):
+class SoftmaxCrossEntropy(Node):
     op = "cross_entropy"
     saved_inputs = ()
     saves_output = False
@@ -128,7 +128,7 @@ class SoftmaxCrossEntropy(Function):
         return (probs * constant(dist.sum(axis=1, keepdims=True)) - constant(dist)) * scale
 
 
-class NLLLoss(Function):
+class NLLLoss(Node):
     op = "nll_loss"
     saved_inputs = ()
     saves_output = False
@@ -152,7 +152,7 @@ class NLLLoss(Function):
         return add_into_zeros(self.shape, (array_module(self.target).arange(n), self.target), share.expand((n,)))
 
 
-class MSELoss(Function):
+class MSELoss(Node):
     op = "mse_loss"
     saved_inputs = ()
     saves_output = False
@@ -173,7 +173,7 @@ class MSELoss(Function):
         return grad, (-grad if self.needs_input_grad[1] else None)
 
 
-class L1Loss(Function):
+class L1Loss(Node):
     op = "l1_loss"
     saved_inputs = ()
     saves_output = False
@@ -195,7 +195,7 @@ class L1Loss(Function):
         return grad, (-grad if self.needs_input_grad[1] else None)
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -220,7 +220,7 @@ class BinaryCrossEntropy(Function):
         return grad * _grad_scale(grad_output, self.reduction, p.numel(), 0)
 
 
-class BCEWithLogits(Function):
+class BCEWithLogits(Node):
     op = "binary_cross_entropy_with_logits"
     saved_inputs = (0,)
     saves_output = False
@@ -251,7 +251,7 @@ def _target_array(target, like: Tensor, op: str):
                 f"{op}: the target is on '{target.device}' but the input is on '{like.device}'; "
                 f"move one with .to('{like.device}')"
             )
-        return target._array
+        return target.array
     return to_device(target if is_device_array(target) else np.asarray(target), like.device)
 
 
@@ -301,7 +301,7 @@ def _weighted_nll(log_probs, target, weight, ignore_index: int, reduction: str, 
     classes = log_probs.shape[1]
     counted = target != ignore_index
     _check_class_range(target[counted], classes, op)
-    safe = Tensor._wrap(array_module(target).where(counted, target, 0), False)
+    safe = Tensor.wrap(array_module(target).where(counted, target, 0), False)
     picked = -gather(log_probs, 1, safe.unsqueeze(1)).squeeze(1)
     if weight is not None:
         weight = as_tensor(weight, like=log_probs)
@@ -309,8 +309,8 @@ def _weighted_nll(log_probs, target, weight, ignore_index: int, reduction: str, 
             raise ShapeError(f"{op}: weight must hold one number per class ({classes},), got {weight.shape}")
         per_sample = weight[safe]
     else:
-        per_sample = Tensor._wrap(array_module(target).ones(target.shape, dtype=log_probs._array.dtype), False)
-    mask = Tensor._wrap(counted, False)
+        per_sample = Tensor.wrap(array_module(target).ones(target.shape, dtype=log_probs.array.dtype), False)
+    mask = Tensor.wrap(counted, False)
     per_sample = where(mask, per_sample, 0.0)
     losses = picked * per_sample
     if smoothing:
@@ -387,7 +387,7 @@ def _same_shape(prediction, target, op: str):
     if prediction.dtype != target.dtype:
         if target.dtype.kind == "f" and prediction.dtype.kind == "f":
             raise DTypeError(f"{op}: prediction is {prediction.dtype} but target is {target.dtype}; convert one")
-        target = Tensor._wrap(target._array.astype(prediction.dtype), False)
+        target = Tensor.wrap(target.array.astype(prediction.dtype), False)
     return prediction, target
 
 
@@ -406,7 +406,7 @@ def binary_cross_entropy(input, target, reduction: str = "mean") -> Tensor:
     """BCE of probabilities in [0, 1] (after a sigmoid); prefer the ``_with_logits`` form for stability."""
     _check_reduction(reduction, "binary_cross_entropy")
     input, target = _same_shape(input, target, "binary_cross_entropy")
-    p, t = input._array, target._array
+    p, t = input.array, target.array
     if p.size and (p.min() < 0 or p.max() > 1 or array_module(p).isnan(p).any()):
         raise DataError(
             "binary_cross_entropy: input must be probabilities in [0, 1]; apply sigmoid first or use "
@@ -421,7 +421,7 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean") -> 
     """sigmoid + BCE fused: finite for any logit, gradient sigmoid(x) - t."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     input, target = _same_shape(input, target, "binary_cross_entropy_with_logits")
-    t = target._array
+    t = target.array
     if t.size and (t.min() < 0 or t.max() > 1):
         raise DataError(
             f"binary_cross_entropy_with_logits: targets must lie in [0, 1], got values from {t.min()} to {t.max()}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .shape import getitem, index_select
 
@@ -15,7 +15,7 @@ from .shape import getitem, index_select
 _INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-class ConstantPad(Function):
+class ConstantPad(Node):
     saved_inputs = ()
     saves_output = False
 

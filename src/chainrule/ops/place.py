@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from ..backend import array_module
 from ..backend import scatter_add as add_at
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor
 
 
-class Scatter(Function):
+class Scatter(Node):
     """out = input with out[places] = src (src None: the number ``value``); add: out[places] += src."""
 
     saved_inputs = ()
@@ -43,5 +43,5 @@ class Scatter(Function):
 def add_into_zeros(shape, places, values: Tensor) -> Tensor:
     """zeros(shape) with ``values`` added at ``places`` (an index; repeated places add), recorded: the gradient
     of picking x[places], as differentiable ops (its own gradient picks values[places] again)."""
-    zeros = Tensor._wrap(array_module(values._array).zeros(shape, dtype=values._array.dtype), False)
+    zeros = Tensor.wrap(array_module(values.array).zeros(shape, dtype=values.array.dtype), False)
     return Scatter.apply(zeros, values, places=places, add=True)

@@ -63,11 +63,11 @@ class Generator:
             + bytes([state["has_uint32"]])
             + int(state["uinteger"]).to_bytes(4, "little")
         )
-        return Tensor._wrap(np.frombuffer(raw, dtype=np.uint8).copy(), False)
+        return Tensor.wrap(np.frombuffer(raw, dtype=np.uint8).copy(), False)
 
     def set_state(self, new_state) -> Generator:
         """Return the stream to a position ``get_state`` gave."""
-        array = np.asarray(getattr(new_state, "_array", new_state))
+        array = np.asarray(getattr(new_state, "array", new_state))
         if array.dtype != np.uint8 or array.shape != (_STATE_BYTES,):
             raise ValueError(
                 f"Generator.set_state: expected the {_STATE_BYTES}-byte uint8 tensor that get_state returns, got "
@@ -113,7 +113,7 @@ default_generator_object = _DefaultGenerator()
 
 def probabilities(p, op: str) -> np.ndarray:
     """p (a number, array or tensor) as a host float64 array, refused outside [0, 1] or NaN."""
-    array = np.asarray(to_device(p._array, "cpu") if isinstance(p, Tensor) else p, dtype=np.float64)
+    array = np.asarray(to_device(p.array, "cpu") if isinstance(p, Tensor) else p, dtype=np.float64)
     if not np.all((array >= 0) & (array <= 1)):  # NaN fails both comparisons
         low, high = np.nanmin(array), np.nanmax(array)
         raise ValueError(f"{op}: probabilities must be in [0, 1], got values from {low} to {high} (or NaN)")
@@ -127,7 +127,7 @@ def bernoulli(input, p=None, *, generator=None) -> Tensor:  # noqa: A002 - PyTor
         raise TypeError(f"bernoulli: expected a Tensor of probabilities, got {type(input).__name__}")
     chances = probabilities(input if p is None else p, "bernoulli")
     draws = numpy_generator(generator, "bernoulli").random(input.shape) < chances
-    return Tensor._wrap(to_device(draws.astype(input._array.dtype), input.device), False)
+    return Tensor.wrap(to_device(draws.astype(input.array.dtype), input.device), False)
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:  # noqa: A002
@@ -140,11 +140,11 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
         raise ShapeError(
             f"multinomial: expected weights of shape (categories,) or (rows, categories), got {input.shape}"
         )
-    if input._array.dtype.kind != "f":
+    if input.array.dtype.kind != "f":
         raise TypeError(f"multinomial: expected floating-point weights, got {input.dtype}")
     if not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool) or num_samples <= 0:
         raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
-    weights = np.atleast_2d(to_device(input._array, "cpu")).astype(np.float64)
+    weights = np.atleast_2d(to_device(input.array, "cpu")).astype(np.float64)
     categories = weights.shape[1]
     if not np.all(np.isfinite(weights) & (weights >= 0)):
         raise ValueError("multinomial: the weights must be finite and non-negative (got inf, NaN or a negative)")
@@ -172,4 +172,4 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
             arrival = rng.standard_exponential(weights.shape) / weights
         drawn = np.argsort(arrival, axis=1, kind="stable")[:, : int(num_samples)]
     drawn = drawn.astype(np.int64)
-    return Tensor._wrap(to_device(drawn[0] if input.ndim == 1 else drawn, input.device), False)
+    return Tensor.wrap(to_device(drawn[0] if input.ndim == 1 else drawn, input.device), False)

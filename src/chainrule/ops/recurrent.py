@@ -9,7 +9,7 @@ making and adding up gradients of slices (each slice's gradient a zero array the
 from __future__ import annotations
 
 from ..backend import array_module
-from ..function import Function
+from ..node import Node
 from .activation import relu, sigmoid, tanh
 from .linalg import matmul
 from .shape import stack
@@ -33,7 +33,7 @@ def _weight_grad(d_a, prev):
     return d_a.reshape(-1, d_a.shape[-1]).T @ prev.reshape(-1, prev.shape[-1])
 
 
-class RNNSequence(Function):
+class RNNSequence(Node):
     """h_t = tanh(gx_t + h_{t-1} W^T) (or relu), for every step; the output is every h_t, shape (L, N, H)."""
 
     saved_inputs = (1, 2)  # backward reads W_hh, h_0 and the output
@@ -75,7 +75,7 @@ class RNNSequence(Function):
         return stack(ys)
 
 
-class LSTMSequence(Function):
+class LSTMSequence(Node):
     """The LSTM over every step: gates = gx_t + h_{t-1} W^T split into i, f, g, o; c_t = f c_{t-1} + i g;
     h_t = o tanh(c_t). The output is every h_t and, last, c of the final step: shape (L + 1, N, H)."""
 
@@ -141,7 +141,7 @@ class LSTMSequence(Function):
         return stack(hs + [c])
 
 
-class GRUSequence(Function):
+class GRUSequence(Node):
     """The GRU over every step: r and z from gx_t + h_{t-1} W^T + b, n = tanh(gx_n + r (h_{t-1} W_n^T + b_n)),
     h_t = (1 - z) n + z h_{t-1}. gx holds x W_ih^T + b_ih; b_hh stays inside the reset gate's product."""
 

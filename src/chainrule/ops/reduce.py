@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backend import array_module
 from ..errors import DTypeError, ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import constant
 from .elementwise import abs, exp, log, maximum, minimum, pow, sqrt
@@ -46,7 +46,7 @@ def _expand_graph(grad_output: Tensor, axes, keepdims, shape) -> Tensor:
     return grad_output.reshape([1 if i in axes else s for i, s in enumerate(shape)])
 
 
-class Sum(Function):
+class Sum(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -64,7 +64,7 @@ class Sum(Function):
         return _expand_graph(grad_output, self.axes, self.keepdims, self.shape).expand(self.shape)
 
 
-class Mean(Function):
+class Mean(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -83,7 +83,7 @@ class Mean(Function):
         return (_expand_graph(grad_output, self.axes, self.keepdims, self.shape) / self.count).expand(self.shape)
 
 
-class _Extreme(Function):
+class _Extreme(Node):
     reducer = ""  # "max" or "min": the array module's function of that name
     saved_inputs = (0,)
     saves_output = True
@@ -117,7 +117,7 @@ class Min(_Extreme):
     reducer = "min"
 
 
-class Prod(Function):
+class Prod(Node):
     saved_inputs = (0,)
     saves_output = False
 
@@ -149,14 +149,14 @@ class Prod(Function):
     def backward_graph(self, grad_output):
         # d(prod x)/dx_i = prod x / x_i, which, written in ops, holds only where no x_i is 0
         x = self.inputs[0]
-        if not array_module(x._array).all(x._array):
+        if not array_module(x.array).all(x.array):
             raise NotImplementedError("create_graph=True: prod's recorded gradient needs every element nonzero")
         axes = tuple(range(x.ndim)) if self.axis is None else (self.axis % x.ndim,)
         total = Prod.apply(x, axis=self.axis, keepdims=True)
         return _expand_graph(grad_output, axes, self.keepdims, x.shape) * total / x
 
 
-class CumSum(Function):
+class CumSum(Node):
     op = "cumsum"
     saved_inputs = ()
     saves_output = False
@@ -259,7 +259,7 @@ def amin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = 
 
 
 def _arg(reducer, op, x, dim, keepdim, axis, keepdims) -> Tensor:
-    data = as_tensor(x)._array
+    data = as_tensor(x).array
     dim, keepdim = dims(op, dim, keepdim, axis, keepdims)
     xp = array_module(data)
     if dim is not None:
@@ -267,7 +267,7 @@ def _arg(reducer, op, x, dim, keepdim, axis, keepdims) -> Tensor:
     out = getattr(xp, reducer)(data, axis=dim)
     if keepdim:
         out = xp.expand_dims(out, dim) if dim is not None else out.reshape((1,) * data.ndim)
-    return Tensor._wrap(xp.asarray(out).astype(np.int64, copy=False), False)
+    return Tensor.wrap(xp.asarray(out).astype(np.int64, copy=False), False)
 
 
 def argmax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
@@ -353,16 +353,16 @@ def logsumexp(x, dim, keepdim: bool = False, *, axis=None, keepdims: bool = Fals
     """log(sum(exp(x))) over ``dim``, computed as m + log(sum(exp(x - m))) with m the maximum: no overflow."""
     x = as_tensor(x)
     dim, keepdim = dims("logsumexp", dim, keepdim, axis, keepdims)
-    shift = Tensor._wrap(array_module(x._array).max(x._array, axis=dim, keepdims=True), False)
+    shift = Tensor.wrap(array_module(x.array).max(x.array, axis=dim, keepdims=True), False)
     out = log(sum(exp(x - shift), dim, keepdim=True)) + shift
     return out if keepdim else out.squeeze(dim)
 
 
 def all(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    data = as_tensor(input)._array
-    return Tensor._wrap(array_module(data).asarray(data.all(axis=dim, keepdims=keepdim)), False)
+    data = as_tensor(input).array
+    return Tensor.wrap(array_module(data).asarray(data.all(axis=dim, keepdims=keepdim)), False)
 
 
 def any(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    data = as_tensor(input)._array
-    return Tensor._wrap(array_module(data).asarray(data.any(axis=dim, keepdims=keepdim)), False)
+    data = as_tensor(input).array
+    return Tensor.wrap(array_module(data).asarray(data.any(axis=dim, keepdims=keepdim)), False)

@@ -7,7 +7,7 @@ import numpy as np
 from .. import backend
 from ..backend import array_module, cpu, is_device_array, random_uniform
 from ..errors import ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .activation import in_place
 from .broadcast import constant, operands
@@ -16,7 +16,7 @@ from .reduce import norm
 from .reduce import sum as reduce_sum
 
 
-class Dropout(Function):
+class Dropout(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -57,7 +57,7 @@ def _normalized_grad(grad_xhat, x_hat, inv_std, axes):
     return (grad_xhat - mean_g - x_hat * mean_gx) * inv_std
 
 
-class BatchNormTrain(Function):
+class BatchNormTrain(Node):
     op = "batch_norm"
     saved_inputs = (1,)
     saves_output = True
@@ -132,7 +132,7 @@ def batch_norm(
     axes = (0,) + tuple(range(2, input.ndim))
     shape = [1 if i in axes else s for i, s in enumerate(input.shape)]
     if training:
-        count = input._array.size // input.shape[1]
+        count = input.array.size // input.shape[1]
         if count < 2:
             raise ShapeError(
                 f"batch_norm: training needs more than one value per channel, got input shape {input.shape}"
@@ -142,7 +142,7 @@ def batch_norm(
         out = BatchNormTrain.apply(input, *affine, axes=axes, eps=eps, statistics=statistics)
         if running_mean is not None:
             batch_mean, batch_var = (a.reshape(-1) for a in statistics)
-            running_mean, running_var = (r._array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
+            running_mean, running_var = (r.array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
             running_mean *= 1 - momentum
             running_mean += momentum * batch_mean
             running_var *= 1 - momentum
@@ -150,9 +150,9 @@ def batch_norm(
         return out
     if running_mean is None:
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-    running_mean, running_var = (r._array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
+    running_mean, running_var = (r.array if isinstance(r, Tensor) else r for r in (running_mean, running_var))
     inv_std = (1.0 / array_module(running_var).sqrt(running_var + eps)).astype(input.dtype).reshape(shape)
-    out = (input - Tensor._wrap(running_mean.astype(input.dtype, copy=False).reshape(shape), False)) * Tensor._wrap(
+    out = (input - Tensor.wrap(running_mean.astype(input.dtype, copy=False).reshape(shape), False)) * Tensor.wrap(
         inv_std, False
     )
     if weight is not None:
@@ -175,15 +175,15 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
         return input
     shape = input.shape[:-2] + (1, 1)
     keep = (
-        random_uniform(shape, input.dtype, like=input._array) >= p
+        random_uniform(shape, input.dtype, like=input.array) >= p
         if input.is_cuda
         else backend.numpy_generator(generator, "dropout2d").random(shape, dtype=input.dtype) >= p
     )
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return input * Tensor._wrap((keep * scale).astype(input.dtype), False)
+    return input * Tensor.wrap((keep * scale).astype(input.dtype), False)
 
 
-class LayerNorm(Function):
+class LayerNorm(Node):
     """y = x̂ w + b with x̂ = (x - mean) / sqrt(var + eps) over the last axes (``axes``), in one op.
 
     Backward, with g = dy w (dy without a weight) and M the number of elements normalised together:
@@ -245,7 +245,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         )
     axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     if bias is not None and weight is None:  # rare: a weight of ones keeps the op's inputs in their places
-        weight = Tensor._wrap(array_module(input._array).ones(normalized_shape, dtype=input._array.dtype), False)
+        weight = Tensor.wrap(array_module(input.array).ones(normalized_shape, dtype=input.array.dtype), False)
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(p.shape) != normalized_shape:
             raise ShapeError(f"layer_norm: {name} must have shape {normalized_shape}, got {tuple(p.shape)}")

@@ -141,7 +141,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None) -> Tensor:  # noqa:
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[x.ndim - len(normalized_shape) :]) != normalized_shape:
         raise ShapeError(f"rms_norm: the input's shape {x.shape} does not end with normalized_shape {normalized_shape}")
-    eps = float(np.finfo(x._array.dtype).eps) if eps is None else eps
+    eps = float(np.finfo(x.array.dtype).eps) if eps is None else eps
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     out = x / sqrt(mean(x * x, axes, keepdim=True) + eps)
     return out * weight if weight is not None else out

@@ -10,16 +10,17 @@ import builtins
 import numpy as np
 
 from ..backend import array_module, is_device_array, scatter_add, to_device
+from ..engine import SliceGradient
 from ..errors import DTypeError, ShapeError
-from ..function import Function
-from ..tensor import SliceGradient, Tensor, as_tensor
+from ..node import Node
+from ..tensor import Tensor, as_tensor
 from .broadcast import constant, sum_to, sum_to_tensor
 from .elementwise import where
 from .place import add_into_zeros
 from .reduce import ValuesIndices
 
 
-class Reshape(Function):
+class Reshape(Node):
     saved_inputs = ()
     saves_output = False
     view = True
@@ -40,7 +41,7 @@ class Reshape(Function):
         return Reshape.apply(grad_output, shape=self.shape)
 
 
-class Permute(Function):
+class Permute(Node):
     saved_inputs = ()
     saves_output = False
     view = True
@@ -57,7 +58,7 @@ class Permute(Function):
         return Permute.apply(grad_output, axes=tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__)))
 
 
-class GetItem(Function):
+class GetItem(Node):
     op = "getitem"
     saved_inputs = ()
     saves_output = False
@@ -96,7 +97,7 @@ def _is_basic(index) -> bool:
     return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
 
 
-class Concatenate(Function):
+class Concatenate(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -121,7 +122,7 @@ class Concatenate(Function):
         return tuple(GetItem.apply(grad_output, index=before + (slice(a, b),)) for a, b in zip(bounds, bounds[1:]))
 
 
-class Stack(Function):
+class Stack(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -215,7 +216,7 @@ def plain_index(index):
     if isinstance(index, tuple):
         return tuple(plain_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index._array
+        return index.array
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -250,7 +251,7 @@ def stack(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor
     return Stack.apply(*tensors, axis=_dim("stack", dim, axis))
 
 
-class Expand(Function):
+class Expand(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -271,7 +272,7 @@ class Expand(Function):
         return sum_to_tensor(grad_output, self.shape)
 
 
-class Flip(Function):
+class Flip(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -295,7 +296,7 @@ def full_index(index, axis: int) -> tuple:
     return tuple(full)
 
 
-class Gather(Function):
+class Gather(Node):
     saved_inputs = ()
     saves_output = False
 
@@ -409,7 +410,7 @@ def narrow(input, dim: int, start: int, length: int) -> Tensor:
 
 def _index_array(index, like: Tensor):
     """An index as an array in the memory of the tensor it indexes."""
-    index = index._array if isinstance(index, Tensor) else index if is_device_array(index) else np.asarray(index)
+    index = index.array if isinstance(index, Tensor) else index if is_device_array(index) else np.asarray(index)
     return to_device(index, like.device)
 
 
@@ -445,10 +446,10 @@ def masked_fill(x, mask, value) -> Tensor:
 def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     """(values, indices) sorted along ``dim``; the values carry gradients back to where they came from."""
     input = as_tensor(input)
-    xp = array_module(input._array)
-    key = -input._array if descending else input._array
+    xp = array_module(input.array)
+    key = -input.array if descending else input.array
     indices = xp.argsort(key, axis=dim, kind="stable")
-    return ValuesIndices(gather(input, dim, indices), Tensor._wrap(indices.astype(np.int64, copy=False), False))
+    return ValuesIndices(gather(input, dim, indices), Tensor.wrap(indices.astype(np.int64, copy=False), False))
 
 
 def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -466,7 +467,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     return ValuesIndices(gather(input, dim, indices), indices)
 
 
-class Embedding(Function):
+class Embedding(Node):
     """weight[indices]: rows looked up by index; backward adds each row's gradients into the rows used."""
 
     saved_inputs = ()
@@ -488,7 +489,7 @@ class Embedding(Function):
         grad = add_into_zeros(self.shape, self.indices.reshape(-1), grad_output.reshape(-1, self.shape[1]))
         if self.padding_idx is None:
             return grad
-        keep = array_module(grad._array).ones((self.shape[0], 1), dtype=grad.dtype)
+        keep = array_module(grad.array).ones((self.shape[0], 1), dtype=grad.dtype)
         keep[self.padding_idx] = 0
         return grad * constant(keep)
 

@@ -56,7 +56,7 @@ def _div_(self, other, *, rounding_mode=None):
     if rounding_mode is None:
         return inplace.binary_(self, other, "div_", elementwise.div, "true_divide")
     divide = lambda t: elementwise.div(t, other, rounding_mode=rounding_mode)  # noqa: E731
-    return inplace.unary_(self, "div_", divide, lambda a: divide(Tensor._wrap(a, False))._array)
+    return inplace.unary_(self, "div_", divide, lambda a: divide(Tensor.wrap(a, False)).array)
 
 
 def _clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
@@ -82,11 +82,11 @@ def _addcdiv_(self, tensor1, tensor2, *, value=1):
 
 
 def _masked_fill_(self, mask, value):
-    mask = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
+    mask = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if inplace._recording(self, value):
         inplace._check_leaf(self, "masked_fill_")
         return inplace._rebind(self, shape.masked_fill(inplace._old_value(self), mask, value), "masked_fill_")
-    self._array[array_module(self._array).broadcast_to(mask, self._array.shape)] = (
+    self.array[array_module(self.array).broadcast_to(mask, self.array.shape)] = (
         value.item() if isinstance(value, Tensor) else value
     )
     self._bump_version()
@@ -183,7 +183,7 @@ def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
 
 def _contiguous(self):
     """self where its memory is already in row-major order, else a row-major copy (differentiable)."""
-    return self if self._array.flags.c_contiguous else elementwise.clone(self)
+    return self if self.array.flags.c_contiguous else elementwise.clone(self)
 
 
 def _where(self, condition, other):

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..backend import array_module
 from ..errors import ShapeError
-from ..function import Function
+from ..node import Node
 from ..tensor import Tensor, as_tensor
 
 
@@ -59,7 +59,7 @@ def col2im(cols, shape, kernel, stride, padding):
     return padded[:, :, ph : ph + h, pw : pw + w]
 
 
-class Unfold(Function):
+class Unfold(Node):
     op = "unfold"
     saved_inputs = ()
     saves_output = False
@@ -75,7 +75,7 @@ class Unfold(Function):
         return Fold.apply(grad_output, shape=self.shape, geometry=self.geometry)
 
 
-class Fold(Function):
+class Fold(Node):
     op = "fold"
     saved_inputs = ()
     saves_output = False

@@ -84,7 +84,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p._grad is not None:
-                    p._grad._array[...] = 0
+                    p._grad.array[...] = 0
 
     def step(self) -> None:
         for group in self.param_groups:
@@ -92,7 +92,7 @@ class Optimizer:
                 if p._grad is None:
                     continue
                 state = self.state.setdefault(id(p), {})
-                self.update(p._array, p._grad._array, state, group)
+                self.update(p.array, p._grad.array, state, group)
                 p._bump_version()  # an in-place write, as any other: a graph that saved p sees it
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover

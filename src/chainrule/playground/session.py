@@ -25,7 +25,7 @@ from ..explain.diagnostics import dead_units, growing_loss, overfitting, vanishi
 from ..explain.formats import html_fragment
 from ..explain.network import LayerSpec, NetworkSpec
 from ..explain.trace import StepTrace, forward, layer_traces, loss_of, loss_terms
-from ..function import no_grad
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .config import PlaygroundConfig
 from .datasets import EXTENT, from_csv, make
@@ -150,8 +150,8 @@ class Session:
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             linear = nn.Linear(fan_in, fan_out, dtype=np.float64)
             bound = 1 / math.sqrt(fan_in)
-            linear.weight._array[...] = rng.uniform(-bound, bound, (fan_out, fan_in))
-            linear.bias._array[...] = rng.uniform(-bound, bound, fan_out)
+            linear.weight.array[...] = rng.uniform(-bound, bound, (fan_out, fan_in))
+            linear.bias.array[...] = rng.uniform(-bound, bound, fan_out)
             self.layers.append(linear)
         self.params = [(layer.weight, layer.bias) for layer in self.layers]
         self.optimizer = make_optimizer(c.optimizer, [p for pair in self.params for p in pair], c.lr)
@@ -180,7 +180,7 @@ class Session:
         x = Tensor(self.train_x[index], dtype=np.float64)
         x.name = "x"
         targets = self.train_t[index]
-        before = [(w._array.copy(), b._array.copy()) for w, b in self.params]
+        before = [(w.array.copy(), b.array.copy()) for w, b in self.params]
         state_before = [
             {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.optimizer.state.get(id(p), {}).items()}
             for pair in self.params
@@ -192,14 +192,14 @@ class Session:
         loss.backward(retain_graph=True)  # the nodes keep their saved values for the local derivatives
         penalty_grads = None
         if c.regularization != "none" and c.reg_rate > 0:
-            data = [w._grad._array.copy() for w, _ in self.params]
+            data = [w._grad.array.copy() for w, _ in self.params]
             self.penalty().backward()
-            penalty_grads = [w._grad._array - g for (w, _), g in zip(self.params, data)]
-        self.last_norms = [float(np.linalg.norm(w._grad._array)) for w, _ in self.params]
+            penalty_grads = [w._grad.array - g for (w, _), g in zip(self.params, data)]
+        self.last_norms = [float(np.linalg.norm(w._grad.array)) for w, _ in self.params]
         self.optimizer.step()
         self.steps += 1
         value = loss.item()
-        self.last = LastStep(records, before, x._array, targets, value, penalty_grads, state_before)
+        self.last = LastStep(records, before, x.array, targets, value, penalty_grads, state_before)
         return value
 
     def penalty(self) -> Tensor:
@@ -223,7 +223,7 @@ class Session:
 
     def predict(self, x: np.ndarray) -> list:
         """Every layer's output for the rows of ``x``: the heatmaps and the losses."""
-        return [out._array for _, _, out in self._forward(x)]
+        return [out.array for _, _, out in self._forward(x)]
 
     def evaluate(self, x: np.ndarray, targets: np.ndarray, records: list | None = None) -> tuple:
         """(loss per example, accuracy or None) over a whole set; ``records``: its forward pass, where done."""
@@ -234,7 +234,7 @@ class Session:
             loss = loss_of(self.config.loss, records[-1], targets).item()
         if self.config.loss == "half_sse":
             loss /= len(x)  # ½Σ over the set, per example, so that train and test compare
-        out = records[-1][2]._array
+        out = records[-1][2].array
         if self.data.task == "regression":
             return loss, None
         return loss, float((self.classify(out) == self.labels(targets)).mean())
@@ -298,22 +298,22 @@ class Session:
             "train_accuracy": train_acc,
             "test_accuracy": test_acc,
             "grad_norms": [_finite(v) for v in self.last_norms],
-            "weights": [_finite_list(w._array.round(5).tolist()) for w, _ in self.params],
+            "weights": [_finite_list(w.array.round(5).tolist()) for w, _ in self.params],
             # each weight's gradient of the last step (its value and this on hover)
             "weight_grads": [
-                _finite_list(w._grad._array.round(6).tolist()) if w._grad is not None else None for w, _ in self.params
+                _finite_list(w._grad.array.round(6).tolist()) if w._grad is not None else None for w, _ in self.params
             ],
-            "biases": [_finite_list(b._array.round(5).tolist()) for _, b in self.params],
+            "biases": [_finite_list(b.array.round(5).tolist()) for _, b in self.params],
         }
         if heatmaps and self.data.kind == "plane":
             message["heatmaps"] = self.heatmaps()
         elif self.data.kind == "digits":
-            w = self.params[0][0]._array
+            w = self.params[0][0].array
             scale = np.abs(w).max(axis=1, keepdims=True) + 1e-12
             message["images"] = [_bytes(row) for row in w / scale]
         if self.selection is not None and self.last is not None:
             message["chain"] = self.chain(**self.selection)
-        message["warnings"] = self.warnings([out._array for _, _, out in records])
+        message["warnings"] = self.warnings([out.array for _, _, out in records])
         return message
 
     def warnings(self, outputs: list | None = None) -> list:
@@ -413,7 +413,7 @@ class Session:
         )
         specs = [LayerSpec(w, b, act) for (w, b), act in zip(last.before, self.activations)]
         spec = NetworkSpec(last.inputs, last.targets, specs, c.loss, c.lr)
-        out = last.records[-1][2]._array
+        out = last.records[-1][2].array
         penalty = (c.regularization, c.reg_rate) if last.penalty_grads is not None else None
         terms = loss_terms(c.loss, out, last.targets)
         return StepTrace(spec, layers, last.loss, terms, [last.loss], c.optimizer, penalty)
@@ -430,9 +430,9 @@ class Session:
             raise ConfigError(f"set_weight: value must be a finite number within ±1e6, got {value!r}")
         with no_grad():
             if j is None:
-                bias._array[i] = value
+                bias.array[i] = value
             else:
-                weight._array[i, j] = value
+                weight.array[i, j] = value
         name = f"b{layer}[{i + 1}]" if j is None else f"w{layer}[{i + 1},{j + 1}]"
         self.changes.append({"step": self.steps, "change": f"{name} set to {value:g}"})
 
@@ -470,7 +470,7 @@ class Session:
         before = self.last.state_before[position]
         after = self.optimizer.state.get(id(param), {})
         old = float(self.last.before[position // 2][position % 2][index])
-        grad = float(param._grad._array[index])
+        grad = float(param._grad.array[index])
         lr = group["lr"]
 
         def at(state, key):
@@ -525,7 +525,7 @@ class Session:
                 formula="s ← α·s + (1−α)·g²; w ← w − η·g/(√s + ε)",
                 result=old - lr * grad / (math.sqrt(avg) + eps),
             )
-        rule["new"] = float(param._array[index])
+        rule["new"] = float(param.array[index])
         return rule
 
     # ------------------------------------------------------------------ take it home

@@ -124,9 +124,9 @@ def sum_values(values) -> list:
 def broadcast_parameters(model, root: int = 0) -> None:
     """Give every rank rank 0's parameters and buffers (call ``init()`` first)."""
     for param in model.parameters():
-        _wait(_comm.Ibcast(param._array, root=root), "broadcasting parameters")
+        _wait(_comm.Ibcast(param.array, root=root), "broadcasting parameters")
     for _, buffer in model.named_buffers():
-        _wait(_comm.Ibcast(buffer._array, root=root), "broadcasting buffers")
+        _wait(_comm.Ibcast(buffer.array, root=root), "broadcasting buffers")
 
 
 class DistributedSampler:
@@ -185,14 +185,14 @@ class DistributedOptimizer:
         buckets, current, size = [], [], 0
         for p in params:
             current.append(p)
-            size += p._array.nbytes
+            size += p.array.nbytes
             if size >= bucket_bytes:
                 buckets.append(current)
                 current, size = [], 0
         if current:
             buckets.append(current)
         return [
-            (group, array_module(group[0]._array).empty(sum(p._array.size for p in group), dtype=group[0].dtype))
+            (group, array_module(group[0].array).empty(sum(p.array.size for p in group), dtype=group[0].dtype))
             for group in buckets
         ]
 
@@ -205,8 +205,8 @@ class DistributedOptimizer:
         group, flat = self.buckets[index]
         offset = 0
         for p in group:
-            n = p._array.size
-            flat[offset : offset + n] = 0 if p._grad is None else p._grad._array.reshape(-1)
+            n = p.array.size
+            flat[offset : offset + n] = 0 if p._grad is None else p._grad.array.reshape(-1)
             offset += n
         MPI = _mpi()
         return _comm.Iallreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
@@ -237,10 +237,10 @@ class DistributedOptimizer:
                 flat /= world
                 offset = 0
                 for p in group:
-                    n = p._array.size
+                    n = p.array.size
                     if p._grad is None:
-                        p._grad = Tensor._wrap(array_module(p._array).empty_like(p._array), False)
-                    p._grad._array[...] = flat[offset : offset + n].reshape(p._array.shape)
+                        p._grad = Tensor.wrap(array_module(p.array).empty_like(p.array), False)
+                    p._grad.array[...] = flat[offset : offset + n].reshape(p.array.shape)
                     offset += n
             self._reset_round()
         self.optimizer.step()

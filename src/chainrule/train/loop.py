@@ -14,7 +14,7 @@ import numpy as np
 
 from ..backend import to_device
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
-from ..function import no_grad
+from ..grad_mode import no_grad
 from ..nn.module import Module
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from .history import History
@@ -229,9 +229,9 @@ def train_step(ctx: FitContext, x, y, loss_fn, step: int, divergence_factor: flo
     totals.loss_sum += loss_value * n
     totals.seen += n
     if totals.classification is None:
-        totals.classification = _is_classification(y._array, output._array)
+        totals.classification = _is_classification(y.array, output.array)
     if totals.classification:
-        totals.correct += int((predicted_classes(output._array) == true_classes(y._array)).sum())
+        totals.correct += int((predicted_classes(output.array) == true_classes(y.array)).sum())
     ctx.step = step
     return loss_value
 
@@ -247,8 +247,8 @@ def predict(model: Module, loader_or_inputs) -> np.ndarray:
             device = model.device
             if isinstance(loader_or_inputs, (np.ndarray, Tensor)):
                 x = loader_or_inputs if isinstance(loader_or_inputs, Tensor) else Tensor(loader_or_inputs)
-                return to_device(model(x.to(device=device))._array, "cpu")
-            return np.concatenate([to_device(model(x.to(device=device))._array, "cpu") for x, *_ in loader_or_inputs])
+                return to_device(model(x.to(device=device)).array, "cpu")
+            return np.concatenate([to_device(model(x.to(device=device)).array, "cpu") for x, *_ in loader_or_inputs])
     finally:
         model.train(was_training)
 
@@ -270,8 +270,8 @@ def evaluate(model: Module, loader, loss_fn, num_classes: int | None = None) -> 
                 output = model(x)
                 total_loss += loss_fn(output, y).item() * len(y)
                 seen += len(y)
-                outputs.append(to_device(output._array, "cpu"))  # metrics are computed on the host
-                targets.append(to_device(y._array, "cpu"))
+                outputs.append(to_device(output.array, "cpu"))  # metrics are computed on the host
+                targets.append(to_device(y.array, "cpu"))
     finally:
         model.train(was_training)
     output, target = np.concatenate(outputs), np.concatenate(targets)

@@ -22,7 +22,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     params = _with_grads(parameters)
     if not params:
         return Tensor(0.0)
-    grads = [p.grad._array for p in params]
+    grads = [p.grad.array for p in params]
     if norm_type == math.inf:
         total = max(float(array_module(g).abs(g).max()) for g in grads)
     else:
@@ -38,7 +38,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     scale = max_norm / (total + 1e-6)  # PyTorch's epsilon
     if scale < 1.0:
         for p in params:
-            p.grad._array *= p.grad.dtype.type(scale)
+            p.grad.array *= p.grad.dtype.type(scale)
             p.grad._bump_version()
     return Tensor(total, dtype=grads[0].dtype)
 
@@ -46,7 +46,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element to [-clip_value, clip_value]."""
     for p in _with_grads(parameters):
-        array_module(p.grad._array).clip(p.grad._array, -clip_value, clip_value, out=p.grad._array)
+        array_module(p.grad.array).clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)
         p.grad._bump_version()
 
 

@@ -24,7 +24,7 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 
 
 def _lengths(lengths) -> np.ndarray:
-    array = np.asarray(to_device(lengths._array, "cpu") if isinstance(lengths, Tensor) else lengths)
+    array = np.asarray(to_device(lengths.array, "cpu") if isinstance(lengths, Tensor) else lengths)
     if array.ndim != 1 or array.dtype.kind not in "iu":
         raise ValueError(f"pack_padded_sequence: lengths must be a 1-D list of integers, got {lengths!r}")
     return array.astype(np.int64)
@@ -46,7 +46,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     for s in sequences:
         gap = longest - s.shape[0]
         if gap:
-            fill = Tensor._wrap(np.full((gap, *rest), padding_value, dtype=s._array.dtype), False).to(s.device)
+            fill = Tensor.wrap(np.full((gap, *rest), padding_value, dtype=s.array.dtype), False).to(s.device)
             s = cat([s, fill] if padding_side == "right" else [fill, s])
         padded.append(s)
     return stack(padded, 0 if batch_first else 1)
@@ -74,18 +74,18 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sort
         order = np.argsort(-lengths, kind="stable")
         lengths = lengths[order]
         x = index_select(x, 1, order)
-        sorted_indices = Tensor._wrap(order.astype(np.int64), False)
-        unsorted_indices = Tensor._wrap(np.argsort(order).astype(np.int64), False)
+        sorted_indices = Tensor.wrap(order.astype(np.int64), False)
+        unsorted_indices = Tensor.wrap(np.argsort(order).astype(np.int64), False)
     batch_sizes = np.array([(lengths > t).sum() for t in range(int(lengths.max()))], dtype=np.int64)
     data = cat([x[t, : int(b)] for t, b in enumerate(batch_sizes)])
-    return PackedSequence(data, Tensor._wrap(batch_sizes, False), sorted_indices, unsorted_indices)
+    return PackedSequence(data, Tensor.wrap(batch_sizes, False), sorted_indices, unsorted_indices)
 
 
 def pad_packed_sequence(sequence, batch_first: bool = False, padding_value: float = 0.0, total_length=None):
     """The inverse of pack_padded_sequence: (padded (T, N, *) or (N, T, *), lengths), in the batch's original
     order."""
     data, batch_sizes, _, unsorted = sequence
-    sizes = to_device(batch_sizes._array, "cpu").astype(np.int64)
+    sizes = to_device(batch_sizes.array, "cpu").astype(np.int64)
     steps, batch = len(sizes), int(sizes[0])
     if total_length is not None:
         if total_length < steps:
@@ -98,15 +98,15 @@ def pad_packed_sequence(sequence, batch_first: bool = False, padding_value: floa
         row = data[offset : offset + size]
         offset += size
         if size < batch:
-            fill = Tensor._wrap(np.full((batch - size, *rest), padding_value, dtype=data._array.dtype), False)
+            fill = Tensor.wrap(np.full((batch - size, *rest), padding_value, dtype=data.array.dtype), False)
             row = cat([row, fill.to(data.device)]) if size else fill.to(data.device)
         rows.append(row)
     padded = stack(rows, 0)
     lengths = np.array([(sizes > b).sum() for b in range(batch)], dtype=np.int64)
     if unsorted is not None:
-        order = to_device(unsorted._array, "cpu")
+        order = to_device(unsorted.array, "cpu")
         padded, lengths = index_select(padded, 1, order), lengths[order]
-    return (padded.transpose(0, 1) if batch_first else padded), Tensor._wrap(lengths, False)
+    return (padded.transpose(0, 1) if batch_first else padded), Tensor.wrap(lengths, False)
 
 
 def pack_sequence(sequences, enforce_sorted: bool = True):

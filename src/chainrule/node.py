@@ -1,109 +1,26 @@
-"""Function: one differentiable op, its forward and backward over plain arrays; and no_grad().
+"""Node: one recorded op of the graph, its forward and backward over plain arrays (PyTorch's autograd Node).
 
-A Function keeps its inputs (Tensors) and whatever its forward saved for backward. The output
-Tensor keeps the Function as its creator; the Function does not keep its output, so the graph
-holds no reference cycle and is freed by reference counting alone.
+Every op in ops/ is a Node subclass: ``forward(*arrays)`` computes and saves what the derivative needs,
+``backward(grad_output)`` applies the chain rule, one gradient per input. ``apply`` runs the forward on the inputs'
+arrays and, while grad mode is on, records the node: the output Tensor keeps the node as its creator and the node
+keeps its inputs, never its output, so the graph holds no reference cycle and is freed by reference counting alone.
+(``autograd.Function``, a node written by the user, is built on this class.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import re
 
 import numpy as np
 
-from . import anomaly
-from . import tensor as engine
+from . import anomaly, engine
 from .backend import device_of
 from .errors import ChainruleError, DeviceError, GraphError, ShapeError
+from .grad_mode import _state, enable_grad
 from .tensor import Tensor
 
-_state = engine.grad_state  # per thread, as PyTorch's grad mode (kept on the engine's floor: the recorded walk sets it)
-
-
-def is_grad_enabled() -> bool:
-    """False inside ``no_grad()``: ops then record nothing."""
-    return _state.grad_enabled
-
-
-class _GradMode(contextlib.ContextDecorator):
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-
-    def _recreate_cm(self):
-        return _GradMode(self.enabled)  # a fresh one per decorated call: recursion keeps each previous mode
-
-    def __enter__(self):
-        self.previous = is_grad_enabled()
-        _state.grad_enabled = self.enabled
-        return self
-
-    def __exit__(self, *exc):
-        _state.grad_enabled = self.previous
-        return False
-
-
-class _FixedGradMode(_GradMode):
-    """A grad mode usable as ``with m():``, ``@m()`` and bare ``@m`` (the mode is the class's ``enabled``)."""
-
-    mode = True
-
-    def __new__(cls, func=None):
-        self = super().__new__(cls)
-        if callable(func):  # used bare: @no_grad
-            self.__init__()
-            return self(func)
-        return self
-
-    def __init__(self, func=None):
-        super().__init__(self.mode)
-
-
-class no_grad(_FixedGradMode):  # noqa: N801 - PyTorch's name
-    """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``): ops inside record no
-    graph (for evaluation and for updates written by hand)."""
-
-    mode = False
-
-
-class enable_grad(_FixedGradMode):  # noqa: N801
-    """Context manager and decorator that turns recording back on inside ``no_grad``."""
-
-    mode = True
-
-
-class set_grad_enabled(_GradMode):  # noqa: N801
-    """``set_grad_enabled(False)`` as a context manager or decorator; called alone it sets the mode."""
-
-    def __init__(self, mode: bool):
-        super().__init__(bool(mode))
-        self.previous = is_grad_enabled()
-        _state.grad_enabled = self.enabled
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _state.grad_enabled = self.previous
-        return False
-
-
-class inference_mode(no_grad):  # noqa: N801
-    """As ``no_grad`` here (PyTorch's faster variant of it); ``inference_mode(False)`` records."""
-
-    def __new__(cls, mode=True):
-        if callable(mode):
-            self = object.__new__(cls)
-            _GradMode.__init__(self, False)
-            return self(mode)
-        return object.__new__(cls)
-
-    def __init__(self, mode: bool = True):
-        _GradMode.__init__(self, not mode)
-
-
-_ndarray, _asarray, _new, _wrap = np.ndarray, np.asarray, object.__new__, Tensor._wrap
+_ndarray, _asarray, _new, _wrap = np.ndarray, np.asarray, object.__new__, Tensor.wrap
 _NEEDS_ONE = (True,)
 _zero_d: dict = {}  # {dtype: {number: 0-d array}}: apply_scalar's numbers, made once each
 
@@ -116,14 +33,14 @@ def _reraise(cls, exc, inputs):
     """A forward's ValueError or TypeError from NumPy, said as the op's: which op, which shapes or devices."""
     if isinstance(exc, ValueError):
         # NumPy's message alone ("operands could not be broadcast ...") does not say which op.
-        shapes = " and ".join(str(t._array.shape) for t in inputs)
+        shapes = " and ".join(str(t.array.shape) for t in inputs)
         if "broadcast" in str(exc):
             raise ShapeError(
                 f"{cls.op_name()}: shapes {shapes} cannot be broadcast together "
                 "(from the right, each pair of sizes must be equal or one of them 1)"
             ) from None
         raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from None
-    devices = [device_of(t._array) for t in inputs]
+    devices = [device_of(t.array) for t in inputs]
     if len(set(devices)) > 1:  # CuPy refuses host arrays; say which op and which devices
         raise DeviceError(
             f"{cls.op_name()}: expected all inputs on one device, got {', '.join(devices)}; move them with .to(device)"
@@ -131,7 +48,18 @@ def _reraise(cls, exc, inputs):
     raise exc
 
 
-class Function:
+def _record(fn: Node, inputs: tuple, needs: tuple, out: Tensor) -> None:
+    """Make ``fn`` a node of the graph: it keeps its inputs, the clock's tick and its creation number; the output
+    keeps it as its creator."""
+    fn.inputs = inputs
+    fn.needs_input_grad = needs
+    fn.tick = engine._tick
+    fn.seq = next(_sequence)
+    out.requires_grad = True
+    out._creator = fn
+
+
+class Node:
     """Base class of every op. Subclasses define ``forward(*arrays)`` and ``backward(grad_output)``.
 
     ``backward`` returns one gradient per input (or None where ``needs_input_grad`` is False). It
@@ -163,9 +91,9 @@ class Function:
         fn = _new(cls)  # (no __init__: the forward sets what it saves)
         try:
             if len(inputs) == 1:  # the common case, without building a list
-                output = fn.forward(inputs[0]._array, **params)
+                output = fn.forward(inputs[0].array, **params)
             else:
-                output = fn.forward(*[t._array for t in inputs], **params)
+                output = fn.forward(*[t.array for t in inputs], **params)
         except ChainruleError:
             raise
         except (ValueError, TypeError) as exc:
@@ -176,7 +104,7 @@ class Function:
         if (
             cls.view
             and output.base is not None
-            and (output.base is inputs[0]._array or output.base is inputs[0]._array.base)
+            and (output.base is inputs[0].array or output.base is inputs[0].array.base)
         ):
             out._version_counter = inputs[0]._counter()
         if _state.grad_enabled:
@@ -187,14 +115,9 @@ class Function:
                 if True not in needs:
                     needs = None
             if needs is not None:
-                fn.inputs = inputs
-                fn.needs_input_grad = needs
-                fn.tick = engine._tick
-                fn.seq = next(_sequence)
+                _record(fn, inputs, needs, out)
                 if fn.saves_output:
                     fn.output_version = out._counter()
-                out.requires_grad = True
-                out._creator = fn
         return out
 
     @classmethod
@@ -202,7 +125,7 @@ class Function:
         """apply() for one tensor and a Python number (x * 2.5, 1 - x): the same node, without apply's general
         bookkeeping, because for small arrays the cost of such an op is this Python, not NumPy. Only for ops
         that save no output and make no view (the scalar ops in ops/elementwise.py)."""
-        array = x._array
+        array = x.array
         if type(array) is _ndarray:
             # The number as a 0-d array of x's dtype: the value NumPy would cast it to anyway (a Python number is
             # 'weak', NEP 50), and a NumPy call with it costs half as much (0.43 against 0.81 us, 4 elements).
@@ -230,12 +153,7 @@ class Function:
             anomaly.check_forward(fn, output, (x,))
         out = _wrap(output, False)
         if x.requires_grad and _state.grad_enabled:
-            fn.inputs = (x,)
-            fn.needs_input_grad = _NEEDS_ONE
-            fn.tick = engine._tick
-            fn.seq = next(_sequence)
-            out.requires_grad = True
-            out._creator = fn
+            _record(fn, (x,), _NEEDS_ONE, out)
         return out
 
     def check_saved_versions(self, graph: bool = False) -> None:
@@ -271,7 +189,7 @@ class Function:
 
     @property
     def next_functions(self) -> tuple:
-        """((Function or AccumulateGrad or None, 0), ...) for each input, as PyTorch's grad_fn."""
+        """((Node or AccumulateGrad or None, 0), ...) for each input, as PyTorch's grad_fn."""
         nodes = []
         for t, needs in zip(self.inputs, self.needs_input_grad):
             if t._creator is not None:
@@ -293,7 +211,7 @@ class Function:
         (``self.inputs``) with differentiable ops, so that it is recorded and can be differentiated again. Ops
         define it beside their backward; a fused op may instead define ``composite``, its forward written in
         simpler ops, whose derivative is then taken (``composite_backward``)."""
-        if type(self).composite is not Function.composite:
+        if type(self).composite is not Node.composite:
             return composite_backward(self, grad_output)
         raise NotImplementedError(
             f"create_graph=True: {self.op_name()} has no backward written in differentiable ops, so its gradient "
@@ -328,7 +246,7 @@ class Function:
         return f"<{self.name()}>"
 
 
-def composite_backward(fn: Function, grad_output: Tensor) -> tuple:
+def composite_backward(fn: Node, grad_output: Tensor) -> tuple:
     """A fused op's recorded gradient: its forward recomputed in simpler ops from the same input Tensors, and
     the partial derivatives of that, each of its inputs a place where the walk stops."""
     inputs = fn.inputs
