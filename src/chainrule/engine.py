@@ -284,12 +284,19 @@ def _sum(previous, grad, owned: set):
 
 
 def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> None:
-    """The walk: each node's backward once every node that consumes its output has added its gradient.
+    """The walk on arrays: the textbook walk above (nodes by decreasing ``seq`` from a max-heap, each once every
+    consumer of its output has added its gradient in), with gradients as plain arrays and three shortcuts, each
+    marked where it is taken below:
 
-    A node is always made after the nodes of its inputs (its ``seq`` is larger), so running the nodes by
-    decreasing ``seq`` does that (as PyTorch's sequence_nr). They wait in a max-heap, which a node enters
-    when the first gradient reaches it: nodes no gradient reaches are never visited, and no separate
-    topological sort is needed.
+    - *one input* (most ops): its gradient is handed on without the general loop over inputs and flags: 14% of
+      backward's time per op in a 1,000-op chain (measured when it was written);
+    - *a chain*: when nothing else waits in the heap, the next node can receive no other gradient, so it runs
+      next without a push and a pop;
+    - *a slice* (``SliceGradient``): the gradient of x[index] is added into x's gradient in place instead of a
+      zero array of x's size each time: 64 slices of a (32, 64, 512) input, 31-46 ms -> 20-35 ms.
+
+    Saved arrays are released as each node finishes (unless ``retain_graph``); ``capture`` is (targets, dict)
+    for ``autograd.grad``: the gradients reaching those tensors are collected instead of added into ``.grad``.
     """
     target_ids, collected = (None, None) if capture is None else ({id(t) for t in capture[0]}, capture[1])
     non_leaf_targets = {} if capture is None else {t._creator: t for t in capture[0] if t._creator is not None}
@@ -328,7 +335,7 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             fn.release()
         inputs, needs, tick = fn.inputs, fn.needs_input_grad, fn.tick
         fn = None
-        if len(inputs) == 1:  # the common case, without the zip below: 14% of backward's time per op (measured)
+        if len(inputs) == 1:  # shortcut: one input
             grad = input_grads[0] if type(input_grads) is tuple else input_grads
             if grad is None:
                 continue
@@ -337,7 +344,7 @@ def run_backward_from(grads: dict, roots: list, retain_graph: bool, capture) -> 
             if creator is None:
                 _to_leaf(t, grad, grad_output, target_ids, collected)
             elif (previous := grads.get(creator)) is None:
-                if not heap:  # nothing else is waiting, so nothing else can add to its gradient: run it next
+                if not heap:  # shortcut: a chain (nothing else waits, so nothing else can add to its gradient)
                     fn, grad_output = creator, _dense(grad)
                     continue
                 grads[creator] = grad

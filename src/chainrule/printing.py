@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import backend
+
 PRINT_OPTIONS = {"precision": 4, "sci_mode": None, "linewidth": 80}
 
 
@@ -44,3 +46,23 @@ def array_text(array: np.ndarray) -> str:
     return np.array2string(
         array, separator=", ", prefix="tensor(", formatter=formatter, max_line_width=PRINT_OPTIONS["linewidth"]
     )
+
+
+def tensor_repr(t) -> str:
+    """``tensor([...], dtype=..., grad_fn=<...>)`` as PyTorch writes it."""
+    body = array_text(backend.to_device(t.array, "cpu"))
+    extras = []
+    shown = (
+        t.dtype != backend.get_default_dtype()
+        if backend.is_float(t.dtype)
+        else t.dtype.kind == "u" or (t.dtype.kind == "i" and t.dtype != np.int64)
+    )  # as PyTorch: the default float dtype, int64 and bool go unsaid
+    if shown:
+        extras.append(f"dtype={t.dtype}")
+    if t.device != "cpu":
+        extras.append(f"device='{t.device}'")
+    if t._creator is not None:
+        extras.append(f"grad_fn=<{t._creator.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    return f"tensor({body}{''.join(', ' + e for e in extras)})"

@@ -1,14 +1,11 @@
-"""Tensor: an array, its ``.grad``, and the Function that made it; ``backward()`` walks the graph.
+"""Tensor: an array, its ``.grad``, and the node that made it; ``backward()`` hands it to the walk (engine.py).
 
-The walk runs each node once, in reverse topological order, from a heap of the nodes a gradient has
-reached (no recursion, so a chain of 100,000 ops works). Gradients add into ``.grad`` like
-PyTorch's, and each node's saved arrays are released as soon as its backward has run, unless
-``retain_graph=True``.
-
-A Tensor holds its array in ``_array`` (the library's floors read it directly: ops deal in plain
-arrays). ``.data`` and ``.grad`` are Tensors sharing that memory, as in PyTorch. Every in-place write
-bumps a version counter (shared by views of the same memory), and backward refuses to use an array
-that an op saved and that was modified since.
+``Tensor.array`` is the NumPy (or CuPy) array holding the values, and ``Tensor.wrap(array)`` makes a Tensor around
+an array an op just made: the floors above (ops, nn, optim, ...) deal in plain arrays through these two names.
+``.data`` and ``.grad`` are Tensors sharing that memory, as in PyTorch. Every in-place write bumps a version
+counter (shared by views of the same memory), and backward refuses to use an array that an op saved and that was
+modified since. The methods users call (``x.sum()``, ``x + y``) are attached by ops/tensor_methods.py, one floor
+up; tensor.pyi lists them all for editors and type checkers.
 """
 
 from __future__ import annotations
@@ -115,7 +112,7 @@ class Tensor:
             self.requires_grad_(True)
 
     @staticmethod
-    def wrap(array, requires_grad: bool) -> "Tensor":
+    def wrap(array, requires_grad: bool = False) -> "Tensor":
         """Fast path for ops: wrap an array the op just made, with no checks or copies. (A static method and
         module-level names: every op calls it, and a class method's call costs twice as much.)"""
         t = _new(Tensor)
@@ -356,22 +353,7 @@ class Tensor:
 
     # ---------------------------------------------------------------- repr
     def __repr__(self) -> str:
-        body = printing.array_text(backend.to_device(self.array, "cpu"))
-        extras = []
-        shown = (
-            self.dtype != backend.get_default_dtype()
-            if backend.is_float(self.dtype)
-            else self.dtype.kind == "u" or (self.dtype.kind == "i" and self.dtype != np.int64)
-        )  # as PyTorch: the default float dtype, int64 and bool go unsaid
-        if shown:
-            extras.append(f"dtype={self.dtype}")
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self._creator is not None:
-            extras.append(f"grad_fn=<{self._creator.name()}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+        return printing.tensor_repr(self)
 
     __hash__ = object.__hash__
 

@@ -1,6 +1,7 @@
 """The differentiable ops, one file per family; each op's forward and backward side by side."""
 
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
+from .arithmetic import add, div, floor_divide, mul, neg, pow, reciprocal, remainder, rsqrt, square, sub
 from .arrange import masked_select, repeat_interleave, roll, tril, triu
 from .count import bincount, histc, histogram
 from .creation import (
@@ -28,35 +29,24 @@ from .creation import (
 )
 from .elementwise import (
     abs,
-    add,
     ceil,
     clamp,
     clip,
     cos,
-    div,
     erf,
     exp,
     expm1,
     floor,
-    floor_divide,
     log,
     log1p,
     log2,
     log10,
     maximum,
     minimum,
-    mul,
-    neg,
-    pow,
-    reciprocal,
-    remainder,
     round,
-    rsqrt,
     sign,
     sin,
     sqrt,
-    square,
-    sub,
     tan,
     trunc,
     where,

@@ -8,8 +8,8 @@ from ..backend import array_module, cpu
 from ..errors import ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
+from .arithmetic import into, mul
 from .broadcast import operands, sum_to, sum_to_tensor
-from .elementwise import into, mul
 
 
 def _outer(a, b):

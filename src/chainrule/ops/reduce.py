@@ -15,8 +15,9 @@ from ..backend import array_module
 from ..errors import DTypeError, ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
+from .arithmetic import pow
 from .broadcast import constant
-from .elementwise import abs, exp, log, maximum, minimum, pow, sqrt
+from .elementwise import abs, exp, log, maximum, minimum, sqrt
 
 
 def normalize_axis(axis, ndim: int, op: str):

@@ -10,8 +10,10 @@ from ..backend import DTYPE_ALIASES, array_module, check_device, numpy_generator
 from ..tensor import Tensor, as_tensor
 from . import (
     activation,
+    arithmetic,
     arrange,
     compare,
+    conversion,
     count,
     creation,
     elementwise,
@@ -32,7 +34,7 @@ def _reflected(op):
 def _binary_inplace(name: str, op, ufunc: str):
     def method(self, other, *, alpha=1):
         if alpha != 1:
-            other = elementwise.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+            other = arithmetic.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
         return inplace.binary_(self, other, name, op, ufunc)
 
     method.__name__ = name
@@ -54,8 +56,8 @@ def _unary_inplace(name: str, op, compute):
 def _div_(self, other, *, rounding_mode=None):
     """In place: self / other, or its floor or trunc (``rounding_mode``), as div_ in PyTorch."""
     if rounding_mode is None:
-        return inplace.binary_(self, other, "div_", elementwise.div, "true_divide")
-    divide = lambda t: elementwise.div(t, other, rounding_mode=rounding_mode)  # noqa: E731
+        return inplace.binary_(self, other, "div_", arithmetic.div, "true_divide")
+    divide = lambda t: arithmetic.div(t, other, rounding_mode=rounding_mode)  # noqa: E731
     return inplace.unary_(self, "div_", divide, lambda a: divide(Tensor.wrap(a, False)).array)
 
 
@@ -70,14 +72,14 @@ def _clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
 def _addcmul_(self, tensor1, tensor2, *, value=1):
     """self += value * tensor1 * tensor2."""
     return inplace.binary_(
-        self, elementwise.mul(elementwise.mul(tensor1, tensor2), value), "addcmul_", elementwise.add, "add"
+        self, arithmetic.mul(arithmetic.mul(tensor1, tensor2), value), "addcmul_", arithmetic.add, "add"
     )
 
 
 def _addcdiv_(self, tensor1, tensor2, *, value=1):
     """self += value * tensor1 / tensor2."""
     return inplace.binary_(
-        self, elementwise.mul(elementwise.div(tensor1, tensor2), value), "addcdiv_", elementwise.add, "add"
+        self, arithmetic.mul(arithmetic.div(tensor1, tensor2), value), "addcdiv_", arithmetic.add, "add"
     )
 
 
@@ -127,11 +129,11 @@ def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
             dtype = arg
     out = self
     if device is not None and check_device(device) != self.device:
-        out = elementwise.to_device(out, check_device(device))
+        out = conversion.to_device(out, check_device(device))
     if dtype is not None:
-        out = elementwise.cast(out, resolve_dtype(dtype))
+        out = conversion.cast(out, resolve_dtype(dtype))
     if copy and out is self:
-        out = elementwise.clone(self)
+        out = conversion.clone(self)
     return out
 
 
@@ -183,7 +185,7 @@ def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
 
 def _contiguous(self):
     """self where its memory is already in row-major order, else a row-major copy (differentiable)."""
-    return self if self.array.flags.c_contiguous else elementwise.clone(self)
+    return self if self.array.flags.c_contiguous else conversion.clone(self)
 
 
 def _where(self, condition, other):
@@ -198,32 +200,32 @@ def _softmax(function):
 
 
 _METHODS = {
-    "__add__": elementwise.add_operator,
-    "__radd__": elementwise.add_operator,  # a + b == b + a
-    "__sub__": elementwise.sub_operator,
-    "__rsub__": elementwise.rsub,
-    "__mul__": elementwise.mul_operator,
-    "__rmul__": elementwise.mul_operator,
-    "__truediv__": elementwise.div_operator,
-    "__rtruediv__": elementwise.rdiv,
-    "__floordiv__": elementwise.floor_divide,
-    "__rfloordiv__": _reflected(elementwise.floor_divide),
-    "__mod__": elementwise.remainder,
-    "__rmod__": _reflected(elementwise.remainder),
-    "__pow__": elementwise.pow,
-    "__rpow__": _reflected(elementwise.pow),
-    "__neg__": elementwise.neg,
+    "__add__": arithmetic.add_operator,
+    "__radd__": arithmetic.add_operator,  # a + b == b + a
+    "__sub__": arithmetic.sub_operator,
+    "__rsub__": arithmetic.rsub,
+    "__mul__": arithmetic.mul_operator,
+    "__rmul__": arithmetic.mul_operator,
+    "__truediv__": arithmetic.div_operator,
+    "__rtruediv__": arithmetic.rdiv,
+    "__floordiv__": arithmetic.floor_divide,
+    "__rfloordiv__": _reflected(arithmetic.floor_divide),
+    "__mod__": arithmetic.remainder,
+    "__rmod__": _reflected(arithmetic.remainder),
+    "__pow__": arithmetic.pow,
+    "__rpow__": _reflected(arithmetic.pow),
+    "__neg__": arithmetic.neg,
     "__pos__": lambda self: self,
     "__abs__": elementwise.abs,
     "__matmul__": linalg.matmul,
     "__rmatmul__": _reflected(linalg.matmul),
     "__getitem__": shape.getitem,
     "__setitem__": inplace.setitem,
-    "__iadd__": _binary_inplace("add_", elementwise.add, "add"),
-    "__isub__": _binary_inplace("sub_", elementwise.sub, "subtract"),
-    "__imul__": _binary_inplace("mul_", elementwise.mul, "multiply"),
-    "__itruediv__": _binary_inplace("div_", elementwise.div, "true_divide"),
-    "__ipow__": _binary_inplace("pow_", elementwise.pow, "power"),
+    "__iadd__": _binary_inplace("add_", arithmetic.add, "add"),
+    "__isub__": _binary_inplace("sub_", arithmetic.sub, "subtract"),
+    "__imul__": _binary_inplace("mul_", arithmetic.mul, "multiply"),
+    "__itruediv__": _binary_inplace("div_", arithmetic.div, "true_divide"),
+    "__ipow__": _binary_inplace("pow_", arithmetic.pow, "power"),
     "__lt__": compare.lt,
     "__le__": compare.le,
     "__gt__": compare.gt,
@@ -235,12 +237,12 @@ _METHODS = {
     "__xor__": compare.bitwise_xor,
     "__invert__": compare.bitwise_not,
     # arithmetic and math
-    "add": elementwise.add,
-    "sub": elementwise.sub,
-    "mul": elementwise.mul,
-    "div": elementwise.div,
-    "pow": elementwise.pow,
-    "neg": elementwise.neg,
+    "add": arithmetic.add,
+    "sub": arithmetic.sub,
+    "mul": arithmetic.mul,
+    "div": arithmetic.div,
+    "pow": arithmetic.pow,
+    "neg": arithmetic.neg,
     "exp": elementwise.exp,
     "log": elementwise.log,
     "erf": elementwise.erf,
@@ -249,9 +251,9 @@ _METHODS = {
     "log10": elementwise.log10,
     "expm1": elementwise.expm1,
     "sqrt": elementwise.sqrt,
-    "rsqrt": elementwise.rsqrt,
-    "square": elementwise.square,
-    "reciprocal": elementwise.reciprocal,
+    "rsqrt": arithmetic.rsqrt,
+    "square": arithmetic.square,
+    "reciprocal": arithmetic.reciprocal,
     "abs": elementwise.abs,
     "sin": elementwise.sin,
     "cos": elementwise.cos,
@@ -348,11 +350,11 @@ _METHODS = {
     "isfinite": compare.isfinite,
     "logical_not": compare.logical_not,
     # in place
-    "add_": _binary_inplace("add_", elementwise.add, "add"),
-    "sub_": _binary_inplace("sub_", elementwise.sub, "subtract"),
-    "mul_": _binary_inplace("mul_", elementwise.mul, "multiply"),
+    "add_": _binary_inplace("add_", arithmetic.add, "add"),
+    "sub_": _binary_inplace("sub_", arithmetic.sub, "subtract"),
+    "mul_": _binary_inplace("mul_", arithmetic.mul, "multiply"),
     "div_": _div_,
-    "pow_": lambda self, exponent: inplace.binary_(self, exponent, "pow_", elementwise.pow, "power"),
+    "pow_": lambda self, exponent: inplace.binary_(self, exponent, "pow_", arithmetic.pow, "power"),
     "addcmul_": _addcmul_,
     "addcdiv_": _addcdiv_,
     "clamp_": _clamp_,
@@ -366,7 +368,7 @@ _METHODS = {
     "bernoulli": lambda self, p=None, *, generator=None: random.bernoulli(self, p, generator=generator),
     "multinomial": random.multinomial,
     "uniform_": _uniform_,
-    "neg_": _unary_inplace("neg_", elementwise.neg, lambda a: -a),
+    "neg_": _unary_inplace("neg_", arithmetic.neg, lambda a: -a),
     "abs_": _unary_inplace("abs_", elementwise.abs, lambda a: array_module(a).abs(a)),
     "exp_": _unary_inplace("exp_", elementwise.exp, lambda a: array_module(a).exp(a)),
     "log_": _unary_inplace("log_", elementwise.log, lambda a: array_module(a).log(a)),
@@ -375,7 +377,7 @@ _METHODS = {
     "sigmoid_": _unary_inplace("sigmoid_", activation.sigmoid, lambda a: 0.5 * array_module(a).tanh(0.5 * a) + 0.5),
     "tanh_": _unary_inplace("tanh_", activation.tanh, lambda a: array_module(a).tanh(a)),
     # conversion and new tensors
-    "clone": lambda self, memory_format=None: elementwise.clone(self),
+    "clone": lambda self, memory_format=None: conversion.clone(self),
     "to": _to,
     "cpu": lambda self: _to(self, device="cpu"),
     "cuda": lambda self, device=None, non_blocking=False: _to(self, device="cuda"),
