@@ -6,6 +6,7 @@ from .ops.attention import scaled_dot_product_attention  # noqa: F401
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .ops.count import one_hot  # noqa: F401
 from .ops.pad import pad  # noqa: F401
+from .ops.pick import embedding
 from .ops.regularize import (  # noqa: F401
     batch_norm,
     dropout,
@@ -22,7 +23,6 @@ from .ops.sequence import (  # noqa: F401
     max_pool1d,
     rms_norm,
 )
-from .ops.shape import embedding  # noqa: F401
 from .ops.unfold import fold, unfold  # noqa: F401
 
 __all__ = __all__ + [

@@ -61,30 +61,25 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
+from .pick import argsort, gather, index_select, masked_fill, sort, topk
 from .random import Generator, bernoulli, multinomial
 from .reduce import all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod, std, sum, var
 from .shape import (
-    argsort,
     cat,
     chunk,
     concatenate,
     expand,
     flatten,
     flip,
-    gather,
     getitem,
-    index_select,
-    masked_fill,
     narrow,
     permute,
     repeat,
     reshape,
-    sort,
     split,
     squeeze,
     stack,
     t,
-    topk,
     transpose,
     unbind,
     unsqueeze,

@@ -10,7 +10,8 @@ from ..backend import array_module, to_device
 from ..errors import DTypeError, ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
-from .shape import expand, flatten, getitem, index_select
+from .pick import index_select
+from .shape import expand, flatten, getitem
 
 
 class Tril(Node):

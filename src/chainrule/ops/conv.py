@@ -16,7 +16,7 @@ from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands
 from .linalg import matmul
-from .shape import gather
+from .pick import gather
 from .unfold import Unfold, out_size, pair
 
 

@@ -9,8 +9,9 @@ from ..backend import array_module
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands
+from .pick import _index_array
 from .place import Scatter
-from .shape import _index_array, full_index
+from .shape import full_index
 
 
 def _check(op: str, x: Tensor, dim: int, index, src):

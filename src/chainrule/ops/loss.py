@@ -295,8 +295,8 @@ def _weighted_nll(log_probs, target, weight, ignore_index: int, reduction: str, 
     divides by the summed weight of the counted samples (PyTorch's rule). Composed of differentiable ops."""
     from .activation import log_softmax  # noqa: F401 - callers pass log-probabilities
     from .elementwise import where
+    from .pick import gather
     from .reduce import sum as total
-    from .shape import gather
 
     classes = log_probs.shape[1]
     counted = target != ignore_index

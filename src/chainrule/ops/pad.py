@@ -9,7 +9,8 @@ import numpy as np
 from ..backend import array_module
 from ..node import Node
 from ..tensor import Tensor, as_tensor
-from .shape import getitem, index_select
+from .pick import index_select
+from .shape import getitem
 
 # PyTorch's mode names and NumPy's for the same rule of which input element fills a padded place
 _INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

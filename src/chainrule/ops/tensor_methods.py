@@ -20,6 +20,7 @@ from . import (
     indexed,
     inplace,
     linalg,
+    pick,
     random,
     reduce,
     shape,
@@ -87,7 +88,7 @@ def _masked_fill_(self, mask, value):
     mask = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if inplace._recording(self, value):
         inplace._check_leaf(self, "masked_fill_")
-        return inplace._rebind(self, shape.masked_fill(inplace._old_value(self), mask, value), "masked_fill_")
+        return inplace._rebind(self, pick.masked_fill(inplace._old_value(self), mask, value), "masked_fill_")
     self.array[array_module(self.array).broadcast_to(mask, self.array.shape)] = (
         value.item() if isinstance(value, Tensor) else value
     )
@@ -268,7 +269,7 @@ _METHODS = {
     "maximum": elementwise.maximum,
     "minimum": elementwise.minimum,
     "where": _where,
-    "masked_fill": shape.masked_fill,
+    "masked_fill": pick.masked_fill,
     # reductions
     "sum": reduce.sum,
     "mean": reduce.mean,
@@ -323,11 +324,11 @@ _METHODS = {
     "chunk": shape.chunk,
     "unbind": shape.unbind,
     "narrow": shape.narrow,
-    "gather": shape.gather,
-    "index_select": shape.index_select,
-    "sort": shape.sort,
-    "argsort": shape.argsort,
-    "topk": shape.topk,
+    "gather": pick.gather,
+    "index_select": pick.index_select,
+    "sort": pick.sort,
+    "argsort": pick.argsort,
+    "topk": pick.topk,
     "contiguous": _contiguous,
     # activations
     "relu": activation.relu,

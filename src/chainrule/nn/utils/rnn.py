@@ -11,7 +11,8 @@ import numpy as np
 
 from ...backend import to_device
 from ...errors import ShapeError
-from ...ops.shape import cat, index_select, stack
+from ...ops.pick import index_select
+from ...ops.shape import cat, stack
 from ...tensor import Tensor, as_tensor
 
 
