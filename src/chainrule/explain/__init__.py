@@ -1,6 +1,7 @@
 """The learner's view: the chain rule step by step with real numbers, graph drawing, and diagnostics."""
 
-from .formats import FORMATS, build_document, to_json
+from .equations import build_document
+from .formats import FORMATS, to_json
 from .formats import render as render_step
 from .graph import render, to_dot
 from .network import EXAMPLE, NetworkSpec, load_network, parse_network

@@ -22,7 +22,8 @@ import numpy as np
 from .. import ops
 from ..errors import ConfigError
 from ..tensor import Tensor
-from .formats import Document, M, eq, render_document
+from .markup import Document, M, eq
+from .writers import render_document
 
 EXAMPLE_RNN = {
     "inputs": [[1.0, 0.0], [0.5, -1.0], [0.0, 1.0]],

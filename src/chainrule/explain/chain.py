@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats import Document, Names, bias_equations, delta_equations, weight_equations
+from .equations import bias_equations, delta_equations, weight_equations
+from .markup import Document, Names
 from .trace import StepTrace
 
 

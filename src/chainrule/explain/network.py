@@ -28,7 +28,7 @@ ACTIVATIONS = (
     "softmax",
     "leaky_relu",
     "gelu",
-)  # those whose derivative formats.py writes out
+)  # those whose derivative equations.py writes out
 LOSSES = ("half_sse", "mse", "cross_entropy", "bce")
 MAX_EQUATIONS = 50_000  # rows × weights: every one is an equation written out, so more is unreadable and slow
 MAX_STEPS = 10_000  # updates in the loss table (each is a full step of the small network; 10,000 take 2 s)

@@ -21,7 +21,9 @@ from ..errors import ConfigError
 from ..grad_mode import no_grad
 from ..nn.activation import ACTIVATIONS
 from ..tensor import Tensor
+from .equations import build_document
 from .network import MAX_STEPS, NetworkSpec
+from .writers import html_fragment
 
 
 @dataclass
@@ -58,8 +60,6 @@ class StepTrace:
     def _repr_html_(self) -> str:
         """In Jupyter: the step's equations as HTML with LaTeX, typeset by the notebook's MathJax (the
         playground typesets the same HTML with KaTeX)."""
-        from .formats import build_document, html_fragment  # formats imports this module
-
         return html_fragment(build_document(self, digits=6))
 
 

@@ -22,9 +22,9 @@ from .. import nn, optim
 from ..errors import ConfigError, DataError
 from ..explain.chain import parameter_chain
 from ..explain.diagnostics import dead_units, growing_loss, overfitting, vanishing_layer
-from ..explain.formats import html_fragment
 from ..explain.network import LayerSpec, NetworkSpec
 from ..explain.trace import StepTrace, forward, layer_traces, loss_of, loss_terms
+from ..explain.writers import html_fragment
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .config import PlaygroundConfig
