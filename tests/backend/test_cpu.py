@@ -11,6 +11,7 @@ import torch
 import chainrule as cr
 import chainrule.functional as F
 from chainrule.backend import cpu
+from chainrule.backend import fast as backend_fast
 from chainrule.ops.conv import MaxPool2d
 
 numba_only = pytest.mark.skipif(not cpu.fast_kernels_available(), reason="Numba is not installed (pip '.[fast]')")
@@ -358,8 +359,8 @@ def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype
     def spy(kernel):
         return lambda *args: taken.append((kernel.__name__, kernel(*args))) or taken[-1][1]
 
-    monkeypatch.setattr(cpu, "im2col_wide", spy(cpu.im2col_wide))
-    monkeypatch.setattr(cpu, "col2im_wide", spy(cpu.col2im_wide))
+    monkeypatch.setattr(backend_fast, "im2col_wide", spy(cpu.im2col_wide))
+    monkeypatch.setattr(backend_fast, "col2im_wide", spy(cpu.col2im_wide))
     results = []
     for fast in (False, True):
         fn = conv.Conv2d()
@@ -420,7 +421,7 @@ def test_products_with_an_inner_dimension_of_one_match_pytorch(features, kernel_
     Linear stack's output and gradients equal PyTorch's on the kernel path and on NumPy's, and so do matmul's,
     2-D and batched."""
     calls = []
-    monkeypatch.setattr(cpu, "outer", lambda a, b, real=cpu.outer: calls.append(a.shape) or real(a, b))
+    monkeypatch.setattr(backend_fast, "outer", lambda a, b, real=cpu.outer: calls.append(a.shape) or real(a, b))
     n_in, hidden, n_out = features
     rng = np.random.default_rng(n_in)
     shapes = ((hidden, n_in), (n_out, hidden))

@@ -105,22 +105,6 @@ def device_constant(array):
     return scalar
 
 
-def erf(array):
-    """The error function, element-wise, on either module (NumPy has none of its own)."""
-    if is_device_array(array):
-        from cupyx.scipy.special import erf as cupy_erf  # an optional package: imported only on the GPU path
-
-        return cupy_erf(array)
-    from . import cpu  # the compiled pass, where Numba is installed
-
-    fast = cpu.erf(array) if isinstance(array, np.ndarray) else None
-    if fast is not None:
-        return fast
-    import math
-
-    return np.asarray(np.frompyfunc(math.erf, 1, 1)(array), dtype=array.dtype)
-
-
 def scatter_add(target, index, values) -> None:
     """target[index] += values with repeated indices each adding (np.add.at / cupyx.scatter_add)."""
     if is_device_array(target):

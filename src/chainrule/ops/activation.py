@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_module, cpu
-from ..backend import erf as backend_erf
+from ..backend import array_module, fast
 from ..errors import ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import constant
-from .elementwise import erf, exp, log1p, where
+from .elementwise import erf, erf_values, exp, log1p, where
 from .inplace import unary_
 
 
@@ -24,13 +23,13 @@ class ReLU(Node):
     saves_output = True
 
     def forward(self, x):
-        y = cpu.relu(x)  # one pass where Numba is installed (np.maximum's loop is slower)
+        y = fast.relu(x)  # one pass where Numba is installed (np.maximum's loop is slower)
         self.y = array_module(x).maximum(x, 0) if y is None else y
         return self.y
 
     def backward(self, grad_output):
         # d relu(x)/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch); one pass where Numba is installed
-        grad = cpu.relu_backward(grad_output, self.y)
+        grad = fast.relu_backward(grad_output, self.y)
         return grad_output * (self.y > 0) if grad is None else grad
 
     def backward_graph(self, grad_output):
@@ -153,7 +152,7 @@ class GELU(Node):
             self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).astype(x.dtype, copy=False)
             return 0.5 * x * (1 + self.t)
         # x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2 (exact, as PyTorch's default)
-        erf = backend_erf(x / math.sqrt(2.0))
+        erf = erf_values(x / math.sqrt(2.0))
         self.cdf = 0.5 * (1.0 + erf)
         return x * self.cdf
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import cpu
+from ..backend import fast
 from ..errors import DTypeError
 from ..tensor import Tensor, as_tensor
 
@@ -18,7 +18,7 @@ def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if grad.shape == shape:
         return grad
     if grad.ndim == 2 and len(shape) == 1 and grad.shape[1] == shape[0]:  # a bias added to a batch of rows
-        summed = cpu.sum_rows(grad)  # one pass where Numba is installed
+        summed = fast.sum_rows(grad)  # one pass where Numba is installed
         if summed is not None:
             return summed
     lead = grad.ndim - len(shape)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, cpu, memory, workspace
+from ..backend import array_module, fast, memory, workspace
 from ..errors import ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
@@ -139,7 +139,7 @@ class Conv2d(Node):
             wp = out_w
             cols = cols.reshape(kh, kw, channels, n, ho * wp)
             # the same copies, plane by plane, where Numba is installed
-            if cpu.im2col_wide(x.transpose(1, 0, 2, 3), start, cols, padding, wp):
+            if fast.im2col_wide(x.transpose(1, 0, 2, 3), start, cols, padding, wp):
                 return
             flat, images = _flat_images(channels, n, h + 2 * padding[0], wp, kw, x.dtype, xp)
             images[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x[start:stop].transpose(1, 0, 2, 3)
@@ -164,7 +164,7 @@ class Conv2d(Node):
         if out_w != wo:
             wp = out_w
             grad_cols = grad_cols.reshape(kh, kw, channels, n, ho * wp)
-            if cpu.col2im_wide(grad_cols, grad_x_cm, start, padding, wp):  # plane by plane, where Numba is installed
+            if fast.col2im_wide(grad_cols, grad_x_cm, start, padding, wp):  # plane by plane, where Numba is installed
                 return
             flat, grad_padded = _flat_images(channels, n, h + 2 * padding[0], wp, kw, grad_cols.dtype, xp)
             for i in range(kh):
@@ -255,9 +255,9 @@ class MaxPool2d(Node):
         out_hw = out_size(h, kernel[0], stride[0], padding[0]), out_size(w, kernel[1], stride[1], padding[1])
         self.geometry = (x.shape, kernel, stride, padding, out_hw)
         if _tiles_2x2(kernel, stride, padding):
-            fast = cpu.max_pool_2x2(x.transpose(1, 0, 2, 3))  # one multi-core pass, where Numba is installed
-            if fast is not None:
-                out, self.argmax = fast
+            fused = fast.max_pool_2x2(x.transpose(1, 0, 2, 3))  # one multi-core pass, where Numba is installed
+            if fused is not None:
+                out, self.argmax = fused
                 return out.transpose(1, 0, 2, 3)
         padded = _channel_major(x, padding, fill=-np.inf)
         # Running maximum over the kernel offsets, remembering which offset first held it (the
@@ -285,9 +285,9 @@ class MaxPool2d(Node):
         (n, c, h, w), kernel, stride, padding, out_hw = self.geometry
         grad = grad_output.transpose(1, 0, 2, 3)
         if _tiles_2x2(kernel, stride, padding):
-            fast = cpu.max_pool_2x2_backward(grad, self.argmax, (c, n, h, w))
-            if fast is not None:
-                return fast.transpose(1, 0, 2, 3)
+            fused = fast.max_pool_2x2_backward(grad, self.argmax, (c, n, h, w))
+            if fused is not None:
+                return fused.transpose(1, 0, 2, 3)
         tiles = stride == kernel  # each input pixel in at most one window: assign instead of add
         # windows that tile the whole padded input write every pixel: no need to zero it first
         covers = tiles and out_hw[0] * kernel[0] == h + 2 * padding[0] and out_hw[1] * kernel[1] == w + 2 * padding[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, cpu
+from ..backend import array_module, fast
 from ..errors import ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
@@ -19,7 +19,7 @@ def _outer(a, b):
     input, a one-output layer's input gradient. Batched (..., m, 1) @ (..., 1, n) is the broadcast multiply too
     (761 against 185 us for 8 of 256x256)."""
     if type(a) is np.ndarray and a.ndim >= 2 and b.ndim >= 2:
-        out = cpu.outer(a, b)  # None where batched, small or without Numba
+        out = fast.outer(a, b)  # None where batched, small or without Numba
         return out if out is not None else np.multiply(a, b)  # each a_i b_j, the one product matmul makes
     return a @ b
 
@@ -86,7 +86,7 @@ class Linear(Node):
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         # weight.T is a transposed view: BLAS takes it as it is, no copy
         out = x2 @ weight.T if x2.shape[1] != 1 else _outer(x2, weight.T)
-        if bias is not None and not cpu.add_rows(out, bias):  # one pass where Numba is installed
+        if bias is not None and not fast.add_rows(out, bias):  # one pass where Numba is installed
             out += bias
         return out.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else out
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_module, cpu, is_device_array, kernels, to_device
+from ..backend import array_module, fast, is_device_array, to_device
 from ..errors import DataError, DeviceError, DTypeError, ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
@@ -58,7 +58,7 @@ class SoftmaxCrossEntropy(Node):
         self.reduction, self.target = reduction, target
         self.label_smoothing = label_smoothing
         # class-index targets are range-checked here: by the CPU kernel as it goes, else before the work
-        fused = cpu.softmax_cross_entropy(logits, target, label_smoothing, reduction)  # one pass per row, reduced
+        fused = fast.softmax_cross_entropy(logits, target, label_smoothing, reduction)  # one pass per row, reduced
         if fused is not None:
             loss, self.probs, bad = fused
             if bad >= 0:
@@ -66,12 +66,6 @@ class SoftmaxCrossEntropy(Node):
             return loss
         if target.ndim == 1:
             _check_class_range(target, classes, "cross_entropy")
-        if target.ndim == 1 and is_device_array(logits):
-            kernel = kernels.softmax_cross_entropy_forward()  # class indices on the GPU: one launch
-            if kernel is not None:
-                self.probs, losses = xp.empty_like(logits), xp.empty(n, dtype=logits.dtype)
-                kernel(logits, target, classes, logits.dtype.type(label_smoothing), losses, self.probs)
-                return _reduce(losses, reduction)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -94,11 +88,7 @@ class SoftmaxCrossEntropy(Node):
         probs, target, smoothing = self.probs, self.target, self.label_smoothing
         n, classes = probs.shape
         scale = _grad_scale(grad_output, self.reduction, n, 2)
-        if target.ndim == 1 and is_device_array(probs):
-            kernel = kernels.softmax_cross_entropy_backward()
-            if kernel is not None:
-                return kernel(probs, target, scale, classes, probs.dtype.type(smoothing))
-        grad = cpu.softmax_cross_entropy_backward(probs, target, smoothing, scale)
+        grad = fast.softmax_cross_entropy_backward(probs, target, smoothing, scale)
         if grad is not None:
             return grad
         grad = probs.copy()

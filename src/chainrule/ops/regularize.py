@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..backend import array_module, cpu, is_device_array, random_uniform
+from ..backend import array_module, fast, is_device_array, random_uniform
 from ..errors import ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
@@ -200,9 +200,9 @@ class LayerNorm(Node):
         width = int(np.prod([x.shape[a] for a in axes]))
         if x.flags.c_contiguous and (weight is None or weight.flags.c_contiguous):
             flat = lambda p: None if p is None else p.reshape(-1)  # noqa: E731
-            fast = cpu.layer_norm(x.reshape(-1, width), flat(weight), flat(bias), eps)  # one pass, with Numba
-            if fast is not None:
-                out, x_hat, rstd = fast
+            fused = fast.layer_norm(x.reshape(-1, width), flat(weight), flat(bias), eps)  # one pass, with Numba
+            if fused is not None:
+                out, x_hat, rstd = fused
                 self.x_hat, self.rstd = (
                     x_hat.reshape(x.shape),
                     rstd.reshape(x.shape[: x.ndim - len(axes)] + (1,) * len(axes)),

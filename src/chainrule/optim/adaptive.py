@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_module, cpu, is_device_array, kernels
+from ..backend import array_module, fast
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
 
@@ -191,29 +191,11 @@ class Adam(Optimizer):
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         m = _zeros_like_state(state, "exp_avg", param)
         v = _zeros_like_state(state, "exp_avg_sq", param)
-        kernel = kernels.adam_update() if is_device_array(param) else None  # one launch instead of a dozen passes
-        if kernel is not None:
-            t = param.dtype.type
-            kernel(
-                grad,
-                t(lr),
-                t(beta1),
-                t(beta2),
-                t(eps),
-                t(wd),
-                t(bias_correction1),
-                t(bias_correction2_sqrt),
-                self.decoupled,
-                param,
-                m,
-                v,
-            )
-            return
         if not self.decoupled:
-            grad = with_weight_decay(param, grad, state, wd)
-        # one pass on the CPU where Numba is installed (backend/cpu.py); the NumPy passes below are the reference
-        if cpu.adam_update(param, grad, m, v, lr, beta1, beta2, eps, step, 1 - lr * wd if self.decoupled else 1):
-            return
+            grad = with_weight_decay(param, grad, state, wd)  # Adam's L2 penalty: g + wd p
+        decoupled_decay = wd if self.decoupled else 0.0
+        if fast.adam_update(param, grad, m, v, lr, beta1, beta2, eps, step, decoupled_decay):
+            return  # one pass (a Numba or CUDA kernel) instead of a dozen; the NumPy passes below are the reference
         if self.decoupled:
             param *= 1 - lr * wd  # AdamW: decay the weights directly, not through the gradient
         work = scratch(state, param, "_scratch2")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import array_module, cpu, is_device_array, kernels
+from ..backend import array_module, fast
 from ..errors import ConfigError
 from .optimizer import Optimizer, check_range, scratch, with_weight_decay
 
@@ -36,26 +36,21 @@ class SGD(Optimizer):
             raise ConfigError("SGD: nesterov needs momentum > 0 and dampening = 0")
 
     def update(self, param, grad, state, group):
-        if is_device_array(param) and self._update_fused(param, grad, state, group):
-            return
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay = group["weight_decay"]
+        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
         velocity = state.get("momentum_buffer")
-        first = momentum and velocity is None
+        first = bool(momentum) and velocity is None
         if first:  # the momentum buffer, which the first update fills with d
-            velocity = array_module(param).empty_like(param)
-        # one pass on the CPU where Numba is installed (backend/cpu.py); the NumPy passes below are the reference
-        if cpu.sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, group["nesterov"], first):
-            if first:
-                state["momentum_buffer"] = velocity
-            return
+            velocity = state["momentum_buffer"] = array_module(param).empty_like(param)
+        if fast.sgd_update(param, grad, velocity, lr, momentum, dampening, weight_decay, nesterov, first):
+            return  # one pass (a Numba or CUDA kernel); the NumPy passes below are the reference
         xp = array_module(param)
         work = scratch(state, param)
+        # d = g + wd p;  v = m v + (1 - dampening) d (v = d at first);  p -= lr (d + m v if nesterov else v)
         direction = with_weight_decay(param, grad, state, weight_decay)  # may be `work`
         if momentum:
             if first:  # the buffer allocated above: v = d
                 xp.copyto(velocity, direction)
-                state["momentum_buffer"] = velocity
             else:
                 velocity *= momentum
                 if dampening:
@@ -63,7 +58,7 @@ class SGD(Optimizer):
                     velocity += work
                 else:
                     velocity += direction
-            if group["nesterov"]:
+            if nesterov:
                 ahead = scratch(state, param, "_scratch2")
                 xp.multiply(velocity, momentum, out=ahead)  # d = g + m v
                 ahead += direction
@@ -72,22 +67,3 @@ class SGD(Optimizer):
                 direction = velocity
         xp.multiply(direction, lr, out=work)
         param -= work
-
-    def _update_fused(self, param, grad, state, group) -> bool:
-        """The update above as one GPU kernel per parameter (backend.kernels), instead of two to six launches."""
-        t = param.dtype.type
-        lr, momentum, weight_decay = t(group["lr"]), group["momentum"], t(group["weight_decay"])
-        if not momentum:
-            kernel = kernels.sgd_update()
-            if kernel is not None:
-                kernel(grad, lr, weight_decay, param)
-            return kernel is not None
-        kernel = kernels.sgd_momentum_update()
-        if kernel is None:
-            return False
-        velocity = state.get("momentum_buffer")
-        first = velocity is None
-        if first:
-            velocity = state["momentum_buffer"] = array_module(param).empty_like(param)
-        kernel(grad, lr, t(momentum), t(group["dampening"]), weight_decay, group["nesterov"], first, param, velocity)
-        return True
