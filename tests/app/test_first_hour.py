@@ -9,7 +9,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.app.cli import _hidden, main
+from chainrule.app.arguments import hidden_sizes as _hidden
+from chainrule.app.cli import main
 from chainrule.app.config import PATH_KEYS, load_toml, resolve_config_paths
 from chainrule.errors import CheckpointError, ConfigError
 

@@ -11,7 +11,8 @@ import pytest
 
 import chainrule as cr
 from chainrule.app.config import TrainConfig
-from chainrule.app.run import evaluate_run, train_run
+from chainrule.app.results import evaluate_run
+from chainrule.app.run import train_run
 from chainrule.data.text import BUNDLED
 
 from .test_run import _Interrupt

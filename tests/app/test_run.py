@@ -9,7 +9,8 @@ import pytest
 import chainrule as cr
 import chainrule.train  # noqa: F401
 from chainrule.app.config import TrainConfig
-from chainrule.app.run import evaluate_run, train_run
+from chainrule.app.results import evaluate_run
+from chainrule.app.run import train_run
 from chainrule.train.callbacks import Callback
 
 

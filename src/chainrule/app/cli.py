@@ -8,228 +8,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import sys
 import warnings
 
-from ..errors import ChainruleError, ConfigError, TrainingDiverged, TrainingInterrupted
-
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2 (argparse would print the usage too)
-        where = "" if self.prog == "chainrule" else f"{self.prog.removeprefix('chainrule ')}: "
-        raise SystemExit(_fail(f"{where}{message} (see --help)"))
-
-
-def _fail(message: str) -> int:
-    print(f"chainrule: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def _positive_int(text: str, message: str = "expected a positive integer") -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{message}, got {text!r}")
-    return value
-
-
-def _hidden(text: str) -> list:
-    """Layer sizes separated by commas and/or spaces: '128,64', '128 64' and '128, 64' all mean [128, 64];
-    'none' (or nothing) means no hidden layer."""
-    if text.strip().lower() in ("", "none"):
-        return []
-    try:
-        sizes = [int(part) for part in re.split(r"[,\s]+", text.strip()) if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 128,64, got {text!r}") from None
-    if any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
-    return sizes
-
-
-def _batch(text: str):
-    if text == "full":
-        return "full"
-    return _positive_int(text, "batch size must be a positive integer (or 'full' for the whole set)")
-
-
-def _add_train(sub):
-    from ..data.datasets import DATASETS
-    from .config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TEXT_MODES, TrainConfig
-
-    d = TrainConfig()
-    p = sub.add_parser(
-        "train",
-        help="train a network on a dataset and write a run folder",
-        description="Train an MLP on a dataset. With no options: digits, 128-64 ReLU, Adam, early stopping; "
-        "writes summary.json, metrics.jsonl, model.safetensors, checkpoint.safetensors, curves.png "
-        "and confusion.png to the run folder.",
-        argument_default=argparse.SUPPRESS,
-    )
-    p.add_argument(
-        "--data",
-        help=f"dataset name ({', '.join(DATASETS)}) or a CSV file whose last column is the target (default {d.data})",
-    )
-    p.add_argument("--data-dir", dest="data_dir", help="folder holding MNIST/Fashion-MNIST idx files (gzipped or not)")
-    p.add_argument(
-        "--delimiter", help="the column separator of a CSV --data file (default: detected, one of , ; tab |)"
-    )
-    p.add_argument(
-        "--hidden",
-        type=_hidden,
-        help=f"hidden layer sizes, separated by commas or spaces (default {','.join(map(str, d.hidden))})",
-    )
-    p.add_argument(
-        "--model",
-        choices=MODELS,
-        help="mlp, or cnn: convolutions over image rows such as mnist's (default mlp); for text (--data names or a "
-        ".txt file) a character-level language model: bigram, mlp, rnn, gru, lstm or transformer",
-    )
-    p.add_argument(
-        "--text",
-        choices=TEXT_MODES,
-        help="a text --data file holds one word or name a line (lines) or running text (running); default: detected",
-    )
-    p.add_argument(
-        "--block",
-        type=_positive_int,
-        help="a language model's context in characters (default: bigram 1, mlp 3, the others 16)",
-    )
-    p.add_argument("--embed", type=_positive_int, help=f"a language model's embedding width (default {d.embed})")
-    p.add_argument(
-        "--layers", type=_positive_int, help=f"recurrent or transformer layers of a language model (default {d.layers})"
-    )
-    p.add_argument(
-        "--heads", type=_positive_int, help=f"a transformer's attention heads; they divide --embed (default {d.heads})"
-    )
-    p.add_argument(
-        "--channels",
-        type=_hidden,
-        help=f"--model cnn: feature maps of each 3x3 convolution, each followed by a 2x2 max-pool "
-        f"(default {','.join(map(str, d.channels))})",
-    )
-    p.add_argument("--activation", choices=ACTIVATIONS, help=f"hidden-layer activation (default {d.activation})")
-    p.add_argument("--dropout", type=float, help=f"dropout probability after each hidden layer (default {d.dropout})")
-    p.add_argument("--batchnorm", action="store_true", help="add BatchNorm1d after each hidden Linear layer")
-    p.add_argument(
-        "--loss", choices=LOSSES, help="loss function; auto: cross_entropy for classification, mse for regression"
-    )
-    p.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        help=f"update rule; momentum and nesterov are SGD with --momentum (default {d.optimizer})",
-    )
-    p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g})")
-    p.add_argument(
-        "--momentum", type=float, help=f"momentum for the momentum/nesterov optimizers (default {d.momentum})"
-    )
-    p.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 weight decay (decoupled for adamw)")
-    p.add_argument(
-        "--batch-size",
-        dest="batch_size",
-        type=_batch,
-        help=f"examples per step; 1 is SGD, 'full' is batch gradient descent (default {d.batch_size})",
-    )
-    p.add_argument("--epochs", type=int, help=f"maximum number of epochs (default {d.epochs})")
-    p.add_argument("--seed", type=int, help=f"random seed for splits, init, dropout and shuffling (default {d.seed})")
-    p.add_argument(
-        "--early-stopping",
-        dest="early_stopping",
-        type=int,
-        help=f"patience in epochs without validation improvement; 0 turns it off (default {d.early_stopping})",
-    )
-    p.add_argument("--scheduler", choices=SCHEDULERS, help="learning-rate schedule (default none)")
-    p.add_argument(
-        "--label-smoothing", dest="label_smoothing", type=float, help="label smoothing for cross_entropy (default 0)"
-    )
-    p.add_argument("--dtype", choices=("float32", "float64"), help="floating-point precision (default float32)")
-    p.add_argument(
-        "--device", choices=("cpu", "cuda"), help="where to train: cpu (NumPy, default) or cuda (CuPy on an NVIDIA GPU)"
-    )
-    p.add_argument(
-        "--out",
-        help="run folder to write (default: a fresh runs/<dataset>/version_N); never replaced without --overwrite",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace the run already in the --out folder")
-    p.add_argument(
-        "--config", help="TOML file with the same keys (batch_size = 64, hidden = [128, 64]); options given here win"
-    )
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
-    p.add_argument(
-        "--monitor-gradients",
-        dest="monitor_gradients",
-        action="store_true",
-        help="record per-layer gradient norms each epoch (gradients.json, gradients.png) and warn when they vanish "
-        "or explode",
-    )
-    p.add_argument(
-        "--distributed",
-        action="store_true",
-        help="data-parallel training over MPI: run under `mpirun -n N`; each rank trains on a shard, "
-        "gradients are averaged, rank 0 writes the run folder (--batch-size is per rank)",
-    )
-    p.add_argument(
-        "--tensorboard",
-        action="store_true",
-        help="also log each epoch's metrics for TensorBoard in RUN/tensorboard (needs tensorboardX)",
-    )
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-
-
-def _cmd_train(args) -> int:
-    from .config import TrainConfig, load_toml, resolve_config_paths
-    from .run import default_out, train_run
-
-    values = {}
-    if getattr(args, "config", None):
-        table, base = load_toml(args.config)
-        values.update(resolve_config_paths(table, base, args.config))
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "func")}
-    values.update(options)
-    config = TrainConfig.from_dict(values, where="options")
-    resume = getattr(args, "resume", None)
-    extra, main = [], True
-    if config.distributed:
-        from ..train import distributed
-
-        distributed.init()
-        main = distributed.is_main()
-        config.quiet = config.quiet or not main  # only rank 0 prints
-    if main:  # a numbered folder is claimed (created) by the rank that writes it, not by every rank
-        config.out = resume or config.out or default_out(config.data)
-    if config.monitor_gradients and main:
-        from ..explain.diagnostics import GradientMonitor
-
-        extra.append(GradientMonitor(out_dir=config.out, quiet=config.quiet))
-    try:
-        given = {"quiet": False, **values, **options} if resume else None  # quiet is this invocation's alone
-        train_run(config, resume=resume, extra_callbacks=extra, given=given)
-    except TrainingDiverged as exc:
-        checkpoint = os.path.join(config.out or "", "checkpoint.safetensors")
-        kept = f"; the last good checkpoint is {checkpoint}" if os.path.isfile(checkpoint) else ""
-        print(f"chainrule: {exc}{kept}", file=sys.stderr)
-        return 1
-    except TrainingInterrupted as exc:
-        stop_listening_to_ctrl_c()
-        if getattr(exc, "after_training", False):
-            print(
-                f"chainrule: interrupted by signal {exc.signal_number} after training; the run folder is complete: "
-                f"{config.out}",
-                file=sys.stderr,
-            )
-            return 128 + exc.signal_number
-        print(
-            f"chainrule: {exc}; checkpoint saved, resume with: chainrule train --resume {config.out}", file=sys.stderr
-        )
-        return 128 + exc.signal_number
-    return 0
+from ..errors import ChainruleError, ConfigError
+from .arguments import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Parser,
+    fail,
+    on_sigint,
+    positive_int,
+    stop_listening_to_ctrl_c,
+)
+from .cli_train import _add_train, _cmd_train
 
 
 def _add_evaluate(sub):
@@ -244,7 +37,7 @@ def _add_evaluate(sub):
 
 
 def _cmd_evaluate(args) -> int:
-    from .run import evaluate_run
+    from .results import evaluate_run
 
     results = evaluate_run(args.run_dir)
     print(json.dumps(results) if args.json else format_evaluation(results))
@@ -287,21 +80,21 @@ def _add_sample(sub):
         "predicted distribution, until the end of a word (or --length characters).",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train --model <language model>`")
-    p.add_argument("--n", type=_positive_int, default=20, help="how many samples (default 20)")
+    p.add_argument("--n", type=positive_int, default=20, help="how many samples (default 20)")
     p.add_argument(
         "--temperature",
         type=float,
         default=1.0,
         help="divide the logits by this: below 1 likelier, safer choices; above 1 more surprise (default 1)",
     )
-    p.add_argument("--top-k", dest="top_k", type=_positive_int, help="draw only from the k likeliest characters")
+    p.add_argument("--top-k", dest="top_k", type=positive_int, help="draw only from the k likeliest characters")
     p.add_argument(
         "--seed", type=int, default=0, help="the generator's seed: the same seed, the same samples (default 0)"
     )
     p.add_argument("--prompt", default="", help="the characters every sample begins with")
     p.add_argument(
         "--length",
-        type=_positive_int,
+        type=positive_int,
         help="the most characters drawn per sample (default 40 for words, 200 for running text)",
     )
     p.add_argument(
@@ -346,7 +139,7 @@ def _cmd_predict(args) -> int:
     from .. import functional as F
     from ..tensor import Tensor
     from ..train.metrics import predicted_classes
-    from .run import predict_run
+    from .results import predict_run
 
     output, meta = predict_run(args.run_dir, args.input, args.delimiter)
     if meta["task"] == "classification":
@@ -403,13 +196,13 @@ def _add_explain(sub):
     )
     p.add_argument(
         "--digits",
-        type=_positive_int,
+        type=positive_int,
         default=9,
         help="significant digits in the text formats (default 9; json always has full precision)",
     )
     p.add_argument(
         "--steps",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="run this many updates and add a table of the loss after each (default 1)",
     )
@@ -433,7 +226,7 @@ def _add_explain(sub):
     )
     p.add_argument("--at", type=float, default=1.0, help="the x of --derivative (default 1)")
     p.add_argument(
-        "--order", type=_positive_int, default=2, help="how many derivatives --derivative takes (default 2, at most 6)"
+        "--order", type=positive_int, default=2, help="how many derivatives --derivative takes (default 2, at most 6)"
     )
     p.add_argument("--output", metavar="FILE", help="write the explanation here instead of standard output")
 
@@ -482,13 +275,13 @@ def _add_compare(sub):
     )
     p.add_argument("experiment", choices=EXPERIMENTS, help="which comparison to run")
     p.add_argument("--data", default="digits", help="dataset name (default digits)")
-    p.add_argument("--epochs", type=_positive_int, help="epochs per run (default: the experiment's own)")
+    p.add_argument("--epochs", type=positive_int, help="epochs per run (default: the experiment's own)")
     p.add_argument("--seed", type=int, default=0, help="random seed shared by every run (default 0)")
     p.add_argument("--out", help="folder for the plot (default runs/compare-<experiment>)")
     p.add_argument(
         "--lr", type=float, help="one learning rate for every run (default: each run's own, shown in the table)"
     )
-    p.add_argument("--steps", type=_positive_int, help="recurrent: training steps per run (default 800)")
+    p.add_argument("--steps", type=positive_int, help="recurrent: training steps per run (default 800)")
 
 
 def _cmd_compare(args) -> int:
@@ -529,7 +322,7 @@ def _add_playground(sub):
     p.add_argument(
         "--max-sessions",
         dest="max_sessions",
-        type=_positive_int,
+        type=positive_int,
         default=8,
         help="the most tabs training at once (default 8); another tab is told the server is busy",
     )
@@ -574,11 +367,11 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = _Parser(
+    parser = Parser(
         prog="chainrule", description="chainrule: train, evaluate and explain neural networks built on NumPy."
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add, _ in COMMANDS.values():
         add(sub)
     return parser
@@ -595,20 +388,7 @@ def main(argv=None) -> int:
         if argv is not None:  # called by a program: its Ctrl-C and its warnings go back as they were
             warnings.showwarning = showwarning
             if previous is not None:
-                _on_sigint(previous)
-
-
-def _on_sigint(handler) -> None:
-    try:
-        signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: signals are not ours to handle
-        pass
-
-
-def stop_listening_to_ctrl_c() -> None:
-    """The command is on its way out after a Ctrl-C: one more, as people press it twice, must not become a
-    traceback or a death by signal while it exits."""
-    _on_sigint(signal.SIG_IGN)
+                on_sigint(previous)
 
 
 def _guarded(argv) -> int:
@@ -619,18 +399,18 @@ def _guarded(argv) -> int:
         print("chainrule: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except ChainruleError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except RecursionError:
-        return _fail("the input is nested too deeply to read (a JSON or TOML structure hundreds of levels deep)")
+        return fail("the input is nested too deeply to read (a JSON or TOML structure hundreds of levels deep)")
     except MemoryError as exc:
-        return _fail(f"not enough memory ({exc or 'an allocation failed'}); use a smaller model or batch")
+        return fail(f"not enough memory ({exc or 'an allocation failed'}); use a smaller model or batch")
     except (OSError, ValueError) as exc:  # e.g. an unreadable file the user named
-        return _fail(f"{type(exc).__name__}: {exc}")
+        return fail(f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # a bug of ours: still one line, and how to see more
         if os.environ.get("CHAINRULE_TRACEBACK"):
             raise
         message = str(exc).splitlines()[0][:300] if str(exc) else ""
-        return _fail(
+        return fail(
             f"unexpected {type(exc).__name__}: {message} (a bug in chainrule; CHAINRULE_TRACEBACK=1 shows where)"
         )
 

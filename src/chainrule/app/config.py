@@ -20,7 +20,7 @@ from .folders import inside
 
 # The choices, from the registries beside what they name; the command adds its own shorthands
 # (momentum and nesterov are SGD with those options, auto picks the loss by the task, none: no schedule).
-OPTIMIZERS = tuple(optim.OPTIMIZERS) + ("momentum", "nesterov")
+OPTIMIZERS = optim.OPTIMIZER_NAMES
 LOSSES = ("auto",) + tuple(nn.LOSSES)
 ACTIVATIONS = tuple(nn.ACTIVATIONS)
 MODELS = ("mlp", "cnn") + tuple(m for m in nn.LANGUAGE_MODELS if m != "mlp")

@@ -13,7 +13,7 @@ from ..grad_mode import no_grad
 from ..ops.random import Generator, multinomial
 from ..plots import figure, plots_available, save_figure
 from ..tensor import Tensor
-from .run import load_run
+from .results import load_run
 
 
 def sample_run(

@@ -21,14 +21,10 @@ import time
 
 import numpy as np
 
-from .. import backend, nn, optim
-from ..data import DataLoader, TensorDataset, load_dataset
-from ..data.csv_files import load_inputs
-from ..data.dataset import check_finite
-from ..data.datasets import DataSplits, is_text, load_text_splits
-from ..data.split import Standardize
+from .. import backend
+from ..data import DataLoader, TensorDataset
+from ..data.datasets import DataSplits
 from ..errors import ChainruleError, CheckpointError, ConfigError, TrainingInterrupted
-from ..optim import lr_scheduler
 from ..plots import plot_confusion, plot_curves, plots_available
 from ..serialization import atomic_write
 from ..train import distributed
@@ -43,183 +39,22 @@ from ..train.callbacks import (
 from ..train.checkpoint import load_checkpoint, save_checkpoint
 from ..train.history import History
 from ..train.loop import EpochTotals, Resume, evaluate, fit, predict
-from ..train.metrics import per_class_scores
+from .build import (
+    architecture_of,
+    check_fits,
+    choose_loss,
+    describe,
+    load_data,
+    make_loss,
+    make_model,
+    make_optimizer,
+    make_scheduler,
+    prepare_targets,
+)
 from .config import TrainConfig
 from .folders import RunLock, check_out, default_out, remove_stale_temporaries
 
 CHECKPOINT, MODEL, SUMMARY, METRICS = "checkpoint.safetensors", "model.safetensors", "summary.json", "metrics.jsonl"
-
-
-def choose_loss(config: TrainConfig, data: DataSplits) -> str:
-    if config.loss == "auto":
-        return "cross_entropy" if data.task == "classification" else "mse"
-    task = nn.LOSS_TASKS[config.loss]
-    if task != data.task:
-        suited = " or ".join(name for name, t in nn.LOSS_TASKS.items() if t == data.task)
-        raise ConfigError(
-            f"option loss: {config.loss!r} is a {task} loss but {data.name!r} is a {data.task} dataset; use {suited}"
-        )
-    if config.loss == "bce" and data.num_classes != 2:
-        raise ConfigError(
-            f"option loss: bce needs two classes, {data.name!r} has {data.num_classes}; use cross_entropy"
-        )
-    return config.loss
-
-
-def make_loss(name: str, label_smoothing: float = 0.0):
-    loss = nn.LOSSES[name]
-    return loss(label_smoothing=label_smoothing) if loss is nn.CrossEntropyLoss else loss()
-
-
-def prepare_targets(y: np.ndarray, loss: str, dtype) -> np.ndarray:
-    """BCE wants float targets of shape (n, 1); the others take the labels as they are."""
-    if loss == "bce":
-        return y.astype(dtype).reshape(-1, 1)
-    return y.astype(dtype) if y.dtype.kind == "f" else y
-
-
-def make_optimizer(config: TrainConfig, params):
-    name, lr = config.optimizer, config.lr
-    wd = config.weight_decay
-    if name in ("momentum", "nesterov"):  # the command's shorthands for SGD with momentum
-        return optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=name == "nesterov", weight_decay=wd)
-    return optim.OPTIMIZERS[name](params, lr=lr, weight_decay=wd)
-
-
-def scheduler_options(config: TrainConfig) -> dict:
-    """The command's settings for each schedule of lr_scheduler.SCHEDULERS, scaled to the run's length."""
-    return {
-        "step": dict(step_size=max(1, config.epochs // 3), gamma=0.1),
-        "exponential": dict(gamma=0.95),
-        "cosine": dict(T_max=config.epochs),
-        "plateau": dict(patience=max(1, config.early_stopping // 2 or 5), factor=0.5),
-        "warmup": dict(start_factor=0.1, total_iters=min(5, config.epochs)),
-    }
-
-
-def make_scheduler(config: TrainConfig, optimizer):
-    if config.scheduler == "none":
-        return None
-    return lr_scheduler.SCHEDULERS[config.scheduler](optimizer, **scheduler_options(config)[config.scheduler])
-
-
-def image_shape(data: DataSplits) -> tuple:
-    """(channels, height, width) of a dataset's rows for --model cnn: square grey images."""
-    side = math.isqrt(data.num_features)
-    if side * side != data.num_features:
-        raise ConfigError(
-            f"option model: cnn needs image data (square grey images such as mnist or digits); {data.name!r} has "
-            f"{data.num_features} features per row, not a square number"
-        )
-    return (1, side, side)
-
-
-def physical_memory() -> int | None:
-    """Bytes of memory this machine has, or None where the system does not say."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _gigabytes(size: int) -> str:
-    return f"{size / 1e9:,.0f} GB" if size >= 10e9 else f"{size / 1e9:.1f} GB"
-
-
-def check_fits(architecture: dict, dtype, rows: int, training: bool, where: str) -> None:
-    """Refuse, with the figures, a model that cannot fit in this machine's memory, before allocating it.
-
-    Training holds about eight copies of the weights (the weights, their gradients, Adam's two moments, the
-    best weights early stopping keeps, and a checkpoint's bytes of weights and moments while it is written) and a
-    batch's activations twice (forward and their gradients)."""
-    try:
-        parameters, per_example = nn.model_size(architecture)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: not a valid architecture ({type(exc).__name__}: {exc})") from None
-    itemsize = np.dtype(dtype).itemsize
-    need = itemsize * ((8 if training else 1) * parameters + (2 if training else 1) * rows * per_example)
-    have = physical_memory()
-    if have is not None and need > have:
-        doing = "train" if training else "run"
-        raise ConfigError(
-            f"{where}: the model would have {parameters:,} parameters and need about {_gigabytes(need)} of memory "
-            f"to {doing}, but this machine has {_gigabytes(have)}; use fewer or smaller layers (--hidden, --channels)"
-        )
-
-
-def load_data(config: TrainConfig) -> DataSplits:
-    """The run's dataset: text for a language model, or a table (a named set, a CSV file, MNIST)."""
-    language_model = config.model in nn.LANGUAGE_MODELS and config.model != "mlp"
-    if is_text(config.data, config.text):
-        if config.model == "cnn":
-            raise ConfigError(f"option model: {config.data!r} is text; use one of {', '.join(nn.LANGUAGE_MODELS)}")
-        return load_text_splits(config.data, config.context(), seed=config.seed, mode=config.text)
-    if language_model:
-        raise ConfigError(
-            f"option model: {config.model} is a language model and needs text: --data names, or a .txt file"
-        )
-    return load_dataset(
-        config.data, config.data_dir, seed=config.seed, delimiter=config.delimiter, standardize=config.standardize
-    )
-
-
-def architecture_of(config: TrainConfig, data: DataSplits, outputs: int) -> dict:
-    """The config dict of the model the options describe, as the model's own ``config`` is: sized by
-    ``check_fits`` before ``make_model`` builds it."""
-    if data.text_mode is not None:
-        return {
-            "type": "CharLM",
-            "kind": config.model,
-            "vocab_size": outputs,
-            "block": config.context(),
-            "embed": config.embed,
-            "hidden": config.hidden,
-            "layers": config.layers,
-            "heads": config.heads,
-        }
-    common = {
-        "hidden": config.hidden,
-        "out_features": outputs,
-        "activation": config.activation,
-        "dropout": config.dropout,
-        "batchnorm": config.batchnorm,
-    }
-    if config.model == "cnn":
-        return {"type": "CNN", "in_shape": list(image_shape(data)), "channels": config.channels, **common}
-    return {"type": "MLP", "in_features": data.num_features, **common}
-
-
-def make_model(architecture: dict, dtype):
-    """The network an ``architecture_of`` dict describes: an MLP, or a CNN over the rows seen as images."""
-    try:
-        return nn.build_model(architecture, dtype=dtype)
-    except ValueError as exc:
-        if architecture["type"] != "CNN":
-            raise
-        raise ConfigError(f"option channels: {exc}") from None  # the image is too small for that many pooling steps
-
-
-def describe(model) -> str:
-    """The architecture in one phrase: 'MLP 64-128-64-10' or 'CNN 1x28x28-conv16-conv32-10'."""
-    c = model.config
-    if c["type"] == "CharLM":
-        width = {"bigram": "", "mlp": f", embeddings of {c['embed']}, hidden {','.join(map(str, c['hidden']))}"}
-        default = f", embeddings of {c['embed']}, {c['layers']} layer(s) of {c['hidden'][0]}"
-        if c["kind"] == "transformer":
-            default = f", width {c['embed']}, {c['layers']} layer(s), {c['heads']} heads"
-        return f"{c['kind']} language model over {c['block']} characters{width.get(c['kind'], default)}"
-    if c["type"] == "CNN":
-        layers = ["x".join(map(str, c["in_shape"]))] + [f"conv{w}" for w in c["channels"]] + list(map(str, c["hidden"]))
-    else:
-        layers = [str(c["in_features"])] + list(map(str, c["hidden"]))
-    return f"{c['type']} {'-'.join(layers + [str(c['out_features'])])}"
-
-
-def input_features(architecture: dict) -> int:
-    """How many numbers a row of input holds for a saved architecture."""
-    if architecture.get("type") == "CNN":
-        return math.prod(architecture["in_shape"])
-    return architecture["in_features"]
 
 
 class Run:
@@ -537,13 +372,13 @@ def _finish_run(run: Run, history: History, early, out: str, seconds: float, str
         results = evaluate(run.model, run.test_loader, run.loss_fn, num_classes=data.num_classes)
         summary["test_loss"] = results["loss"]
         if data.text_mode is not None:
-            summary.update(_text_summary(data, results))
+            summary.update(text_summary(data, results))
         elif data.task == "classification":
             summary["test_accuracy"] = results["accuracy"]
             confusion = results["confusion"]
             summary["confusion_matrix"] = confusion.tolist()
         else:
-            summary.update(_regression_summary(run, results))
+            summary.update(regression_summary(run, results))
     atomic_write(os.path.join(out, SUMMARY), (json.dumps(summary, indent=2) + "\n").encode())
     if plots_available():
         plot_curves(
@@ -572,7 +407,7 @@ def _finish_run(run: Run, history: History, early, out: str, seconds: float, str
     return summary
 
 
-def _text_summary(data: DataSplits, results: dict) -> dict:
+def text_summary(data: DataSplits, results: dict) -> dict:
     """A language model's test loss in nats and bits per character, beside the count-based bigram's."""
     return {
         "test_bits_per_char": results["loss"] / math.log(2),
@@ -584,7 +419,7 @@ def _text_summary(data: DataSplits, results: dict) -> dict:
     }
 
 
-def _regression_summary(run: Run, results: dict) -> dict:
+def regression_summary(run: Run, results: dict) -> dict:
     """R^2, and MAE in the target's own units next to the MAE of always predicting the training mean."""
     d = run.data
     prediction = predict(run.model, run.test_loader)
@@ -599,70 +434,3 @@ def _regression_summary(run: Run, results: dict) -> dict:
         "test_mae": float(np.abs(target - prediction).mean()),
         "baseline_mae": float(baseline),
     }
-
-
-# ---------------------------------------------------------------------- reusing a run
-def load_run(run_dir: str):
-    """(model, metadata, extra arrays) from a run folder's model.safetensors."""
-    path = os.path.join(run_dir, MODEL)
-    if not os.path.isdir(run_dir):
-        raise CheckpointError(f"run folder {run_dir!r} does not exist")
-    checkpoint = load_checkpoint(path)
-    meta = checkpoint.metadata
-    architecture, config = meta.get("architecture"), meta.get("config")
-    if not isinstance(architecture, dict) or not isinstance(config, dict):
-        raise CheckpointError(f"{path}: has no architecture metadata; it was not written by `chainrule train`")
-    dtype = config.get("dtype", "float32")
-    if dtype not in ("float32", "float64") or meta.get("task") not in ("classification", "regression"):
-        raise CheckpointError(f"{path}: its metadata is damaged (dtype {dtype!r}, task {meta.get('task')!r})")
-    check_fits(architecture, dtype, 1024, False, path)
-    try:
-        model = nn.build_model(architecture, dtype=dtype)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise CheckpointError(f"{path}: its architecture cannot be built ({type(exc).__name__}: {exc})") from None
-    model.load_state_dict(checkpoint.model_state)
-    for name, value in checkpoint.model_state.items():
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            bad = int((~np.isfinite(value)).sum())
-            raise CheckpointError(
-                f"{path}: {name} holds {bad} NaN or infinite value(s) of {value.size}; a model with such weights "
-                "predicts nothing meaningful (did the run diverge?)"
-            )
-    model.eval()
-    return model, meta, checkpoint.extra_arrays
-
-
-def evaluate_run(run_dir: str) -> dict:
-    """Re-evaluate a saved run's model on its dataset's test split."""
-    model, meta, _ = load_run(run_dir)
-    config = TrainConfig.from_dict(meta["config"], where=os.path.join(run_dir, MODEL))
-    config.distributed = False  # evaluation runs in one process, whatever the training did
-    run = Run(config)
-    run.model = model
-    results = evaluate(model, run.test_loader, run.loss_fn, num_classes=run.data.num_classes)
-    out = {"test_loss": results["loss"]}
-    if run.data.text_mode is not None:
-        out.update(_text_summary(run.data, results))
-    elif "accuracy" in results:
-        out["test_accuracy"] = results["accuracy"]
-        out["class_names"] = [str(c) for c in (run.data.class_names or range(run.data.num_classes))]
-        out["per_class"] = per_class_scores(results["confusion"])
-        out["confusion_matrix"] = results["confusion"].tolist()
-    else:
-        out.update(_regression_summary(run, results))
-    return out
-
-
-def predict_run(run_dir: str, input_csv: str, delimiter: str | None = None) -> tuple[np.ndarray, dict]:
-    """Predictions of a saved run for the rows of a CSV file of inputs (no target column)."""
-    model, meta, extra = load_run(run_dir)
-    X = load_inputs(input_csv, input_features(meta["architecture"]), delimiter)
-    check_finite(X, input_csv)
-    if "input_scaler.mean" in extra:
-        scaler = Standardize()
-        scaler.load_state_dict({"mean": extra["input_scaler.mean"], "std": extra["input_scaler.std"]})
-        X = scaler.transform(X)
-    output = predict(model, X.astype(meta.get("config", {}).get("dtype", "float32")))
-    if meta["task"] == "regression" and "target_scaler.mean" in extra:
-        output = output * extra["target_scaler.std"] + extra["target_scaler.mean"]
-    return output, meta

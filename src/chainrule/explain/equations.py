@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..optim import OPTIMIZER_TITLES
 from .markup import Document, E, M, Names, eq, paren, partial, plus, times
 
 if TYPE_CHECKING:  # trace.py builds on this module (StepTrace shows itself in Jupyter through it)
@@ -40,9 +41,6 @@ _LOCAL_FORMULA = {
 }
 
 
-_OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD with momentum", "nesterov": "SGD with Nesterov momentum"}
-
-
 _LOSS_TEXT = {
     "half_sse": M("E = ½ Σ (target − out)²", r"E = \tfrac{1}{2} \sum (t - \mathrm{out})^2"),
     "mse": M("E = mean over rows and outputs of (target − out)²", r"E = \frac{1}{NK} \sum (t - \mathrm{out})^2"),
@@ -67,7 +65,7 @@ def build_document(trace: StepTrace, digits: int = 9) -> Document:
         f"{spec.lr:g}. "
         "Every number comes from chainrule's own graph: forward values, gradients left by backward(), "
         f"each activation's local derivative from its node, and the update from the optimizer's step "
-        f"({_OPTIMIZER_NAMES.get(trace.optimizer, trace.optimizer)})."
+        f"({OPTIMIZER_TITLES.get(trace.optimizer, trace.optimizer)})."
     )
     doc.heading("Forward pass")
     for layer in trace.layers:
@@ -356,7 +354,7 @@ def _update_equation(doc: Document, trace: StepTrace, p: M, old, grad, new) -> N
             )
         )
         return
-    name = _OPTIMIZER_NAMES.get(trace.optimizer, trace.optimizer)
+    name = OPTIMIZER_TITLES.get(trace.optimizer, trace.optimizer)
     step = float(new - old)
     doc.equation(
         eq(

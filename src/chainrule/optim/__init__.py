@@ -2,10 +2,21 @@
 
 from . import lr_scheduler
 from .adaptive import Adadelta, Adagrad, Adam, AdamW, RMSprop
+from .by_name import OPTIMIZER_NAMES, OPTIMIZER_TITLES, OPTIMIZERS, make_optimizer
 from .optimizer import Optimizer
 from .sgd import SGD
 
-# Optimizers by the names configs and the command use.
-OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "adadelta": Adadelta, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
-
-__all__ = ["OPTIMIZERS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "OPTIMIZERS",
+    "OPTIMIZER_NAMES",
+    "OPTIMIZER_TITLES",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "lr_scheduler",
+    "make_optimizer",
+]

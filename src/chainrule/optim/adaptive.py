@@ -20,6 +20,9 @@ def _zeros_like_state(state: dict, key: str, like: np.ndarray, value: float = 0.
 class Adagrad(Optimizer):
     """Per-parameter rate lr / sqrt(sum of squared gradients): frequent features learn slower."""
 
+    rule = "G ← G + g²; w ← w − η·g/(√G + ε)"
+    state_symbols = {"sum": "G"}
+
     def __init__(
         self,
         params,
@@ -64,6 +67,9 @@ class Adagrad(Optimizer):
 
 class RMSprop(Optimizer):
     """Divide the gradient by a running root-mean-square of recent gradients (Hinton's RMSprop)."""
+
+    rule = "s ← α·s + (1−α)·g²; w ← w − η·g/(√s + ε)"
+    state_symbols = {"square_avg": "s"}
 
     def __init__(
         self,
@@ -124,6 +130,9 @@ class Adadelta(Optimizer):
     """Zeiler's Adadelta: the step is the gradient scaled by RMS(past steps) / RMS(past gradients),
     so its units match the parameter's and ``lr`` (1.0 by default) is only a final factor."""
 
+    rule = "s ← ρ·s + (1−ρ)·g²; Δ = g·√(u + ε)/√(s + ε); u ← ρ·u + (1−ρ)·Δ²; w ← w − η·Δ"
+    state_symbols = {"square_avg": "s", "acc_delta": "u"}
+
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
 
@@ -166,6 +175,9 @@ class Adam(Optimizer):
     m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
     p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
     """
+
+    rule = "m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; w ← w − η·m̂/(√v̂ + ε)"
+    state_symbols = {"exp_avg": "m", "exp_avg_sq": "v"}
 
     decoupled = False
 
@@ -217,6 +229,8 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): p <- p (1 - lr wd) before the Adam step."""
+
+    rule = "w ← w·(1 − η·λ); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; w ← w − η·m̂/(√v̂ + ε)"
 
     decoupled = True
 

@@ -95,6 +95,14 @@ class Optimizer:
                 self.update(p.array, p._grad.array, state, group)
                 p._bump_version()  # an in-place write, as any other: a graph that saved p sees it
 
+    # For explanations (the playground's chain panel): the update rule in symbols, and the symbol of each state entry.
+    rule = "w ← w − η·g"
+    state_symbols: dict = {}
+
+    def update_rule(self, group: dict) -> str:
+        """The rule this group's settings apply, in symbols (η the learning rate, g the gradient)."""
+        return self.rule
+
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
         raise NotImplementedError
 

@@ -27,6 +27,13 @@ class SGD(Optimizer):
             params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         )
 
+    state_symbols = {"momentum_buffer": "v"}
+
+    def update_rule(self, group: dict) -> str:
+        if not group["momentum"]:
+            return self.rule
+        return "v ← μ·v + g; w ← w − η·" + ("(g + μ·v)" if group["nesterov"] else "v")
+
     def validate(self, group: dict) -> None:
         super().validate(group)
         check_range("SGD", "momentum", group["momentum"], 0.0, 1.0, high_open=False)

@@ -14,7 +14,14 @@ from .datasets import DATASETS, FEATURES, MULTICLASS, REGRESSION
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu", "gelu")
 LOSSES = ("half_sse", "mse", "cross_entropy", "bce")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+OPTIMIZERS = (
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+)  # those the page offers, of optim.OPTIMIZER_NAMES
 REGULARIZATION = ("none", "l1", "l2")
 OUTPUTS = ("linear", "tanh", "sigmoid")  # the output activation under a squared loss
 MAX_LAYERS = 6
