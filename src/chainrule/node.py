@@ -262,6 +262,12 @@ def composite_backward(fn: Node, grad_output: Tensor) -> tuple:
     return tuple(grads)
 
 
+def each_for_the_other(needs_input_grad) -> list:
+    """``saved()`` of a two-input op whose inputs are each read only for the other one's gradient (a product):
+    input 0 is read where input 1 needs a gradient, and the other way round."""
+    return [i for i, other in ((0, 1), (1, 0)) if needs_input_grad[other]]
+
+
 class AccumulateGrad:
     """The node at a leaf that requires grad, where backward adds into ``.grad`` (``next_functions``)."""
 

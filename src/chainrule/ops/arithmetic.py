@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import array_module, get_default_dtype
 from ..errors import GraphError
 from ..grad_mode import is_grad_enabled
-from ..node import Node
+from ..node import Node, each_for_the_other
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands, sum_to, sum_to_tensor
 from .conversion import cast
@@ -57,8 +57,7 @@ class Mul(Node):
     saves_output = False
 
     def saved(self):
-        # each input is read only for the other one's gradient: d(ab)/da = b
-        return [i for i, other in ((0, 1), (1, 0)) if self.needs_input_grad[other]]
+        return each_for_the_other(self.needs_input_grad)  # d(ab)/da = b
 
     def forward(self, a, b):
         self.a, self.b = a, b

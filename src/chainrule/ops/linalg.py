@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import array_module, fast
 from ..errors import ShapeError
-from ..node import Node
+from ..node import Node, each_for_the_other
 from ..tensor import Tensor, as_tensor
 from .arithmetic import into, mul
 from .broadcast import operands, sum_to, sum_to_tensor
@@ -35,8 +35,7 @@ class MatMul(Node):
     saves_output = False
 
     def saved(self):
-        # dA = dY B^T reads B, dB = A^T dY reads A
-        return [i for i, other in ((0, 1), (1, 0)) if self.needs_input_grad[other]]
+        return each_for_the_other(self.needs_input_grad)  # dA = dY B^T reads B, dB = A^T dY reads A
 
     def forward(self, a, b):
         self.a, self.b = a, b

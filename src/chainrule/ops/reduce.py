@@ -322,16 +322,8 @@ def var(
     return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
 
 
-def std(
-    input,
-    dim=None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction=None,
-    axis=None,
-    keepdims: bool = False,
-) -> Tensor:
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=False) -> Tensor:
+    """Standard deviation: the square root of ``var`` with the same arguments."""
     return sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 
