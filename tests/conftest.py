@@ -13,11 +13,12 @@ def mnist_dir():
     return MNIST_DIR
 
 
-@pytest.fixture(params=["numpy", "numba"])
+@pytest.fixture(params=["reference", "numpy", "numba"])
 def kernel_path(request, monkeypatch):
-    """Run a test once on the NumPy reference path and once on the multi-core Numba kernels (backend/cpu.py),
-    the size threshold lowered so that the tests' small arrays take the kernels too."""
-    from chainrule.backend import cpu
+    """Run a test on each path backend/fast.py can choose: the ops' textbook reference (every faster form off),
+    NumPy's (the blocked convolution, no Numba: a user without the [fast] extra) and the multi-core Numba kernels
+    (backend/cpu.py), the size threshold lowered so that the tests' small arrays take the kernels too."""
+    from chainrule.backend import cpu, fast
 
     if request.param == "numba" and not cpu.fast_kernels_available():
         pytest.skip("Numba is not installed (pip install -e '.[fast]')")
@@ -25,5 +26,7 @@ def kernel_path(request, monkeypatch):
     monkeypatch.setattr(cpu, "RELU_MIN_SIZE", 0)
     monkeypatch.setattr(cpu, "SUM_MIN_SIZE", 0)
     previous = cpu.set_fast_kernels(request.param == "numba")
+    blocked = fast.set_blocked_conv(request.param != "reference")
     yield request.param
     cpu.set_fast_kernels(previous)
+    fast.set_blocked_conv(blocked)

@@ -345,7 +345,8 @@ def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype
     """A stride-1 convolution's wide im2col and col2im: the kernels copy and add NumPy's runs in NumPy's order,
     so its output and all three gradients have the same bits; in blocks of 3 images of 7 (the last one shorter),
     from an input laid out (N, C, H, W) or channel-major (a max-pool's output is)."""
-    from chainrule.ops import conv
+    from chainrule.backend import conv
+    from chainrule.ops.unfold import pair
 
     monkeypatch.setattr(cpu, "RELU_MIN_SIZE", 0)
     rng = np.random.default_rng(11)
@@ -359,23 +360,22 @@ def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype
     def spy(kernel):
         return lambda *args: taken.append((kernel.__name__, kernel(*args))) or taken[-1][1]
 
-    monkeypatch.setattr(backend_fast, "im2col_wide", spy(cpu.im2col_wide))
-    monkeypatch.setattr(backend_fast, "col2im_wide", spy(cpu.col2im_wide))
+    monkeypatch.setattr(cpu, "im2col_wide", spy(cpu.im2col_wide))
+    monkeypatch.setattr(cpu, "col2im_wide", spy(cpu.col2im_wide))
     results = []
     for fast in (False, True):
-        fn = conv.Conv2d()
-        fn.needs_input_grad = (True, True, True)
-        out_w = 8 + 2 * conv.pair(padding, "padding", "test")[1]
-        ho = 9 + 2 * conv.pair(padding, "padding", "test")[0] - kernel[0] + 1
+        out_w = 8 + 2 * pair(padding, "padding", "test")[1]
+        ho = 9 + 2 * pair(padding, "padding", "test")[0] - kernel[0] + 1
         per_image = (kernel[0] * kernel[1] * 4 + 1) * ho * out_w * x.itemsize  # one image's im2col matrix
         monkeypatch.setattr(conv, "BLOCK_BYTES", 3 * per_image)  # blocks of 3, 3 and 1 images
         previous = cpu.set_fast_kernels(fast)
         try:
-            pad = conv.pair(padding, "padding", "test")
-            out = fn.forward(x, weight, bias, (1, 1), pad)
+            pad = pair(padding, "padding", "test")
+            fn = conv.BlockedConv2d(x, weight, bias, (1, 1), pad)
+            out = fn.output
             assert fn.geometry[-1] != fn.geometry[-2][1], "expected the wide layout"
             grad = rng.standard_normal(out.shape).astype(dtype) if not fast else results[0][1]
-            results.append((out.copy(), grad, *fn.backward(grad)))
+            results.append((out.copy(), grad, *fn.backward(grad, (True, True, True))))
         finally:
             cpu.set_fast_kernels(previous)
     # each path made the same calls (im2col forward and backward, col2im backward, a block each, the last
@@ -388,7 +388,7 @@ def test_wide_conv_kernels_equal_numpy_to_the_bit(padding, kernel, layout, dtype
         np.testing.assert_array_equal(fast, reference)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(weight, requires_grad=True)
     tb = torch.tensor(bias, requires_grad=True)
-    tout = torch.nn.functional.conv2d(tx, tw, tb, padding=conv.pair(padding, "padding", "test"))
+    tout = torch.nn.functional.conv2d(tx, tw, tb, padding=pair(padding, "padding", "test"))
     tout.backward(torch.tensor(results[0][1]))
     tolerance = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-10}
     np.testing.assert_allclose(results[1][0], tout.detach().numpy(), **tolerance)

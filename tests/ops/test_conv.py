@@ -123,9 +123,9 @@ def test_conv_bias_gradient_with_a_frozen_weight():
 @pytest.mark.parametrize("block_bytes", [1, 3000, 1 << 30])
 @pytest.mark.parametrize("stride, padding, bias", [(1, 1, True), (2, 1, False), (1, 0, True)])
 def test_conv_in_blocks_of_images_matches_pytorch(block_bytes, stride, padding, bias, monkeypatch):
-    """im2col runs a few images at a time (ops/conv.py BLOCK_BYTES): one image per block, blocks that do not
+    """im2col runs a few images at a time (backend/conv.py BLOCK_BYTES): one image per block, blocks that do not
     divide the batch (5 images), and the whole batch in one block all give PyTorch's output and gradients."""
-    from chainrule.ops import conv
+    from chainrule.backend import conv
 
     monkeypatch.setattr(conv, "BLOCK_BYTES", block_bytes)
     x, w, b = rng.standard_normal((5, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)

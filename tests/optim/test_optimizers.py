@@ -216,3 +216,22 @@ def test_the_kernels_follow_a_learning_rate_that_changes_every_step(name, kernel
         finally:
             cpu.set_fast_kernels(previous)
     np.testing.assert_array_equal(results[1], results[0])
+
+
+def test_set_lr_changes_every_group_and_the_schedules_start():
+    """What resuming a run with a new --lr does: the optimizer's groups and a schedule's base move to the new rate;
+    the schedule keeps its position."""
+    w = cr.nn.Parameter(cr.ones(3))
+    opt = cr.optim.SGD([w], lr=0.1, momentum=0.9)
+    schedule = cr.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(3):
+        opt.step()
+        schedule.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+    opt.set_lr(0.4)
+    schedule.set_base_lr(0.4)
+    assert opt.param_groups[0]["lr"] == opt.param_groups[0]["initial_lr"] == 0.4
+    schedule.step()  # epoch 4: two halvings of the new base
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="SGD"):
+        opt.set_lr(-1)

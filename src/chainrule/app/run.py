@@ -25,6 +25,7 @@ from .. import backend
 from ..data import DataLoader, TensorDataset
 from ..data.datasets import DataSplits
 from ..errors import ChainruleError, CheckpointError, ConfigError, TrainingInterrupted
+from ..optim import lr_scheduler
 from ..plots import plot_confusion, plot_curves, plots_available
 from ..serialization import atomic_write
 from ..train import distributed
@@ -181,10 +182,9 @@ def _train_run(config, resume, checkpoint, changes, stream, extra_callbacks) -> 
     resume = _restore(run, checkpoint, callbacks) if checkpoint is not None else Resume()
     start_epoch, history = resume.epoch, resume.history
     if "lr" in changes:  # the optimizer's and scheduler's saved state hold the old learning rate
-        for group in run.optimizer.param_groups:
-            group["lr"] = group["initial_lr"] = config.lr
-        if hasattr(run.scheduler, "base_lrs"):
-            run.scheduler.base_lrs = [config.lr for _ in run.scheduler.base_lrs]
+        run.optimizer.set_lr(config.lr)
+        if isinstance(run.scheduler, lr_scheduler.LRScheduler):  # (ReduceLROnPlateau reads the optimizer's lr)
+            run.scheduler.set_base_lr(config.lr)
     if not config.quiet:
         ranks = f", {distributed.get_world_size()} ranks" if config.distributed else ""
         print(

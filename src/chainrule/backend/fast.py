@@ -12,7 +12,7 @@ Why each variant exists, with its measurement, is in the docstrings of cpu.py an
 
 from __future__ import annotations
 
-from . import cpu, kernels
+from . import conv, cpu, kernels
 from .cpu import (  # NumPy arrays only: the GPU has no kernel of its own for these, so a CuPy array gets None
     add_rows,
     col2im_wide,
@@ -29,6 +29,8 @@ from .device import cupy_module, is_device_array
 
 __all__ = [
     "adam_update",
+    "conv2d",
+    "set_blocked_conv",
     "add_rows",
     "col2im_wide",
     "erf",
@@ -121,3 +123,20 @@ def erf(x):
     from cupyx.scipy.special import erf as cupy_erf  # an optional package: imported only on the GPU path
 
     return cupy_erf(x)
+
+
+_blocked = {"enabled": True}
+
+
+def conv2d(x, weight, bias, stride, padding):
+    """A conv2d call in cache-sized blocks (backend/conv.py BlockedConv2d: ``.output``, ``.backward``), or None
+    where the blocked form is switched off (``set_blocked_conv(False)``: the textbook form runs)."""
+    if not _blocked["enabled"]:
+        return None
+    return conv.BlockedConv2d(x, weight, bias, stride, padding)
+
+
+def set_blocked_conv(enabled: bool) -> bool:
+    """Switch the blocked convolution on (the default) or off; returns the previous setting."""
+    previous, _blocked["enabled"] = _blocked["enabled"], bool(enabled)
+    return previous

@@ -42,6 +42,11 @@ class LRScheduler:
     def state_dict(self) -> dict:
         return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
 
+    def set_base_lr(self, lr: float) -> None:
+        """Make ``lr`` the rate the schedule scales, for every group, from its current position on (resuming a run
+        with a new learning rate)."""
+        self.base_lrs = [lr for _ in self.base_lrs]
+
     def load_state_dict(self, state: dict) -> None:
         self.last_epoch, self.base_lrs = int(state["last_epoch"]), list(state["base_lrs"])
         self._apply()

@@ -77,6 +77,13 @@ class Optimizer:
     def validate(self, group: dict) -> None:
         check_lr(type(self).__name__, group["lr"])
 
+    def set_lr(self, lr: float) -> None:
+        """Set every group's learning rate, and the rate a schedule starts from (``initial_lr``): resuming a run with
+        a new learning rate (PyTorch's users write ``param_groups[i]["lr"]`` for the first part)."""
+        lr = check_lr(type(self).__name__, lr)
+        for group in self.param_groups:
+            group["lr"] = group["initial_lr"] = lr
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients before the next backward (they would otherwise add up)."""
         for group in self.param_groups:

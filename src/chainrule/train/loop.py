@@ -71,6 +71,8 @@ class FitContext:
     stop: bool = False
     stop_reason: str = ""
     interrupt: int = 0  # a signal number, set by GracefulInterrupt: stop after the current step
+    divergence_factor: float | None = 100.0  # the guard: a loss above this times the first loss stops the run
+    sum_over_ranks: object = None  # data-parallel training: sums a list of numbers over every rank (else None)
 
 
 def _is_classification(target: np.ndarray, output: np.ndarray) -> bool:
@@ -109,14 +111,14 @@ def fit(
     history = resume.history
     callbacks = list(callbacks)
     ctx = FitContext(model, optimizer, scheduler, history, callbacks, epochs, resume.epoch, len(train_loader))
+    ctx.divergence_factor, ctx.sum_over_ranks = divergence_factor, sum_over_ranks
     ctx.first_loss = history.epochs[0].get("first_loss") if history.epochs else resume.first_loss
     for cb in callbacks:
         cb.on_train_begin(ctx)
     try:
         for epoch in range(resume.epoch, epochs):
-            skip, totals = (resume.step, resume.totals) if epoch == resume.epoch and resume.step else (0, None)
             record = train_epoch(
-                ctx, epoch, loss_fn, train_loader, val_loader, skip, totals, divergence_factor, sum_over_ranks
+                ctx, epoch, loss_fn, train_loader, val_loader, resume if epoch == resume.epoch else None
             )
             history.append(record)
             for cb in callbacks:
@@ -137,14 +139,13 @@ def train_epoch(
     loss_fn,
     train_loader,
     val_loader=None,
-    skip: int = 0,
-    totals: EpochTotals | None = None,
-    divergence_factor: float | None = 100.0,
-    sum_over_ranks=None,
+    resume: Resume | None = None,
 ) -> dict:
-    """One epoch of ``train_step``s (after the first ``skip`` batches, with ``totals`` so far), then
+    """One epoch of ``train_step``s (mid-epoch after ``resume.step`` batches, with ``resume.totals`` so far), then
     validation and the scheduler; returns the epoch's record for the history."""
     model, optimizer, scheduler = ctx.model, ctx.optimizer, ctx.scheduler
+    skip, totals = (resume.step, resume.totals) if resume is not None and resume.step else (0, None)
+    sum_over_ranks = ctx.sum_over_ranks
     ctx.epoch = epoch
     model.train()
     if hasattr(train_loader, "set_epoch"):
@@ -158,7 +159,7 @@ def train_epoch(
     for step, (x, y) in enumerate(train_loader, start=skip + 1):
         if device != "cpu":
             x, y = x.to(device=device), y.to(device=device)
-        train_step(ctx, x, y, loss_fn, step, divergence_factor)
+        train_step(ctx, x, y, loss_fn, step)
         if ctx.callbacks:
             totals = ctx.totals
             logs = {
@@ -196,7 +197,7 @@ def train_epoch(
     return record
 
 
-def train_step(ctx: FitContext, x, y, loss_fn, step: int, divergence_factor: float | None = 100.0) -> float:
+def train_step(ctx: FitContext, x, y, loss_fn, step: int) -> float:
     """One gradient-descent step on a batch: zero_grad, forward, loss, backward, the divergence guard,
     optimizer.step; the running totals are updated and the loss returned."""
     model, optimizer = ctx.model, ctx.optimizer
@@ -205,7 +206,7 @@ def train_step(ctx: FitContext, x, y, loss_fn, step: int, divergence_factor: flo
     loss = loss_fn(output, y)
     loss.backward()
     loss_value = loss.item()
-    first_loss = ctx.first_loss
+    first_loss, divergence_factor = ctx.first_loss, ctx.divergence_factor
     if not math.isfinite(loss_value) or (
         divergence_factor and first_loss and loss_value > divergence_factor * max(first_loss, 1e-3)
     ):
