@@ -211,7 +211,7 @@ def test_fit_moves_batches_and_checkpoints_hold_host_arrays(fake_gpu, tmp_path):
     from chainrule.train import evaluate, fit, load_checkpoint, save_checkpoint
 
     cr.manual_seed(0)
-    X, y = synthetic.spirals(90)
+    X, y = synthetic.spiral(90, classes=3)
     model = nn.MLP(2, [16], 3, dropout=0.1).to("cuda")
     opt = optim.Adam(model.parameters(), lr=0.01)
     loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True, seed=0)

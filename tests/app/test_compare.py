@@ -63,7 +63,7 @@ def test_depth_shows_the_vanishing_gradient(tmp_path):
 
 def test_gradient_monitor_warns_and_draws(tmp_path):
     cr.manual_seed(0)
-    X, y = synthetic.spirals(120)
+    X, y = synthetic.spiral(120, classes=3)
     model = nn.MLP(2, [16] * 10, 3, activation="sigmoid")
     monitor = GradientMonitor(out_dir=str(tmp_path), vanishing=1e-4, quiet=True)
     fit(

@@ -10,7 +10,9 @@ from chainrule.errors import DataError
 
 
 @pytest.mark.parametrize(
-    "name", ["xor", "spirals", "moons", "circles", "sine", "digits", "iris", "breast-cancer", "wine", "diabetes"]
+    "name",
+    ["xor", "circle", "gauss", "spiral", "blobs", "plane", "bumps", "moons", "sine", "spirals", "circles", "digits"]
+    + ["iris", "breast-cancer", "wine", "diabetes"],
 )
 def test_named_datasets_load_split_and_are_finite(name):
     d = load_dataset(name, seed=0)
@@ -29,9 +31,14 @@ def test_standardisation_is_fitted_on_training_part():
 
 
 def test_synthetic_generators_are_reproducible():
-    np.testing.assert_array_equal(synthetic.spirals(seed=1)[0], synthetic.spirals(seed=1)[0])
-    X, y = synthetic.xor(8, noise=0.0)
-    np.testing.assert_array_equal(y, [0, 1, 1, 0, 0, 1, 1, 0])
+    for name, make in synthetic.PLANE.items():
+        np.testing.assert_array_equal(make(seed=1)[0], make(seed=1)[0], err_msg=name)
+        rng = np.random.default_rng(1)  # a Generator where the playground passes its stream
+        np.testing.assert_array_equal(make(50, 0.1, rng)[0], make(50, 0.1, 1)[0], err_msg=name)
+    X, y = synthetic.xor(200, noise=0.0)
+    np.testing.assert_array_equal(y, (X[:, 0] * X[:, 1] > 0).astype(np.int64))  # class 1 where x1 x2 > 0
+    X, y = synthetic.spiral(90, classes=3)
+    assert X.shape == (90, 2) and np.bincount(y).tolist() == [30, 30, 30]
 
 
 def test_real_mnist_t10k(mnist_dir):

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from .. import nn, optim
-from ..data.datasets import DATASETS
+from ..data.datasets import ALIASES, DATASETS
 from ..errors import ConfigError
 from ..optim import lr_scheduler
 from .folders import inside
@@ -229,7 +229,7 @@ def resolve_config_paths(values: dict, base: str, where: str) -> dict:
     values = dict(values)
     for key in PATH_KEYS:
         value = values.get(key)
-        if not isinstance(value, str) or (key == "data" and value in DATASETS):
+        if not isinstance(value, str) or (key == "data" and (value in DATASETS or value in ALIASES)):
             continue
         if os.path.isabs(value):
             raise ConfigError(

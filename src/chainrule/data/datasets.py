@@ -18,13 +18,9 @@ from .mnist import load_idx_pair
 from .sklearn_datasets import LOADERS as SKLEARN
 from .split import Standardize, train_val_test_split
 
-SYNTHETIC = {
-    "xor": synthetic.xor,
-    "spirals": synthetic.spirals,
-    "moons": synthetic.moons,
-    "circles": synthetic.circles,
-    "sine": synthetic.sine,
-}
+# Made locally (data/synthetic.py): the playground's 2-D sets, the two moons and a sine.
+SYNTHETIC = {**synthetic.PLANE, "moons": synthetic.moons, "sine": synthetic.sine}
+ALIASES = {"spirals": "spiral", "circles": "circle"}  # earlier names of two of them, still understood
 MNIST_LIKE = ("mnist", "fashion-mnist", "mnist-t10k", "fashion-mnist-t10k")
 DATASETS = tuple(SYNTHETIC) + tuple(SKLEARN) + MNIST_LIKE + tuple(text.BUNDLED)
 FASHION_NAMES = [
@@ -106,9 +102,11 @@ def load_dataset(
     CSV's or scikit-learn set's inputs (and regression targets) as they are.
     """
     class_names: list = []
+    name = ALIASES.get(name, name)
     if name in SYNTHETIC:
         X, y = SYNTHETIC[name](seed=seed) if n is None else SYNTHETIC[name](n=n, seed=seed)
-        task = "regression" if name == "sine" else "classification"
+        task = "regression" if name in ("sine",) + synthetic.REGRESSION else "classification"
+        X, y = X.astype(np.float32), y.astype(np.float32) if task == "regression" else y  # float32 by default
         standardize = False
     elif name in SKLEARN:
         from .sklearn_datasets import load_sklearn

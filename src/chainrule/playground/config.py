@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from ..data.synthetic import MULTICLASS, REGRESSION
 from ..errors import ConfigError
-from .datasets import DATASETS, FEATURES, MULTICLASS, REGRESSION
+from .datasets import DATASETS, FEATURES
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu", "gelu")
 LOSSES = ("half_sse", "mse", "cross_entropy", "bce")

@@ -1,8 +1,5 @@
-"""The playground's data: 2-D sets on the plane [-6, 6]², scikit-learn's 8×8 digits, and the user's CSV.
-
-Each maker takes (n, noise in [0, 0.5], rng, classes) and returns (X (n, 2) float64, y): int class
-labels for classification, float targets (n, 1) for regression.
-"""
+"""The playground's data: the 2-D sets on the plane [-6, 6]² (data/synthetic.py, the command's too), scikit-learn's
+8×8 digits, and the user's CSV; the input features drawn from the plane's two coordinates."""
 
 from __future__ import annotations
 
@@ -11,87 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.csv_files import load_csv
+from ..data.synthetic import EXTENT, PLANE, REGRESSION
 from ..errors import DataError
 
-EXTENT = 6.0  # the plane shown runs from -EXTENT to EXTENT on both axes
-
-
-def circle(n, noise, rng, classes=2):
-    """Class 1 inside a radius of 2.5, class 0 in a ring from 3.5 to 5."""
-    inner = n // 2
-    r = np.concatenate([rng.uniform(0, 2.5, inner), rng.uniform(3.5, 5.0, n - inner)])
-    angle = rng.uniform(0, 2 * np.pi, n)
-    X = np.column_stack([r * np.cos(angle), r * np.sin(angle)]) + rng.normal(0, 2 * noise, (n, 2))
-    return X, np.concatenate([np.ones(inner), np.zeros(n - inner)]).astype(np.int64)
-
-
-def xor(n, noise, rng, classes=2):
-    """Points in the four quadrants, class 1 where x1 · x2 > 0; noise moves points, not labels."""
-    X = rng.uniform(-5, 5, (n, 2))
-    X += np.sign(X) * 0.3  # a small gap around the axes, as in TensorFlow Playground
-    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
-    return X + rng.normal(0, 2 * noise, (n, 2)), y
-
-
-def gauss(n, noise, rng, classes=2):
-    """Two Gaussian clouds around (2, 2) and (-2, -2); noise widens them."""
-    half = n // 2
-    spread = 0.5 + 4 * noise
-    X = np.concatenate([rng.normal(2, spread, (half, 2)), rng.normal(-2, spread, (n - half, 2))])
-    return X, np.concatenate([np.ones(half), np.zeros(n - half)]).astype(np.int64)
-
-
-def spiral(n, noise, rng, classes=2):
-    """``classes`` interleaved spiral arms."""
-    X, y = [], []
-    for c in range(classes):
-        count = n // classes + (c < n % classes)
-        t = np.linspace(0, 1, count)
-        r = 5 * t
-        angle = 1.75 * 2 * np.pi * t + 2 * np.pi * c / classes
-        arm = np.column_stack([r * np.sin(angle), r * np.cos(angle)])
-        X.append(arm + rng.normal(0, 2 * noise, arm.shape))
-        y.append(np.full(count, c))
-    return np.concatenate(X), np.concatenate(y).astype(np.int64)
-
-
-def blobs(n, noise, rng, classes=3):
-    """``classes`` Gaussian blobs on a circle of radius 3.5."""
-    angle = 2 * np.pi * np.arange(classes) / classes
-    centres = 3.5 * np.column_stack([np.cos(angle), np.sin(angle)])
-    y = np.arange(n) % classes
-    return centres[y] + rng.normal(0, 0.6 + 3 * noise, (n, 2)), y.astype(np.int64)
-
-
-def plane(n, noise, rng, classes=None):
-    """Regression: the target rises across the plane, t = (x1 + x2) / 10, plus noise."""
-    X = rng.uniform(-5, 5, (n, 2))
-    t = (X[:, 0] + X[:, 1]) / 10 + rng.normal(0, noise, n)
-    return X, t.reshape(-1, 1)
-
-
-def bumps(n, noise, rng, classes=None):
-    """Regression: a sum of six Gaussian bumps of heights ±1, plus noise."""
-    centres = np.array([[-4, 2.5], [0, 2.5], [4, 2.5], [-4, -2.5], [0, -2.5], [4, -2.5]])
-    heights = np.array([-1.0, 1.0, -1.0, 1.0, -1.0, 1.0])
-    X = rng.uniform(-5, 5, (n, 2))
-    d2 = ((X[:, None, :] - centres[None]) ** 2).sum(axis=2)
-    t = (heights * np.exp(-d2 / 2)).sum(axis=1) + rng.normal(0, noise, n)
-    return X, t.reshape(-1, 1)
-
-
-MAKERS = {
-    "circle": circle,
-    "xor": xor,
-    "gauss": gauss,
-    "spiral": spiral,
-    "blobs": blobs,
-    "plane": plane,
-    "bumps": bumps,
-}
-REGRESSION = ("plane", "bumps")
-MULTICLASS = ("spiral", "blobs")  # the sets whose number of classes can be chosen
-DATASETS = tuple(MAKERS) + ("csv", "digits")
+DATASETS = tuple(PLANE) + ("csv", "digits")
 FEATURES = {
     "x1": lambda X: X[:, 0],
     "x2": lambda X: X[:, 1],
@@ -136,8 +56,9 @@ def make(name: str, n: int, noise: float, train_percent: int, seed: int, classes
     rng = np.random.default_rng(seed)
     if name == "digits":
         return digits(train_percent, rng)
-    X, y = MAKERS[name](n, noise, rng, classes)
-    X = np.clip(X, -EXTENT, EXTENT)
+    X, y = PLANE[name](n, noise, rng, classes)
+    X = np.clip(X.astype(np.float64), -EXTENT, EXTENT)  # the playground computes in float64
+    y = y.astype(np.float64) if y.dtype.kind == "f" else y
     task = "regression" if name in REGRESSION else "classification"
     count = None if task == "regression" else int(y.max()) + 1
     return PlaygroundData("plane", task, *split(X, y, train_percent, rng), count)
