@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from chainrule.data import DATASETS, load_dataset, read_idx, synthetic
+from chainrule.data import DATASETS, load_dataset, read_idx
 from chainrule.errors import DataError
 
 
@@ -28,17 +28,6 @@ def test_standardisation_is_fitted_on_training_part():
     d = load_dataset("wine", seed=0)
     np.testing.assert_allclose(d.X_train.mean(axis=0), 0, atol=1e-5)
     assert np.abs(d.X_test.mean(axis=0)).max() > 1e-3  # the test part was not used for fitting
-
-
-def test_synthetic_generators_are_reproducible():
-    for name, make in synthetic.PLANE.items():
-        np.testing.assert_array_equal(make(seed=1)[0], make(seed=1)[0], err_msg=name)
-        rng = np.random.default_rng(1)  # a Generator where the playground passes its stream
-        np.testing.assert_array_equal(make(50, 0.1, rng)[0], make(50, 0.1, 1)[0], err_msg=name)
-    X, y = synthetic.xor(200, noise=0.0)
-    np.testing.assert_array_equal(y, (X[:, 0] * X[:, 1] > 0).astype(np.int64))  # class 1 where x1 x2 > 0
-    X, y = synthetic.spiral(90, classes=3)
-    assert X.shape == (90, 2) and np.bincount(y).tolist() == [30, 30, 30]
 
 
 def test_real_mnist_t10k(mnist_dir):
