@@ -103,10 +103,9 @@ class Session(PageView):
                 config.optimizer, [p for pair in self.params for p in pair], config.lr
             )
         else:
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.lr
+            self.optimizer.set_lr(config.lr)
         if config.lr != old.lr:
-            self.rate_since, self.best_frames = self.steps, 0
+            self.rate_since = self.steps
         self.config = config
         text = ", ".join(f"{k.replace('_', ' ')} {getattr(old, k)} → {getattr(config, k)}" for k in changed)
         self.changes.append({"step": self.steps, "change": text})
@@ -162,7 +161,6 @@ class Session(PageView):
         self.changes: list = []  # {"step", "change"}: the settings changed while this network trained
         self.good_lr: float | None = None  # the latest learning rate under which the loss was at its best
         self.rate_since = 0  # the step from which the current learning rate applies
-        self.best_frames = 0  # consecutive frames with the training loss at its best
         self.last: LastStep | None = None
         self.last_norms = [0.0] * len(self.layers)
         self.selection = None

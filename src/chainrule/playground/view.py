@@ -114,10 +114,10 @@ class PageView:
             })  # fmt: skip
         train = [row[2] for row in self.history]
         growing = growing_loss(train)
-        at_best = growing is None and self.steps > self.rate_since and math.isfinite(train[-1])
-        at_best = at_best and train[-1] <= 1.01 * min(train)
-        self.best_frames = self.best_frames + 1 if at_best else 0
-        if self.best_frames >= 5:  # the loss at a new best (within 1%) for 5 frames after steps at this rate
+        # A rate is good where the loss reached a new best after at least 10 steps at it (counted in steps, not
+        # frames: a loaded machine sends fewer frames; one lucky frame right after a change does not count)
+        settled = self.steps >= self.rate_since + 10
+        if growing is None and settled and math.isfinite(train[-1]) and train[-1] < min(train[:-1] or [math.inf]):
             self.good_lr = self.config.lr
         elif growing is not None:
             known = self.good_lr is not None and self.good_lr != self.config.lr
