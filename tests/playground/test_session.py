@@ -227,7 +227,7 @@ def test_a_growing_loss_names_the_last_rate_under_which_it_did_not_grow():
     from chainrule.playground.session import Session
 
     session = Session(parse_config({"dataset": "circle", "lr": 0.03}))
-    for _ in range(10):  # a rate counts once it has had 10 steps
+    for _ in range(50):  # a rate counts once it has had 50 steps
         session.step()
     session.history = []
     for k in range(40):  # a falling loss, frame after frame
@@ -236,7 +236,9 @@ def test_a_growing_loss_names_the_last_rate_under_which_it_did_not_grow():
     assert session.good_lr == 0.03
     session.retrain(parse_config(session.config.to_dict() | {"lr": 1.0}))
     session.step()
-    session.history.append([41, 0, 0.5, 1.0] + session.last_norms)  # a new best one step after the change: too soon
+    for _ in range(20):  # a new best 20 steps after the change (a large rate's first, lucky slice): too soon
+        session.step()
+    session.history.append([41, 0, 0.5, 1.0] + session.last_norms)
     session.warnings()
     assert session.good_lr == 0.03
     session.retrain(parse_config(session.config.to_dict() | {"lr": 3.0}))

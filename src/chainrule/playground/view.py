@@ -114,9 +114,10 @@ class PageView:
             })  # fmt: skip
         train = [row[2] for row in self.history]
         growing = growing_loss(train)
-        # A rate is good where the loss reached a new best after at least 10 steps at it (counted in steps, not
-        # frames: a loaded machine sends fewer frames; one lucky frame right after a change does not count)
-        settled = self.steps >= self.rate_since + 10
+        # A rate is good where the loss reached a new best after at least 50 steps at it: counted in steps, not
+        # frames (a loaded machine sends fewer, longer frames), and not in the first steps after a change, where a
+        # rate far too large can still lower the loss once before it blows up (seen: tanh at lr 10, one slice)
+        settled = self.steps >= self.rate_since + 50
         if growing is None and settled and math.isfinite(train[-1]) and train[-1] < min(train[:-1] or [math.inf]):
             self.good_lr = self.config.lr
         elif growing is not None:
