@@ -21,6 +21,7 @@ from .split import Standardize, train_val_test_split
 # Made locally (data/synthetic.py): the playground's 2-D sets, the two moons and a sine.
 SYNTHETIC = {**synthetic.PLANE, "moons": synthetic.moons, "sine": synthetic.sine}
 ALIASES = {"spirals": "spiral", "circles": "circle"}  # earlier names of two of them, still understood
+PLANE_POINTS = 600  # the 2-D sets' size for the command (the playground draws 200): a few more steps an epoch
 MNIST_LIKE = ("mnist", "fashion-mnist", "mnist-t10k", "fashion-mnist-t10k")
 DATASETS = tuple(SYNTHETIC) + tuple(SKLEARN) + MNIST_LIKE + tuple(text.BUNDLED)
 FASHION_NAMES = [
@@ -104,6 +105,8 @@ def load_dataset(
     class_names: list = []
     name = ALIASES.get(name, name)
     if name in SYNTHETIC:
+        if n is None and name in synthetic.PLANE:
+            n = PLANE_POINTS
         X, y = SYNTHETIC[name](seed=seed) if n is None else SYNTHETIC[name](n=n, seed=seed)
         task = "regression" if name in ("sine",) + synthetic.REGRESSION else "classification"
         X, y = X.astype(np.float32), y.astype(np.float32) if task == "regression" else y  # float32 by default
