@@ -44,13 +44,13 @@ def _shapes(inputs) -> str:
     return ", ".join(str(tuple(t.shape)) for t in inputs)
 
 
-# True inside detect_anomaly(): Function.apply and the backward walk then call the checks below; off,
+# True inside detect_anomaly(): Node.apply and the backward walk then call the checks below; off,
 # each op costs one comparison.
 active = False
 
 
 def check_forward(fn, output, inputs) -> None:
-    """Called by Function.apply for every op while anomaly detection is on."""
+    """Called by Node.apply for every op while anomaly detection is on."""
     fn.site = _user_site()
     problem = _bad(output)
     if problem:

@@ -362,6 +362,18 @@ def test_view_options_live_in_the_url_and_an_edited_address_applies(url, browser
     assert not errors, errors
 
 
+@pytest.mark.parametrize(
+    "dataset, loss", [("spiral", "bce"), ("blobs", "cross_entropy"), ("bumps", "mse"), ("digits", "cross_entropy")]
+)
+def test_an_address_naming_only_a_data_set_opens_it(url, browser, dataset, loss):
+    """A hand-written address such as #dataset=blobs: the page fills in what choosing the set would (the loss
+    follows the task, a spiral of two classes) instead of asking the server for BCE on three classes and showing
+    an empty page with its refusal."""
+    page, errors = _opened(browser, url + f"#dataset={dataset}")
+    assert page.input_value("#loss") == loss and page.is_hidden("#error")
+    assert not errors, errors
+
+
 def test_six_hidden_layers_fit_their_column_at_1280(url, browser):
     page, errors = _opened(browser, url + "#dataset=circle&hidden=4:tanh,4:tanh,4:tanh,4:tanh,4:tanh,4:tanh")
     right, output = page.evaluate(

@@ -314,7 +314,7 @@ def relu_backward(grad: np.ndarray, y: np.ndarray):
 
 
 def im2col_wide(x: np.ndarray, start: int, cols: np.ndarray, padding: tuple, wp: int) -> bool:
-    """ops/conv.py's wide-layout im2col of the images start : start + n of the channel-major x (C, N, H, W, any
+    """backend/conv.py's wide-layout im2col of the images start : start + n of the channel-major x (C, N, H, W, any
     strides) into the C-contiguous cols (kh, kw, C, n, Ho*Wp), padded by ``padding`` into rows of ``wp``; False
     where the NumPy path should run."""
     kernels = _usable(cols, x, min_size=RELU_MIN_SIZE)
@@ -325,7 +325,7 @@ def im2col_wide(x: np.ndarray, start: int, cols: np.ndarray, padding: tuple, wp:
 
 
 def col2im_wide(grad_cols: np.ndarray, grad_x: np.ndarray, start: int, padding: tuple, wp: int) -> bool:
-    """ops/conv.py's wide-layout col2im: grad_x[:, start : start + n] (channel-major) from grad_cols (kh, kw, C,
+    """backend/conv.py's wide-layout col2im: grad_x[:, start : start + n] (channel-major) from grad_cols (kh, kw, C,
     n, Ho*Wp); False where the NumPy path should run."""
     kernels = _usable(grad_cols, grad_x, min_size=RELU_MIN_SIZE, contiguous=True)
     if kernels is None:

@@ -5,9 +5,9 @@ function here. It runs the faster variant that fits the arrays (a CUDA kernel fr
 Numba pass from cpu.py for NumPy arrays) and returns its result, or True where it wrote in place; it returns None
 (or False) where no variant applies (Numba not installed or switched off, arrays too small to pay, a layout or
 dtype the kernel does not take, no kernel for that device), and the caller then runs its reference. The tests run
-every op and optimizer both ways and compare (tests/backend/test_fast.py, tests/test_fast_kernels.py).
+every op and optimizer on each path and compare (the kernel_path fixture; tests/backend/test_fast.py).
 
-Why each variant exists, with its measurement, is in the docstrings of cpu.py and kernels.py.
+Why each variant exists, with its measurement, is in the docstrings of cpu.py, kernels.py and conv.py.
 """
 
 from __future__ import annotations

@@ -329,7 +329,7 @@ def relu_forward(x, out):
                     target[m] = 0 if v <= 0 else v
 
 
-# The wide-layout im2col and col2im of ops/conv.py (stride 1), one image plane at a time through a plane buffer
+# The wide-layout im2col and col2im of backend/conv.py (stride 1), one image plane at a time through a plane buffer
 # that stays in L1 cache: the padded plane laid out flat in rows of Wp, plus kw - 1 spare zeros at the end.
 # Kernel offset (i, j) reads (im2col) or adds onto (col2im) the contiguous run of Ho * Wp starting at i Wp + j,
 # NumPy's slice copies and additions in NumPy's order, so the same bits. One thread: the spread over cores

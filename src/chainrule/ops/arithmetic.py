@@ -105,7 +105,7 @@ class Div(Node):
 
 class _ScalarOp(Node):
     """An operator with a Python number (x * 2.5, x + 1, 1 - x, x / 4): no constant tensor is made, and the
-    result keeps the tensor's dtype (the number is 'weak', NEP 50: Function.apply_scalar passes it as a 0-d
+    result keeps the tensor's dtype (the number is 'weak', NEP 50: Node.apply_scalar passes it as a 0-d
     array of that dtype)."""
 
     # the number and the freed flag as slots (apply_scalar sets freed), so that the node has no dict to allocate

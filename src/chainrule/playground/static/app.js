@@ -52,7 +52,17 @@ function decodeHash(hash) {
     else if (typeof DEFAULTS[k] === "number") c[k] = Number(v);
     else c[k] = v;
   }
+  // an address written by hand may name a data set alone: fill in what choosing it on the page would
+  if (!p.has("classes") && c.dataset === "spiral") c.classes = 2;
+  if (!p.has("loss")) c.loss = lossFollowingTask(c);
   return c;
+}
+
+function lossFollowingTask(c) {
+  // squared losses for the regression sets, no binary cross-entropy for more than two classes
+  const classes = c.dataset === "digits" ? 10 : ["spiral", "blobs"].includes(c.dataset) ? c.classes : 2;
+  if (["plane", "bumps"].includes(c.dataset)) return ["half_sse", "mse"].includes(c.loss) ? c.loss : "mse";
+  return classes > 2 && c.loss === "bce" ? "cross_entropy" : c.loss;
 }
 
 // ---------------------------------------------------------------- the socket
