@@ -16,8 +16,9 @@ import numpy as np
 
 from . import anomaly, engine
 from .backend import device_of
+from .engine import grad_state
 from .errors import ChainruleError, DeviceError, GraphError, ShapeError
-from .grad_mode import _state, enable_grad
+from .grad_mode import enable_grad
 from .tensor import Tensor
 
 _ndarray, _asarray, _new, _wrap = np.ndarray, np.asarray, object.__new__, Tensor.wrap
@@ -107,7 +108,7 @@ class Node:
             and (output.base is inputs[0].array or output.base is inputs[0].array.base)
         ):
             out._version_counter = inputs[0]._counter()
-        if _state.grad_enabled:
+        if grad_state.grad_enabled:
             if len(inputs) == 1:
                 needs = _NEEDS_ONE if inputs[0].requires_grad else None
             else:
@@ -152,7 +153,7 @@ class Node:
         if anomaly.active:
             anomaly.check_forward(fn, output, (x,))
         out = _wrap(output, False)
-        if x.requires_grad and _state.grad_enabled:
+        if x.requires_grad and grad_state.grad_enabled:
             _record(fn, (x,), _NEEDS_ONE, out)
         return out
 
