@@ -22,7 +22,7 @@ from .arguments import (
     positive_int,
     stop_listening_to_ctrl_c,
 )
-from .cli_train import _add_train, _cmd_train
+from .cli_train import add_train, run_train
 
 
 def _add_evaluate(sub):
@@ -354,7 +354,7 @@ def _cmd_playground(args) -> int:
 
 
 COMMANDS = {
-    "train": (_add_train, _cmd_train),
+    "train": (add_train, run_train),
     "evaluate": (_add_evaluate, _cmd_evaluate),
     "predict": (_add_predict, _cmd_predict),
     "sample": (_add_sample, _cmd_sample),

@@ -10,7 +10,8 @@ from ..errors import TrainingDiverged, TrainingInterrupted
 from .arguments import batch_size_arg, hidden_sizes, positive_int, stop_listening_to_ctrl_c
 
 
-def _add_train(sub):
+def add_train(sub):
+    """`chainrule train` and its options, on the subcommand parser ``sub``."""
     from ..data.datasets import DATASETS
     from .config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TEXT_MODES, TrainConfig
 
@@ -133,7 +134,8 @@ def _add_train(sub):
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
-def _cmd_train(args) -> int:
+def run_train(args) -> int:
+    """`chainrule train`: the options (and a TOML file's) into a TrainConfig, then the run; the exit status."""
     from .config import TrainConfig, load_toml, resolve_config_paths
     from .run import default_out, train_run
 
