@@ -158,7 +158,7 @@ def torch_cnn_step(batch=128, device="cpu"):
 
 def cnn_breakdown(steps: int = 30) -> list:
     """Where a chainrule CNN step spends its time: ms per step in each op's forward and backward."""
-    from chainrule.node import Node as Function
+    from chainrule.node import Node
 
     totals: dict = {}
 
@@ -176,7 +176,7 @@ def cnn_breakdown(steps: int = 30) -> list:
         return original, wrapper
 
     classes = set()
-    stack = list(Function.__subclasses__())
+    stack = list(Node.__subclasses__())
     while stack:
         cls = stack.pop()
         classes.add(cls)

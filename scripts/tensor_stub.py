@@ -31,8 +31,7 @@ SLOTS = {"array": "Any", "requires_grad": "bool", "name": "str | None"}
 PROPERTY_TYPES = {"data": "Tensor", "grad": "Tensor | None", "shape": "Size", "dtype": "np.dtype", "ndim": "int",
                   "device": "device", "is_cuda": "bool", "is_leaf": "bool", "grad_fn": "Any", "T": "Tensor",
                   "mT": "Tensor", "_version": "int"}  # fmt: skip
-# Methods whose result is a Tensor although their source does not say so (lambdas and wrappers).
-TENSOR_RESULT_PREFIXES = ("__",)
+# What the methods that do not return a Tensor return (every other one returns a Tensor).
 NOT_TENSOR = {"__bool__": "bool", "__float__": "float", "__int__": "int", "__index__": "int", "__len__": "int",
               "__repr__": "str", "__format__": "str", "__hash__": "int", "__iter__": "Iterator[Tensor]",
               "__array__": "np.ndarray", "__contains__": "bool", "__setitem__": "None", "__init__": "None",
@@ -67,8 +66,6 @@ def _parameters(func, drop_first: bool) -> str:
             if p.kind is p.KEYWORD_ONLY and not star_done:
                 out.append("*")
                 star_done = True
-            if p.kind is p.POSITIONAL_ONLY:
-                pass
             out.append(f"{p.name}: Any" + (" = ..." if p.default is not p.empty else ""))
     if any(p.kind is p.POSITIONAL_ONLY for p in params):
         last = max(i for i, p in enumerate(params) if p.kind is p.POSITIONAL_ONLY)

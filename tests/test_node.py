@@ -30,11 +30,11 @@ def test_the_scalar_fast_path_records_the_same_graph():
 def test_the_scalar_ops_number_cache_stays_small():
     """apply_scalar keeps the 0-d arrays of the numbers it has seen (a loop reuses its constants), at most 256
     per dtype: a stream of different numbers (a schedule, random values) must not grow it without end."""
-    from chainrule import node as function
+    from chainrule import node
 
     x = cr.tensor([1.0, 2.0])
     for k in range(1000):
         x * (1.0 + k / 1000)
-    assert 0 < len(function._zero_d[np.dtype(np.float32)]) <= 256
-    cached = function._zero_d[np.dtype(np.float32)][1.999]
+    assert 0 < len(node._zero_d[np.dtype(np.float32)]) <= 256
+    cached = node._zero_d[np.dtype(np.float32)][1.999]
     assert not cached.flags.writeable and cached.dtype == np.float32  # shared: nobody may write into it

@@ -16,16 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import backend, printing
+from .engine import next_tick, run_backward, run_backward_graph
 from .errors import DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:  # node.py builds on this module, not the other way round
     from .node import Node
-
-from .engine import (
-    next_tick,
-    run_backward,
-    run_backward_graph,
-)
 
 _SCALAR_TYPES = (int, float, np.number, bool, np.bool_)
 _ndarray, _new = np.ndarray, object.__new__

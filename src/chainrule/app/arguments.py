@@ -9,8 +9,6 @@ import signal
 import sys
 
 EXIT_USAGE = 2
-
-
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 

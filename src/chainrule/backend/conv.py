@@ -19,8 +19,10 @@ from .memory import empty as _empty
 from .memory import workspace
 
 
-def out_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+def output_hw(hw, kernel, stride, padding) -> tuple:
+    """(Ho, Wo) of a kernel sliding over an (H, W) image: (size + 2 padding - kernel) // stride + 1 on each axis
+    (the one formula of conv2d, the poolings, unfold and fold)."""
+    return tuple((size + 2 * p - k) // s + 1 for size, k, s, p in zip(hw, kernel, stride, padding))
 
 
 # The ops below work in "channel-major" axis order (C, N, H, W): every per-channel array then is one
@@ -89,7 +91,7 @@ class BlockedConv2d:
         xp = array_module(x)
         out_channels, channels, kh, kw = weight.shape
         n, _, h, w = x.shape
-        ho, wo = out_size(h, kh, stride[0], padding[0]), out_size(w, kw, stride[1], padding[1])
+        ho, wo = output_hw((h, w), (kh, kw), stride, padding)
         # The wide layout pays when the im2col matrix (kh*kw*C rows) outweighs the gradient it forces to
         # be widened in backward (O rows); a first layer with one input channel stays narrow.
         wide = stride == (1, 1) and kh * kw * channels >= out_channels

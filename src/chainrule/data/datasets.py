@@ -109,7 +109,6 @@ def load_dataset(
             n = PLANE_POINTS
         X, y = SYNTHETIC[name](seed=seed) if n is None else SYNTHETIC[name](n=n, seed=seed)
         task = "regression" if name in ("sine",) + synthetic.REGRESSION else "classification"
-        X, y = X.astype(np.float32), y.astype(np.float32) if task == "regression" else y  # float32 by default
         standardize = False
     elif name in SKLEARN:
         from .sklearn_datasets import load_sklearn

@@ -10,18 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module, fast, memory
-from ..backend.conv import channel_major, kernel_offset, unpad
+from ..backend.conv import channel_major, kernel_offset, output_hw, unpad
 from ..errors import ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
 from .broadcast import operands
 from .linalg import matmul
 from .pick import gather
-from .unfold import Unfold, col2im, im2col, out_size, pair
-
-
-def _out_hw(x_shape, kernel, stride, padding) -> tuple:
-    return tuple(out_size(size, k, s, p) for size, k, s, p in zip(x_shape[2:], kernel, stride, padding))
+from .unfold import Unfold, col2im, im2col, pair
 
 
 class Conv2d(Node):
@@ -46,7 +42,7 @@ class Conv2d(Node):
         out = self.weight @ self.cols  # (N, O, Ho·Wo)
         if bias is not None:
             out += bias[:, None]
-        ho, wo = _out_hw(x.shape, self.kernel, stride, padding)
+        ho, wo = output_hw(x.shape[2:], self.kernel, stride, padding)
         return out.reshape(n, out_channels, ho, wo)
 
     def backward(self, grad_output):
@@ -66,7 +62,7 @@ class Conv2d(Node):
 
     def composite(self, x, weight, bias=None):
         """The textbook convolution, for the recorded gradient: W (O, C*kh*kw) times the unfolded input."""
-        ho, wo = _out_hw(x.shape, self.kernel, self.stride, self.padding)
+        ho, wo = output_hw(x.shape[2:], self.kernel, self.stride, self.padding)
         cols = Unfold.apply(x, kernel=self.kernel, stride=self.stride, padding=self.padding)  # (N, C*kh*kw, L)
         out = matmul(weight.reshape(weight.shape[0], -1), cols)  # (N, O, L)
         if bias is not None:
@@ -87,7 +83,7 @@ class MaxPool2d(Node):
     def forward(self, x, kernel, stride, padding):
         xp = array_module(x)
         n, c, h, w = x.shape
-        out_hw = out_size(h, kernel[0], stride[0], padding[0]), out_size(w, kernel[1], stride[1], padding[1])
+        out_hw = output_hw((h, w), kernel, stride, padding)
         self.geometry = (x.shape, kernel, stride, padding, out_hw)
         if _tiles_2x2(kernel, stride, padding):
             fused = fast.max_pool_2x2(x.transpose(1, 0, 2, 3))  # one multi-core pass, where Numba is installed
@@ -154,7 +150,7 @@ class AvgPool2d(Node):
     def forward(self, x, kernel, stride, padding):
         xp = array_module(x)
         n, c, h, w = x.shape
-        out_hw = out_size(h, kernel[0], stride[0], padding[0]), out_size(w, kernel[1], stride[1], padding[1])
+        out_hw = output_hw((h, w), kernel, stride, padding)
         padded = channel_major(x, padding)
         total = xp.zeros((c, n, *out_hw), dtype=x.dtype)
         for i in range(kernel[0]):

@@ -6,9 +6,12 @@ conv.py compute the same in blocks, for speed."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import array_module
+from ..backend.conv import output_hw
 from ..errors import ShapeError
 from ..node import Node
 from ..tensor import Tensor, as_tensor
@@ -19,10 +22,6 @@ def pair(value, name: str, op: str) -> tuple[int, int]:
     if len(pair) != 2 or any(int(v) != v for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     return int(pair[0]), int(pair[1])
-
-
-def out_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
 
 
 def _window(i: int, j: int, stride, out_hw) -> tuple:
@@ -36,7 +35,7 @@ def im2col(x, kernel, stride, padding, fill=0.0):
     output pixel, the padding filled with ``fill``."""
     xp = array_module(x)
     (n, c, h, w), (kh, kw), (ph, pw) = x.shape, kernel, padding
-    out_hw = out_size(h, kh, stride[0], ph), out_size(w, kw, stride[1], pw)
+    out_hw = output_hw((h, w), kernel, stride, padding)
     padded = xp.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
     padded[:, :, ph : ph + h, pw : pw + w] = x
     cols = xp.empty((n, c, kh, kw) + out_hw, dtype=x.dtype)
@@ -50,7 +49,7 @@ def col2im(cols, shape, kernel, stride, padding):
     """The mirror of im2col: each column's values added back onto the (N, C, H, W) image places they came from."""
     xp = array_module(cols)
     (n, c, h, w), (kh, kw), (ph, pw) = shape, kernel, padding
-    out_hw = out_size(h, kh, stride[0], ph), out_size(w, kw, stride[1], pw)
+    out_hw = output_hw((h, w), kernel, stride, padding)
     cols = cols.reshape((n, c, kh, kw) + out_hw)
     padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
@@ -113,7 +112,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Te
     cols = as_tensor(input)
     kernel, stride, padding = _geometry("fold", kernel_size, dilation, padding, stride)
     h, w = pair(output_size, "output_size", "fold")
-    blocks = out_size(h, kernel[0], stride[0], padding[0]) * out_size(w, kernel[1], stride[1], padding[1])
+    blocks = math.prod(output_hw((h, w), kernel, stride, padding))
     if cols.ndim != 3 or cols.shape[1] % (kernel[0] * kernel[1]) or cols.shape[2] != blocks:
         raise ShapeError(
             f"fold: expected columns of shape (N, C*{kernel[0]}*{kernel[1]}, {blocks}) for output size {(h, w)}, got "

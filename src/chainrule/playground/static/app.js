@@ -166,9 +166,10 @@ function setupControls() {
       }
       const classes = name === "digits" ? 10 : ["spiral", "blobs"].includes(name) ? (patch.classes || config.classes) : 2;
       const wasRegression = net && net.task === "regression";
-      if (["plane", "bumps"].includes(name)) { if (!["half_sse", "mse"].includes(config.loss)) patch.loss = "mse"; }
-      else if (classes > 2 && ["bce"].includes(config.loss)) patch.loss = "cross_entropy";
-      else if (wasRegression || (classes > 2 && ["half_sse", "mse"].includes(config.loss))) {
+      const loss = lossFollowingTask({...config, ...patch});
+      if (loss !== config.loss) patch.loss = loss;
+      else if (!["plane", "bumps"].includes(name) &&
+               (wasRegression || (classes > 2 && ["half_sse", "mse"].includes(config.loss)))) {
         patch.loss = classes > 2 ? "cross_entropy" : "bce";  // the loss follows the task: no MSE on classes
       }
       if (name === "digits" && (config.dataset !== "digits")) {
