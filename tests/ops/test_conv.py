@@ -141,6 +141,39 @@ def test_conv_in_blocks_of_images_matches_pytorch(block_bytes, stride, padding, 
     )
 
 
+@pytest.mark.parametrize("out_channels", [4, 40])
+def test_conv_weight_gradient_in_either_orientation_matches_pytorch(out_channels):
+    """The blocked form sums [dW db] as its transpose when W has more columns (C*kh*kw + 1 = 28) than rows
+    (4 output channels), and as it is otherwise (40): both give PyTorch's gradients."""
+    x, w, b = (
+        rng.standard_normal((3, 3, 6, 5)),
+        rng.standard_normal((out_channels, 3, 3, 3)),
+        rng.standard_normal(out_channels),
+    )
+    check_op(
+        lambda x, w, b: F.conv2d(x, w, b, padding=1),
+        lambda x, w, b: TF.conv2d(x, w, b, padding=1),
+        x,
+        w,
+        b,
+        gradcheck=False,
+    )
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (2, 3, 7, 9)])
+def test_max_pool_output_has_pytorchs_memory_order(shape):
+    """max_pool2d's output lies in memory as (N, C, H, W), as PyTorch's does, so that a Flatten after it is a view
+    of it rather than a copy (on every path)."""
+    x = cr.tensor(rng.standard_normal(shape), dtype="float32", requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    assert y.detach().numpy().flags.c_contiguous
+    flat = y.flatten(1)
+    assert np.shares_memory(flat.detach().numpy(), y.detach().numpy())
+    flat.sum().backward()
+    expected = TF.max_pool2d(torch.tensor(x.detach().numpy(), requires_grad=True), 2)
+    np.testing.assert_array_equal(y.detach().numpy(), expected.detach().numpy())
+
+
 def test_conv_backward_sees_an_input_modified_in_place():
     """Backward rebuilds im2col from the saved input, so writing into the input after the forward is refused,
     as for any op that saved it."""

@@ -109,13 +109,14 @@ def _usable(*arrays, min_size: int = 0, contiguous: bool = False):
 
 def max_pool_2x2(x: np.ndarray):
     """2x2 max-pooling with stride 2 of a channel-major (C, N, H, W) array: (out, argmax), both
-    (C, N, H // 2, W // 2) and C-contiguous, argmax the offset of the first maximum in its window
-    (row-major, 0..3); None where the NumPy path should run."""
+    (C, N, H // 2, W // 2), argmax C-contiguous and the offset of the first maximum in its window (row-major,
+    0..3), out a view of a C-contiguous (N, C, H // 2, W // 2) array: PyTorch's layout, so that a Flatten after
+    it is a view, not a copy (0.6 ms of the benchmark CNN's step); None where the NumPy path should run."""
     kernels = _usable(x, min_size=MIN_SIZE)
     if kernels is None:
         return None
     c, n, h, w = x.shape
-    out = empty((c, n, h // 2, w // 2), x.dtype)
+    out = empty((n, c, h // 2, w // 2), x.dtype).transpose(1, 0, 2, 3)
     argmax = empty(out.shape, np.uint8)
     _run_parallel(kernels.max_pool_2x2_forward, x, out, argmax)
     return out, argmax

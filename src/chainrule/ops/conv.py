@@ -93,7 +93,9 @@ class MaxPool2d(Node):
         padded = channel_major(x, padding, fill=-np.inf)
         # Running maximum over the kernel offsets, remembering which offset first held it (the
         # element PyTorch sends the gradient to); a strictly greater value takes over.
-        out = kernel_offset(padded, 0, 0, stride, out_hw).copy()
+        # the output in PyTorch's (N, C, Ho, Wo) memory order (a Flatten after it is then a view), seen channel-major
+        out = xp.empty((n, c, *out_hw), dtype=x.dtype).transpose(1, 0, 2, 3)
+        out[...] = kernel_offset(padded, 0, 0, stride, out_hw)
         self.argmax = xp.zeros(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int32)
         for t in range(1, kernel[0] * kernel[1]):
             window = kernel_offset(padded, t // kernel[1], t % kernel[1], stride, out_hw)
