@@ -44,15 +44,22 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def worker(library: str, workload: str, threads: int | None, numpy_path=False, extra=()) -> dict:
+# The workloads that also get a chainrule process with set_num_threads("auto") (CHAINRULE_THREADS=auto) at the
+# default thread count: it times the steps under 2 threads and 1 and keeps the faster (backend/threads.py).
+AUTO_ROWS = ("mlp32", "mlp128", "cnn")
+
+
+def worker(library: str, workload: str, threads: int | None, numpy_path=False, extra=(), auto=False) -> dict:
     """Run benchmarks/worker.py in a fresh process; its one JSON line."""
     env = dict(os.environ)
-    for name in THREAD_VARIABLES:
+    for name in THREAD_VARIABLES + ("CHAINRULE_THREADS",):
         env.pop(name, None)
-        if threads:
+        if threads and name != "CHAINRULE_THREADS":
             env[name] = str(threads)
     if numpy_path:
         env["CHAINRULE_NUMBA"] = "0"
+    if auto:
+        env["CHAINRULE_THREADS"] = "auto"
     command = [sys.executable, os.path.join(HERE, "worker.py"), library, workload, *extra]
     if threads:
         command += ["--threads", str(threads)]
@@ -80,7 +87,7 @@ def burners(count: int) -> list:
 def compare(workload: str, with_numpy_path: bool, threads: int | None, pairs: int, extra, busy: int = 0) -> dict:
     """``pairs`` alternations of the libraries' processes (with ``busy`` other processes spinning meanwhile);
     every process's result."""
-    runs = {"chainrule": [], "numpy path": [], "torch": []}
+    runs = {"chainrule": [], "numpy path": [], "auto threads": [], "torch": []}
     load = burners(busy)
     try:
         return _alternate(runs, workload, with_numpy_path, threads, pairs, extra)
@@ -92,12 +99,15 @@ def compare(workload: str, with_numpy_path: bool, threads: int | None, pairs: in
 
 def _alternate(runs, workload, with_numpy_path, threads, pairs, extra) -> dict:
     for pair in range(pairs):
-        order = [("chainrule", False)] + ([("numpy path", True)] if with_numpy_path else []) + [("torch", False)]
+        order = [("chainrule", False)] + ([("numpy path", True)] if with_numpy_path else [])
+        if threads is None and workload in AUTO_ROWS:
+            order.append(("auto threads", False))
+        order.append(("torch", False))
         if pair % 2:
             order.reverse()
         for name, numpy_path in order:
             library = "torch" if name == "torch" else "chainrule"
-            runs[name].append(worker(library, workload, threads, numpy_path, extra))
+            runs[name].append(worker(library, workload, threads, numpy_path, extra, auto=name == "auto threads"))
     return runs
 
 
@@ -155,12 +165,17 @@ def main() -> None:
             ]
             table.append(cells)
             print(" | ".join(cells), flush=True)
-            if with_numpy_path:
-                ratios = [a / b for a, b in zip(medians["numpy path"], medians["torch"])]
+            for variant, title in (
+                ("numpy path", ", NumPy path (no Numba)"),
+                ("auto threads", ', set_num_threads("auto")'),
+            ):
+                if not runs[variant]:
+                    continue
+                ratios = [a / b for a, b in zip(medians[variant], medians["torch"])]
                 cells = [
-                    name + ", NumPy path (no Numba)",
+                    name + title,
                     label,
-                    show(spread(medians["numpy path"]), unit),
+                    show(spread(medians[variant]), unit),
                     show(spread(medians["torch"]), unit),
                     f"{statistics.median(ratios):.2f} [{min(ratios):.2f}–{max(ratios):.2f}]",
                     "",
@@ -174,9 +189,9 @@ def main() -> None:
         quiet, busy = (compare(workload, False, None, pairs, extra, load) for load in (0, args.busy))
         single = compare(workload, False, 1, pairs, extra, args.busy)  # one thread each, loaded
         slow = {}
-        for library in ("chainrule", "torch"):
-            a, b, c = (
-                statistics.median(statistics.median(r["times"]) for r in runs[library])
+        for library in ("chainrule", "auto threads", "torch"):
+            a, b, c = (  # one thread each: the tuner has nothing to choose, so no "auto threads" process
+                statistics.median(statistics.median(r["times"]) for r in runs[library]) if runs[library] else None
                 for runs in (quiet, busy, single)
             )
             slow[library] = (a, b, b / a, c)
@@ -214,15 +229,17 @@ def main() -> None:
             f"A loaded machine: the same runs with {args.busy} other processes spinning meanwhile, default threads "
             f"(medians of {pairs} alternating pairs, quiet then loaded); the slowdown is loaded over quiet:",
             "",
-            "| workload | chainrule quiet | loaded | slowdown | loaded, 1 thread | PyTorch quiet | loaded | slowdown "
-            "| loaded, 1 thread |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| workload | library | quiet | loaded | slowdown | loaded, 1 thread |",
+            "|---|---|---|---|---|---|",
         ]
         for name, slow in loaded:
-            (a, b, r, e), (c, d, q, f) = slow["chainrule"], slow["torch"]
-            lines.append(
-                f"| {name} | {a:.4g} | {b:.4g} | **{r:.2f}** | {e:.4g} | {c:.4g} | {d:.4g} | **{q:.2f}** | {f:.4g} |"
-            )
+            for library, title in (("chainrule", "chainrule"), ("auto threads", 'chainrule, set_num_threads("auto")')):
+                a, b, r, e = slow[library]
+                lines.append(
+                    f"| {name} | {title} | {a:.4g} | {b:.4g} | **{r:.2f}** | {'' if e is None else f'{e:.4g}'} |"
+                )
+            a, b, r, e = slow["torch"]
+            lines.append(f"| {name} | PyTorch | {a:.4g} | {b:.4g} | **{r:.2f}** | {e:.4g} |")
     lines += ["", "Libraries loaded in each kind of process:", ""]
     lines += [f"- {library}, {label} threads: {text}" for (library, label), text in blas.items()]
     if memory:

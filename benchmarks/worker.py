@@ -92,6 +92,12 @@ def measure(library: str, workload: str, repeats: int, samples: int, threads: in
         first_s = timed(run)
         run()
         times = [timed(run) * scale for _ in range(repeats)]
+    if library == "chainrule":
+        from chainrule.backend import threads as thread_budget
+
+        tuner = thread_budget._state["tuner"]
+        if tuner is not None:  # CHAINRULE_THREADS=auto: the counts its comparisons chose, in order
+            info += "; threads auto, chose " + (",".join(str(best) for _, _, best in tuner.history) or "nothing yet")
     return {
         "library": library,
         "workload": workload,

@@ -62,6 +62,8 @@ def test_config_file_and_option_override(tmp_path):
         (["train", "--data", "digits", "--loss", "mse"], "regression loss"),
         (["evaluate", "/nonexistent/run"], "does not exist"),
         (["nosuchcommand"], "invalid choice"),
+        (["train", "--threads", "0"], "expected a positive number of threads or auto, got '0'"),
+        (["train", "--threads", "some"], "expected a positive number of threads or auto, got 'some'"),
     ],
 )
 def test_bad_input_prints_one_line_and_exits_2(args, message, capsys):
@@ -302,3 +304,37 @@ def test_csv_values_beyond_float32_and_headers_wider_than_rows_are_named(tmp_pat
     huge.write_text("a,b,c\n1,2e39,0\n3,4,1\n")
     err = one_line_error(capsys, ["train", "--data", str(huge)])
     assert "'b' (column 2) line 2 holds 2e+39, beyond float32's range" in err
+
+
+def test_train_threads_sets_the_process_count_and_stays_out_of_the_run_config(tmp_path):
+    """--threads is this process's setting (backend/threads.py), not the run's: a resumed run may use another."""
+    pytest.importorskip("threadpoolctl")
+    out = tmp_path / "run"
+    code = """
+import sys, json
+from chainrule.app.cli import main
+from chainrule.backend import threads
+assert main(sys.argv[1:]) == 0
+print(json.dumps({"threads": threads.get_num_threads(), "tuning": threads.tuning()}))
+"""
+    for value, expected in (("1", {"threads": 1, "tuning": False}), ("auto", None)):
+        result = subprocess.run(
+            [sys.executable, "-c", code, "train", "--data", "xor", "--epochs", "2", "--quiet", "--threads", value]
+            + ["--out", str(out), "--overwrite"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        state = json.loads(result.stdout.strip().splitlines()[-1])
+        if expected:
+            assert state == expected
+        else:  # auto on a one-core machine has nothing to choose from
+            assert state["tuning"] == (threads_at_start() > 1)
+        assert "threads" not in json.loads((out / "summary.json").read_text())["config"]
+
+
+def threads_at_start() -> int:
+    """The BLAS threads a fresh process starts with."""
+    code = "from chainrule.backend import threads; print(threads.get_num_threads())"
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout)

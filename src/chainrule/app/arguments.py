@@ -33,6 +33,11 @@ def positive_int(text: str, message: str = "expected a positive integer") -> int
     return value
 
 
+def thread_count(text: str):
+    """--threads: a positive whole number, or 'auto' (chosen by timing the steps: backend/threads.py)."""
+    return "auto" if text == "auto" else positive_int(text, "expected a positive number of threads or auto")
+
+
 def hidden_sizes(text: str) -> list:
     """Layer sizes separated by commas and/or spaces: '128,64', '128 64' and '128, 64' all mean [128, 64];
     'none' (or nothing) means no hidden layer."""

@@ -7,7 +7,7 @@ import os
 import sys
 
 from ..errors import TrainingDiverged, TrainingInterrupted
-from .arguments import batch_size_arg, hidden_sizes, positive_int, stop_listening_to_ctrl_c
+from .arguments import batch_size_arg, hidden_sizes, positive_int, stop_listening_to_ctrl_c, thread_count
 
 
 def add_train(sub):
@@ -131,6 +131,13 @@ def add_train(sub):
         action="store_true",
         help="also log each epoch's metrics for TensorBoard in RUN/tensorboard (needs tensorboardX)",
     )
+    p.add_argument(
+        "--threads",
+        type=thread_count,
+        help="threads for the matrix products and kernels: a number, or auto (each count timed while training, "
+        "the fastest kept: fewer when the machine is busy; the last bits of a product may then differ from run to "
+        "run); default: the machine's",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -143,7 +150,11 @@ def run_train(args) -> int:
     if getattr(args, "config", None):
         table, base = load_toml(args.config)
         values.update(resolve_config_paths(table, base, args.config))
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "func")}
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "func", "threads")}
+    if getattr(args, "threads", None) is not None:  # this process's setting, not the run's: not in its config
+        from ..backend import set_num_threads
+
+        set_num_threads(args.threads)
     values.update(options)
     config = TrainConfig.from_dict(values, where="options")
     resume = getattr(args, "resume", None)

@@ -41,6 +41,7 @@ from .random import (
     random_uniform,
     set_rng_state,
 )
+from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "DTYPE_ALIASES",
@@ -57,6 +58,8 @@ __all__ = [
     "float32",
     "float64",
     "get_default_device",
+    "get_num_threads",
+    "set_num_threads",
     "get_default_dtype",
     "get_rng_state",
     "initial_seed",

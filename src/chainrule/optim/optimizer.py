@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_module, to_device
+from ..backend import array_module, threads, to_device
 from ..errors import ConfigError
 from ..tensor import Tensor
 
@@ -94,6 +94,7 @@ class Optimizer:
                     p._grad.array[...] = 0
 
     def step(self) -> None:
+        threads.step_mark()  # one step passed: the thread tuner's clock (set_num_threads("auto"); else nothing)
         for group in self.param_groups:
             for p in group["params"]:
                 if p._grad is None:
