@@ -36,6 +36,9 @@ WORKLOADS = {
     "names_lstm": ("ms", 1e3, 30),  # the same for --model lstm
 }
 BATCH1_STEPS = 2000
+# Steps run untimed after the first, in every process: as the MLP's warm-up epoch does, long enough for
+# set_num_threads("auto")'s first comparison (about 1 s) in chainrule's auto-threads processes.
+WARM_UP_S = 2.0
 
 
 def builders(library: str):
@@ -90,14 +93,18 @@ def measure(library: str, workload: str, repeats: int, samples: int, threads: in
         else:
             run = cnn() if workload == "cnn" else chain()
         first_s = timed(run)
+        warm = time.perf_counter()
         run()
+        while time.perf_counter() - warm < WARM_UP_S:  # the same in both libraries' processes
+            run()
         times = [timed(run) * scale for _ in range(repeats)]
     if library == "chainrule":
         from chainrule.backend import threads as thread_budget
 
         tuner = thread_budget._state["tuner"]
         if tuner is not None:  # CHAINRULE_THREADS=auto: the counts its comparisons chose, in order
-            info += "; threads auto, chose " + (",".join(str(best) for _, _, best in tuner.history) or "nothing yet")
+            chosen = ",".join(f"{how} {count}" for _, _, (how, count) in tuner.history)
+            info += "; threads auto, chose " + (chosen or "nothing yet")
     return {
         "library": library,
         "workload": workload,

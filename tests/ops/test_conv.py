@@ -141,6 +141,31 @@ def test_conv_in_blocks_of_images_matches_pytorch(block_bytes, stride, padding, 
     )
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("stride, padding, needs_x", [(1, 1, True), (2, 1, True), (1, 0, False)])
+def test_conv_blocks_spread_over_threads_match_pytorch(threads, stride, padding, needs_x, monkeypatch):
+    """chainrule's own threads (backend/threads.py's ("own", n)): each thread takes every n-th block of images with
+    its own buffers and [dW db] sum; 7 images in blocks of 2 (4 blocks, a short one last) over 2 and 3 threads give
+    PyTorch's output and gradients, with and without the input's gradient."""
+    from chainrule.backend import conv
+
+    x, w, b = rng.standard_normal((7, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    ho = (7 + 2 * padding - 3) // stride + 1
+    wide = 6 + 2 * padding if stride == 1 else (6 + 2 * padding - 3) // stride + 1
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 2 * 28 * ho * wide * 8)  # two float64 images' matrix per block
+    monkeypatch.setitem(conv._threads, "blocks", threads)
+    ours = (lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding)) if needs_x else None
+    if needs_x:
+        check_op(ours, lambda x, w, b: TF.conv2d(x, w, b, stride=stride, padding=padding), x, w, b, gradcheck=False)
+    else:  # a first layer: only the weight's and bias's gradients
+        tw, tb = (cr.tensor(a, dtype="float64", requires_grad=True) for a in (w, b))
+        F.conv2d(cr.tensor(x, dtype="float64"), tw, tb, stride=stride, padding=padding).sum().backward()
+        pw, pb = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+        TF.conv2d(torch.tensor(x), pw, pb, stride=stride, padding=padding).sum().backward()
+        np.testing.assert_allclose(tw.grad.numpy(), pw.grad.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(tb.grad.numpy(), pb.grad.numpy(), rtol=1e-10)
+
+
 @pytest.mark.parametrize("out_channels", [4, 40])
 def test_conv_weight_gradient_in_either_orientation_matches_pytorch(out_channels):
     """The blocked form sums [dW db] as its transpose when W has more columns (C*kh*kw + 1 = 28) than rows

@@ -27,15 +27,20 @@ class Workspace:
     def __init__(self, keep: int = 4):
         self.free: dict = {}
         self.keep = keep
+        self._lock = threading.Lock()  # a convolution's blocks may take and give from several threads
 
     def take(self, shape, dtype, module=np):
-        arrays = self.free.get((module.__name__, tuple(shape), np.dtype(dtype)))
-        return arrays.pop() if arrays else module.empty(shape, dtype=dtype)
+        with self._lock:
+            arrays = self.free.get((module.__name__, tuple(shape), np.dtype(dtype)))
+            if arrays:
+                return arrays.pop()
+        return module.empty(shape, dtype=dtype)
 
     def give(self, array) -> None:
-        arrays = self.free.setdefault((array_module(array).__name__, array.shape, array.dtype), [])
-        if len(arrays) < self.keep:
-            arrays.append(array)
+        with self._lock:
+            arrays = self.free.setdefault((array_module(array).__name__, array.shape, array.dtype), [])
+            if len(arrays) < self.keep:
+                arrays.append(array)
 
     def clear(self) -> None:
         self.free.clear()

@@ -1,13 +1,20 @@
-"""How many threads the matrix products (BLAS) and the multi-core kernels use: one budget for both, fixed, or
-chosen while training runs by timing the steps.
+"""How the cores are shared out: one thread budget for the matrix products (BLAS), the convolutions' blocks and the
+multi-core kernels, fixed or chosen while training runs by timing the steps.
 
-Why a tuner: on a machine whose cores are shared (a busy machine, a virtual machine whose cores the host also
-gives to others), two threads that must meet at the end of every matrix product can be far slower than one. On
-the machine these figures come from, an MLP epoch at batch 32 took 1.05 s on two threads and 1.5 s on one in its
-usual state, but 2.8-3.0 s on two in the phases (seconds to minutes) when the host was busy, and 5.9 s with two
-other processes running beside it, where one thread took 1.6 s. PyTorch's epoch slows the same way. No fixed
-count is right in both states, so ``set_num_threads("auto")`` times the steps under each count in turn, keeps the
-fastest, and looks again every few seconds.
+Two ways to use n cores, and neither always wins:
+
+- ``("blas", n)``, the default: OpenBLAS splits each matrix product over n threads. Best for an MLP: an epoch at
+  batch 32 took 1.05 s on two threads, 1.5 s on one. But OpenBLAS's idle threads spin for a while after each
+  product, so no other thread of ours can use those cores meanwhile.
+- ``("own", n)``: OpenBLAS on one thread; chainrule spreads a convolution's blocks of images over n threads of its
+  own (backend/conv.py), and the Numba kernels use n. The benchmark CNN's convolutions: 11.4 ms against 13.8 ms.
+
+And on a machine whose cores are shared (a busy machine; a virtual machine whose host gives its cores to others
+too), threads that must meet at the end of every product can be far slower than one: the MLP epoch at batch 32
+took 2.8-3.0 s on two threads in the phases (seconds to minutes) when this machine's host was busy, and 5.9 s
+with two other processes running beside it, where one thread took 1.6 s. PyTorch's epoch slows the same way.
+So ``set_num_threads("auto")`` times the steps under each way and count in turn, keeps the fastest, and looks
+again every few seconds.
 """
 
 from __future__ import annotations
@@ -15,94 +22,86 @@ from __future__ import annotations
 import os
 import time
 
-from . import cpu
+from . import blas, conv, cpu
 
-_state: dict = {"controllers": None, "tuner": None, "default": None}
-
-
-def _blas():
-    """threadpoolctl's controllers of every BLAS library loaded (NumPy's OpenBLAS, and SciPy's where Numba loaded
-    it), found once; an empty list without threadpoolctl (the ``all`` extra has it)."""
-    if _state["controllers"] is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _state["controllers"] = []
-        else:
-            _state["controllers"] = ThreadpoolController().select(user_api="blas").lib_controllers
-        counts = [c.num_threads for c in _state["controllers"]]
-        _state["default"] = max(counts) if counts else os.cpu_count() or 1  # before anyone here changed it
-    return _state["controllers"]
+_state: dict = {"tuner": None, "mode": None}
 
 
 def get_num_threads() -> int:
-    """The threads a matrix product uses now (the machine's cores where threadpoolctl cannot tell)."""
-    counts = [c.num_threads for c in _blas()]
-    return max(counts) if counts else os.cpu_count() or 1
+    """The threads the work is spread over now (PyTorch's ``torch.get_num_threads``)."""
+    mode = _state["mode"]
+    return mode[1] if mode is not None else blas.get_threads()
 
 
-def _apply(threads: int) -> None:
-    """BLAS and the multi-core kernels on ``threads`` threads."""
-    for controller in _blas():
-        controller.set_num_threads(threads)
+def _apply(choice: tuple) -> None:
+    """Share the cores out as ``choice`` says: ("blas", n) or ("own", n)."""
+    how, threads = choice
+    blas.set_threads(threads if how == "blas" else 1)
+    conv.set_block_threads(threads if how == "own" else 1)
     cpu.set_num_threads(threads)
+    _state["mode"] = choice
 
 
 def set_num_threads(threads) -> None:
-    """The threads that matrix products and the multi-core kernels use (PyTorch's ``torch.set_num_threads``); or
-    ``"auto"``: from now on, chosen while training runs between the count the process started with and fewer
-    (``Tuner``), every backward pass timing one step. Without threadpoolctl only the kernels follow a fixed count,
-    and "auto" has nothing to choose."""
+    """Spread the work over this many threads (PyTorch's ``torch.set_num_threads``): each matrix product over them
+    (OpenBLAS), and the multi-core kernels. Or ``"auto"``: from now on, chosen while training runs (``Tuner``:
+    every optimizer step is timed) among the ways to use the cores the process started with and fewer, which may
+    change the last bits of a product from one run to the next. Without threadpoolctl (the ``all`` extra) only
+    the kernels follow a count, and "auto" has nothing to choose."""
     if threads == "auto":
         if _state["tuner"] is None:
-            _blas()
-            choices = _choices(_state["default"])
+            choices = _choices(blas.default_threads()) if blas.available() else ()
             _state["tuner"] = Tuner(choices) if len(choices) > 1 else None
         return
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"set_num_threads: expected a whole number of threads >= 1 or 'auto', got {threads!r}")
     _state["tuner"] = None
-    _apply(threads)
+    _apply(("blas", threads))
 
 
 def tuning() -> bool:
-    """True while ``set_num_threads("auto")`` is choosing the count."""
+    """True while ``set_num_threads("auto")`` is choosing."""
     return _state["tuner"] is not None
 
 
 def _choices(top: int) -> tuple:
-    """The counts the tuner tries: today's, then halving down to one (2 -> (2, 1); 8 -> (8, 4, 2, 1))."""
-    choices = [max(1, top)]
-    while choices[-1] > 1:
-        choices.append(choices[-1] // 2)
-    return tuple(choices)
+    """What the tuner tries, the default first: each count from the process's down to one by halving, each as
+    BLAS's threads and as chainrule's own (2 -> ("blas", 2), ("own", 2), ("blas", 1))."""
+    choices, threads = [], max(1, top)
+    while threads > 1:
+        choices += [("blas", threads), ("own", threads)]
+        threads //= 2
+    return tuple(choices + [("blas", 1)])
 
 
 def step_mark() -> None:
-    """One training step has passed (the engine calls this at each backward pass): the tuner's clock."""
+    """One training step has passed (the optimizer's step calls this): the tuner's clock."""
     tuner = _state["tuner"]
     if tuner is not None:
         tuner.tick(time.perf_counter())
 
 
 class Tuner:
-    """Times the steps under each thread count in turn and keeps the fastest.
+    """Times the steps under each choice in turn and keeps the fastest.
 
-    Each count runs for a window (after ``settle`` steps to let the switch pass) of at least ``min_steps`` steps
-    and ``min_seconds``; its median step time is its score (a median: a step that also evaluated or saved counts
-    once, not by its length). The fastest count then holds for ``hold`` times as long as the whole comparison
-    took, at least ``min_hold`` seconds, and the comparison runs again, starting with the count that holds (the
-    machine's state changes: a busy host, other programs). So the slower counts run at most about 1/hold of the
-    time. A count must beat the one that holds by ``margin`` to take over, so that noise does not flip them.
+    Each choice runs for a window of at least ``min_steps`` steps and ``min_seconds``, after ``settle`` steps and
+    ``settle_seconds`` to let the switch pass (OpenBLAS's idle threads spin for about 0.1 s after their last
+    product before they sleep, taking the cores from chainrule's own meanwhile); its median step time is its score
+    (a median: a step that also evaluated or saved counts once, not by its length). The fastest then holds for
+    ``hold`` times as long as the whole comparison took, at least 2 seconds, and the comparison runs
+    again, starting with the choice that holds (the machine's state changes: a busy host, other programs). So the
+    slower choices run about 1/hold of the time at most. A choice must beat the one that holds by ``margin`` to
+    take over, so that noise does not flip them.
     """
 
-    def __init__(self, choices, min_steps=5, min_seconds=0.05, settle=1, hold=20.0, min_hold=2.0, margin=0.05):
+    def __init__(self, choices, min_steps=5, min_seconds=0.05, settle=1, settle_seconds=0.25, hold=10.0, margin=0.05):
         self.choices = tuple(choices)
-        self.min_steps, self.min_seconds, self.settle = min_steps, min_seconds, settle
-        self.hold, self.min_hold, self.margin = hold, min_hold, margin
+        self.min_steps, self.min_seconds = min_steps, min_seconds
+        self.settle, self.settle_seconds = settle, settle_seconds
+        self.hold, self.min_hold, self.margin = hold, 2.0, margin
         self.current = self.choices[0]
         self.last = None  # the previous step's time
-        self.history: list = []  # (time, {count: median step seconds}, the count chosen): what it measured
+        self.history: list = []  # (time, {choice: median step seconds}, the choice kept), the last 20
         self._explore(self.current)
 
     def _explore(self, first) -> None:
@@ -117,7 +116,7 @@ class Tuner:
             _apply(self.trying)
         self.current = self.trying
         self.samples: list = []
-        self.skip = self.settle
+        self.skip, self.settled = self.settle, None  # steps to skip, then the time the skipping ends
         self.until = None  # holding until this time, once a choice is made
 
     def tick(self, now: float) -> None:
@@ -130,8 +129,10 @@ class Tuner:
             return
         if self.started is None:
             self.started = last
-        if self.skip:
-            self.skip -= 1
+        if self.settled is None:
+            self.settled = last + self.settle_seconds
+        if self.skip or now < self.settled:
+            self.skip = max(0, self.skip - 1)
             return
         self.samples.append(now - last)
         if len(self.samples) < self.min_steps or sum(self.samples) < self.min_seconds:
@@ -141,7 +142,7 @@ class Tuner:
         if self.queue:
             self._next()
             return
-        holder = next(iter(self.scores))  # the count that held before this comparison (tried first)
+        holder = next(iter(self.scores))  # the choice that held before this comparison (tried first)
         best = min(self.scores, key=self.scores.get)
         if best != holder and self.scores[best] > self.scores[holder] * (1 - self.margin):
             best = holder
@@ -161,9 +162,8 @@ def _from_environment(value: str) -> None:
     except ValueError:
         import warnings
 
-        warnings.warn(
-            f"CHAINRULE_THREADS: expected a whole number >= 1 or 'auto', got {value!r}; ignored", stacklevel=2
-        )
+        message = f"CHAINRULE_THREADS: expected a whole number >= 1 or 'auto', got {value!r}; ignored"
+        warnings.warn(message, stacklevel=2)
 
 
 if os.environ.get("CHAINRULE_THREADS"):
