@@ -27,7 +27,7 @@ WORKLOADS = {
     "mlp128": ("s", 1.0, 3),
     "mlp1024": ("s", 1.0, 3),
     "mlp1": ("us", 1e6, 3),  # µs per step of 2,000 batch-1 steps
-    "cnn": ("ms", 1e3, 30),
+    "cnn": ("ms", 1e3, 10),  # ms per step, each timed run 10 steps in a row (CONSECUTIVE)
     "chain": ("us", 1e6 / 1000, 30),  # µs per op of a 1,000-op chain, forward and backward
     "gpt": ("ms", 1e3, 10),  # a character-level GPT's training step (workloads.gpt_step)
     "lstm": ("ms", 1e3, 10),  # a 2-layer LSTM language model's step
@@ -36,6 +36,10 @@ WORKLOADS = {
     "names_lstm": ("ms", 1e3, 30),  # the same for --model lstm
 }
 BATCH1_STEPS = 2000
+# Each timed run of these is this many steps in a row, as training runs them (the figure is per step): a single
+# step between two collections leaves the cores idle long enough for worker threads to sleep, and waking them (in
+# a virtual machine) then counts in every step.
+CONSECUTIVE = {"cnn": 10}
 # Steps run untimed after the first, in every process: as the MLP's warm-up epoch does, long enough for
 # set_num_threads("auto")'s first comparison (about 1 s) in chainrule's auto-threads processes.
 WARM_UP_S = 2.0
@@ -97,7 +101,8 @@ def measure(library: str, workload: str, repeats: int, samples: int, threads: in
         run()
         while time.perf_counter() - warm < WARM_UP_S:  # the same in both libraries' processes
             run()
-        times = [timed(run) * scale for _ in range(repeats)]
+        steps = CONSECUTIVE.get(workload, 1)
+        times = [timed(lambda: [run() for _ in range(steps)]) / steps * scale for _ in range(repeats)]
     if library == "chainrule":
         from chainrule.backend import threads as thread_budget
 

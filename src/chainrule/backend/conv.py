@@ -11,6 +11,8 @@ ms as one block against 3.7 and 8.8 ms in 2 MB blocks. The channel-major helpers
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from . import cpu
@@ -76,7 +78,7 @@ def unpad(grad: np.ndarray, padding, hw) -> np.ndarray:
 # buffers and its own [dW db] sum (added in order at the end), each writing its images of the output and of dx.
 # Measured on the benchmark CNN's two convolutions, forward and backward, at two threads: 13.8 ms with OpenBLAS's two
 # threads in each product, 11.4 ms with the blocks spread over two threads and OpenBLAS on one (18.4 ms on one).
-_threads: dict = {"blocks": 1, "pool": None}
+_threads: dict = {"blocks": 1, "pool": None, "workers": 0, "pid": None}
 
 
 def set_block_threads(threads: int) -> None:
@@ -87,13 +89,14 @@ def set_block_threads(threads: int) -> None:
 
 
 def _pool(workers: int):
-    """The worker threads that take the other parts (one pool, grown when more are asked for)."""
-    pool = _threads["pool"]
-    if pool is None or pool._max_workers < workers:
+    """The worker threads that take the other parts: one pool, made again when more are asked for or in a process
+    forked from the one that made it (threads do not survive a fork)."""
+    if _threads["pool"] is None or _threads["workers"] < workers or _threads["pid"] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = _threads["pool"] = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-conv")
-    return pool
+        _threads["pool"] = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-conv")
+        _threads["workers"], _threads["pid"] = workers, os.getpid()
+    return _threads["pool"]
 
 
 # im2col matrices are built this many bytes at a time (a few images), so that each block is written, multiplied
