@@ -127,3 +127,13 @@ def test_a_bad_environment_value_warns_and_is_ignored(monkeypatch):
     with pytest.warns(UserWarning, match="CHAINRULE_THREADS: expected a whole number >= 1 or 'auto', got 'lots'"):
         threads._from_environment("lots")
     assert not threads.tuning()
+
+
+def test_auto_after_a_fixed_count_starts_from_the_processs_own(applied, monkeypatch):
+    """set_num_threads(1) then "auto": the first choice timed is the process's own count, really applied."""
+    monkeypatch.setitem(threads._state, "tuner", None)
+    monkeypatch.setitem(threads._state, "mode", ONE)
+    monkeypatch.setattr(blas, "default_threads", lambda: 2)
+    monkeypatch.setattr(blas, "available", lambda: True)
+    cr.set_num_threads("auto")
+    assert applied == [BLAS2] and threads._state["tuner"].current == BLAS2

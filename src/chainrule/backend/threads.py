@@ -51,6 +51,8 @@ def set_num_threads(threads) -> None:
     if threads == "auto":
         if _state["tuner"] is None:
             choices = _choices(blas.default_threads()) if blas.available() else ()
+            if len(choices) > 1 and _state["mode"] not in (None, choices[0]):
+                _apply(choices[0])  # a count set before: the tuner starts from the process's own
             _state["tuner"] = Tuner(choices) if len(choices) > 1 else None
         return
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
