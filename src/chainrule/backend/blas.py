@@ -1,30 +1,24 @@
-"""The BLAS libraries' thread counts, through threadpoolctl (the ``all`` extra): read, set, and set to one for a while
-(a convolution's blocks spread over threads of chainrule's own)."""
+"""The BLAS libraries' thread counts, through threadpoolctl (the ``all`` extra): found once, read and set by
+backend/threads.py's budget."""
 
 from __future__ import annotations
 
 import os
-import threading
 
 _state: dict = {"controllers": None, "default": None}
-_lock = threading.Lock()
 
 
 def controllers() -> list:
     """threadpoolctl's controllers of every BLAS library loaded (NumPy's OpenBLAS), found once; an empty list
     without threadpoolctl."""
     if _state["controllers"] is None:
-        with _lock:
-            if _state["controllers"] is None:
-                try:
-                    from threadpoolctl import ThreadpoolController
-                except ImportError:
-                    found = []
-                else:
-                    found = ThreadpoolController().select(user_api="blas").lib_controllers
-                counts = [c.num_threads for c in found]
-                _state["default"] = max(counts) if counts else os.cpu_count() or 1  # before anyone here changed it
-                _state["controllers"] = found
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _state["controllers"] = []
+        else:
+            _state["controllers"] = ThreadpoolController().select(user_api="blas").lib_controllers
+        _state["default"] = get_threads()  # before anyone here changed it
     return _state["controllers"]
 
 
@@ -46,5 +40,6 @@ def default_threads() -> int:
 
 
 def set_threads(threads: int) -> None:
+    """Every loaded BLAS on ``threads`` threads (nothing without threadpoolctl)."""
     for controller in controllers():
         controller.set_num_threads(threads)

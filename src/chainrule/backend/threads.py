@@ -90,17 +90,19 @@ class Tuner:
     ``settle_seconds`` to let the switch pass (OpenBLAS's idle threads spin for about 0.1 s after their last
     product before they sleep, taking the cores from chainrule's own meanwhile); its median step time is its score
     (a median: a step that also evaluated or saved counts once, not by its length). The fastest then holds for
-    ``hold`` times as long as the whole comparison took, at least 2 seconds, and the comparison runs
+    ``hold`` times as long as the whole comparison took, at least ``MIN_HOLD`` seconds, and the comparison runs
     again, starting with the choice that holds (the machine's state changes: a busy host, other programs). So the
     slower choices run about 1/hold of the time at most. A choice must beat the one that holds by ``margin`` to
     take over, so that noise does not flip them.
     """
 
+    MIN_HOLD = 2.0  # seconds
+
     def __init__(self, choices, min_steps=5, min_seconds=0.05, settle=1, settle_seconds=0.25, hold=10.0, margin=0.05):
         self.choices = tuple(choices)
         self.min_steps, self.min_seconds = min_steps, min_seconds
         self.settle, self.settle_seconds = settle, settle_seconds
-        self.hold, self.min_hold, self.margin = hold, 2.0, margin
+        self.hold, self.margin = hold, margin
         self.current = self.choices[0]
         self.last = None  # the previous step's time
         self.history: list = []  # (time, {choice: median step seconds}, the choice kept), the last 20
@@ -153,7 +155,7 @@ class Tuner:
         self.current = best
         self.history.append((now, dict(self.scores), best))
         del self.history[:-20]
-        self.until = now + max(self.min_hold, self.hold * (now - self.started))
+        self.until = now + max(self.MIN_HOLD, self.hold * (now - self.started))
 
 
 def _from_environment(value: str) -> None:
