@@ -30,3 +30,16 @@ def kernel_path(request, monkeypatch):
     yield request.param
     cpu.set_fast_kernels(previous)
     fast.set_blocked_conv(blocked)
+
+
+@pytest.fixture(autouse=True)
+def thread_budget():
+    """Each test starts with the thread budget it found: the first convolution on the CPU moves a budget of two or
+    more threads to chainrule's own (backend/threads.py), and that must not carry over into the tests after it."""
+    from chainrule.backend import blas, threads
+
+    mode = threads._state["mode"]
+    yield
+    if threads._state["mode"] != mode and threads._state["tuner"] is None:
+        threads._apply(mode or ("blas", blas.default_threads()))
+        threads._state["mode"] = mode

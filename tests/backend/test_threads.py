@@ -137,3 +137,55 @@ def test_auto_after_a_fixed_count_starts_from_the_processs_own(applied, monkeypa
     monkeypatch.setattr(blas, "available", lambda: True)
     cr.set_num_threads("auto")
     assert applied == [BLAS2] and threads._state["tuner"].current == BLAS2
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Like ``applied``, but the mode is kept as _apply keeps it (nothing reaches this process's BLAS)."""
+    counts = []
+
+    def apply(choice):
+        counts.append(choice)
+        threads._state["mode"] = choice
+
+    monkeypatch.setattr(threads, "_apply", apply)
+    monkeypatch.setitem(threads._state, "tuner", None)
+    monkeypatch.setitem(threads._state, "mode", None)
+    monkeypatch.setattr(blas, "default_threads", lambda: 2)
+    monkeypatch.setattr(blas, "available", lambda: True)
+    return counts
+
+
+def convolve():
+    x = cr.tensor(np.ones((2, 1, 6, 6), np.float32), requires_grad=True)
+    cr.nn.functional.conv2d(x, cr.tensor(np.ones((3, 1, 3, 3), np.float32)), padding=1).sum().backward()
+
+
+def test_a_fixed_budget_moves_to_chainrules_own_threads_at_the_first_convolution(recorded):
+    """Two threads, set or the process's own: the first convolution on the CPU shares the cores out as
+    convolutions use them best, and it stays so (by the program, not a clock) until the count is set again."""
+    cr.nn.functional.linear(cr.tensor(np.ones((2, 3), np.float32)), cr.tensor(np.ones((4, 3), np.float32)))
+    assert recorded == []  # products alone keep OpenBLAS's threads
+    convolve()
+    convolve()
+    assert recorded == [OWN2] and cr.get_num_threads() == 2
+    cr.set_num_threads(2)
+    assert recorded[-1] == BLAS2
+    convolve()
+    assert recorded == [OWN2, BLAS2, OWN2]
+
+
+def test_one_thread_and_auto_are_left_as_they_are(recorded, monkeypatch):
+    cr.set_num_threads(1)
+    convolve()
+    assert recorded == [ONE]
+    monkeypatch.setitem(threads._state, "tuner", object())  # "auto" is choosing: it times both ways itself
+    monkeypatch.setitem(threads._state, "mode", BLAS2)
+    convolve()
+    assert recorded == [ONE]
+
+
+def test_without_a_settable_blas_nothing_moves(recorded, monkeypatch):
+    monkeypatch.setattr(blas, "available", lambda: False)
+    convolve()
+    assert recorded == []

@@ -12,7 +12,7 @@ Why each variant exists, with its measurement, is in the docstrings of cpu.py, k
 
 from __future__ import annotations
 
-from . import conv, cpu, kernels
+from . import conv, cpu, kernels, threads
 from .cpu import (  # NumPy arrays only: the GPU has no kernel of its own for these, so a CuPy array gets None
     add_rows,
     col2im_wide,
@@ -133,6 +133,8 @@ def conv2d(x, weight, bias, stride, padding):
     where the blocked form is switched off (``set_blocked_conv(False)``: the textbook form runs)."""
     if not _blocked["enabled"]:
         return None
+    if not is_device_array(x):
+        threads.convolution_starts()  # the cores shared out as convolutions use them best
     return conv.BlockedConv2d(x, weight, bias, stride, padding)
 
 

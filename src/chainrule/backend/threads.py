@@ -8,6 +8,10 @@ Two ways to use n cores, and neither always wins:
   product, so no other thread of ours can use those cores meanwhile.
 - ``("own", n)``: OpenBLAS on one thread; chainrule spreads a convolution's blocks of images over n threads of its
   own (backend/conv.py), and the Numba kernels use n. The benchmark CNN's convolutions: 11.4 ms against 13.8 ms.
+  So a fixed budget of n >= 2 threads moves to this way at the first convolution on the CPU
+  (``convolution_starts``) and keeps it: by the program, not by a clock, so a run repeats bit for bit. Both ways at
+  once lose: the spinning threads left by the Linear layer's three products took the cores from the convolutions'
+  (the benchmark CNN's step 23.6-24.8 ms against 14.9-15.6 ms all "own" and 17.0-17.8 ms all "blas").
 
 And on a machine whose cores are shared (a busy machine; a virtual machine whose host gives its cores to others
 too), threads that must meet at the end of every product can be far slower than one: the MLP epoch at batch 32
@@ -59,6 +63,18 @@ def set_num_threads(threads) -> None:
         raise ValueError(f"set_num_threads: expected a whole number of threads >= 1 or 'auto', got {threads!r}")
     _state["tuner"] = None
     _apply(("blas", threads))
+
+
+def convolution_starts() -> None:
+    """A convolution is about to run on the CPU: a fixed budget of n >= 2 threads ("blas", n; the process's own
+    count where none was set) becomes ("own", n) and stays so until set_num_threads is called again. Nothing
+    under "auto" (it times both), on one thread, or where OpenBLAS's count cannot be set."""
+    mode = _state["mode"]
+    if _state["tuner"] is not None or (mode is not None and mode[0] == "own"):
+        return
+    count = mode[1] if mode is not None else blas.default_threads()
+    if count > 1 and blas.available():
+        _apply(("own", count))
 
 
 def tuning() -> bool:
