@@ -229,3 +229,36 @@ def test_max_pool_sends_a_nan_windows_gradient_to_the_nan_as_pytorch(kernel, str
     np.testing.assert_array_equal(out.array, expected.detach().numpy())
     # (overlapping windows add their gradients, in another order than PyTorch's: a last bit may differ)
     np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize(
+    "channels, kernel, padding, bias",
+    [
+        (1, (3, 3), 1, True),
+        (1, (3, 3), 0, False),
+        (2, (3, 3), (2, 1), True),
+        (1, (5, 5), 2, True),
+        (1, (3, 2), 1, True),
+    ],
+)
+def test_few_input_channels_match_pytorch(channels, kernel, padding, bias, threads, kernel_path, monkeypatch):
+    """A first layer (fewer im2col rows than output channels, stride 1) runs straight from its padded planes on
+    the Numba path (backend/direct_conv.py): output, input, weight and bias gradients equal PyTorch's, for 3x3
+    (its nine runs in one loop) and other kernels, 7 images shared out over 1 and 3 threads, and 27 output
+    channels (four at a time, three left over)."""
+    from chainrule.backend import conv, direct_conv
+
+    monkeypatch.setitem(conv._threads, "blocks", threads)
+    made, init = [], direct_conv.DirectConv2d.__init__
+    monkeypatch.setattr(direct_conv.DirectConv2d, "__init__", lambda self, *a: made.append(1) or init(self, *a))
+    x, w = rng.standard_normal((7, channels, 9, 8)), rng.standard_normal((27, channels, *kernel))
+    arrays = (x, w, rng.standard_normal(27)) if bias else (x, w)
+    check_op(
+        lambda *a: F.conv2d(*a, padding=padding),
+        lambda *a: TF.conv2d(*a, padding=padding),
+        *arrays,
+        rtol=1e-9,
+        gradcheck=False,
+    )
+    assert bool(made) == (kernel_path == "numba")  # the direct form runs exactly where the kernels are on

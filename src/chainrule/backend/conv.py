@@ -88,6 +88,20 @@ def set_block_threads(threads: int) -> None:
     _threads["blocks"] = max(1, int(threads))
 
 
+def block_threads() -> int:
+    """How many threads a convolution's work is spread over (set_block_threads)."""
+    return _threads["blocks"]
+
+
+def run_parts(work, parts: int) -> list:
+    """work(part, parts) for each part, on the pool's threads and this one (part 0); the results in part order."""
+    if parts == 1:
+        return [work(0, 1)]
+    futures = [_pool(parts - 1).submit(work, part, parts) for part in range(1, parts)]
+    first = work(0, parts)
+    return [first] + [future.result() for future in futures]
+
+
 def _pool(workers: int):
     """The worker threads that take the other parts: one pool, made again when more are asked for or in a process
     forked from the one that made it (threads do not survive a fork)."""
@@ -151,12 +165,7 @@ class BlockedConv2d:
         """work(part, parts) for each part of the blocks, on up to set_block_threads' threads (this one among
         them); their results in part order."""
         blocks = -(-self.geometry[0][0] // self._step(xp))
-        parts = min(_threads["blocks"], blocks) if xp is np else 1
-        if parts == 1:
-            return [work(0, 1)]
-        futures = [_pool(parts - 1).submit(work, part, parts) for part in range(1, parts)]
-        first = work(0, parts)
-        return [first] + [future.result() for future in futures]
+        return run_parts(work, min(_threads["blocks"], blocks) if xp is np else 1)
 
     def _blocks(self, xp, part=0, parts=1):
         """(start, stop, cols) for successive blocks of images (every ``parts``-th, from block ``part``): cols is

@@ -10,6 +10,7 @@ several passes over memory or many small calls: each becomes one pass.
 - a matrix product whose inner dimension is 1, an outer product (NumPy's matmul does it without BLAS);
 - a stride-1 convolution's im2col and col2im in its wide layout (NumPy's nine slice copies or additions per
   block go through memory; the kernel's go plane by plane through a buffer in L1 cache);
+- a first layer's convolution straight from its padded planes, no im2col (backend/direct_conv.py);
 - the SGD and Adam/AdamW updates (four to twelve passes over each parameter).
 
 Each function returns its result (or True), or None (False) where Numba is not installed, is switched
@@ -312,6 +313,12 @@ def relu_backward(grad: np.ndarray, y: np.ndarray):
         return None
     kernels.relu_backward(grad.reshape(-1), y.reshape(-1), out.reshape(-1))
     return result
+
+
+def direct_conv_kernels(x: np.ndarray, weight: np.ndarray):
+    """The kernel module for backend/direct_conv.py's convolution of x (any strides) by weight, or None where the
+    NumPy path should run (the kernels off, other dtypes, a small input)."""
+    return _usable(x, weight, min_size=RELU_MIN_SIZE)
 
 
 def im2col_wide(x: np.ndarray, start: int, cols: np.ndarray, padding: tuple, wp: int) -> bool:

@@ -12,7 +12,7 @@ Why each variant exists, with its measurement, is in the docstrings of cpu.py, k
 
 from __future__ import annotations
 
-from . import conv, cpu, kernels, threads
+from . import conv, cpu, direct_conv, kernels, threads
 from .cpu import (  # NumPy arrays only: the GPU has no kernel of its own for these, so a CuPy array gets None
     add_rows,
     col2im_wide,
@@ -135,6 +135,8 @@ def conv2d(x, weight, bias, stride, padding):
         return None
     if not is_device_array(x):
         threads.convolution_starts()  # the cores shared out as convolutions use them best
+        if direct_conv.fits(x, weight, stride):  # few input channels: straight from the planes, no im2col
+            return direct_conv.DirectConv2d(x, weight, bias, padding)
     return conv.BlockedConv2d(x, weight, bias, stride, padding)
 
 
