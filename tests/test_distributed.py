@@ -44,6 +44,18 @@ def mpirun(n, *args, timeout=180, env=None):
     return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, env=merged, cwd=ROOT)
 
 
+def test_ranks_on_one_machine_split_its_cores_through_the_one_budget(monkeypatch):
+    """Each of k ranks on one machine gets cores / k threads through set_num_threads, so that the budget knows them
+    (a convolution then shares out those, not the machine's) and one rank alone changes nothing."""
+    counts = []
+    monkeypatch.setattr(distributed, "set_num_threads", counts.append)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    distributed._share_cores(1)
+    distributed._share_cores(4)
+    distributed._share_cores(16)
+    assert counts == [2, 1]
+
+
 def test_sampler_shards_are_disjoint_equal_and_reshuffled():
     shards = [distributed.DistributedSampler(9, rank=r, world_size=3, seed=1) for r in range(3)]
     first = [s.indices(0) for s in shards]

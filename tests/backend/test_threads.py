@@ -152,6 +152,7 @@ def recorded(monkeypatch):
     monkeypatch.setitem(threads._state, "tuner", None)
     monkeypatch.setitem(threads._state, "mode", None)
     monkeypatch.setattr(blas, "default_threads", lambda: 2)
+    monkeypatch.setattr(blas, "get_threads", lambda: 2)
     monkeypatch.setattr(blas, "available", lambda: True)
     return counts
 
@@ -187,5 +188,12 @@ def test_one_thread_and_auto_are_left_as_they_are(recorded, monkeypatch):
 
 def test_without_a_settable_blas_nothing_moves(recorded, monkeypatch):
     monkeypatch.setattr(blas, "available", lambda: False)
+    convolve()
+    assert recorded == []
+
+
+def test_openblas_limited_by_the_user_is_the_budget(recorded, monkeypatch):
+    """No count set here, but OpenBLAS already on one thread (threadpoolctl, OPENBLAS_NUM_THREADS): kept so."""
+    monkeypatch.setattr(blas, "get_threads", lambda: 1)
     convolve()
     assert recorded == []

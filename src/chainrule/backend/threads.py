@@ -66,13 +66,13 @@ def set_num_threads(threads) -> None:
 
 
 def convolution_starts() -> None:
-    """A convolution is about to run on the CPU: a fixed budget of n >= 2 threads ("blas", n; the process's own
-    count where none was set) becomes ("own", n) and stays so until set_num_threads is called again. Nothing
-    under "auto" (it times both), on one thread, or where OpenBLAS's count cannot be set."""
+    """A convolution is about to run on the CPU: a fixed budget of n >= 2 threads ("blas", n; where none was set,
+    OpenBLAS's count now, which the user may have limited) becomes ("own", n) and stays so until set_num_threads is
+    called again. Nothing under "auto" (it times both), on one thread, or where OpenBLAS's count cannot be set."""
     mode = _state["mode"]
     if _state["tuner"] is not None or (mode is not None and mode[0] == "own"):
         return
-    count = mode[1] if mode is not None else blas.default_threads()
+    count = mode[1] if mode is not None else blas.get_threads()
     if count > 1 and blas.available():
         _apply(("own", count))
 

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..backend import array_module, cpu
+from ..backend import array_module, set_num_threads
 from ..errors import ChainruleError, ConfigError
 from ..tensor import Tensor
 
@@ -60,12 +60,7 @@ def _share_cores(local_ranks: int) -> None:
     times slower)."""
     if local_ranks <= 1:
         return
-    cpu.set_num_threads(max(1, (os.cpu_count() or 1) // local_ranks))
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(max(1, (os.cpu_count() or 1) // local_ranks))
+    set_num_threads(max(1, (os.cpu_count() or 1) // local_ranks))  # the one budget, so that nothing widens it
 
 
 def is_initialized() -> bool:
