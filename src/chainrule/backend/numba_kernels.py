@@ -391,7 +391,7 @@ def erf(x, out):
 # contiguous run from i Wp + j, and every loop below is a long unit-stride one that LLVM vectorises. "reassoc" lets
 # it split a sum over lanes (the weight gradient's dot products), "contract" fuse a multiply and an add; NaN and inf
 # keep their meaning (no "nnan", "ninf"). Runs are sliced out first: an index like t + offset would be checked for
-# wrapping below zero, which stops the vectoriser (the weight gradient took 7.6 ms that way, 0.6 ms sliced).
+# wrapping below zero, which stops the vectoriser (the weight gradient took 7.6 ms that way, 0.6-0.9 ms sliced).
 _direct = {"cache": True, "boundscheck": False, "nogil": True, "fastmath": {"reassoc", "contract"}}
 
 
@@ -415,7 +415,7 @@ def pad_planes(x, flat, ph, pw, wp, n0, n1):
 def direct_conv_forward(flat, weight, bias, out, wp, n0, n1):
     """out[o, n] (out: (O, N, Ho*Wp), wide rows) = bias[o] + the sum over c, i, j of weight[o, c, i, j] times the run
     of flat[c, n] from i Wp + j, for the images n0 : n1. A 3x3 kernel's nine runs are read in one loop, so each
-    output element is written once per channel: 0.49 ms against 1.14 ms tap by tap for the benchmark CNN's first
+    output element is written once per channel: 0.5-0.6 ms against 1.1-1.5 ms tap by tap for the benchmark CNN's first
     layer."""
     out_channels, length = out.shape[0], out.shape[2]
     channels, kh, kw = weight.shape[1], weight.shape[2], weight.shape[3]
@@ -467,7 +467,7 @@ def direct_conv_weight_grad(grad, flat, grad_w, grad_b, wp, n0, n1, rows):
     """grad_w (O, C, kh, kw) and grad_b (O) += the images n0 : n1's share: each weight's gradient is the dot product
     of the output gradient grad[o, n] (O, N, Ho, Wo, any strides), laid out wide in ``rows`` (4, Ho*Wp; zeros past
     Wo), with the run of flat[c, n] its kernel offset reads. Four output channels at a time share each run's loads
-    (one at a time took 1.6 times as long)."""
+    (one at a time took 1.2-1.6 times as long, measured on two days)."""
     out_channels = grad.shape[0]
     channels, kh, kw = grad_w.shape[1], grad_w.shape[2], grad_w.shape[3]
     length = grad.shape[2] * wp
