@@ -38,3 +38,14 @@ def test_the_scalar_ops_number_cache_stays_small():
     assert 0 < len(node._zero_d[np.dtype(np.float32)]) <= 256
     cached = node._zero_d[np.dtype(np.float32)][1.999]
     assert not cached.flags.writeable and cached.dtype == np.float32  # shared: nobody may write into it
+
+
+def test_op_names_read_as_words():
+    """An op's name is its class's in snake_case, a run of capitals one word: what errors, graphs and the
+    profile tables print (the recurrent ops read l_s_t_m_sequence before)."""
+    from chainrule.ops.activation import LogSoftmax
+    from chainrule.ops.conv import MaxPool2d
+    from chainrule.ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
+
+    names = [cls.op_name() for cls in (LSTMSequence, GRUSequence, RNNSequence, LogSoftmax, MaxPool2d)]
+    assert names == ["lstm_sequence", "gru_sequence", "rnn_sequence", "log_softmax", "max_pool2d"]
