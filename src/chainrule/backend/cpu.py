@@ -4,6 +4,7 @@ several passes over memory or many small calls: each becomes one pass.
 - 2x2 max-pooling, forward (NumPy: three comparisons, three maxima, six argmax updates) and backward
   (four masked products), spread over the cores;
 - ReLU forward and backward (np.maximum's loop is slow, and the backward built a mask array);
+- GELU's exact form in float32 (erf one libm call per element) with its derivative, for backward's one product;
 - softmax cross-entropy with class indices (about ten small NumPy calls);
 - a bias added to a batch of rows, and its gradient summed over them (NumPy's broadcasting and reduction
   machinery cost more than the additions);
@@ -282,6 +283,26 @@ def erf(x: np.ndarray):
     out = np.empty_like(flat)
     kernels.erf(flat, out)
     return out.reshape(x.shape)
+
+
+def gelu(x: np.ndarray):
+    """GELU's exact form in float32, (x Phi(x), its derivative Phi(x) + x phi(x)) in two vectorised passes and two
+    of NumPy's exp, within 2 float32 ulps of x Phi(x) computed in float64 (Numba's libm erf, one element at a time,
+    took 2.1 ms for 262,144 elements; this 0.75 ms); None where the NumPy path should run (float64 keeps math.erf's
+    exact values)."""
+    kernels = _usable(x, min_size=RELU_MIN_SIZE)
+    if kernels is None or x.dtype != np.float32:
+        return None
+    flat = np.ascontiguousarray(x).reshape(-1)
+    # the exponents are NumPy's own arrays, not the pool's: freed at once, glibc keeps their memory for the next
+    # call (from the pool, the names transformer's step faulted in 2,500 pages against 1,000)
+    tail, gauss = np.empty(flat.shape, np.float64), np.empty(flat.shape, np.float64)
+    kernels.gelu_exponents(flat, tail, gauss)
+    np.exp(tail, out=tail)
+    np.exp(gauss, out=gauss)
+    out, slope = empty(x.shape, np.float32), empty(x.shape, np.float32)
+    kernels.gelu_finish(flat, tail, gauss, out.reshape(-1), slope.reshape(-1))
+    return out, slope
 
 
 def relu(x: np.ndarray):

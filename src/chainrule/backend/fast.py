@@ -16,6 +16,7 @@ from . import conv, cpu, direct_conv, kernels, threads
 from .cpu import (  # NumPy arrays only: the GPU has no kernel of its own for these, so a CuPy array gets None
     add_rows,
     col2im_wide,
+    gelu,
     im2col_wide,
     layer_norm,
     max_pool_2x2,
@@ -34,6 +35,7 @@ __all__ = [
     "add_rows",
     "col2im_wide",
     "erf",
+    "gelu",
     "im2col_wide",
     "layer_norm",
     "max_pool_2x2",

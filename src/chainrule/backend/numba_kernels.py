@@ -119,12 +119,13 @@ def sgd_update(param, grad, velocity, scalars, decay, nesterov, first):
         param[k] = param[k] - d * lr
 
 
-@njit(**_serial)
+@njit(**_serial, error_model="numpy")
 def adam_update(param, grad, exp_avg, exp_avg_sq, scalars):
     """optim.Adam.update over C-contiguous arrays of any shape, after the weight decay: m += (1 - b1)(g - m);
     v = b2 v + (1 - b2) g^2; p += step m / (sqrt(v) / sqrt(1 - b2^t) + eps), with step = -lr / (1 - b1^t),
     after AdamW's decoupled decay p *= shrink (shrink = 1 - lr wd; 1 for Adam). scalars: 1 - b1, b2, 1 - b2,
-    eps, sqrt(1 - b2^t), step, shrink."""
+    eps, sqrt(1 - b2^t), step, shrink. NumPy's error model (a division by zero gives inf, as NumPy's does) lets the
+    loop vectorise, the same operations on each element: a million parameters in 0.47 ms against 3.4."""
     param, grad, exp_avg, exp_avg_sq = param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1)
     one_minus_beta1, beta2, one_minus_beta2, eps = scalars[0], scalars[1], scalars[2], scalars[3]
     bias_correction2_sqrt, step, shrink = scalars[4], scalars[5], scalars[6]
@@ -384,6 +385,38 @@ def erf(x, out):
     one Python call per element (65,536 elements: 22 ms through np.frompyfunc)."""
     for k in range(x.size):
         out[k] = math.erf(np.float64(x[k]))  # in double precision, as math.erf: float32 rounds the same result
+
+
+# GELU in float32 without a libm call in the loops, so that they vectorise: x Phi(x), Phi(x) = 1 - erfc(x / sqrt 2) / 2,
+# with Numerical Recipes' Chebyshev fit erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), |relative error| < 1.2e-7
+# (Press et al., Numerical Recipes, 6.2), the exponentials by NumPy's vectorised exp in float64 between two passes.
+# "error_model": "numpy" lets a division by zero give inf instead of raising, which is what stopped LLVM from
+# vectorising any loop with a division in it.
+_vector = {"cache": True, "boundscheck": False, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
+
+
+@njit(**_vector)
+def gelu_exponents(x, tail, gauss):
+    """tail = -x^2 / 2 + P(t) (the erfc fit's exponent at z = |x| / sqrt 2) and gauss = -x^2 / 2, in float64."""
+    for n in range(x.size):
+        v = np.float64(x[n])
+        t = 1.0 / (1.0 + 0.35355339059327373 * abs(v))  # 1 / (1 + z / 2)
+        gauss[n] = -0.5 * v * v
+        tail[n] = gauss[n] + (-1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277)))))))))  # fmt: skip
+
+
+@njit(**_vector)
+def gelu_finish(x, tail, gauss, out, slope):
+    """out = x Phi(x) and slope = Phi(x) + x phi(x) (GELU's derivative), given exp of gelu_exponents' two."""
+    for n in range(x.size):
+        v = np.float64(x[n])
+        t = 1.0 / (1.0 + 0.35355339059327373 * abs(v))
+        half_erfc = 0.5 * t * tail[n]  # Phi(-|x|)
+        phi = half_erfc if v < 0 else 1.0 - half_erfc
+        out[n] = v * phi
+        slope[n] = phi + v * gauss[n] * 0.3989422804014327  # + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
 
 
 # backend/direct_conv.py's convolution with few input channels, stride 1, straight from the padded planes: each

@@ -151,9 +151,13 @@ class GELU(Node):
             # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
             self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).astype(x.dtype, copy=False)
             return 0.5 * x * (1 + self.t)
+        fused = fast.gelu(x)  # float32, compiled passes that also give the derivative: backward is one product
+        if fused is not None:
+            out, self.slope = fused
+            return out
         # x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2 (exact, as PyTorch's default)
         erf = erf_values(x / math.sqrt(2.0))
-        self.cdf = 0.5 * (1.0 + erf)
+        self.cdf, self.slope = 0.5 * (1.0 + erf), None
         return x * self.cdf
 
     def backward(self, grad_output):
@@ -163,6 +167,8 @@ class GELU(Node):
             t = self.t
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return grad_output * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
+        if self.slope is not None:
+            return grad_output * self.slope
         # d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density
         pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return grad_output * (self.cdf + x * pdf).astype(x.dtype, copy=False)
