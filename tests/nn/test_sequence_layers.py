@@ -134,3 +134,39 @@ def test_layer_norm_large_rows_on_both_paths(fast):
         check_op(lambda t: F.layer_norm(t, (64, 128)), lambda t: TF.layer_norm(t, (64, 128)), x, gradcheck=False)
     finally:
         cpu.set_fast_kernels(previous)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["Numba kernel", "NumPy path"])
+def test_layer_norm_in_float32_matches_pytorch_on_both_paths(fast, monkeypatch):
+    """float32 rows through the forward and backward kernels (their sums in float64, taken in any order) or the
+    NumPy path: output and the three gradients equal PyTorch's to float32's tolerance, and a weight that needs
+    no gradient gets none."""
+    from chainrule.backend import cpu
+    from chainrule.backend import fast as dispatch
+
+    previous = cpu.set_fast_kernels(fast)
+    ran, original = [], dispatch.layer_norm_backward
+    monkeypatch.setattr(dispatch, "layer_norm_backward", lambda *a: ran.append(original(*a)) or ran[-1])
+    try:
+        x, w, b, g = (rng.standard_normal(s).astype(np.float32) for s in ((6, 50, 96), (96,), (96,), (6, 50, 96)))
+        ours = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        F.layer_norm(ours[0], 96, ours[1], ours[2]).backward(cr.tensor(g))
+        TF.layer_norm(theirs[0], (96,), theirs[1], theirs[2]).backward(torch.tensor(g))
+        for a, t in zip(ours, theirs):
+            assert a.grad.dtype == np.float32
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=2e-5)
+        out = F.layer_norm(cr.tensor(x), 96, cr.tensor(w), cr.tensor(b))
+        np.testing.assert_allclose(
+            out.numpy(),
+            TF.layer_norm(torch.tensor(x), (96,), torch.tensor(w), torch.tensor(b)).numpy(),
+            rtol=1e-5,
+            atol=1e-5,
+        )
+        frozen = cr.tensor(w)
+        inputs = cr.tensor(x, requires_grad=True)
+        F.layer_norm(inputs, 96, frozen, cr.tensor(b)).backward(cr.tensor(g))
+        assert frozen.grad is None and inputs.grad is not None
+    finally:
+        cpu.set_fast_kernels(previous)
+    assert all((r is not None) == fast for r in ran) and ran  # the kernel ran exactly on the Numba path

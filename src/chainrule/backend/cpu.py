@@ -4,6 +4,7 @@ several passes over memory or many small calls: each becomes one pass.
 - 2x2 max-pooling, forward (NumPy: three comparisons, three maxima, six argmax updates) and backward
   (four masked products), spread over the cores;
 - ReLU forward and backward (np.maximum's loop is slow, and the backward built a mask array);
+- LayerNorm's backward (NumPy: eleven passes over the array);
 - GELU's exact form in float32 (erf one libm call per element) with its derivative, for backward's one product;
 - softmax cross-entropy with class indices (about ten small NumPy calls);
 - a bias added to a batch of rows, and its gradient summed over them (NumPy's broadcasting and reduction
@@ -244,6 +245,24 @@ def layer_norm(x: np.ndarray, weight, bias, eps: float):
         x, none if weight is None else weight, none if bias is None else bias, eps, out, x_hat, rstd
     )
     return out, x_hat, rstd
+
+
+def layer_norm_backward(grad: np.ndarray, x_hat: np.ndarray, rstd: np.ndarray, weight):
+    """(dx, dw, db) of ``layer_norm`` over the last axis of 2-D arrays (dw and db None without a weight); None
+    where the NumPy path should run."""
+    arrays = (grad, x_hat) + (() if weight is None else (weight,))
+    kernels = _usable(*arrays, min_size=RELU_MIN_SIZE, contiguous=True)
+    if kernels is None or grad.ndim != 2 or not rstd.flags.c_contiguous:
+        return None
+    width = grad.shape[1] if weight is not None else 0
+    grad_w, grad_b = np.zeros(width), np.zeros(width)  # the columns' sums, in float64
+    grad_x = empty(grad.shape, grad.dtype)
+    kernels.layer_norm_backward(
+        grad, x_hat, rstd, np.empty(0, grad.dtype) if weight is None else weight, grad_x, grad_w, grad_b
+    )
+    if weight is None:
+        return grad_x, None, None
+    return grad_x, grad_w.astype(grad.dtype), grad_b.astype(grad.dtype)
 
 
 def outer(a: np.ndarray, b: np.ndarray):

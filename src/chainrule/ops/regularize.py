@@ -216,6 +216,18 @@ class LayerNorm(Node):
 
     def backward(self, grad_output):
         x_hat, axes = self.x_hat, self.axes
+        width = x_hat.size // max(1, self.rstd.size)
+        weight = None if self.weight is None else self.weight.reshape(-1)
+        fused = fast.layer_norm_backward(  # two reads of each row, where Numba is installed
+            grad_output.reshape(-1, width), x_hat.reshape(-1, width), self.rstd.reshape(-1), weight
+        )
+        if fused is not None:
+            grad_x, grad_w, grad_b = fused
+            grads = [grad_x.reshape(grad_output.shape)]
+            for k, grad in ((1, grad_w), (2, grad_b)):
+                if len(self.needs_input_grad) > k:
+                    grads.append(grad.reshape(self.weight.shape) if self.needs_input_grad[k] else None)
+            return tuple(grads) if len(grads) > 1 else grads[0]
         g = grad_output * self.weight if self.weight is not None else grad_output
         grad_x = _normalized_grad(g, x_hat, self.rstd, axes)
         lead = tuple(range(grad_output.ndim - len(axes)))
