@@ -170,3 +170,12 @@ def test_layer_norm_in_float32_matches_pytorch_on_both_paths(fast, monkeypatch):
     finally:
         cpu.set_fast_kernels(previous)
     assert all((r is not None) == fast for r in ran) and ran  # the kernel ran exactly on the Numba path
+
+
+def test_layer_norm_of_an_empty_batch_has_empty_gradients():
+    x = cr.randn(0, 5000, requires_grad=True)
+    norm = nn.LayerNorm(5000)
+    y = norm(x)
+    y.backward(cr.ones_like(y))
+    assert x.grad.shape == (0, 5000) and norm.weight.grad.shape == (5000,)
+    assert not norm.weight.grad.numpy().any() and not norm.bias.grad.numpy().any()

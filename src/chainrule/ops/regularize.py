@@ -216,7 +216,7 @@ class LayerNorm(Node):
 
     def backward(self, grad_output):
         x_hat, axes = self.x_hat, self.axes
-        width = x_hat.size // max(1, self.rstd.size)
+        width = int(np.prod([x_hat.shape[a] for a in axes]))
         weight = None if self.weight is None else self.weight.reshape(-1)
         fused = fast.layer_norm_backward(  # two reads of each row, where Numba is installed
             grad_output.reshape(-1, width), x_hat.reshape(-1, width), self.rstd.reshape(-1), weight
