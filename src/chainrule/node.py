@@ -233,8 +233,10 @@ class Node:
     def op_name(cls) -> str:
         """The op's public name: ``matmul`` for MatMul, ``log_softmax`` for LogSoftmax, ``lstm_sequence`` for
         LSTMSequence (a run of capitals is one word)."""
-        words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__)
-        return cls.__dict__.get("op") or words.lower()
+        return (
+            cls.__dict__.get("op")
+            or re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
+        )
 
     def release(self) -> None:
         """Drop the arrays saved for backward, keeping only the graph's structure (the slots)."""

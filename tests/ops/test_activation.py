@@ -55,9 +55,8 @@ def test_gelu_of_a_zero_dimensional_tensor():
 def test_gelu_in_float32_is_within_two_ulps_of_the_exact_and_matches_pytorch(kernel_path, monkeypatch):
     """float32 GELU takes the compiled passes on the Numba path (an erfc fit and NumPy's exp, backend/cpu.py gelu):
     output within 2 ulps of x Phi(x) computed in float64 with math.erfc (the other paths within 2e-6), the
-    derivative within 2e-7 of
-    Phi + x phi, over [-16, 16] and at 0, -0, tiny, huge, inf and NaN; and both equal PyTorch's float32 GELU to
-    float32's tolerance, which is PyTorch's own distance from the exact."""
+    derivative within 2e-7 of Phi + x phi, over [-16, 16] and at 0, -0, tiny, huge, inf and NaN; and both equal
+    PyTorch's float32 GELU to float32's tolerance, which is PyTorch's own distance from the exact."""
     import math
 
     from chainrule.backend import fast
